@@ -1,0 +1,40 @@
+# ISECA merchant platform. `make run` and `make test` do all set-up themselves.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+FLASK  := $(BIN)/flask --app app
+
+.PHONY: run test test-fast install install-dev migrate bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## run: the app with demo data on SQLite at http://127.0.0.1:$(PORT)
+run: install
+	$(FLASK) db upgrade
+	ISECA_PUBLIC_BASE_URL=$${ISECA_PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(FLASK) demo --if-empty
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+## test: the whole suite (SQLite; PostgreSQL too when ISECA_TEST_DATABASE_URL is set)
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## migrate: a new migration from the models, e.g. make migrate m="add register retired_at"
+migrate: install
+	$(FLASK) db migrate -m "$(m)"
+
+clean:
+	rm -rf $(VENV) .pytest_cache

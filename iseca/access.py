@@ -1,0 +1,52 @@
+"""Who may see what: fetch-or-404 helpers that also check ownership, so no
+view checks authorisation by hand. A store account reaches only its own
+store; a business account reaches the stores it owns."""
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Account, AccountKind, Business, Register, Store
+
+
+def stores_of(account: Account) -> list[Store]:
+    """The stores an account may see, in code order."""
+    if account.kind == AccountKind.STORE:
+        return [account.store] if account.store is not None else []
+    if account.kind == AccountKind.BUSINESS:
+        return list(db.session.scalars(select(Store).where(Store.business_id == account.business_id).order_by(Store.code)))
+    if account.kind == AccountKind.STAFF:
+        return list(db.session.scalars(select(Store).order_by(Store.code)))
+    return []
+
+
+def get_store_or_404(account: Account, store_id: int) -> Store:
+    """The store if `account` may see it; 404 otherwise (never 403, so
+    another store's ids are not confirmed)."""
+    store = db.session.get(Store, store_id)
+    if store is None:
+        abort(404)
+    if account.kind == AccountKind.STAFF:
+        return store
+    if account.kind == AccountKind.STORE and account.store_id == store.id:
+        return store
+    if account.kind == AccountKind.BUSINESS and account.business_id == store.business_id:
+        return store
+    abort(404)
+
+
+def get_business_or_404(account: Account) -> Business:
+    """The business of a business account (事業者情報 is for them alone)."""
+    if account.kind != AccountKind.BUSINESS or account.business is None:
+        abort(404)
+    return account.business
+
+
+def get_register_or_404(account: Account, register_id: int) -> Register:
+    """A register of a store the account may see."""
+    register = db.session.get(Register, register_id)
+    if register is None:
+        abort(404)
+    get_store_or_404(account, register.store_id)
+    return register

@@ -1,0 +1,6 @@
+"""Logins of every area: the BASIC gate, sessions, passwords, throttling."""
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import views  # noqa: E402,F401

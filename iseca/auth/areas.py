@@ -1,0 +1,91 @@
+"""The areas of the product that have a login, and who may enter each."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+from typing import Callable
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from ..models import AccountKind
+
+
+@dataclass(frozen=True)
+class Area:
+    name: str
+    title: str
+    kinds: tuple[AccountKind, ...]
+    home: str  # endpoint
+
+
+AREAS: dict[str, Area] = {
+    "cms": Area("cms", "管理サイト", (AccountKind.STORE, AccountKind.BUSINESS), "cms.index"),
+    "terminal": Area("terminal", "加盟店アプリ", (AccountKind.STORE,), "terminal.index"),
+    "counter": Area("counter", "ISECA窓口", (AccountKind.STAFF,), "counter.index"),
+    "wallet": Area("wallet", "ISECAウォレット", (AccountKind.MEMBER,), "wallet.index"),
+}
+
+KIND_LABELS = {
+    AccountKind.STORE: "店舗",
+    AccountKind.BUSINESS: "事業者",
+    AccountKind.STAFF: "ISECA窓口職員",
+    AccountKind.MEMBER: "会員",
+}
+
+
+def area_of_request() -> Area | None:
+    """The area the current request belongs to, by its blueprint or path."""
+    if request.view_args and request.view_args.get("area") in AREAS:
+        return AREAS[request.view_args["area"]]
+    if request.blueprint in AREAS:
+        return AREAS[request.blueprint]
+    first = request.path.strip("/").split("/", 1)[0]
+    return AREAS.get(first)
+
+
+def home_area_of(kind: AccountKind) -> Area:
+    """Where an account of this kind lands after login by default."""
+    return {
+        AccountKind.STORE: AREAS["cms"],
+        AccountKind.BUSINESS: AREAS["cms"],
+        AccountKind.STAFF: AREAS["counter"],
+        AccountKind.MEMBER: AREAS["wallet"],
+    }[kind]
+
+
+def login_required(*kinds: AccountKind) -> Callable:
+    """Only a logged-in account of one of `kinds` may call the view; others
+    are sent to the area's login page (and told why)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            area = area_of_request()
+            if not current_user.is_authenticated:
+                target = url_for("auth.login", area=area.name, next=request.full_path if request.method == "GET" else None)
+                return redirect(target)
+            if current_user.kind not in kinds:
+                if area is None:
+                    abort(403)
+                labels = "・".join(KIND_LABELS[k] for k in kinds)
+                flash(f"この画面は{labels}アカウントでログインして使います。", "warning")
+                return redirect(url_for("auth.login", area=area.name))
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def require_kinds_for_blueprint(bp, *kinds: AccountKind, public_endpoints: tuple[str, ...] = ()) -> None:
+    """Apply `login_required(*kinds)` to every view of a blueprint."""
+
+    @bp.before_request
+    def _check():
+        from flask import request as req
+
+        if req.endpoint in public_endpoints:
+            return None
+        guard = login_required(*kinds)(lambda: None)
+        return guard()

@@ -1,0 +1,39 @@
+"""The management site's first gate: HTTP BASIC authentication, as the
+merchant guide shows it (guest/guest unless configured otherwise)."""
+from __future__ import annotations
+
+import hmac
+
+from flask import Flask, current_app, request
+from flask_basicauth import BasicAuth
+
+GATED_PREFIX = "/cms"
+
+
+class ConstantTimeBasicAuth(BasicAuth):
+    """Flask-BasicAuth compares with ==; compare in constant time instead."""
+
+    def check_credentials(self, username: str, password: str) -> bool:
+        expected_user = str(current_app.config["BASIC_AUTH_USERNAME"]).encode()
+        expected_password = str(current_app.config["BASIC_AUTH_PASSWORD"]).encode()
+        user_ok = hmac.compare_digest((username or "").encode(), expected_user)
+        password_ok = hmac.compare_digest((password or "").encode(), expected_password)
+        return user_ok and password_ok
+
+
+basic_auth = ConstantTimeBasicAuth()
+
+
+def is_gated(path: str) -> bool:
+    return path == GATED_PREFIX or path.startswith(GATED_PREFIX + "/")
+
+
+def init_app(app: Flask) -> None:
+    """Guard every path under /cms with the BASIC gate."""
+    basic_auth.init_app(app)
+
+    @app.before_request
+    def _basic_gate():
+        if is_gated(request.path) and not basic_auth.authenticate():
+            return basic_auth.challenge()
+        return None

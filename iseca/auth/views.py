@@ -1,0 +1,160 @@
+"""Login, logout and password change for every area (management site,
+terminal, counter console, wallet): one set of views, told apart by `area`."""
+from __future__ import annotations
+
+import unicodedata
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import audit
+from ..extensions import db, limiter
+from ..models import Account, AccountKind
+from . import bp, passwords, sessions
+from .areas import AREAS, Area
+from .forms import LoginForm, PasswordChangeForm
+
+AREA_RULE = "/<any(cms, terminal, counter, wallet):area>"
+
+CODE_LABELS = {
+    "cms": "ユーザー名（店舗コード・事業者コード）",
+    "terminal": "店舗コード",
+    "counter": "職員ID",
+    "wallet": "メールアドレス",
+}
+
+
+def normalize_login(kind: AccountKind, raw: str) -> str:
+    """How a typed login is stored: full-width digits and letters folded,
+    codes upper-case, e-mail addresses lower-case."""
+    value = unicodedata.normalize("NFKC", raw or "").strip()
+    if kind == AccountKind.MEMBER:
+        return value.lower()
+    if kind in (AccountKind.STORE, AccountKind.BUSINESS):
+        return value.upper()
+    return value
+
+
+def _failed(response) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def _account_key() -> str:
+    area = (request.view_args or {}).get("area", "")
+    kind = request.form.get("kind", "") if area == "cms" else ""
+    code = unicodedata.normalize("NFKC", request.form.get("code", "")).strip().lower()
+    return f"{area}:{kind}:{code}"
+
+
+def _safe_next(area: Area) -> str | None:
+    target = request.args.get("next") or ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith(f"/{area.name}"):
+        return None
+    return target
+
+
+def _area(name: str) -> Area:
+    area = AREAS.get(name)
+    if area is None:
+        abort(404)
+    return area
+
+
+def _login_form(area: Area) -> LoginForm:
+    form = LoginForm()
+    form.code.label.text = CODE_LABELS[area.name]
+    if len(area.kinds) == 1:
+        del form.kind
+    return form
+
+
+@bp.route(AREA_RULE + "/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURES_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="login-address",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="login-account",
+)
+def login(area: str):
+    """ログイン: code, password and 「ログイン状態を保持する」."""
+    the_area = _area(area)
+    if current_user.is_authenticated and current_user.kind in the_area.kinds and request.method == "GET":
+        return redirect(url_for(the_area.home))
+    form = _login_form(the_area)
+    if form.validate_on_submit():
+        kind = AccountKind(form.kind.data) if form.kind is not None else the_area.kinds[0]
+        login_name = normalize_login(kind, form.code.data)
+        account = db.session.scalar(select(Account).where(Account.kind == kind, Account.login == login_name))
+        if not passwords.verify_password(account, form.password.data):
+            g.login_failed = True
+            form.password.errors.append("ユーザー名またはパスワードが違います。")
+        elif not account.is_active:
+            g.login_failed = True
+            form.code.errors.append("このアカウントは利用停止中です。ISECA窓口にお問い合わせください。")
+        else:
+            sessions.start_session(account, remember=bool(form.remember.data))
+            db.session.commit()
+            if account.must_change_password:
+                flash("初期パスワードからの変更が必要です。新しいパスワードを設定してください。", "warning")
+                return redirect(url_for("auth.password", area=area), code=303)
+            return redirect(_safe_next(the_area) or url_for(the_area.home), code=303)
+    return render_template("auth/login.html", form=form, area=the_area)
+
+
+@bp.route(AREA_RULE + "/logout", methods=["POST"])
+def logout(area: str):
+    """ログアウト: ends this session on the server (other devices stay logged in)."""
+    the_area = _area(area)
+    if current_user.is_authenticated:
+        sessions.end_session(current_user._get_current_object())
+        db.session.commit()
+        flash("ログアウトしました。", "info")
+    return redirect(url_for("auth.login", area=the_area.name), code=303)
+
+
+@bp.route(AREA_RULE + "/password", methods=["GET", "POST"])
+def password(area: str):
+    """パスワード変更: also ends every other session of the account."""
+    the_area = _area(area)
+    if not current_user.is_authenticated or current_user.kind not in the_area.kinds:
+        return redirect(url_for("auth.login", area=area))
+    account: Account = current_user._get_current_object()
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if not passwords.verify_password(account, form.current_password.data):
+            form.current_password.errors.append("現在のパスワードが違います。")
+        elif passwords.normalize(form.new_password.data) == passwords.normalize(form.current_password.data):
+            form.new_password.errors.append("現在と同じパスワードは使えません。")
+        else:
+            problems = passwords.password_problems(form.new_password.data, account.login, account.name)
+            if problems:
+                form.new_password.errors.extend(problems)
+            else:
+                remember = bool(account.login_session and account.login_session.remember)
+                passwords.set_password(account, form.new_password.data, initial=False)
+                sessions.revoke_all_sessions(account.id)
+                audit.record("password_changed", account, actor=account)
+                sessions.start_session(account, remember=remember)
+                db.session.commit()
+                flash("パスワードを変更しました。", "success")
+                return redirect(url_for(the_area.home), code=303)
+    return render_template("auth/password.html", form=form, area=the_area)
+
+
+def login_throttled():
+    """The login page again, saying that failed attempts are throttled."""
+    the_area = _area((request.view_args or {}).get("area", ""))
+    form = _login_form(the_area)
+    form.password.data = ""
+    message = "ログインの失敗が続いたため、一時的にログインを制限しています。15分ほど時間をおいてから、もう一度お試しください。"
+    return render_template("auth/login.html", form=form, area=the_area, throttled=message), 429

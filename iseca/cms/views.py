@@ -1,0 +1,54 @@
+"""Management site pages."""
+from __future__ import annotations
+
+from flask import redirect, render_template, url_for
+from flask_login import current_user
+
+from ..access import get_business_or_404, get_store_or_404, stores_of
+from ..models import AccountKind
+from . import bp
+
+
+@bp.route("/")
+def index():
+    """TOPページメニュー."""
+    return render_template("cms/index.html", stores=stores_of(current_user))
+
+
+@bp.route("/stores")
+def stores():
+    """店舗情報: a store goes straight to its own page; a business picks one."""
+    own = stores_of(current_user)
+    if current_user.kind == AccountKind.STORE and own:
+        return redirect(url_for("cms.store", store_id=own[0].id))
+    return render_template("cms/stores.html", stores=own)
+
+
+@bp.route("/stores/<int:store_id>")
+def store(store_id: int):
+    """店舗情報 of one store."""
+    return render_template("cms/store.html", store=get_store_or_404(current_user, store_id))
+
+
+@bp.route("/business")
+def business():
+    """事業者情報 (business accounts only)."""
+    return render_template("cms/business.html", business=get_business_or_404(current_user))
+
+
+@bp.route("/registers")
+def registers():
+    """レジ一覧."""
+    return render_template("cms/registers.html", stores=stores_of(current_user))
+
+
+@bp.route("/usage")
+def usage():
+    """利用状況一覧."""
+    return render_template("cms/usage.html")
+
+
+@bp.route("/settlements")
+def settlements():
+    """精算."""
+    return render_template("cms/settlements.html")

@@ -1,0 +1,96 @@
+"""Default configuration. Every key can be overridden as ISECA_<KEY> in the
+environment (Flask's `from_prefixed_env`, values parsed as JSON when they can
+be: ISECA_MAIL_PORT=2525 is an int)."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+DEFAULTS: dict[str, object] = {
+    # Production switch: refuses to start without a secret key and shared
+    # throttling storage; marks cookies Secure.
+    "PRODUCTION": False,
+    "SQLALCHEMY_DATABASE_URI": None,  # default: SQLite file in instance/
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # First gate of the management site (HTTP BASIC), as in the merchant guide.
+    "BASIC_AUTH_USERNAME": "guest",
+    "BASIC_AUTH_PASSWORD": "guest",
+    "BASIC_AUTH_REALM": "ISECA",
+    # Where the public site lives, for QR codes and e-mails.
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # Sessions and cookies.
+    "SESSION_COOKIE_NAME": "iseca_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_NAME": "iseca_remember",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_DURATION": dt.timedelta(days=90),
+    "REMEMBER_COOKIE_REFRESH_EACH_REQUEST": False,
+    # Lifetime of a login that is not remembered (ends earlier with the browser).
+    "SESSION_IDLE_HOURS": 12,
+    "WTF_CSRF_TIME_LIMIT": None,  # token lives as long as the session
+    "WTF_CSRF_SSL_STRICT": True,
+    # Passwords (OWASP ASVS level 2).
+    "PASSWORD_MIN_LENGTH": 12,
+    "PASSWORD_MAX_AGE_DAYS": 90,
+    "ARGON2_TIME_COST": 2,
+    "ARGON2_MEMORY_COST": 19456,  # KiB: OWASP's argon2id minimum
+    "ARGON2_PARALLELISM": 1,
+    # Throttling of failed logins, per account and per client address.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": False,
+    "LOGIN_FAILURES_PER_ACCOUNT": "5 per 15 minutes",
+    "LOGIN_FAILURES_PER_ADDRESS": "30 per 15 minutes",
+    # Number of reverse proxies in front of the app (X-Forwarded-For hops).
+    "PROXY_FIX_HOPS": 0,
+    # E-mail: with no MAIL_SERVER the outbox keeps the messages unsent.
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_DEFAULT_SENDER": "ISECA窓口 <iseca@city.isesaki.example>",
+    # Money.
+    "PAYMENT_MAX_AMOUNT": 500_000,
+    "SETTLEMENT_FEE_RATE_PERMILLE": 0,
+    "TRANSFEROR_NAME": "他)ジムカンカ",
+    # Uploads.
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+}
+
+
+def load_secret_key(app: Flask) -> None:
+    """Use ISECA_SECRET_KEY; in development generate one once and keep it in
+    instance/ so sessions survive a restart; in production refuse to start."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config["PRODUCTION"]:
+        raise RuntimeError(
+            "ISECA_SECRET_KEY must be set in production (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        os.chmod(path, 0o600)
+    app.config["SECRET_KEY"] = path.read_text().strip()
+
+
+def apply_production_rules(app: Flask) -> None:
+    """Settings that follow from PRODUCTION, and the checks it demands."""
+    if not app.config["PRODUCTION"]:
+        return
+    app.config["SESSION_COOKIE_SECURE"] = True
+    app.config["REMEMBER_COOKIE_SECURE"] = True
+    if str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://"):
+        raise RuntimeError(
+            "ISECA_RATELIMIT_STORAGE_URI must name shared storage in production "
+            "(e.g. redis://127.0.0.1:6379/0) so that login throttling holds across workers"
+        )
+    if app.config["BASIC_AUTH_PASSWORD"] == "guest":
+        app.logger.warning("The BASIC gate uses the guide's default guest/guest credentials")

@@ -1,0 +1,10 @@
+"""ISECA窓口 (the counter console): city staff."""
+from flask import Blueprint
+
+from ..auth.areas import require_kinds_for_blueprint
+from ..models import AccountKind
+
+bp = Blueprint("counter", __name__)
+require_kinds_for_blueprint(bp, AccountKind.STAFF)
+
+from . import views  # noqa: E402,F401

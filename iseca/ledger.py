@@ -1,0 +1,196 @@
+"""The points ledger. Points move only through this module.
+
+Every movement is one `LedgerTransaction` whose entries sum to zero. The
+`balance` of each ledger account is updated in the same database transaction
+by a single conditional UPDATE, so a member's balance can never go below zero,
+also under concurrent payments (no read-modify-write in Python).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Iterable, Sequence
+
+from sqlalchemy import and_, func, or_, select, update
+
+from .extensions import db
+from .models import (
+    Account,
+    Campaign,
+    LedgerAccount,
+    LedgerAccountKind,
+    LedgerEntry,
+    LedgerTransaction,
+    LedgerTransactionKind,
+    utcnow,
+)
+from .timeutil import today_jst
+
+
+class LedgerError(Exception):
+    """A movement that the ledger refuses."""
+
+
+class InsufficientBalance(LedgerError):
+    def __init__(self, available: int):
+        super().__init__(f"insufficient balance: {available} available")
+        self.available = available
+
+
+def _get_or_create(kind: LedgerAccountKind, **keys) -> LedgerAccount:
+    filters = [LedgerAccount.kind == kind]
+    for name in ("member_id", "store_id", "campaign_id"):
+        value = keys.get(name)
+        column = getattr(LedgerAccount, name)
+        filters.append(column.is_(None) if value is None else column == value)
+    account = db.session.scalar(select(LedgerAccount).where(*filters).order_by(LedgerAccount.id).limit(1))
+    if account is None:
+        account = LedgerAccount(kind=kind, balance=0, **keys)
+        db.session.add(account)
+        db.session.flush()
+    return account
+
+
+def issuer_account() -> LedgerAccount:
+    """The city's account: the source of granted and charged points."""
+    return _get_or_create(LedgerAccountKind.ISSUER)
+
+
+def settlement_account() -> LedgerAccount:
+    """Where settled points go when the city pays the business by transfer."""
+    return _get_or_create(LedgerAccountKind.SETTLEMENT)
+
+
+def member_account(member_id: int, campaign_id: int | None) -> LedgerAccount:
+    """A member's points of one campaign."""
+    return _get_or_create(LedgerAccountKind.MEMBER, member_id=member_id, campaign_id=campaign_id)
+
+
+def store_account(store_id: int) -> LedgerAccount:
+    """Points a store received and that are not yet settled."""
+    return _get_or_create(LedgerAccountKind.STORE, store_id=store_id)
+
+
+def post(
+    kind: LedgerTransactionKind,
+    movements: Sequence[tuple[LedgerAccount, int]],
+    *,
+    actor: Account | None = None,
+    memo: str = "",
+    at: dt.datetime | None = None,
+) -> LedgerTransaction:
+    """Record one movement of points: (account, signed amount) pairs that sum
+    to zero. Raises InsufficientBalance (and changes nothing the caller cannot
+    roll back) when a member account would go below zero."""
+    amounts = [amount for _, amount in movements]
+    if any(not isinstance(a, int) or isinstance(a, bool) for a in amounts):
+        raise LedgerError("amounts must be integers of yen")
+    if sum(amounts) != 0:
+        raise LedgerError("entries of a transaction must sum to zero")
+    if any(a == 0 for a in amounts) or len(movements) < 2:
+        raise LedgerError("a transaction moves a non-zero amount between at least two accounts")
+    txn = LedgerTransaction(kind=kind, actor_account_id=actor.id if actor else None, memo=memo[:300], created_at=at or utcnow())
+    db.session.add(txn)
+    db.session.flush()
+    # Debits first, in id order, so two transactions lock rows in one order.
+    for account, amount in sorted(movements, key=lambda m: (m[1] > 0, m[0].id)):
+        result = db.session.execute(
+            update(LedgerAccount)
+            .where(
+                LedgerAccount.id == account.id,
+                or_(LedgerAccount.kind != LedgerAccountKind.MEMBER, LedgerAccount.balance + amount >= 0),
+            )
+            .values(balance=LedgerAccount.balance + amount)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            available = db.session.scalar(select(LedgerAccount.balance).where(LedgerAccount.id == account.id)) or 0
+            raise InsufficientBalance(available)
+        db.session.add(LedgerEntry(transaction_id=txn.id, account_id=account.id, amount=amount))
+    db.session.flush()
+    for account, _ in movements:
+        db.session.expire(account, ["balance"])
+    return txn
+
+
+def grant(
+    member_id: int,
+    campaign: Campaign,
+    amount: int,
+    *,
+    actor: Account | None = None,
+    memo: str = "",
+    kind: LedgerTransactionKind = LedgerTransactionKind.GRANT,
+    at: dt.datetime | None = None,
+) -> LedgerTransaction:
+    """付与/チャージ: points from the city to a member, under a campaign."""
+    if amount <= 0:
+        raise LedgerError("a grant is a positive amount")
+    return post(
+        kind,
+        [(issuer_account(), -amount), (member_account(member_id, campaign.id), amount)],
+        actor=actor,
+        memo=memo,
+        at=at,
+    )
+
+
+def spendable_accounts(member_id: int, on: dt.date | None = None) -> list[LedgerAccount]:
+    """The member's accounts whose campaign runs on `on`, soonest-expiring first."""
+    on = on or today_jst()
+    stmt = (
+        select(LedgerAccount)
+        .outerjoin(Campaign, LedgerAccount.campaign_id == Campaign.id)
+        .where(
+            LedgerAccount.kind == LedgerAccountKind.MEMBER,
+            LedgerAccount.member_id == member_id,
+            or_(LedgerAccount.campaign_id.is_(None), and_(Campaign.starts_on <= on, Campaign.ends_on >= on)),
+        )
+        .order_by(Campaign.ends_on, LedgerAccount.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def member_balance(member_id: int, on: dt.date | None = None) -> int:
+    """利用可能ポイント: what the member can spend today."""
+    return sum(a.balance for a in spendable_accounts(member_id, on))
+
+
+def verify_books() -> list[str]:
+    """Problems with the books (empty when they balance): a transaction not
+    summing to zero, or a cached balance that differs from its entries."""
+    problems: list[str] = []
+    unbalanced = db.session.execute(
+        select(LedgerEntry.transaction_id, func.sum(LedgerEntry.amount))
+        .group_by(LedgerEntry.transaction_id)
+        .having(func.sum(LedgerEntry.amount) != 0)
+    ).all()
+    problems += [f"transaction {t} sums to {s}" for t, s in unbalanced]
+    sums = dict(db.session.execute(select(LedgerEntry.account_id, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.account_id)).all())
+    for account in db.session.scalars(select(LedgerAccount)):
+        if int(sums.get(account.id, 0)) != account.balance:
+            problems.append(f"account {account.id} balance {account.balance} != entries {sums.get(account.id, 0)}")
+        if account.kind == LedgerAccountKind.MEMBER and account.balance < 0:
+            problems.append(f"member account {account.id} is negative")
+    return problems
+
+
+def reverse(
+    original: LedgerTransaction,
+    kind: LedgerTransactionKind,
+    *,
+    actor: Account | None = None,
+    memo: str = "",
+) -> LedgerTransaction:
+    """A transaction with the opposite entries of `original` (取消)."""
+    totals: dict[int, int] = defaultdict(int)
+    for entry in original.entries:
+        totals[entry.account_id] -= entry.amount
+    accounts = {a.id: a for a in db.session.scalars(select(LedgerAccount).where(LedgerAccount.id.in_(totals)))}
+    return post(kind, [(accounts[i], amount) for i, amount in totals.items() if amount], actor=actor, memo=memo)
+
+
+def entries_of(accounts: Iterable[LedgerAccount]) -> list[LedgerEntry]:
+    """The entries of some accounts, oldest first (for statements and history)."""
+    ids = [a.id for a in accounts]
+    return list(db.session.scalars(select(LedgerEntry).where(LedgerEntry.account_id.in_(ids)).order_by(LedgerEntry.id)))

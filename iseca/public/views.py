@@ -1,0 +1,29 @@
+"""Public pages."""
+from flask import render_template
+
+from . import bp
+from .content import FAQ, NOT_PAYABLE
+
+
+@bp.route("/")
+def index():
+    """The public front page."""
+    return render_template("public/index.html")
+
+
+@bp.route("/faq")
+def faq():
+    """よくあるご質問."""
+    return render_template("public/faq.html", faq=FAQ)
+
+
+@bp.route("/not-payable")
+def not_payable():
+    """ISECAで決済できないモノ・サービス."""
+    return render_template("public/not_payable.html", items=NOT_PAYABLE)
+
+
+@bp.route("/contact")
+def contact():
+    """お問い合わせ先."""
+    return render_template("public/contact.html")

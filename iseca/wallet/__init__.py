@@ -1,0 +1,10 @@
+"""The customer wallet (the chiica app's role): app members."""
+from flask import Blueprint
+
+from ..auth.areas import require_kinds_for_blueprint
+from ..models import AccountKind
+
+bp = Blueprint("wallet", __name__)
+require_kinds_for_blueprint(bp, AccountKind.MEMBER)
+
+from . import views  # noqa: E402,F401

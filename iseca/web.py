@@ -1,0 +1,128 @@
+"""What every page shares: template filters, the menu context, security
+headers, the forced password change, error pages."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Flask, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+
+from .auth.areas import KIND_LABELS, area_of_request
+from .auth.passwords import password_expired
+from .models import AccountKind
+
+JST = ZoneInfo("Asia/Tokyo")
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob: mediastream:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+# Endpoints an account that must change its initial password may still reach.
+PASSWORD_CHANGE_ALLOWED = {"auth.password", "auth.logout", "auth.login", "static"}
+
+
+def yen(value: int | None) -> str:
+    """1234 → '1,234円'."""
+    if value is None:
+        return ""
+    return f"{int(value):,}円"
+
+
+def jst(value: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M") -> str:
+    """A UTC timestamp shown in Japan time."""
+    if value is None:
+        return ""
+    return value.astimezone(JST).strftime(fmt)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["yen"] = yen
+    app.jinja_env.filters["jst"] = jst
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.before_request
+    def _forced_password_change():
+        if request.endpoint in PASSWORD_CHANGE_ALLOWED or request.endpoint is None:
+            return None
+        if current_user.is_authenticated and current_user.must_change_password:
+            area = area_of_request()
+            if area is None or current_user.kind not in area.kinds:
+                return None
+            flash("初期パスワードからの変更が必要です。新しいパスワードを設定してください。", "warning")
+            return redirect(url_for("auth.password", area=area.name))
+        return None
+
+    @app.context_processor
+    def _page_context():
+        area = area_of_request()
+        account = current_user if current_user.is_authenticated else None
+        in_area = account is not None and area is not None and account.kind in area.kinds
+        return {
+            "area": area,
+            "account": account if in_area else None,
+            "kind_label": KIND_LABELS.get(account.kind, "") if account is not None else "",
+            "password_alert": in_area and not account.must_change_password and password_expired(account),
+            "AccountKind": AccountKind,
+        }
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+        if app.config["PRODUCTION"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if current_user and current_user.is_authenticated:
+            # Pages behind a login never go to shared caches or the back-forward cache.
+            headers.setdefault("Cache-Control", "no-store")
+        # htmx: a swap response must not be reused as a whole page.
+        headers.add("Vary", "HX-Request")
+        return response
+
+    def _error(code: int, title: str, message: str):
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error):
+        return _error(400, "画面の有効期限が切れました", "お手数ですが、前の画面に戻って再読み込みしてから、もう一度操作してください。")
+
+    @app.errorhandler(403)
+    def _forbidden(error):
+        return _error(403, "この操作は許可されていません", "ログインしているアカウントでは、このページを表示できません。")
+
+    @app.errorhandler(404)
+    def _not_found(error):
+        return _error(404, "ページが見つかりません", "アドレスが正しいかご確認ください。")
+
+    @app.errorhandler(429)
+    def _too_many(error):
+        if request.endpoint == "auth.login":
+            from .auth.views import login_throttled
+
+            return login_throttled()
+        return _error(429, "操作が多すぎます", "しばらく時間をおいてから、もう一度お試しください。")
+
+    @app.errorhandler(500)
+    def _server_error(error):
+        return _error(500, "システムエラーが発生しました", "お手数ですが、時間をおいてもう一度お試しください。解決しない場合はISECA窓口にご連絡ください。")
+
+    app.jinja_env.globals["nl2br"] = lambda text: Markup("<br>").join((text or "").splitlines())

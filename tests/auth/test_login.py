@@ -1,0 +1,374 @@
+"""Two-stage login of the management site and the logins of the other areas."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import update
+
+from iseca.extensions import db
+from iseca.models import Account, AccountKind, MerchantStatus, utcnow
+from tests import factories
+from tests.conftest import basic_auth_header, csrf_from, login, post_form
+
+
+# --- the BASIC gate ---------------------------------------------------------
+
+def test_basic_gate_refuses_without_credentials(app):
+    resp = app.test_client().get("/cms/login")
+    assert resp.status_code == 401
+    assert resp.headers["WWW-Authenticate"].startswith("Basic")
+
+
+@pytest.mark.parametrize("user,password", [("guest", "wrong"), ("admin", "guest"), ("", "")])
+def test_basic_gate_refuses_wrong_credentials(app, user, password):
+    resp = app.test_client().get("/cms/login", headers={"Authorization": basic_auth_header(user, password)})
+    assert resp.status_code == 401
+
+
+def test_basic_gate_guest_guest_shows_login_page(app):
+    resp = app.test_client().get("/cms/login", headers={"Authorization": basic_auth_header()})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    for label in ("ユーザー種別", "店舗", "事業者", "パスワード", "ログイン状態を保持する", "ログイン"):
+        assert label in html
+
+
+def test_basic_gate_credentials_are_configurable(app):
+    app.config.update(BASIC_AUTH_USERNAME="isesaki", BASIC_AUTH_PASSWORD="s3cret-gate")
+    client = app.test_client()
+    assert client.get("/cms/login", headers={"Authorization": basic_auth_header()}).status_code == 401
+    ok = client.get("/cms/login", headers={"Authorization": basic_auth_header("isesaki", "s3cret-gate")})
+    assert ok.status_code == 200
+
+
+def test_terminal_and_public_pages_have_no_basic_gate(app):
+    client = app.test_client()
+    assert client.get("/terminal/login").status_code == 200
+    assert client.get("/").status_code == 200
+
+
+# --- store and business logins -----------------------------------------------
+
+def test_store_login_opens_top_menu(client):
+    store = factories.make_store()
+    resp = login(client, store.code, factories.PASSWORD)
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/cms/")
+    html = client.get("/cms/").get_data(as_text=True)
+    for entry in ("レジ一覧", "利用状況一覧", "精算", "店舗情報", "パスワード変更", "ログアウト"):
+        assert entry in html
+    assert "事業者情報" not in html
+    assert store.name in html
+
+
+def test_business_login_shows_business_menu(client):
+    business = factories.make_business()
+    resp = login(client, business.code, factories.PASSWORD, kind="business")
+    assert resp.status_code == 303
+    html = client.get("/cms/").get_data(as_text=True)
+    assert "事業者情報" in html and business.name in html
+
+
+def test_user_type_picks_the_account_kind(client):
+    store = factories.make_store()
+    # The store's code and password, but 「事業者」 chosen: no such business account.
+    resp = login(client, store.code, factories.PASSWORD, kind="business")
+    assert resp.status_code == 200
+    assert "ユーザー名またはパスワードが違います" in resp.get_data(as_text=True)
+    assert client.get("/cms/").status_code == 302
+
+
+def test_login_code_accepts_full_width_and_lower_case(client):
+    store = factories.make_store()
+    typed = store.code.lower().translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert login(client, typed, factories.PASSWORD).status_code == 303
+
+
+def test_wrong_password_is_refused_and_keeps_the_code(client):
+    store = factories.make_store()
+    resp = login(client, store.code, "not the password at all")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "ユーザー名またはパスワードが違います" in html
+    assert f'value="{store.code}"' in html
+    assert client.get("/cms/").status_code == 302
+
+
+def test_suspended_account_cannot_log_in(client):
+    store = factories.make_store()
+    db.session.execute(update(Account).where(Account.login == store.code).values(status=MerchantStatus.SUSPENDED))
+    db.session.commit()
+    resp = login(client, store.code, factories.PASSWORD)
+    assert "利用停止中" in resp.get_data(as_text=True)
+
+
+def test_pages_require_login(client):
+    resp = client.get("/cms/registers")
+    assert resp.status_code == 302 and "/cms/login" in resp.headers["Location"]
+
+
+def test_login_returns_to_the_page_asked_for(client):
+    store = factories.make_store()
+    resp = client.get("/cms/registers")
+    login_url = resp.headers["Location"]
+    page = client.get(login_url)
+    resp = client.post(login_url, data={"csrf_token": csrf_from(page.get_data(as_text=True)), "kind": "store",
+                                        "code": store.code, "password": factories.PASSWORD})
+    assert resp.headers["Location"].endswith("/cms/registers")
+
+
+def test_login_never_redirects_off_site(client):
+    store = factories.make_store()
+    page = client.get("/cms/login?next=https://evil.example/")
+    resp = client.post("/cms/login?next=https://evil.example/", data={
+        "csrf_token": csrf_from(page.get_data(as_text=True)), "kind": "store", "code": store.code,
+        "password": factories.PASSWORD})
+    assert resp.headers["Location"].endswith("/cms/")
+
+
+# --- throttling ---------------------------------------------------------------
+
+def test_repeated_failures_are_throttled_per_account(client):
+    store = factories.make_store()
+    other = factories.make_store()
+    for _ in range(5):
+        assert login(client, store.code, "wrong wrong wrong").status_code == 200
+    resp = login(client, store.code, factories.PASSWORD)
+    assert resp.status_code == 429
+    assert "一時的にログインを制限しています" in resp.get_data(as_text=True)
+    # Another account from the same place is not locked by it.
+    assert login(client, other.code, factories.PASSWORD).status_code == 303
+
+
+def test_repeated_failures_are_throttled_per_address(app, client):
+    app.config["LOGIN_FAILURES_PER_ADDRESS"] = "3 per 15 minutes"
+    stores = [factories.make_store() for _ in range(4)]
+    for s in stores[:3]:
+        assert login(client, s.code, "wrong wrong wrong").status_code == 200
+    assert login(client, stores[3].code, factories.PASSWORD).status_code == 429
+    other_address = app.test_client()
+    other_address.environ_base.update(HTTP_AUTHORIZATION=basic_auth_header(), REMOTE_ADDR="192.0.2.7")
+    assert login(other_address, stores[3].code, factories.PASSWORD).status_code == 303
+
+
+def test_successful_logins_are_not_throttled(app):
+    store = factories.make_store()
+    for _ in range(8):  # eight tills log in one after another
+        till = app.test_client()
+        assert login(till, store.code, factories.PASSWORD, area="terminal").status_code == 303
+
+
+# --- forced change and the 90-day alert ---------------------------------------
+
+def test_initial_password_must_be_changed_first(client):
+    business = factories.make_business()
+    store = factories.make_store(business)
+    db.session.execute(update(Account).where(Account.login == store.code).values(must_change_password=True))
+    db.session.commit()
+    resp = login(client, store.code, factories.PASSWORD)
+    assert resp.headers["Location"].endswith("/cms/password")
+    # Anything else leads back to the change form.
+    assert client.get("/cms/registers").headers["Location"].endswith("/cms/password")
+    page = client.get("/cms/password").get_data(as_text=True)
+    assert "初期パスワードからの変更が必要です" in page
+    resp = post_form(client, "/cms/password", {
+        "current_password": factories.PASSWORD,
+        "new_password": "とても長い合言葉 いせさき 2026",
+        "new_password_confirm": "とても長い合言葉 いせさき 2026",
+    })
+    assert resp.status_code == 303
+    assert client.get("/cms/registers").status_code == 200
+    client.post("/cms/logout", data={"csrf_token": csrf_from(client.get("/cms/").get_data(as_text=True))})
+    assert login(client, store.code, "とても長い合言葉 いせさき 2026").headers["Location"].endswith("/cms/")
+
+
+@pytest.mark.parametrize("new,message", [
+    ("short-pw", "12文字以上"),
+    ("password1234", "推測されやすい"),
+    ("aaaaaaaaaaaaaaaa", "推測されやすい"),
+    ("long enough passphrase for tests", "現在と同じ"),
+])
+def test_weak_new_passwords_are_refused(store_client, new, message):
+    resp = post_form(store_client, "/cms/password", {
+        "current_password": factories.PASSWORD, "new_password": new, "new_password_confirm": new})
+    assert resp.status_code == 200
+    assert message in resp.get_data(as_text=True)
+
+
+def test_password_change_needs_matching_confirmation_and_current(store_client):
+    resp = post_form(store_client, "/cms/password", {
+        "current_password": factories.PASSWORD, "new_password": "a brand new passphrase",
+        "new_password_confirm": "a brand new passphrasf"})
+    assert "一致しません" in resp.get_data(as_text=True)
+    resp = post_form(store_client, "/cms/password", {
+        "current_password": "not it at all", "new_password": "a brand new passphrase",
+        "new_password_confirm": "a brand new passphrase"})
+    assert "現在のパスワードが違います" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("age_days,shown", [(91, True), (89, False)])
+def test_old_password_shows_alert_on_every_page(store_client, age_days, shown):
+    db.session.execute(update(Account).where(Account.login == store_client.store.code)
+                       .values(password_changed_at=utcnow() - dt.timedelta(days=age_days)))
+    db.session.commit()
+    for url in ("/cms/", "/cms/registers", "/cms/usage"):
+        resp = store_client.get(url)
+        assert resp.status_code == 200  # an alert, not a block
+        assert ("90日以上変更されていません" in resp.get_data(as_text=True)) is shown
+
+
+# --- sessions -------------------------------------------------------------------
+
+def _cookie(client, name):
+    cookie = client.get_cookie(name)
+    return cookie.value if cookie else None
+
+
+def test_remember_me_survives_a_browser_restart(app, client):
+    store = factories.make_store()
+    login(client, store.code, factories.PASSWORD, area="terminal", remember=True)
+    remember = client.get_cookie("iseca_remember")
+    assert remember is not None and remember.expires is not None
+    assert remember.expires > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)
+    # A new browser process keeps persistent cookies only.
+    restarted = app.test_client()
+    restarted.set_cookie("iseca_remember", remember.value)
+    resp = restarted.get("/terminal/")
+    assert resp.status_code == 200 and store.name in resp.get_data(as_text=True)
+
+
+def test_without_remember_me_no_persistent_cookie(client):
+    store = factories.make_store()
+    login(client, store.code, factories.PASSWORD, area="terminal")
+    assert client.get_cookie("iseca_remember") is None
+    assert client.get_cookie("iseca_session").expires is None  # ends with the browser
+
+
+def test_session_cookie_flags(client):
+    store = factories.make_store()
+    resp = login(client, store.code, factories.PASSWORD, remember=True)
+    cookies = resp.headers.getlist("Set-Cookie")
+    for name in ("iseca_session", "iseca_remember"):
+        header = next(c for c in cookies if c.startswith(name + "="))
+        assert "HttpOnly" in header and "SameSite=Lax" in header
+
+
+def test_new_session_on_login(app, client):
+    store = factories.make_store()
+    client.get("/cms/login")
+    before = _cookie(client, "iseca_session")
+    login(client, store.code, factories.PASSWORD)
+    assert _cookie(client, "iseca_session") != before
+
+
+def test_cookie_replayed_after_logout_is_refused(app, client):
+    store = factories.make_store()
+    login(client, store.code, factories.PASSWORD, remember=True)
+    stolen_session = _cookie(client, "iseca_session")
+    stolen_remember = _cookie(client, "iseca_remember")
+    resp = client.post("/cms/logout", data={"csrf_token": csrf_from(client.get("/cms/").get_data(as_text=True))})
+    assert resp.status_code == 303
+    assert client.get("/cms/").status_code == 302
+    replay = app.test_client()
+    replay.environ_base["HTTP_AUTHORIZATION"] = basic_auth_header()
+    replay.set_cookie("iseca_session", stolen_session)
+    replay.set_cookie("iseca_remember", stolen_remember)
+    resp = replay.get("/cms/")
+    assert resp.status_code == 302 and "/cms/login" in resp.headers["Location"]
+
+
+def test_logout_on_one_till_keeps_the_other_logged_in(app):
+    store = factories.make_store()
+    tills = [app.test_client(), app.test_client()]
+    for till in tills:
+        login(till, store.code, factories.PASSWORD, area="terminal", remember=True)
+    tills[0].post("/terminal/logout", data={"csrf_token": csrf_from(tills[0].get("/terminal/").get_data(as_text=True))})
+    assert tills[0].get("/terminal/").status_code == 302
+    assert tills[1].get("/terminal/").status_code == 200
+
+
+def test_password_change_ends_other_sessions(app, client):
+    store = factories.make_store()
+    other_device = app.test_client()
+    login(other_device, store.code, factories.PASSWORD, area="terminal", remember=True)
+    login(client, store.code, factories.PASSWORD)
+    old_cookie = _cookie(client, "iseca_session")
+    resp = post_form(client, "/cms/password", {"current_password": factories.PASSWORD,
+                                               "new_password": "another long passphrase 77",
+                                               "new_password_confirm": "another long passphrase 77"})
+    assert resp.status_code == 303
+    assert client.get("/cms/").status_code == 200  # this browser goes on
+    assert other_device.get("/terminal/").status_code == 302
+    replay = app.test_client()
+    replay.environ_base["HTTP_AUTHORIZATION"] = basic_auth_header()
+    replay.set_cookie("iseca_session", old_cookie)
+    assert replay.get("/cms/").status_code == 302
+
+
+# --- CSRF ---------------------------------------------------------------------------
+
+def test_form_without_csrf_token_is_refused(client):
+    store = factories.make_store()
+    resp = client.post("/cms/login", data={"kind": "store", "code": store.code, "password": factories.PASSWORD})
+    assert resp.status_code == 400
+    assert "画面の有効期限が切れました" in resp.get_data(as_text=True)
+    assert client.get("/cms/").status_code == 302
+
+
+def test_htmx_request_sends_token_in_header(store_client):
+    html = store_client.get("/cms/").get_data(as_text=True)
+    token = csrf_from(html)
+    assert f'"X-CSRFToken": "{token}"' in html  # hx-headers on the body
+    refused = store_client.post("/cms/logout", headers={"HX-Request": "true"})
+    assert refused.status_code == 400
+    ok = store_client.post("/cms/logout", headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert ok.status_code == 303
+
+
+# --- who may see what ------------------------------------------------------------
+
+def test_store_cannot_open_another_stores_pages(store_client):
+    own = store_client.store
+    neighbour = factories.make_store()
+    assert store_client.get(f"/cms/stores/{own.id}").status_code == 200
+    resp = store_client.get(f"/cms/stores/{neighbour.id}")
+    assert resp.status_code == 404
+    assert neighbour.name not in resp.get_data(as_text=True)
+    assert neighbour.name not in store_client.get("/cms/registers").get_data(as_text=True)
+    assert store_client.get("/cms/business").status_code == 404
+
+
+def test_business_sees_its_stores_only(client):
+    business = factories.make_business()
+    mine = factories.make_store(business)
+    theirs = factories.make_store()
+    login(client, business.code, factories.PASSWORD, kind="business")
+    assert client.get(f"/cms/stores/{mine.id}").status_code == 200
+    assert client.get(f"/cms/stores/{theirs.id}").status_code == 404
+    assert theirs.name not in client.get("/cms/registers").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url,login_url", [("/counter/", "/counter/login"), ("/wallet/", "/wallet/login")])
+def test_store_account_cannot_enter_other_areas(store_client, url, login_url):
+    resp = store_client.get(url)
+    assert resp.status_code == 302 and login_url in resp.headers["Location"]
+
+
+def test_business_account_cannot_use_the_terminal(client):
+    business = factories.make_business()
+    login(client, business.code, factories.PASSWORD, kind="business")
+    resp = client.get("/terminal/")
+    assert resp.status_code == 302 and "/terminal/login" in resp.headers["Location"]
+
+
+def test_staff_logs_into_counter_console(client):
+    factories.make_staff("tanaka")
+    resp = login(client, "tanaka", factories.PASSWORD, area="counter", kind=None)
+    assert resp.status_code == 303
+    html = client.get("/counter/").get_data(as_text=True)
+    assert "ISECA窓口" in html and "審査待ちの申込" in html
+
+
+def test_staff_cannot_log_into_the_management_site(client):
+    factories.make_staff("tanaka")
+    assert login(client, "tanaka", factories.PASSWORD, kind="store").status_code == 200

@@ -1,0 +1,182 @@
+"""Fixtures: an app per test on a real database (SQLite always, PostgreSQL
+when ISECA_TEST_DATABASE_URL is set), schema built by the Alembic migration."""
+from __future__ import annotations
+
+import base64
+import contextvars
+import os
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from iseca import create_app
+from iseca.extensions import db
+
+PG_URL = os.environ.get("ISECA_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    # Cheap hashes keep the suite fast; the defaults are tested separately.
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 1024,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "MAIL_SERVER": None,
+    "PUBLIC_BASE_URL": "https://iseca.example.jp",
+}
+
+
+def basic_auth_header(user: str = "guest", password: str = "guest") -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _pg_admin_url() -> str:
+    return make_url(PG_URL).set(database="postgres").render_as_string(hide_password=False)
+
+
+def _migrate(url: str) -> None:
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+class Databases:
+    """One migrated database per backend for the whole run; dropped at the end."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory = tmp_path_factory
+        self.urls: dict[str, str] = {}
+        self.pg_names: list[str] = []
+
+    def url(self, backend: str) -> str:
+        if backend not in self.urls:
+            if backend == "sqlite":
+                path = Path(self.tmp_path_factory.mktemp("sqlite")) / "iseca-test.sqlite3"
+                url = f"sqlite:///{path}"
+            else:
+                name = f"iseca_test_{uuid.uuid4().hex[:12]}"
+                engine = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+                with engine.connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                engine.dispose()
+                self.pg_names.append(name)
+                url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+            _migrate(url)
+            self.urls[backend] = url
+        return self.urls[backend]
+
+    def drop(self) -> None:
+        if not self.pg_names:
+            return
+        engine = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            for name in self.pg_names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    dbs = Databases(tmp_path_factory)
+    yield dbs
+    dbs.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run in their own app context, as in a
+    real server: the test's own context (and its `g` and db session) is not
+    shared with the request."""
+
+    def open(self, *args, **kwargs):
+        # End the test's own transaction first: it must not hold an old
+        # snapshot (SQLite) or locks while the request runs, and what it
+        # reads afterwards is what the request left.
+        db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def app(databases, backend):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": databases.url(backend)})
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        _empty_all_tables()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A browser that has passed the BASIC gate (guest/guest)."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = basic_auth_header()
+    return client
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+def login(client, code: str, password: str, *, area: str = "cms", kind: str | None = "store", remember: bool = False):
+    """Log in through the real login form; returns the response (not followed)."""
+    page = client.get(f"/{area}/login")
+    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "code": code, "password": password}
+    if area == "cms" and kind:
+        data["kind"] = kind
+    if remember:
+        data["remember"] = "y"
+    return client.post(f"/{area}/login", data=data)
+
+
+def post_form(client, url: str, data: dict, *, page_url: str | None = None, **kwargs):
+    """POST a form the way a browser does: with the CSRF token of its page."""
+    page = client.get(page_url or url)
+    return client.post(url, data={"csrf_token": csrf_from(page.get_data(as_text=True)), **data}, **kwargs)
+
+
+@pytest.fixture
+def store_client(client, app):
+    """A client logged in as a store account (password already changed)."""
+    from tests import factories
+
+    store = factories.make_store()
+    resp = login(client, store.code, factories.PASSWORD)
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    client.store = store
+    return client

@@ -1,0 +1,69 @@
+"""Test data made through the same domain functions the app uses."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from iseca import ledger
+from iseca.accounts import create_account
+from iseca.extensions import db
+from iseca.members import create_member, issue_card
+from iseca.merchants import create_business, create_register, create_store
+from iseca.models import Account, AccountKind, Business, Campaign, MemberKind, Store
+
+PASSWORD = "long enough passphrase for tests"
+_seq = itertools.count(1)
+
+
+def make_business(**overrides) -> Business:
+    n = next(_seq)
+    fields = dict(name=f"テスト事業者{n}", email=f"biz{n}@example.jp", address="群馬県伊勢崎市今泉町2-410")
+    fields.update(overrides)
+    business = create_business(**fields)
+    create_account(AccountKind.BUSINESS, business.code, password=PASSWORD, initial=False, name=business.name,
+                   email=business.email, business_id=business.id)
+    db.session.commit()
+    return business
+
+
+def make_store(business: Business | None = None, *, registers: int = 1, **overrides) -> Store:
+    business = business or make_business()
+    n = next(_seq)
+    fields = dict(name=f"テスト店舗{n}", address="群馬県伊勢崎市今泉町2-410")
+    fields.update(overrides)
+    store = create_store(business, **fields)
+    create_account(AccountKind.STORE, store.code, password=PASSWORD, initial=False, name=store.name,
+                   business_id=business.id, store_id=store.id)
+    for i in range(registers):
+        create_register(store, f"レジ{i + 1}")
+    db.session.commit()
+    return store
+
+
+def make_staff(login: str = "staff1", *, initial: bool = False, password: str = PASSWORD) -> Account:
+    account, _ = create_account(AccountKind.STAFF, login, password=password, initial=initial, name="窓口 太郎")
+    db.session.commit()
+    return account
+
+
+def make_campaign(**overrides) -> Campaign:
+    fields = dict(name="テストキャンペーン", starts_on=dt.date(2020, 1, 1), ends_on=dt.date(2099, 12, 31))
+    fields.update(overrides)
+    campaign = Campaign(**fields)
+    db.session.add(campaign)
+    db.session.commit()
+    return campaign
+
+
+def make_card_member(balance: int = 0, campaign: Campaign | None = None):
+    """A card member with a card and `balance` points; returns (member, card)."""
+    member = create_member(MemberKind.CARD, name="カード 会員")
+    card = issue_card(member)
+    if balance:
+        ledger.grant(member.id, campaign or make_campaign(), balance)
+    db.session.commit()
+    return member, card
+
+
+def account_of(kind: AccountKind, login: str) -> Account:
+    return db.session.scalar(db.select(Account).where(Account.kind == kind, Account.login == login))
