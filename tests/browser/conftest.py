@@ -1,0 +1,122 @@
+"""Browser tests: the real app served on 127.0.0.1 and Debian's chromium
+driven by Playwright for Python (never a downloaded browser)."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from iseca.extensions import db
+
+CHROMIUM = os.environ.get("ISECA_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request) -> str:
+    """Browser tests run on SQLite only; storage is covered by the rest."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
+        if os.environ.get("CI"):
+            pytest.fail(f"chromium not found at {CHROMIUM}: .ci/run installs Debian's chromium")
+        pytest.skip(f"browser tests skipped: Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on a free port, for the browser."""
+    db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def new_context(browser, live_server):
+    """Make browser contexts (each is a fresh browser profile) that have
+    passed the BASIC gate with guest/guest."""
+    contexts = []
+
+    def make(**kwargs):
+        options = dict(
+            base_url=live_server.url,
+            locale="ja-JP",
+            timezone_id="Asia/Tokyo",
+            http_credentials={"username": "guest", "password": "guest"},
+            viewport={"width": 390, "height": 844},
+        )
+        options.update(kwargs)
+        context = browser.new_context(**options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context, request):
+    context = new_context()
+    page = context.new_page()
+    yield page
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a screenshot for a person to look at (screenshots/ is not committed)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
