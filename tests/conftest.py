@@ -38,7 +38,9 @@ def basic_auth_header(user: str = "guest", password: str = "guest") -> str:
 
 
 def _pg_admin_url() -> str:
-    return make_url(PG_URL).set(database="postgres").render_as_string(hide_password=False)
+    """The database named by ISECA_TEST_DATABASE_URL; each run creates its
+    own databases from there, so parallel runs never meet."""
+    return make_url(PG_URL).render_as_string(hide_password=False)
 
 
 def _migrate(url: str) -> None:
