@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Callable
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from ..models import AccountKind
@@ -63,19 +63,29 @@ def login_required(*kinds: AccountKind) -> Callable:
         def wrapped(*args, **kwargs):
             area = area_of_request()
             if not current_user.is_authenticated:
-                target = url_for("auth.login", area=area.name, next=request.full_path if request.method == "GET" else None)
-                return redirect(target)
+                back = request.full_path.rstrip("?") if request.method == "GET" else None
+                return _to_login(url_for("auth.login", area=area.name, next=back))
             if current_user.kind not in kinds:
                 if area is None:
                     abort(403)
                 labels = "・".join(KIND_LABELS[k] for k in kinds)
                 flash(f"この画面は{labels}アカウントでログインして使います。", "warning")
-                return redirect(url_for("auth.login", area=area.name))
+                return _to_login(url_for("auth.login", area=area.name))
             return view(*args, **kwargs)
 
         return wrapped
 
     return decorator
+
+
+def _to_login(target: str):
+    """Send the browser to a login page; an htmx swap is told to load it as
+    a whole page rather than swap it into a fragment."""
+    if request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true":
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
 
 
 def require_kinds_for_blueprint(bp, *kinds: AccountKind, public_endpoints: tuple[str, ...] = ()) -> None:

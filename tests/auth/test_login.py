@@ -372,3 +372,9 @@ def test_staff_logs_into_counter_console(client):
 def test_staff_cannot_log_into_the_management_site(client):
     factories.make_staff("tanaka")
     assert login(client, "tanaka", factories.PASSWORD, kind="store").status_code == 200
+
+
+def test_expired_login_during_htmx_swap_loads_login_page(client):
+    resp = client.get("/cms/registers", headers={"HX-Request": "true", "HX-Target": "rows"})
+    assert resp.status_code == 204
+    assert "/cms/login" in resp.headers["HX-Redirect"]
