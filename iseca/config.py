@@ -60,6 +60,9 @@ DEFAULTS: dict[str, object] = {
     "PAYMENT_MAX_AMOUNT": 500_000,
     "SETTLEMENT_FEE_RATE_PERMILLE": 0,
     "TRANSFEROR_NAME": "他)ジムカンカ",
+    # PDFs (掲示用QRコード台紙): an embedded Japanese font; without the file the
+    # non-embedded CID font HeiseiKakuGo-W5 is used, with a warning.
+    "PDF_JAPANESE_FONT_PATH": "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
     # Uploads.
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
 }
