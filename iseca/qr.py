@@ -357,7 +357,7 @@ def qr_sheets_pdf(registers: Iterable[Register]) -> bytes:
     sheets = [sheet_data(r) for r in registers]
     font = japanese_font()
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=A4, pageCompression=1)
+    canvas = Canvas(out, pagesize=A4, pageCompression=1, initialFontName=font, initialFontSize=12)
     canvas.setTitle("ISECA 掲示用QRコード台紙")
     canvas.setAuthor("ISECA窓口")
     canvas.setSubject("店舗QRコード")

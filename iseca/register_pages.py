@@ -30,6 +30,7 @@ class RegisterUi:
 def add_form(store: Store, formdata=None) -> RegisterNameForm:
     """The 「レジを追加」 form of one store (prefixed: a page may hold several)."""
     form = RegisterNameForm(formdata=formdata, prefix=f"store{store.id}")
+    form.name.label.text = "追加するレジの名前"
     form.submit.label.text = "レジを追加"
     return form
 
