@@ -95,5 +95,7 @@ def apply_production_rules(app: Flask) -> None:
             "ISECA_RATELIMIT_STORAGE_URI must name shared storage in production "
             "(e.g. redis://127.0.0.1:6379/0) so that login throttling holds across workers"
         )
+    if not str(app.config["PUBLIC_BASE_URL"]).startswith("https://"):
+        app.logger.warning("ISECA_PUBLIC_BASE_URL is not an https address: printed store QR codes would carry it")
     if app.config["BASIC_AUTH_PASSWORD"] == "guest":
         app.logger.warning("The BASIC gate uses the guide's default guest/guest credentials")

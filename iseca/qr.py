@@ -68,6 +68,16 @@ def pay_url_for_token(token: str) -> str:
     return adapter.build(PAY_ENDPOINT, {"token": token}, force_external=True)
 
 
+def base_url_problem() -> str | None:
+    """Why codes made now would be wrong to print (PUBLIC_BASE_URL not an
+    https address), or None."""
+    base = urlsplit(str(current_app.config.get("PUBLIC_BASE_URL") or ""))
+    if base.scheme != "https" or not base.netloc:
+        return ("QRコードのアドレスが https の公開アドレスになっていません（設定 ISECA_PUBLIC_BASE_URL = "
+                f"{current_app.config.get('PUBLIC_BASE_URL')}）。このまま印刷・掲示しないでください。")
+    return None
+
+
 def register_pay_url(register: Register) -> str:
     """The address encoded in `register`'s store QR code (決済方法①)."""
     return pay_url_for_token(register.qr_token)

@@ -127,7 +127,7 @@ def show_qr(area: RegisterUi, register_id: int):
     register = _active_register(register_id)
     url = qr.register_pay_url(register)
     return render_template(
-        "registers/qr.html", ui=area, register=register, url=url,
+        "registers/qr.html", ui=area, register=register, url=url, base_url_problem=qr.base_url_problem(),
         svg=qr.qr_svg(url, title=f"{register.store.name} {register.name} の店舗QRコード"),
     )
 
@@ -146,7 +146,7 @@ def print_sheet(area: RegisterUi, register_id: int):
     register = _active_register(register_id)
     url = qr.register_pay_url(register)
     return render_template(
-        "registers/sheet.html", ui=area, register=register, url=url,
+        "registers/sheet.html", ui=area, register=register, url=url, base_url_problem=qr.base_url_problem(),
         svg=qr.qr_svg(url, title=f"{register.store.name} {register.name} の店舗QRコード"),
         lead=qr.SHEET_LEAD, steps=qr.SHEET_INSTRUCTIONS, title=qr.SHEET_TITLE,
         subtitle=qr.SHEET_SUBTITLE, footer=qr.SHEET_FOOTER,

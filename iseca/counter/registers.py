@@ -21,7 +21,7 @@ UI = pages.RegisterUi(
 )
 
 STORES_PER_PAGE = 100
-MAX_SHEETS_PER_PDF = 1000
+MAX_SHEETS_PER_PDF = 500  # about 8 s of work (bench/qr_sheets.py)
 
 
 def _escape_like(text: str) -> str:
@@ -61,7 +61,7 @@ def registers():
     pages_total = max(1, -(-total // STORES_PER_PAGE))
     return render_template(
         "counter/registers.html", stores=stores, counts=counts, q=q, unpublished_only=unpublished_only,
-        page=page, pages_total=pages_total, total=total,
+        page=page, pages_total=pages_total, total=total, base_url_problem=qr.base_url_problem(),
     )
 
 

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 from PIL import Image
+from playwright.sync_api import expect
 
 from iseca import qr
 from iseca.extensions import db
@@ -34,6 +35,8 @@ def test_store_downloads_png_and_prints_sheet_from_register_list(page, tmp_path)
     store = factories.make_store(name="いせさき青果店", registers=2)
     register = store.registers[0]
     url = qr.register_pay_url(register)
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     _login_store(page, store)
 
     page.get_by_role("navigation", name="メニュー").get_by_text("レジ一覧", exact=True).click()
@@ -77,6 +80,7 @@ def test_store_downloads_png_and_prints_sheet_from_register_list(page, tmp_path)
     pdf = Path(info.value.path()).read_bytes()
     assert "いせさき青果店" in pdf_text(pdf) and "レジ1" in pdf_text(pdf)
     assert decode_qr(pdf_page_images(pdf)[0]) == [url]
+    assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
 
 
 def test_store_reissues_code_and_old_code_is_refused(page, new_context):
@@ -131,3 +135,26 @@ def test_counter_prints_many_stores_sheets_in_one_pdf(page):
     assert pdf_pages(pdf) == 3
     decoded = [decode_qr(img) for img in pdf_page_images(pdf, dpi=80)]
     assert decoded == [[qr.register_pay_url(r)] for r in (*a.registers, *b.registers)]
+
+
+def test_add_rename_and_retire_registers_with_and_without_javascript(new_context):
+    store = factories.make_store(name="境の本屋")
+    for js in (True, False):
+        page = new_context(java_script_enabled=js).new_page()
+        _login_store(page, store)
+        page.goto("/cms/registers")
+        name = "雑誌売場レジ" if js else "児童書レジ"
+        page.get_by_role("button", name="レジを追加").click()
+        expect(page.get_by_text("レジ名を入力してください。")).to_be_visible()  # next to the field
+        page.get_by_label("追加するレジの名前").fill(name)
+        page.get_by_role("button", name="レジを追加").click()
+        expect(page.get_by_text(f"レジ「{name}」を追加しました")).to_be_visible()
+        page.get_by_role("link", name=f"{name}の名前を変更").click()
+        page.get_by_label("レジ名").fill(name + "2")
+        page.get_by_role("button", name="名前を変更する").click()
+        expect(page.get_by_text(f"レジ名を「{name}2」に変更しました")).to_be_visible()
+        page.get_by_role("link", name=f"{name}2を廃止").click()
+        page.get_by_role("button", name="廃止する").click()
+        expect(page.get_by_text(f"レジ「{name}2」を廃止しました")).to_be_visible()
+        if js:
+            screenshot(page, "cms-registers-after-retire")

@@ -328,3 +328,11 @@ def test_staff_account_cannot_use_the_management_site_register_pages(client):
     login(client, "staff1", factories.PASSWORD, area="counter", kind=None)
     resp = client.get(f"/cms/registers/{store.registers[0].id}/qr.png")
     assert resp.status_code == 302 and "/cms/login" in resp.headers["Location"]
+
+
+def test_qr_pages_warn_when_the_public_address_is_not_https(store_client):
+    register = store_client.store.registers[0]
+    assert "https の公開アドレスになっていません" not in _html(store_client.get(f"/cms/registers/{register.id}/qr"))
+    store_client.application.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:5000"
+    for url in (f"/cms/registers/{register.id}/qr", f"/cms/registers/{register.id}/sheet"):
+        assert "https の公開アドレスになっていません" in _html(store_client.get(url))
