@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from iseca import qr
 from iseca.extensions import db
-from iseca.models import AuditLog, RetiredQrToken
+from iseca.models import AuditLog, Register, RetiredQrToken
 from iseca.registers import RegisterError, add_register, rename_register, retire_register
 from tests import factories
 from tests.qr_helpers import decode_qr, pdf_fonts, pdf_page_images, pdf_pages, pdf_text
@@ -258,3 +258,67 @@ def test_without_the_ipaex_font_the_pdf_falls_back_with_a_warning(app, caplog):
     assert any("not found" in r.getMessage() for r in caplog.records)
     assert "HeiseiKakuGo-W5" in pdf_fonts(pdf)
     assert "ひまわり書店" in pdf_text(pdf)
+
+
+def test_two_simultaneous_reissues_of_one_code_retire_it_once(app):
+    """Two devices confirm 「再発行する」 at the same moment: one reissue."""
+    import threading
+
+    register = factories.make_store().registers[0]
+    register_id, old_token, seen = register.id, register.qr_token, qr.token_fingerprint(register)
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    results: list[bool] = []
+
+    def confirm():
+        with app.test_request_context(method="POST"):
+            barrier.wait()
+            mine = db.session.get(Register, register_id)
+            results.append(qr.reissue_qr(mine, seen))
+            db.session.commit()
+            db.session.remove()
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(results) == [False, True]
+    db.session.expire_all()
+    assert db.session.scalars(select(RetiredQrToken.token)).all() == [old_token]
+    with pytest.raises(qr.RetiredToken):
+        qr.resolve_register_token(old_token)
+
+
+def test_two_simultaneous_retirements_keep_one_register_in_use(app):
+    import threading
+
+    store = factories.make_store(registers=2)
+    ids = [r.id for r in store.registers]
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def retire(register_id):
+        with app.test_request_context(method="POST"):
+            barrier.wait()
+            try:
+                retire_register(db.session.get(Register, register_id))
+                db.session.commit()
+                outcomes.append("retired")
+            except RegisterError:
+                db.session.rollback()
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=retire, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["refused", "retired"]
+    db.session.expire_all()
+    from iseca.registers import active_registers
+
+    assert len(active_registers(store)) == 1
