@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from iseca import qr
 from iseca.extensions import db
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import SCREENSHOTS, screenshot
 from tests.qr_helpers import decode_qr, pdf_page_images, pdf_pages, pdf_text
 
 BASE = "https://iseca.example.jp"
@@ -31,7 +31,7 @@ def _screen_codes(page) -> list[str]:
     return decode_qr(Image.open(io.BytesIO(page.screenshot(full_page=True))))
 
 
-def test_store_downloads_png_and_prints_sheet_from_register_list(page, tmp_path):
+def test_store_downloads_png_and_prints_sheet_from_register_list(page):
     store = factories.make_store(name="いせさき青果店", registers=2)
     register = store.registers[0]
     url = qr.register_pay_url(register)
@@ -71,7 +71,8 @@ def test_store_downloads_png_and_prints_sheet_from_register_list(page, tmp_path)
     assert pdf_pages(printed) == 1
     assert "いせさき青果店" in pdf_text(printed)
     [sheet] = pdf_page_images(printed, dpi=100)
-    sheet.save(tmp_path / "printed.png")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    sheet.save(SCREENSHOTS / "cms-register-sheet-printed.png")  # for a person to look at
     assert decode_qr(sheet) == [url]
     page.emulate_media(media="screen")
 
