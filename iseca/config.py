@@ -60,6 +60,9 @@ DEFAULTS: dict[str, object] = {
     "PAYMENT_MAX_AMOUNT": 500_000,
     "SETTLEMENT_FEE_RATE_PERMILLE": 0,
     "TRANSFEROR_NAME": "他)ジムカンカ",
+    # PDFs (掲示用QRコード台紙): an embedded Japanese font; without the file the
+    # non-embedded CID font HeiseiKakuGo-W5 is used, with a warning.
+    "PDF_JAPANESE_FONT_PATH": "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
     # Uploads.
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
 }
@@ -92,5 +95,7 @@ def apply_production_rules(app: Flask) -> None:
             "ISECA_RATELIMIT_STORAGE_URI must name shared storage in production "
             "(e.g. redis://127.0.0.1:6379/0) so that login throttling holds across workers"
         )
+    if not str(app.config["PUBLIC_BASE_URL"]).startswith("https://"):
+        app.logger.warning("ISECA_PUBLIC_BASE_URL is not an https address: printed store QR codes would carry it")
     if app.config["BASIC_AUTH_PASSWORD"] == "guest":
         app.logger.warning("The BASIC gate uses the guide's default guest/guest credentials")

@@ -36,12 +36,6 @@ def business():
     return render_template("cms/business.html", business=get_business_or_404(current_user))
 
 
-@bp.route("/registers")
-def registers():
-    """レジ一覧."""
-    return render_template("cms/registers.html", stores=stores_of(current_user))
-
-
 @bp.route("/usage")
 def usage():
     """利用状況一覧."""
