@@ -78,9 +78,14 @@ def load_secret_key(app: Flask) -> None:
             "ISECA_SECRET_KEY must be set in production (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
         )
     path = Path(app.instance_path) / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        os.chmod(path, 0o600)
+    try:
+        # Exclusive create: of several processes starting at once, one writes.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
     app.config["SECRET_KEY"] = path.read_text().strip()
 
 
