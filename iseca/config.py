@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import time
 from pathlib import Path
 
 from flask import Flask
@@ -86,7 +87,15 @@ def load_secret_key(app: Flask) -> None:
     else:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
-    app.config["SECRET_KEY"] = path.read_text().strip()
+    key = path.read_text().strip()
+    for _ in range(100):  # another process may be writing it right now
+        if key:
+            break
+        time.sleep(0.01)
+        key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty: delete it to have a new key generated")
+    app.config["SECRET_KEY"] = key
 
 
 def apply_production_rules(app: Flask) -> None:
