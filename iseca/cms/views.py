@@ -24,18 +24,6 @@ def stores():
     return render_template("cms/stores.html", stores=own)
 
 
-@bp.route("/stores/<int:store_id>")
-def store(store_id: int):
-    """店舗情報 of one store."""
-    return render_template("cms/store.html", store=get_store_or_404(current_user, store_id))
-
-
-@bp.route("/business")
-def business():
-    """事業者情報 (business accounts only)."""
-    return render_template("cms/business.html", business=get_business_or_404(current_user))
-
-
 @bp.route("/registers")
 def registers():
     """レジ一覧."""
