@@ -35,13 +35,8 @@ def store(store_id: int):
 def store_image_upload(store_id: int):
     """画像の追加: checked, re-encoded, stored."""
     store = get_store_or_404(current_user, store_id)
-    try:
-        image_form = StoreImageForm()
-        valid = image_form.validate_on_submit()
-    except RequestEntityTooLarge:
-        flash("画像ファイルが大きすぎます。5MB以下の画像を選んでください。", "danger")
-        return redirect(url_for("cms.store", store_id=store.id, _anchor="images"), code=303)
-    if valid:
+    image_form = StoreImageForm()
+    if image_form.validate_on_submit():
         upload = image_form.image.data
         data = upload.read() if upload else b""
         try:
@@ -53,6 +48,18 @@ def store_image_upload(store_id: int):
             flash("画像を追加しました。", "success")
             return redirect(url_for("cms.store", store_id=store.id, _anchor="images"), code=303)
     return _store_page(store, StoreProfileForm(obj=store, formdata=None), image_form)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error):
+    """A request beyond MAX_CONTENT_LENGTH (refused before any view runs):
+    back to the store page with a message instead of a bare 413."""
+    store_id = (request.view_args or {}).get("store_id")
+    if request.endpoint == "cms.store_image_upload" and store_id is not None:
+        flash("画像ファイルが大きすぎます。5MB以下の画像を選んでください。", "danger")
+        return redirect(url_for("cms.store", store_id=store_id, _anchor="images"), code=303)
+    return render_template("errors/error.html", code=413, title="送信されたデータが大きすぎます",
+                           message="ファイルを小さくしてから、もう一度お試しください。"), 413
 
 
 @bp.route("/stores/<int:store_id>/images/<int:image_id>")
