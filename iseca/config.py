@@ -56,12 +56,16 @@ DEFAULTS: dict[str, object] = {
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_DEFAULT_SENDER": "ISECA窓口 <iseca@city.isesaki.example>",
+    "MAIL_TIMEOUT": 10,  # seconds for the SMTP connection and each command
+    "MAIL_MAX_ATTEMPTS": 8,  # automatic retries stop here (1, 2, 4 … minutes apart)
     # Money.
     "PAYMENT_MAX_AMOUNT": 500_000,
     "SETTLEMENT_FEE_RATE_PERMILLE": 0,
     "TRANSFEROR_NAME": "他)ジムカンカ",
     # Uploads.
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    "STORE_IMAGE_MAX_BYTES": 5 * 1024 * 1024,  # one store image before re-encoding
+    "STORE_IMAGES_MAX": 10,  # images per store
 }
 
 

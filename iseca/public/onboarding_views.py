@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 
 from .. import banking, onboarding, outbox
 from ..extensions import db
+from ..kana import KanaError, to_zengin_kana
 from ..models import MerchantStatus, Store, StoreImage
 from . import bp
 from .forms import MAX_STORES, ApplicationForm
@@ -54,21 +55,35 @@ def bank_names(form) -> dict:
     return {
         "bank_label": banking.bank_name(form.bank_code.data),
         "branch_label": banking.branch_name(form.bank_code.data, form.branch_code.data),
+        **holder_preview(form.account_holder_kana.data),
     }
 
 
-@bp.route("/bank-names")
+def holder_preview(holder: str | None) -> dict:
+    """The holder name as the transfer file will carry it, or why it cannot."""
+    if not (holder or "").strip():
+        return {"holder_label": None, "holder_problem": None}
+    try:
+        return {"holder_label": to_zengin_kana(holder, max_bytes=banking.HOLDER_MAX, field="口座名義（カナ）"),
+                "holder_problem": None}
+    except KanaError as problem:
+        return {"holder_label": None, "holder_problem": problem.message}
+
+
+@bp.route("/bank-names", methods=["GET", "POST"])
 def bank_lookup():
-    """The bank and branch names for the codes being typed (htmx fragment)."""
-    bank_code = request.args.get("bank_code", "")
-    branch_code = request.args.get("branch_code", "")
+    """The bank and branch names for the codes being typed, and the holder
+    name as the bank will get it (htmx fragment). htmx POSTs, so that the
+    holder's name stays out of addresses and access logs."""
+    bank_code = request.values.get("bank_code", "")[:10]
+    branch_code = request.values.get("branch_code", "")[:10]
     html = render_template(
         "public/_bank_names.html",
         bank_code=bank_code, branch_code=branch_code,
         bank_label=banking.bank_name(bank_code), branch_label=banking.branch_name(bank_code, branch_code),
+        **holder_preview(request.values.get("account_holder_kana", "")[:100]),
     )
     response = make_response(html)
-    response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 
 
@@ -109,7 +124,9 @@ def stores():
     first_images = _first_images([s.id for s in pagination.items])
     context = dict(pagination=pagination, q=q, category=category, area=area, first_images=first_images,
                    categories=onboarding.CATEGORIES, areas=onboarding.AREAS)
-    if request.htmx and not request.htmx.boosted:
+    # A search swaps only the results; a boosted link, a reload or htmx
+    # restoring history (no cache: historyCacheSize 0) gets the whole page.
+    if request.htmx and not request.htmx.boosted and not request.headers.get("HX-History-Restore-Request"):
         return render_block("public/stores.html", "results", **context)
     return render_template("public/stores.html", **context)
 

@@ -135,7 +135,16 @@ def test_bank_names_appear_for_the_codes_typed(client):
 
 def test_bank_code_inputs_ask_htmx_for_the_names(client):
     html = client.get("/apply").get_data(as_text=True)
-    assert 'hx-get="/bank-names"' in html and 'hx-target="#bank-names"' in html
+    assert 'hx-post="/bank-names"' in html and 'hx-target="#bank-names"' in html
+
+
+def test_holder_name_is_shown_as_the_bank_will_get_it(client):
+    html = post_form(client, "/bank-names", {"bank_code": "0001", "branch_code": "001",
+                                             "account_holder_kana": "かぶしきがいしゃ　ひまわり"},
+                     page_url="/apply", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "ｶ)ﾋﾏﾜﾘ" in html
+    bad = post_form(client, "/bank-names", {"account_holder_kana": "山田"}, page_url="/apply").get_data(as_text=True)
+    assert "「山」は使えません" in bad
 
 
 def test_form_page_shows_bank_names_after_a_refused_submit_without_javascript(client):

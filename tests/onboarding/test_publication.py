@@ -89,6 +89,8 @@ def test_htmx_search_returns_only_the_results(client):
     assert "カフェひまわり" in fragment and "<html" not in fragment and "<form" not in fragment
     boosted = client.get("/stores?q=ひまわり", headers={"HX-Request": "true", "HX-Boosted": "true"}).get_data(as_text=True)
     assert "<html" in boosted
+    restored = client.get("/stores?q=ひまわり", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in restored.get_data(as_text=True)
 
 
 def test_store_page_shows_images_hours_and_address(client):
