@@ -46,6 +46,8 @@ DEFAULTS: dict[str, object] = {
     "RATELIMIT_HEADERS_ENABLED": False,
     "LOGIN_FAILURES_PER_ACCOUNT": "5 per 15 minutes",
     "LOGIN_FAILURES_PER_ADDRESS": "30 per 15 minutes",
+    # Applications received from one client address (加盟店登録, against floods).
+    "APPLY_RATE_LIMIT": "20 per hour",
     # Number of reverse proxies in front of the app (X-Forwarded-For hops).
     "PROXY_FIX_HOPS": 0,
     # E-mail: with no MAIL_SERVER the outbox keeps the messages unsent.

@@ -2,12 +2,12 @@
 「使えるお店」 (the list of published stores, their pages and images)."""
 from __future__ import annotations
 
-from flask import abort, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from jinja2_fragments.flask import render_block
 from sqlalchemy import func, or_, select
 
 from .. import banking, onboarding, outbox
-from ..extensions import db
+from ..extensions import db, limiter
 from ..kana import KanaError, to_zengin_kana
 from ..models import MerchantStatus, Store, StoreImage
 from . import bp
@@ -33,6 +33,12 @@ def handle_store_buttons(form: ApplicationForm) -> bool:
 
 
 @bp.route("/apply", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["APPLY_RATE_LIMIT"],
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code == 303,  # only applications received count
+    scope="apply",
+)
 def apply():
     """加盟店登録: the online application form."""
     form = ApplicationForm()

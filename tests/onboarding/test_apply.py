@@ -181,3 +181,12 @@ def test_paper_application_refuses_the_same_bad_input(staff_client):
                      application_form(**{"stores-0-address": "前橋市大手町1-1"})).get_data(as_text=True)
     assert "伊勢崎市内の店舗・事業所に限られます" in html
     assert applications() == 0
+
+
+def test_flood_of_applications_from_one_address_is_throttled(app, client):
+    app.config["APPLY_RATE_LIMIT"] = "2 per hour"
+    for _ in range(2):
+        assert post_form(client, "/apply", application_form(stores=1)).status_code == 303
+    # Refused forms do not count; a third application does not go through.
+    assert post_form(client, "/apply", application_form(agree=None)).status_code == 429
+    assert applications() == 2

@@ -163,3 +163,41 @@ def test_merchant_list_finds_by_store_name(client, staff_client):
     html = staff_client.get("/counter/merchants?q=珈琲").get_data(as_text=True)
     assert "株式会社いせさきテスト" in html and "あかぼり珈琲店" in html
     assert "株式会社いせさきテスト" not in staff_client.get("/counter/merchants?q=存在しない").get_data(as_text=True)
+
+
+def test_two_clerks_approving_at_once_create_the_accounts_once(app, client):
+    import threading
+
+    from flask.testing import FlaskClient
+
+    from tests.conftest import csrf_from, login
+
+    application = submit(client, stores=2)
+    factories.make_staff("staff1")
+    factories.make_staff("staff2")
+    clerks = []
+    for name in ("staff1", "staff2"):
+        c = app.test_client()
+        assert login(c, name, factories.PASSWORD, area="counter", kind=None).status_code == 303
+        token = csrf_from(c.get(f"/counter/applications/{application.id}").get_data(as_text=True))
+        clerks.append((c, token))
+    url = f"/counter/applications/{application.id}/approve"
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def approve_now(c, token):
+        # Each thread is its own request with its own app context and database session.
+        barrier.wait()
+        resp = FlaskClient.open(c, url, method="POST", data={"csrf_token": token})
+        statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=approve_now, args=clerk) for clerk in clerks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert statuses == [303, 303]
+    db.session.expire_all()
+    assert count(Business) == 1 and count(Store) == 2
+    assert count(OutboxMessage) == 1 + 3  # the receipt, then one business and two store mails
