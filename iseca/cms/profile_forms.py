@@ -1,18 +1,17 @@
 """Forms of 店舗情報 and 事業者情報."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..onboarding import AREAS, CATEGORIES
 from ..public.forms import (
-    BankAccountMixin, in_city, nfkc, required, valid_email, valid_phone, valid_postal, valid_url,
+    BankAccountMixin, JapaneseForm, in_city, nfkc, required, valid_email, valid_phone, valid_postal, valid_url,
 )
 
 
-class StoreProfileForm(FlaskForm):
+class StoreProfileForm(JapaneseForm):
     """店舗情報: contact details, hours, description (name and code are the counter's)."""
 
     category = SelectField("業種", choices=[(c, c) for c in CATEGORIES], validators=[DataRequired(message="業種を選んでください。")])
@@ -34,12 +33,12 @@ class StoreProfileForm(FlaskForm):
             raise ValidationError("地区を一覧から選んでください。")
 
 
-class StoreImageForm(FlaskForm):
+class StoreImageForm(JapaneseForm):
     image = FileField("画像ファイル（JPEG・PNG・GIF・WebP、5MBまで）")
     caption = StringField("画像の説明（任意）", filters=[nfkc], validators=[Optional(), Length(max=200)])
 
 
-class BusinessProfileForm(BankAccountMixin, FlaskForm):
+class BusinessProfileForm(BankAccountMixin, JapaneseForm):
     """事業者情報: contact details and the bank account (振込先)."""
 
     representative = StringField("代表者名", filters=[nfkc], validators=[required("代表者名"), Length(max=100)])

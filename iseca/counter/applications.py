@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -14,16 +13,17 @@ from ..extensions import db
 from ..models import ApplicationStatus, Business, MerchantApplication
 from ..public.forms import ApplicationForm
 from ..public.onboarding_views import bank_names, handle_store_buttons
+from ..public.forms import JapaneseForm
 from . import bp
 
 PER_PAGE = 30
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(JapaneseForm):
     """承認 (CSRF only: the button is the decision)."""
 
 
-class RejectForm(FlaskForm):
+class RejectForm(JapaneseForm):
     reason = TextAreaField(
         "却下の理由（申込者にメールでお知らせします）",
         validators=[DataRequired(message="却下の理由を入力してください。"), Length(max=2000)],

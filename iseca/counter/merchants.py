@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import DataRequired, NumberRange, Optional
@@ -14,17 +13,18 @@ from ..extensions import db
 from ..models import Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, Store
 from ..profiles import bank_of
 from ..timeutil import today_jst
+from ..public.forms import JapaneseForm
 from . import bp
 
 PER_PAGE = 30
 
 
-class ActionForm(FlaskForm):
+class ActionForm(JapaneseForm):
     """A button that changes data (CSRF only)."""
 
 
-class KitForm(FlaskForm):
-    store_id = SelectField("店舗", coerce=str, validators=[Optional()])
+class KitForm(JapaneseForm):
+    store_id = SelectField("店舗", coerce=str, validate_choice=False, validators=[Optional()])
     handed_on = DateField("受け渡し日", validators=[DataRequired(message="受け渡し日を入力してください。")])
     flag = IntegerField("のぼり旗", default=0, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
     qr_sheet = IntegerField("掲示用QRコード台紙", default=0, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from .. import audit
 from .. import outbox as mail
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus
+from ..public.forms import JapaneseForm
 from . import bp
 
 PER_PAGE = 50
@@ -20,7 +20,7 @@ STATUS_LABELS = {
 }
 
 
-class OutboxActionForm(FlaskForm):
+class OutboxActionForm(JapaneseForm):
     """再送 / 今すぐ送信 (CSRF only)."""
 
 

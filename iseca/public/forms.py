@@ -16,6 +16,19 @@ from ..onboarding import AREAS, CATEGORIES, ELIGIBILITY, OUTSIDE_CITY_MESSAGE, i
 
 MAX_STORES = 20
 
+
+def _japanese(self, form):
+    from wtforms.i18n import get_translations
+
+    return get_translations(["ja"])
+
+
+class JapaneseForm(FlaskForm):
+    """A form whose built-in messages (bad number, bad date, bad choice) are Japanese."""
+
+    class Meta:
+        get_translations = _japanese
+
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 PHONE_RE = re.compile(r"^0\d{1,4}-?\d{1,4}-?\d{3,4}$")
 POSTAL_RE = re.compile(r"^\d{3}-?\d{4}$")
@@ -98,6 +111,9 @@ class BankAccountMixin:
 class StoreEntryForm(Form):
     """One store of an application."""
 
+    class Meta:
+        get_translations = _japanese
+
     name = StringField("店舗名", filters=[nfkc], validators=[required("店舗名"), Length(max=200)])
     name_kana = StringField("店舗名（フリガナ）", filters=[katakana],
                             validators=[required("店舗名のフリガナ"), Length(max=200), valid_kana_reading])
@@ -120,7 +136,7 @@ class StoreEntryForm(Form):
             raise ValidationError("地区を一覧から選んでください。")
 
 
-class ApplicationForm(BankAccountMixin, FlaskForm):
+class ApplicationForm(BankAccountMixin, JapaneseForm):
     """加盟店登録: the business, its bank account, its stores, the declarations."""
 
     name = StringField("事業者名（法人名・屋号）", filters=[nfkc], validators=[required("事業者名"), Length(max=200)])

@@ -201,3 +201,18 @@ def test_two_clerks_approving_at_once_create_the_accounts_once(app, client):
     db.session.expire_all()
     assert count(Business) == 1 and count(Store) == 2
     assert count(OutboxMessage) == 1 + 3  # the receipt, then one business and two store mails
+
+
+def test_kit_form_messages_are_japanese_and_another_business_store_is_refused(client, staff_client):
+    approve(staff_client, submit(client, stores=1))
+    business = db.session.scalar(select(Business))
+    other = factories.make_store()
+    url = f"/counter/merchants/{business.id}"
+    html = post_form(staff_client, f"{url}/kit", {"store_id": "", "handed_on": "昨日", "flag": "たくさん",
+                                                  "qr_sheet": "0", "sticker_round": "0", "sticker_square": "0"},
+                     page_url=url).get_data(as_text=True)
+    assert "無効な日付型です" in html and "無効な整数です" in html and "Not a valid" not in html
+    resp = post_form(staff_client, f"{url}/kit", {"store_id": str(other.id), "handed_on": "2026-04-01", "flag": "1"},
+                     page_url=url)
+    assert resp.status_code == 404
+    assert count(KitHandover) == 0
