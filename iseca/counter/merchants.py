@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 from wtforms import DateField, IntegerField, SelectField
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional
 
 from .. import banking, onboarding, outbox
 from ..extensions import db
@@ -25,7 +25,7 @@ class ActionForm(JapaneseForm):
 
 class KitForm(JapaneseForm):
     store_id = SelectField("店舗", coerce=str, validate_choice=False, validators=[Optional()])
-    handed_on = DateField("受け渡し日", validators=[DataRequired(message="受け渡し日を入力してください。")])
+    handed_on = DateField("受け渡し日", validators=[InputRequired(message="受け渡し日を入力してください。")])
     flag = IntegerField("のぼり旗", default=0, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
     qr_sheet = IntegerField("掲示用QRコード台紙", default=0, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
     sticker_round = IntegerField("ステッカー（丸型）", default=0, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
