@@ -98,6 +98,8 @@ def to_zengin_kana(name: str, *, max_bytes: int | None = None, field: str = "口
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
         raise KanaError(f"{field}を入力してください。")
+    for short, word in (("(株)", "株式会社"), ("(有)", "有限会社"), ("(同)", "合同会社")):
+        text = text.replace(short, word)  # ㈱ and (株) as people type them
     text = _abbreviate_company(text)
     text = text.translate(_FULL_SIZE).upper()
     text = jaconv.z2h(text, kana=True, ascii=True, digit=True)

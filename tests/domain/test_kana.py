@@ -27,6 +27,8 @@ from iseca.kana import ALLOWED, KanaError, cut, fit, to_zengin_kana
     ("ヤマダ・タロウ", "ﾔﾏﾀﾞ.ﾀﾛｳ"),
     ("  ヤマダ   タロウ  ", "ﾔﾏﾀﾞ ﾀﾛｳ"),  # spaces collapsed and trimmed
     ("イセサキ１２３", "ｲｾｻｷ123"),
+    ("㈱ヒマワリ", "ｶ)ﾋﾏﾜﾘ"),
+    ("ヒマワリ（有）", "ﾋﾏﾜﾘ(ﾕ"),
 ])
 def test_typed_names_become_bank_kana(typed, expected):
     assert to_zengin_kana(typed) == expected
