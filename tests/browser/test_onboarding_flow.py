@@ -92,6 +92,8 @@ def test_business_applies_is_approved_logs_in_and_is_published(new_context, smtp
     staff.wait_for_url("**/counter/")
     staff.get_by_role("navigation", name="メニュー").get_by_text("申込一覧").click()
     staff.get_by_role("link", name="株式会社いせさきテスト").click()
+    staff.get_by_role("heading", name=re.compile("株式会社いせさきテスト")).wait_for()
+    assert staff.get_by_text("ｶ)ｲｾｻｷﾃｽﾄ", exact=True).is_visible()
     screenshot(staff, "counter-application")
     staff.get_by_role("button", name="承認する").click()
     staff.get_by_text("承認しました").wait_for()
@@ -153,6 +155,12 @@ def test_business_applies_is_approved_logs_in_and_is_published(new_context, smtp
     customer.goto("/stores?q=ベーカリー")
     assert customer.get_by_text("条件に合うお店が見つかりませんでした").is_visible()
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
+
+    # The console's outbox lists every mail of the path as sent.
+    staff.get_by_role("navigation", name="メニュー").get_by_text("メール送信状況").click()
+    staff.get_by_role("heading", name="メール送信状況").wait_for()
+    assert staff.get_by_text("送信済（5）").is_visible()  # receipt, business, two stores, bank change
+    screenshot(staff, "counter-outbox")
 
 
 def test_store_list_is_usable_on_a_phone(new_context):
