@@ -47,6 +47,8 @@ DEFAULTS: dict[str, object] = {
     "RATELIMIT_HEADERS_ENABLED": False,
     "LOGIN_FAILURES_PER_ACCOUNT": "5 per 15 minutes",
     "LOGIN_FAILURES_PER_ADDRESS": "30 per 15 minutes",
+    # Applications received from one client address (加盟店登録, against floods).
+    "APPLY_RATE_LIMIT": "20 per hour",
     # Number of reverse proxies in front of the app (X-Forwarded-For hops).
     "PROXY_FIX_HOPS": 0,
     # E-mail: with no MAIL_SERVER the outbox keeps the messages unsent.
@@ -57,6 +59,8 @@ DEFAULTS: dict[str, object] = {
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_DEFAULT_SENDER": "ISECA窓口 <iseca@city.isesaki.example>",
+    "MAIL_TIMEOUT": 10,  # seconds for the SMTP connection and each command
+    "MAIL_MAX_ATTEMPTS": 8,  # automatic retries stop here (1, 2, 4 … minutes apart)
     # Money.
     "PAYMENT_MAX_AMOUNT": 500_000,
     "SETTLEMENT_FEE_RATE_PERMILLE": 0,
@@ -66,6 +70,8 @@ DEFAULTS: dict[str, object] = {
     "PDF_JAPANESE_FONT_PATH": "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
     # Uploads.
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    "STORE_IMAGE_MAX_BYTES": 5 * 1024 * 1024,  # one store image before re-encoding
+    "STORE_IMAGES_MAX": 10,  # images per store
 }
 
 

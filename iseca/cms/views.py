@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import redirect, render_template, url_for
 from flask_login import current_user
 
-from ..access import get_business_or_404, get_store_or_404, stores_of
+from ..access import stores_of
 from ..models import AccountKind
 from . import bp
 
@@ -22,18 +22,6 @@ def stores():
     if current_user.kind == AccountKind.STORE and own:
         return redirect(url_for("cms.store", store_id=own[0].id))
     return render_template("cms/stores.html", stores=own)
-
-
-@bp.route("/stores/<int:store_id>")
-def store(store_id: int):
-    """店舗情報 of one store."""
-    return render_template("cms/store.html", store=get_store_or_404(current_user, store_id))
-
-
-@bp.route("/business")
-def business():
-    """事業者情報 (business accounts only)."""
-    return render_template("cms/business.html", business=get_business_or_404(current_user))
 
 
 @bp.route("/usage")

@@ -1,0 +1,52 @@
+"""Forms of 店舗情報 and 事業者情報."""
+from __future__ import annotations
+
+from flask_wtf.file import FileField
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from ..onboarding import AREAS, CATEGORIES
+from ..public.forms import (
+    BankAccountMixin, JapaneseForm, in_city, nfkc, required, valid_email, valid_phone, valid_postal, valid_url,
+)
+
+
+class StoreProfileForm(JapaneseForm):
+    """店舗情報: contact details, hours, description (name and code are the counter's)."""
+
+    category = SelectField("業種", choices=[(c, c) for c in CATEGORIES], validators=[DataRequired(message="業種を選んでください。")])
+    area = SelectField("地区", choices=[(a, a) for a in AREAS], validators=[DataRequired(message="地区を選んでください。")])
+    postal_code = StringField("郵便番号", filters=[nfkc], validators=[required("郵便番号"), valid_postal])
+    address = StringField("所在地", filters=[nfkc], validators=[required("所在地"), Length(max=300), in_city])
+    phone = StringField("電話番号", filters=[nfkc], validators=[required("電話番号"), valid_phone])
+    hours = StringField("営業時間", filters=[nfkc], validators=[required("営業時間"), Length(max=300)])
+    holidays_text = StringField("定休日", filters=[nfkc], validators=[Optional(), Length(max=200)])
+    website = StringField("ホームページ", filters=[nfkc], validators=[Optional(), Length(max=300), valid_url])
+    description = TextAreaField("お店の紹介", validators=[Optional(), Length(max=2000, message="お店の紹介は2000文字以内にしてください。")])
+
+    def validate_category(self, field):
+        if field.data not in CATEGORIES:
+            raise ValidationError("業種を一覧から選んでください。")
+
+    def validate_area(self, field):
+        if field.data not in AREAS:
+            raise ValidationError("地区を一覧から選んでください。")
+
+
+class StoreImageForm(JapaneseForm):
+    image = FileField("画像ファイル（JPEG・PNG・GIF・WebP、5MBまで）")
+    caption = StringField("画像の説明（任意）", filters=[nfkc], validators=[Optional(), Length(max=200)])
+
+
+class BusinessProfileForm(BankAccountMixin, JapaneseForm):
+    """事業者情報: contact details and the bank account (振込先)."""
+
+    representative = StringField("代表者名", filters=[nfkc], validators=[required("代表者名"), Length(max=100)])
+    postal_code = StringField("郵便番号", filters=[nfkc], validators=[required("郵便番号"), valid_postal])
+    address = StringField("所在地", filters=[nfkc], validators=[required("所在地"), Length(max=300)])
+    phone = StringField("電話番号", filters=[nfkc], validators=[required("電話番号"), valid_phone])
+    email = StringField("メールアドレス", filters=[nfkc], validators=[required("メールアドレス"), Length(max=254), valid_email])
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        return self.check_bank() and ok

@@ -1,0 +1,130 @@
+"""Counter console: the queue of merchant applications, their review
+(承認 / 却下) and paper applications keyed in at the counter."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from .. import onboarding, outbox
+from ..extensions import db
+from ..models import ApplicationStatus, Business, MerchantApplication
+from ..public.forms import ApplicationForm
+from ..public.onboarding_views import bank_names, handle_store_buttons
+from ..public.forms import JapaneseForm
+from . import bp
+
+PER_PAGE = 30
+
+
+class ApproveForm(JapaneseForm):
+    """承認 (CSRF only: the button is the decision)."""
+
+
+class RejectForm(JapaneseForm):
+    reason = TextAreaField(
+        "却下の理由（申込者にメールでお知らせします）",
+        validators=[DataRequired(message="却下の理由を入力してください。"), Length(max=2000)],
+    )
+
+
+def get_application_or_404(application_id: int) -> MerchantApplication:
+    application = db.session.get(MerchantApplication, application_id)
+    if application is None:
+        abort(404)
+    return application
+
+
+@bp.route("/applications")
+def applications():
+    """申込一覧: 受付 first (oldest first), or all of one status."""
+    status = request.args.get("status", "received")
+    stmt = select(MerchantApplication)
+    if status in {s.value for s in ApplicationStatus}:
+        stmt = stmt.where(MerchantApplication.status == ApplicationStatus(status))
+        order = MerchantApplication.submitted_at.asc() if status == "received" else MerchantApplication.reviewed_at.desc()
+    else:
+        status = "all"
+        order = MerchantApplication.submitted_at.desc()
+    page = max(request.args.get("page", 1, type=int), 1)
+    pagination = db.paginate(stmt.order_by(order, MerchantApplication.id), page=page, per_page=PER_PAGE, error_out=False)
+    counts = dict(db.session.execute(
+        select(MerchantApplication.status, func.count()).group_by(MerchantApplication.status)
+    ).all())
+    return render_template("counter/applications.html", pagination=pagination, status=status, counts=counts,
+                           labels=onboarding.STATUS_LABELS, sources=onboarding.SOURCE_LABELS)
+
+
+@bp.route("/applications/<int:application_id>")
+def application(application_id: int):
+    """申込の内容と審査."""
+    app_ = get_application_or_404(application_id)
+    return _detail(app_, ApproveForm(), RejectForm())
+
+
+def _detail(app_: MerchantApplication, approve_form, reject_form, status: int = 200):
+    from .. import banking
+
+    business = db.session.get(Business, app_.business_id) if app_.business_id else None
+    return render_template(
+        "counter/application.html", application=app_, approve_form=approve_form, reject_form=reject_form,
+        business=business, labels=onboarding.STATUS_LABELS, sources=onboarding.SOURCE_LABELS,
+        bank_line=banking.describe(app_.data.get("bank", {}), mask=False), eligibility=onboarding.ELIGIBILITY,
+    ), status
+
+
+@bp.route("/applications/<int:application_id>/approve", methods=["POST"])
+def approve(application_id: int):
+    """承認: accounts, registers and mails in one transaction; a second click does nothing."""
+    app_ = get_application_or_404(application_id)
+    form = ApproveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        approval = onboarding.approve_application(app_, current_user._get_current_object())
+    except onboarding.AlreadyReviewed:
+        db.session.rollback()
+        flash("この申込はすでに審査済みです。", "info")
+        return redirect(url_for("counter.application", application_id=application_id), code=303)
+    db.session.commit()
+    outbox.send_after_commit(approval.messages)
+    flash(
+        f"承認しました。事業者 {approval.business.code}、店舗 {'・'.join(s.code for s in approval.stores)} の"
+        f"アカウントを開設し、お知らせのメール{len(approval.messages)}通を送信キューに入れました。",
+        "success",
+    )
+    return redirect(url_for("counter.merchant", business_id=approval.business.id), code=303)
+
+
+@bp.route("/applications/<int:application_id>/reject", methods=["POST"])
+def reject(application_id: int):
+    """却下: the reason is mailed to the applicant."""
+    app_ = get_application_or_404(application_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return _detail(app_, ApproveForm(), form)
+    try:
+        message = onboarding.reject_application(app_, current_user._get_current_object(), form.reason.data.strip())
+    except onboarding.AlreadyReviewed:
+        db.session.rollback()
+        flash("この申込はすでに審査済みです。", "info")
+        return redirect(url_for("counter.application", application_id=application_id), code=303)
+    db.session.commit()
+    outbox.send_after_commit([message])
+    flash("却下しました。理由を申込者にメールでお知らせします。", "success")
+    return redirect(url_for("counter.applications"), code=303)
+
+
+@bp.route("/applications/new", methods=["GET", "POST"])
+def new_application():
+    """書面での申込を窓口で入力する (the same form as online)."""
+    form = ApplicationForm()
+    if request.method == "POST" and not handle_store_buttons(form) and form.validate_on_submit():
+        app_, message = onboarding.submit_application(form.as_data(), source="paper")
+        db.session.commit()
+        outbox.send_after_commit([message])
+        flash("書面の申込を登録しました。内容を確認して承認してください。", "success")
+        return redirect(url_for("counter.application", application_id=app_.id), code=303)
+    return render_template("counter/application_new.html", form=form, **bank_names(form))

@@ -1,0 +1,203 @@
+"""Counter console: merchants (事業者 and their stores): detail, publication
+to 「使えるお店」, kit hand-over, password reset, suspension."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+from wtforms import DateField, IntegerField, SelectField
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from .. import banking, onboarding, outbox
+from ..extensions import db
+from ..models import Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, Store
+from ..profiles import bank_of
+from ..timeutil import today_jst
+from ..public.forms import JapaneseForm
+from . import bp
+
+PER_PAGE = 30
+
+
+class ActionForm(JapaneseForm):
+    """A button that changes data (CSRF only)."""
+
+
+class KitForm(JapaneseForm):
+    store_id = SelectField("店舗", coerce=str, validate_choice=False, validators=[Optional()])
+    handed_on = DateField("受け渡し日", validators=[InputRequired(message="受け渡し日を入力してください。")])
+    flag = IntegerField("のぼり旗", default=0, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
+    qr_sheet = IntegerField("掲示用QRコード台紙", default=0, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
+    sticker_round = IntegerField("ステッカー（丸型）", default=0, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
+    sticker_square = IntegerField("ステッカー（角型）", default=0, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
+
+    def items(self) -> dict[KitItem, int]:
+        return {
+            KitItem.FLAG: self.flag.data or 0,
+            KitItem.QR_SHEET: self.qr_sheet.data or 0,
+            KitItem.STICKER_ROUND: self.sticker_round.data or 0,
+            KitItem.STICKER_SQUARE: self.sticker_square.data or 0,
+        }
+
+
+def get_business_or_404(business_id: int) -> Business:
+    business = db.session.get(Business, business_id)
+    if business is None:
+        abort(404)
+    return business
+
+
+def get_store_or_404(store_id: int) -> Store:
+    store = db.session.get(Store, store_id)
+    if store is None:
+        abort(404)
+    return store
+
+
+def get_merchant_account_or_404(account_id: int) -> Account:
+    """A store or business account (never staff or members from these pages)."""
+    account = db.session.get(Account, account_id)
+    if account is None or account.kind not in (AccountKind.STORE, AccountKind.BUSINESS):
+        abort(404)
+    return account
+
+
+def _kit_form(business: Business) -> KitForm:
+    form = KitForm()
+    form.store_id.choices = [("", "事業者全体（店舗を特定しない）")] + [(str(s.id), f"{s.name}（{s.code}）") for s in business.stores]
+    if request.method == "GET":
+        form.handed_on.data = today_jst()
+    return form
+
+
+@bp.route("/merchants")
+def merchants():
+    """加盟店一覧: businesses with their stores; search by name or code."""
+    q = (request.args.get("q") or "").strip()[:100]
+    stmt = select(Business)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(
+            Business.name.ilike(like), Business.code.ilike(like), Business.name_kana.ilike(like),
+            Business.id.in_(select(Store.business_id).where(or_(Store.name.ilike(like), Store.code.ilike(like)))),
+        ))
+    page = max(request.args.get("page", 1, type=int), 1)
+    pagination = db.paginate(stmt.order_by(Business.code), page=page, per_page=PER_PAGE, error_out=False)
+    return render_template("counter/merchants.html", pagination=pagination, q=q)
+
+
+@bp.route("/merchants/<int:business_id>")
+def merchant(business_id: int):
+    """加盟店の詳細: stores, accounts, bank account, kit hand-over."""
+    business = get_business_or_404(business_id)
+    return _merchant_page(business, _kit_form(business))
+
+
+def _merchant_page(business: Business, kit_form: KitForm):
+    handovers = list(db.session.scalars(
+        select(KitHandover).where(KitHandover.business_id == business.id)
+        .order_by(KitHandover.handed_on.desc(), KitHandover.id.desc())
+    ))
+    stores = {s.id: s for s in business.stores}
+    return render_template(
+        "counter/merchant.html", business=business, accounts=onboarding.merchant_accounts(business),
+        action_form=ActionForm(), kit_form=kit_form, handovers=handovers, stores=stores,
+        kit_labels=onboarding.KIT_LABELS, bank_line=banking.describe(bank_of(business), mask=False),
+    )
+
+
+@bp.route("/merchants/<int:business_id>/kit", methods=["POST"])
+def kit_handover(business_id: int):
+    """加盟店キットの受け渡しを記録する."""
+    business = get_business_or_404(business_id)
+    form = _kit_form(business)
+    if form.validate_on_submit():
+        items = form.items()
+        if not any(q > 0 for q in items.values()):
+            form.flag.errors = list(form.flag.errors) + ["受け渡した品の数量を入力してください。"]
+        else:
+            store = None
+            if form.store_id.data:
+                store = stores_by_id(business).get(int(form.store_id.data)) if form.store_id.data.isdigit() else None
+                if store is None:
+                    abort(404)
+            onboarding.record_kit_handover(business, items, form.handed_on.data, current_user._get_current_object(), store)
+            db.session.commit()
+            flash("加盟店キットの受け渡しを記録しました。", "success")
+            return redirect(url_for("counter.merchant", business_id=business.id, _anchor="kit"), code=303)
+    return _merchant_page(business, form)
+
+
+def stores_by_id(business: Business) -> dict[int, Store]:
+    return {s.id: s for s in business.stores}
+
+
+def _back(business_id: int, anchor: str):
+    return redirect(url_for("counter.merchant", business_id=business_id, _anchor=anchor), code=303)
+
+
+@bp.route("/stores/<int:store_id>/publish", methods=["POST"])
+def publish(store_id: int):
+    """「使えるお店」へ公開."""
+    store = get_store_or_404(store_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if onboarding.publish_store(store, current_user._get_current_object()):
+        db.session.commit()
+        flash(f"{store.name}を「使えるお店」に公開しました。", "success")
+    else:
+        flash(f"{store.name}はすでに公開中です。", "info")
+    return _back(store.business_id, "stores")
+
+
+@bp.route("/stores/<int:store_id>/unpublish", methods=["POST"])
+def unpublish(store_id: int):
+    """「使えるお店」から外す (非公開)."""
+    store = get_store_or_404(store_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if onboarding.unpublish_store(store, current_user._get_current_object()):
+        db.session.commit()
+        flash(f"{store.name}を「使えるお店」から外しました（非公開）。", "success")
+    else:
+        flash(f"{store.name}は公開されていません。", "info")
+    return _back(store.business_id, "stores")
+
+
+@bp.route("/accounts/<int:account_id>/reset-password", methods=["POST"])
+def reset_password(account_id: int):
+    """パスワード再発行: a new initial password, mailed; forced change at next login."""
+    account = get_merchant_account_or_404(account_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    _, message = onboarding.reset_password(account, current_user._get_current_object())
+    db.session.commit()
+    outbox.send_after_commit([message])
+    flash(f"{account.login} のパスワードを再発行し、{message.recipient} あてにメールでお知らせします。", "success")
+    return _back(account.business_id, "accounts")
+
+
+@bp.route("/accounts/<int:account_id>/suspend", methods=["POST"])
+def suspend(account_id: int):
+    """利用停止: the account is logged out everywhere and cannot log in."""
+    account = get_merchant_account_or_404(account_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if account.status != MerchantStatus.SUSPENDED:
+        onboarding.suspend_account(account, current_user._get_current_object())
+        db.session.commit()
+    flash(f"{account.login} を利用停止にしました。", "success")
+    return _back(account.business_id, "accounts")
+
+
+@bp.route("/accounts/<int:account_id>/reactivate", methods=["POST"])
+def reactivate(account_id: int):
+    """利用再開."""
+    account = get_merchant_account_or_404(account_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if account.status != MerchantStatus.ACTIVE:
+        onboarding.reactivate_account(account, current_user._get_current_object())
+        db.session.commit()
+    flash(f"{account.login} の利用を再開しました。", "success")
+    return _back(account.business_id, "accounts")

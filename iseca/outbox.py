@@ -1,0 +1,191 @@
+"""E-mail through an outbox.
+
+`queue` stores a message in the caller's transaction, so a mail exists if
+and only if the change that causes it was committed. `send_pending` sends
+what is due over SMTP (Flask-Mail), outside any long transaction: each
+message is first claimed with a conditional UPDATE (so two workers or hosts
+never send it twice), then sent, then marked sent or failed. A failure is
+kept with its error and retried later with a growing delay; after
+MAIL_MAX_ATTEMPTS it waits for a person to press 「再送」 in the console.
+
+With no MAIL_SERVER configured nothing is sent: the messages stay pending
+and the console shows them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+from typing import Iterable
+
+from flask import current_app
+from flask_mail import Connection, Message
+from sqlalchemy import or_, select, update
+
+from .extensions import db
+from .models import OutboxMessage, OutboxStatus, utcnow
+
+# How long a claimed message is left to its sender before another may try.
+CLAIM_SECONDS = 120
+
+
+def queue(recipient: str, subject: str, body: str) -> OutboxMessage:
+    """Add an e-mail to the outbox, in the current transaction."""
+    message = OutboxMessage(recipient=recipient.strip(), subject=subject, body=body, status=OutboxStatus.PENDING)
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def is_configured() -> bool:
+    """True when an SMTP server is configured (else mails wait in the outbox)."""
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Wait after the n-th failed attempt: 1, 2, 4 … minutes, at most 6 hours."""
+    return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+class _TimedConnection(Connection):
+    """Flask-Mail's connection with a socket timeout, so a dead SMTP server
+    cannot hold a request or the sender forever."""
+
+    def configure_host(self):
+        timeout = float(current_app.config.get("MAIL_TIMEOUT", 10))
+        if self.mail.use_ssl:
+            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
+        else:
+            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
+def _due(now: dt.datetime):
+    max_attempts = int(current_app.config.get("MAIL_MAX_ATTEMPTS", 8))
+    return (
+        or_(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            (OutboxMessage.status == OutboxStatus.FAILED) & (OutboxMessage.attempts < max_attempts),
+        ),
+        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+    )
+
+
+def _claim(message_id: int, now: dt.datetime) -> bool:
+    """Take a due message for sending; False when someone else has it."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, *_due(now))
+        .values(next_attempt_at=now + dt.timedelta(seconds=CLAIM_SECONDS))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def send_pending(ids: Iterable[int] | None = None, *, limit: int = 100) -> dict[str, int]:
+    """Send the due messages (only `ids` when given); returns counts of
+    sent and failed. Commits its own small transactions."""
+    counts = {"sent": 0, "failed": 0}
+    if not is_configured():
+        return counts
+    db.session.commit()  # never mix with the caller's unfinished work
+    now = utcnow()
+    stmt = select(OutboxMessage.id).where(*_due(now)).order_by(OutboxMessage.id).limit(limit)
+    if ids is not None:
+        ids = list(ids)
+        if not ids:
+            return counts
+        stmt = stmt.where(OutboxMessage.id.in_(ids))
+    candidates = list(db.session.scalars(stmt))
+    if not candidates:
+        return counts
+    state = current_app.extensions["mail"]
+    connection: _TimedConnection | None = None
+    try:
+        for message_id in candidates:
+            if not _claim(message_id, utcnow()):
+                continue
+            message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+            try:
+                if connection is None:
+                    connection = _TimedConnection(state)
+                    connection.__enter__()
+                connection.send(Message(
+                    subject=message.subject,
+                    recipients=[message.recipient],
+                    body=message.body,
+                    sender=current_app.config.get("MAIL_DEFAULT_SENDER"),
+                    charset="utf-8",
+                ))
+            except Exception as exc:  # SMTP, socket and address errors alike
+                message.attempts += 1
+                message.status = OutboxStatus.FAILED
+                message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                message.next_attempt_at = utcnow() + retry_delay(message.attempts)
+                db.session.commit()
+                counts["failed"] += 1
+                current_app.logger.warning("mail %s to %s failed: %s", message.id, message.recipient, exc)
+                if connection is not None:
+                    _close(connection)
+                    connection = None
+                continue
+            message.attempts += 1
+            message.status = OutboxStatus.SENT
+            message.sent_at = utcnow()
+            message.last_error = ""
+            message.next_attempt_at = None
+            db.session.commit()
+            counts["sent"] += 1
+    finally:
+        if connection is not None:
+            _close(connection)
+    return counts
+
+
+def _close(connection: Connection) -> None:
+    try:
+        if connection.host is not None:
+            connection.host.quit()
+    except Exception:  # the server may already have hung up
+        pass
+    connection.host = None
+
+
+def send_after_commit(messages: Iterable[OutboxMessage]) -> None:
+    """Best effort, after the request's commit: try to send these now. Never
+    fails the request; what is not sent stays in the outbox for the
+    `send-mail` command or a resend."""
+    ids = [m.id for m in messages if m is not None]
+    if not ids or not is_configured():
+        return
+    try:
+        send_pending(ids)
+    except Exception:  # noqa: BLE001 - the change is committed; mail can wait
+        db.session.rollback()
+        current_app.logger.exception("sending mail after commit failed; left in the outbox")
+
+
+def resend(message: OutboxMessage) -> None:
+    """Put a message back in the queue now (the console's 「再送」)."""
+    message.status = OutboxStatus.PENDING
+    message.next_attempt_at = None
+
+
+def register_cli(app) -> None:
+    """`flask --app app send-mail`: send what is due (for a cron job or systemd timer)."""
+    import click
+
+    @app.cli.command("send-mail")
+    @click.option("--limit", default=500, show_default=True, help="at most this many messages in one run")
+    def send_mail_command(limit: int) -> None:
+        """Send the e-mails waiting in the outbox (due ones only; failures are retried later)."""
+        if not is_configured():
+            raise click.ClickException("ISECA_MAIL_SERVER is not set: the messages stay in the outbox")
+        counts = send_pending(limit=limit)
+        click.echo(f"sent {counts['sent']}, failed {counts['failed']}")
+        if counts["failed"]:
+            raise SystemExit(1)

@@ -1,0 +1,175 @@
+"""店舗情報・事業者情報の編集: what stores and businesses change themselves
+in the management site, including store images (re-encoded, never served
+as uploaded) and the business's bank account (audited and mailed)."""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import current_app
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import func, select
+
+from . import audit, banking, outbox
+from .banking import BankAccount
+from .extensions import db
+from .models import Account, AccountType, Business, OutboxMessage, Store, StoreImage, utcnow
+from .onboarding import SUBJECT_BANK_CHANGED, bank_changed_mail
+from .web import jst
+
+STORE_FIELDS = ("category", "area", "postal_code", "address", "phone", "hours", "holidays_text", "website", "description")
+BUSINESS_FIELDS = ("representative", "postal_code", "address", "phone", "email")
+BANK_FIELDS = ("bank_code", "branch_code", "account_type", "account_number", "account_holder_kana")
+
+# What an upload may be before re-encoding; anything else is refused.
+ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
+MAX_SIDE = 1600  # pixels: larger images are scaled down
+MAX_PIXELS = 40_000_000  # refuse decompression bombs outright
+
+
+class ImageProblem(ValueError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def update_store_profile(store: Store, values: dict[str, Any], actor: Account) -> list[str]:
+    """Change the store's editable fields; returns the names that changed."""
+    changed = []
+    for name in STORE_FIELDS:
+        if name in values and (values[name] or "") != (getattr(store, name) or ""):
+            setattr(store, name, values[name] or "")
+            changed.append(name)
+    if changed:
+        audit.record("store_profile_updated", store, {"store": store.code, "fields": changed}, actor=actor)
+    return changed
+
+
+def reencode_image(data: bytes) -> tuple[bytes, str, int, int]:
+    """A JPEG (or PNG when the image has transparency) made afresh from the
+    decoded pixels: no metadata, no trailing bytes, at most MAX_SIDE pixels.
+    Raises ImageProblem for anything that is not a picture we take."""
+    max_bytes = int(current_app.config.get("STORE_IMAGE_MAX_BYTES", 5 * 1024 * 1024))
+    if not data:
+        raise ImageProblem("画像ファイルを選んでください。")
+    if len(data) > max_bytes:
+        raise ImageProblem(f"画像ファイルが大きすぎます（{len(data) / 1024 / 1024:.1f}MB）。{max_bytes // 1024 // 1024}MB以下にしてください。")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in ACCEPTED_FORMATS:
+                raise ImageProblem("JPEG・PNG・GIF・WebP形式の画像を選んでください。")
+            if probe.width * probe.height > MAX_PIXELS:
+                raise ImageProblem("画像の画素数が大きすぎます。縮小してからお送りください。")
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail((MAX_SIDE, MAX_SIDE))
+            has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
+            out = io.BytesIO()
+            if has_alpha:
+                image = image.convert("RGBA")
+                image.save(out, format="PNG", optimize=True)
+                content_type = "image/png"
+            else:
+                image = image.convert("RGB")
+                image.save(out, format="JPEG", quality=85, optimize=True)
+                content_type = "image/jpeg"
+            return out.getvalue(), content_type, image.width, image.height
+    except ImageProblem:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        raise ImageProblem("画像として読み取れないファイルです。JPEG・PNG・GIF・WebP形式の画像を選んでください。")
+
+
+def add_store_image(store: Store, data: bytes, caption: str, actor: Account) -> StoreImage:
+    """Re-encode an upload and add it as the store's last image."""
+    max_images = int(current_app.config.get("STORE_IMAGES_MAX", 10))
+    count = db.session.scalar(select(func.count()).select_from(StoreImage).where(StoreImage.store_id == store.id)) or 0
+    if count >= max_images:
+        raise ImageProblem(f"画像は1店舗{max_images}枚までです。不要な画像を削除してから追加してください。")
+    encoded, content_type, width, height = reencode_image(data)
+    last = db.session.scalar(select(func.max(StoreImage.position)).where(StoreImage.store_id == store.id))
+    image = StoreImage(store_id=store.id, position=(last if last is not None else -1) + 1, content_type=content_type,
+                       width=width, height=height, data=encoded, caption=caption or "")
+    db.session.add(image)
+    db.session.flush()
+    audit.record("store_image_added", store, {"store": store.code, "image": image.id, "bytes": len(encoded)}, actor=actor)
+    return image
+
+
+def get_store_image_or_404(store: Store, image_id: int) -> StoreImage:
+    """An image of this store (404 for another store's image)."""
+    from flask import abort
+
+    image = db.session.get(StoreImage, image_id)
+    if image is None or image.store_id != store.id:
+        abort(404)
+    return image
+
+
+def delete_store_image(store: Store, image: StoreImage, actor: Account) -> None:
+    db.session.delete(image)
+    audit.record("store_image_deleted", store, {"store": store.code, "image": image.id}, actor=actor)
+
+
+def move_store_image(store: Store, image: StoreImage, step: int, actor: Account) -> None:
+    """Swap the image with its neighbour (step -1: earlier, +1: later)."""
+    images = list(db.session.scalars(
+        select(StoreImage).where(StoreImage.store_id == store.id).order_by(StoreImage.position, StoreImage.id)
+    ))
+    index = next(i for i, im in enumerate(images) if im.id == image.id)
+    other = index + step
+    if not 0 <= other < len(images):
+        return
+    images[index], images[other] = images[other], images[index]
+    for position, im in enumerate(images):
+        im.position = position
+    audit.record("store_images_reordered", store, {"store": store.code, "order": [im.id for im in images]}, actor=actor)
+
+
+def bank_of(business: Business) -> dict[str, str]:
+    return {
+        "bank_code": business.bank_code,
+        "branch_code": business.branch_code,
+        "account_type": str(business.account_type.value if business.account_type else ""),
+        "account_number": business.account_number,
+        "account_holder_kana": business.account_holder_kana,
+    }
+
+
+def update_business_profile(business: Business, values: dict[str, Any], bank: BankAccount,
+                            actor: Account) -> list[OutboxMessage]:
+    """Change contact details and the bank account. A bank change is audited
+    with masked old and new values and mailed to the business (to the old
+    address too when that changes in the same edit)."""
+    messages: list[OutboxMessage] = []
+    old_email = business.email
+    changed = []
+    for name in BUSINESS_FIELDS:
+        if name in values and (values[name] or "") != (getattr(business, name) or ""):
+            setattr(business, name, values[name] or "")
+            changed.append(name)
+    if "email" in changed:
+        for account in db.session.scalars(select(Account).where(Account.business_id == business.id,
+                                                                Account.email == old_email)):
+            account.email = business.email
+    if changed:
+        audit.record("business_profile_updated", business, {"business": business.code, "fields": changed}, actor=actor)
+    old_bank = bank_of(business)
+    new_bank = bank.as_dict()
+    if old_bank != new_bank:
+        business.bank_code = bank.bank_code
+        business.branch_code = bank.branch_code
+        business.account_type = AccountType(bank.account_type)
+        business.account_number = bank.account_number
+        business.account_holder_kana = bank.account_holder_kana
+        business.bank_changed_at = utcnow()
+        audit.record("bank_account_changed", business, {
+            "business": business.code, "old": banking.masked(old_bank), "new": banking.masked(new_bank),
+        }, actor=actor)
+        body = bank_changed_mail(business, banking.describe(old_bank), banking.describe(new_bank),
+                                 jst(business.bank_changed_at))
+        for address in dict.fromkeys(a for a in (business.email, old_email) if a):
+            messages.append(outbox.queue(address, SUBJECT_BANK_CHANGED, body))
+    return messages
