@@ -8,3 +8,4 @@ bp = Blueprint("cms", __name__)
 require_kinds_for_blueprint(bp, AccountKind.STORE, AccountKind.BUSINESS)
 
 from . import views  # noqa: E402,F401
+from . import usage  # noqa: E402,F401

@@ -42,12 +42,6 @@ def registers():
     return render_template("cms/registers.html", stores=stores_of(current_user))
 
 
-@bp.route("/usage")
-def usage():
-    """利用状況一覧."""
-    return render_template("cms/usage.html")
-
-
 @bp.route("/settlements")
 def settlements():
     """精算."""
