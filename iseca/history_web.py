@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import Form, PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields import DateField
-from wtforms.validators import Length
+from wtforms.validators import Length, ValidationError
 
 from . import cancellation
 from .access import stores_of
@@ -60,12 +60,12 @@ class TerminalFilterForm(Form):
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
-            raise ValueError("終了日は開始日と同じか、それより後の日付にしてください。")
+            raise ValidationError("終了日は開始日と同じか、それより後の日付にしてください。")
 
     def validate_member_code(self, field) -> None:
         code = _digits(field.data)
         if code and not (code.isdigit() and len(code) == 10):
-            raise ValueError("会員コードは10桁の数字で入力してください。")
+            raise ValidationError("会員コードは10桁の数字で入力してください。")
 
     @property
     def member_code_value(self) -> str | None:
@@ -110,7 +110,7 @@ class UsageFilterForm(TerminalFilterForm):
 
     def _choice(self, field) -> None:
         if field.data and field.data not in {value for value, _ in field.choices}:
-            raise ValueError("一覧から選んでください。")
+            raise ValidationError("一覧から選んでください。")
 
     def validate_store(self, field) -> None:
         self._choice(field)
@@ -129,7 +129,7 @@ class UsageFilterForm(TerminalFilterForm):
         if not value:
             return None
         if not value.isdigit() or len(value) > 12:
-            raise ValueError("金額は数字（円）で入力してください（例: 1000）。")
+            raise ValidationError("金額は数字（円）で入力してください（例: 1000）。")
         return int(value)
 
     def validate_amount_min(self, field) -> None:
@@ -142,7 +142,7 @@ class UsageFilterForm(TerminalFilterForm):
         except ValueError:
             return
         if high is not None and low is not None and high < low:
-            raise ValueError("上限は下限と同じか、それより大きい金額にしてください。")
+            raise ValidationError("上限は下限と同じか、それより大きい金額にしてください。")
 
     def filter_values(self) -> dict[str, Any]:
         values = super().filter_values()

@@ -147,11 +147,8 @@ def _csv_response(name: str, encoding: str, header: list[str], rows) -> Response
     charset = "Windows-31J" if encoding == "cp932" else "UTF-8"
     return Response(
         stream_with_context(generate()),
-        mimetype="text/csv",
-        headers={
-            "Content-Type": f"text/csv; charset={charset}",
-            "Content-Disposition": f'attachment; filename="{name}"',
-        },
+        content_type=f"text/csv; charset={charset}",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
