@@ -89,8 +89,8 @@ class UsageFilterForm(TerminalFilterForm):
 
     store = SelectField("店舗", choices=[], validate_choice=False)
     register = SelectField("レジ", choices=[], validate_choice=False)
-    amount_min = StringField("金額（下限）", validators=[Length(max=20)])
-    amount_max = StringField("金額（上限）", validators=[Length(max=20)])
+    amount_min = StringField("金額（下限・円）", validators=[Length(max=20)])
+    amount_max = StringField("金額（上限・円）", validators=[Length(max=20)])
     status = SelectField("状態", choices=[("", "すべて")] + [(s.value, l) for s, l in STATUS_LABELS.items()],
                          validate_choice=False)
     method = SelectField("決済方法", choices=[("", "すべて")] + [(m.value, l) for m, l in METHOD_LABELS.items()],

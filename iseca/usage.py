@@ -40,7 +40,7 @@ METHOD_LABELS = {
     PaymentMethod.CUSTOMER_SCAN: "決済方法①（お客様が店舗QRを読取）",
     PaymentMethod.STORE_SCAN: "決済方法②（お店がお客様のQR・カードを読取）",
 }
-METHOD_SHORT = {PaymentMethod.CUSTOMER_SCAN: "①店舗QR読取", PaymentMethod.STORE_SCAN: "②会員QR・カード読取"}
+METHOD_SHORT = {PaymentMethod.CUSTOMER_SCAN: "①店舗QR", PaymentMethod.STORE_SCAN: "②会員QR・カード"}
 
 
 # ---------------------------------------------------------------------------

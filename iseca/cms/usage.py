@@ -120,7 +120,7 @@ def _csv_row(row) -> list:
         row.store_name,
         row.register_name,
         row.member_code,
-        usage.METHOD_SHORT[row.method],
+        usage.METHOD_LABELS[row.method],
         row.amount,
         usage.STATUS_LABELS[row.status],
         usage.jst_text(row.cancelled_at),

@@ -18,9 +18,9 @@
     var button = event.target.closest && event.target.closest("[data-print]");
     if (button) { window.print(); }
   });
-  document.addEventListener("htmx:afterSettle", function (event) {
-    var target = event.detail && event.detail.target;
-    if (target && target.id === "results") {
+  // The results section is replaced whole (outerHTML), so listen for the new one.
+  document.addEventListener("htmx:load", function (event) {
+    if (event.target && event.target.id === "results") {
       var heading = document.getElementById("results-heading");
       if (heading) { heading.focus({ preventScroll: false }); }
     }

@@ -202,7 +202,7 @@ def test_list_is_labelled_for_screen_readers(app, data):
     assert '<th scope="col">利用日時（JST）</th>' in html
     assert 'aria-label="ページ送り"' in html and 'aria-current="page"' in html
     assert re.search(r'aria-label="取消 \d{4}/\d\d/\d\d \d\d:\d\d [\d,]+円 会員コード \d{10}"', html)
-    for label in ("期間（開始日）", "期間（終了日）", "レジ", "会員コード", "金額（下限）", "金額（上限）", "状態", "決済方法"):
+    for label in ("期間（開始日）", "期間（終了日）", "レジ", "会員コード", "金額（下限・円）", "金額（上限・円）", "状態", "決済方法"):
         assert re.search(rf'<label for="\w+">{re.escape(label)}</label>', html), label
 
 
