@@ -34,24 +34,38 @@ CP932_LOOKALIKES = str.maketrans(
 
 
 class Cp932Replacer:
-    """Encodes text as CP932, replacing what it cannot hold with 〓 and counting."""
+    """Encodes text as CP932, replacing what it cannot hold with 〓 and counting.
+
+    The common case (everything encodable) is one C-level encode; only the
+    characters that fail go through the look-alike map."""
 
     def __init__(self) -> None:
         self.replaced = 0
 
     def encode(self, text: str) -> bytes:
-        text = text.translate(CP932_LOOKALIKES)
         try:
             return text.encode("cp932")
         except UnicodeEncodeError:
-            out = []
-            for ch in text:
-                try:
-                    out.append(ch.encode("cp932"))
-                except UnicodeEncodeError:
-                    self.replaced += 1
-                    out.append(REPLACEMENT.encode("cp932"))
-            return b"".join(out)
+            pass
+        out = []
+        start = 0
+        while True:
+            try:
+                out.append(text[start:].encode("cp932"))
+                return b"".join(out)
+            except UnicodeEncodeError as error:
+                out.append(text[start:start + error.start].encode("cp932"))
+                for ch in text[start + error.start:start + error.end]:
+                    lookalike = ch.translate(CP932_LOOKALIKES)
+                    try:
+                        out.append(lookalike.encode("cp932"))
+                    except UnicodeEncodeError:
+                        self.replaced += 1
+                        out.append(REPLACEMENT_CP932)
+                start += error.end
+
+
+REPLACEMENT_CP932 = REPLACEMENT.encode("cp932")
 
 
 def unencodable(text: str) -> list[str]:

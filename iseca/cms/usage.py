@@ -113,20 +113,27 @@ def usage_list():
 
 
 def _csv_row(row) -> list:
+    # Unpacked by position: attribute access per row costs more over a million rows.
+    (_, number, created_at, amount, status, method, cancelled_at, member_code, store_code, store_name,
+     register_name, cancelled_by_name, cancelled_by_login, deadline) = row
     return [
-        usage.jst_text(row.created_at),
-        row.number,
-        row.store_code,
-        row.store_name,
-        row.register_name,
-        row.member_code,
-        usage.METHOD_LABELS[row.method],
-        row.amount,
-        usage.STATUS_LABELS[row.status],
-        usage.jst_text(row.cancelled_at),
-        f"{row.cancelled_by_name}（{row.cancelled_by_login}）" if row.cancelled_by_login else "",
-        row.cancel_deadline.strftime("%Y/%m/%d") if isinstance(row.cancel_deadline, dt.date) else (row.cancel_deadline or ""),
+        usage.jst_text(created_at),
+        number,
+        store_code,
+        store_name,
+        register_name,
+        member_code,
+        METHOD_TEXT[method],
+        amount,
+        STATUS_TEXT[status],
+        usage.jst_text(cancelled_at),
+        f"{cancelled_by_name}（{cancelled_by_login}）" if cancelled_by_login else "",
+        f"{deadline.year:04d}/{deadline.month:02d}/{deadline.day:02d}" if deadline is not None else "",
     ]
+
+
+METHOD_TEXT = dict(usage.METHOD_LABELS)
+STATUS_TEXT = dict(usage.STATUS_LABELS)
 
 
 def _csv_response(name: str, encoding: str, header: list[str], rows) -> Response:
