@@ -86,7 +86,7 @@ def generate(count: int, noise: int) -> dict:
                    (now() at time zone 'utc') - g * interval '63 seconds', :account,
                    CASE WHEN g % 50 = 0 THEN (now() at time zone 'utc') - g * interval '63 seconds' + interval '1 hour' END,
                    CASE WHEN g % 50 = 0 THEN :account END
-            FROM generate_series(1, {how_many}) g"""),
+            FROM generate_series(1::bigint, {how_many}) g"""),
             dict(business=business.id, store=store_id, first_member=first_member, campaign=campaign.id,
                  account=account.id))
 

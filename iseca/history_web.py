@@ -207,6 +207,9 @@ def cancel_request(payment: Payment, *, template: str, back_url: str, done_url: 
     need_password = cancellation.needs_password(payment)
     refusal = cancellation.refusal_reason(payment)
     if request.method == "POST" and form.validate_on_submit():
+        if payment.status == PaymentStatus.CANCELLED:  # a repeat, or the other till was first
+            flash(f"取引番号 {payment.number} はすでに取消されています。ポイントの返還は1回だけ行われています。", "info")
+            return redirect(done_url, code=303)
         if need_password and not (form.password.data and passwords.verify_password(account, form.password.data)):
             g.reauth_failed = True
             form.password.errors.append(

@@ -32,7 +32,7 @@ def _cursor(f: usage.UsageFilter):
     if not before.isdigit():
         return None
     row = db.session.execute(
-        select(Payment.created_at, Payment.id).where(Payment.id == int(before), *usage.conditions(f.with_()))
+        select(Payment.created_at, Payment.id).where(Payment.id == int(before), *usage.conditions(f))
     ).first()
     return (row.created_at, row.id) if row else None
 

@@ -134,3 +134,30 @@ def test_payment_of_an_earlier_day_needs_the_password_again(shop):
     yesterday = factories.make_payment_at(store.registers[0], member, 100, now - dt.timedelta(days=1))
     assert not cancellation.needs_password(today, now)
     assert cancellation.needs_password(yesterday, now)
+
+
+def test_faq7_wrong_amount_is_found_cancelled_and_charged_again(shop):
+    """FAQ 7: search by date-time, amount and member code, cancel, charge the right amount."""
+    from iseca import usage
+    from iseca.usage import UsageFilter
+
+    store, actor, member, card = shop
+    at = dt.datetime.combine(jst_date(utcnow()) - dt.timedelta(days=1), dt.time(12, 0), JST).astimezone(dt.timezone.utc)
+    factories.make_payment_at(store.registers[0], member, 300, at - dt.timedelta(minutes=30), card=card)
+    wrong = factories.make_payment_at(store.registers[0], member, 1_800, at, card=card)  # should have been 1,080
+    day = jst_date(at)
+    found = usage.page_of(UsageFilter(own_store_id=store.id, date_from=day, date_to=day, member_code=member.code,
+                                      amount_min=1_800, amount_max=1_800)).rows
+    assert [r.id for r in found] == [wrong.id]
+    assert found[0].created_at == at
+
+    cancellation.cancel_payment(wrong, actor=actor)
+    db.session.commit()
+    payments.pay(member, store.registers[0], 1_080, PaymentMethod.STORE_SCAN, card=card, at=at + dt.timedelta(minutes=3))
+    db.session.commit()
+
+    assert ledger.member_balance(member.id) == 5_000 - 300 - 1_080
+    assert ledger.store_account(store.id).balance == 300 + 1_080
+    totals = usage.totals(UsageFilter(own_store_id=store.id, date_from=day, date_to=day))
+    assert (totals.count, totals.payments_sum, totals.cancelled_sum, totals.net) == (3, 3_180, 1_800, 1_380)
+    assert ledger.verify_books() == []
