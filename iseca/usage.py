@@ -31,7 +31,7 @@ from .models import (
     Register,
     Store,
 )
-from .timeutil import JST, start_of_day_utc, today_jst
+from .timeutil import start_of_day_utc, today_jst
 
 PER_PAGE = 50
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from iseca import cancellation, ledger, payments
 from iseca.extensions import db
 from iseca.members import create_member, issue_card
-from iseca.merchants import create_register
 from iseca.models import AccountKind, MemberKind, PaymentMethod, PaymentStatus
 from iseca.timeutil import JST
 from tests import factories

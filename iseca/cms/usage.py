@@ -2,7 +2,6 @@
 totals, CSV download, 「取消」 and the 日計 (daily totals)."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import Response, current_app, render_template, request, stream_with_context, url_for
 from flask_login import current_user
@@ -22,7 +21,7 @@ from ..history_web import (
     reauth_limit,
     safe_back,
 )
-from ..models import Account, AccountKind, Register
+from ..models import Account, AccountKind, utcnow
 from ..timeutil import today_jst
 from . import bp
 
@@ -49,9 +48,8 @@ def _filter_form() -> UsageFilterForm:
     form = UsageFilterForm(request.args)
     form.setup(current_user)
     if not any(k in request.args for k in form._fields):
-        today = today_jst()
-        form.date_from.data = today.replace(day=1)
-        form.date_to.data = today
+        _, first, last = next(p for p in usage.presets() if p[0] == "今月")
+        form.date_from.data, form.date_to.data = first, last
     return form
 
 
@@ -217,6 +215,7 @@ def usage_daily():
         presets=_preset_links("cms.usage_daily", args),
         several_stores=current_user.kind == AccountKind.BUSINESS,
         csv_encodings=ENCODING_LABELS,
+        printed_at=utcnow(),
     )
 
 

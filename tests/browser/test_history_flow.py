@@ -148,3 +148,20 @@ def test_terminal_history_scrolls_for_more(new_context, shop):
         if items.count() == len(payments):
             break
     assert items.count() == len(payments)
+
+
+def test_daily_totals_page_for_the_till_check(new_context, shop):
+    store, _, payments = shop
+    page = new_context(viewport={"width": 1280, "height": 900}).new_page()
+    _login_cms(page, store.code)
+    page.goto("/cms/usage")
+    page.get_by_role("link", name="日計（日別・レジ別の集計）").click()
+    page.wait_for_url(lambda url: urlsplit(url).path == "/cms/usage/daily")
+    assert page.get_by_role("button", name="印刷する").is_visible()
+    total = page.locator("tfoot tr.total")
+    month = [p for p in payments if jst_date(p.created_at).replace(day=1) == today_jst().replace(day=1)]
+    assert f"{len(month)}件" in total.inner_text()
+    screenshot(page, "cms-usage-daily")
+    page.emulate_media(media="print")
+    assert not page.get_by_role("button", name="印刷する").is_visible()
+    screenshot(page, "cms-usage-daily-print")

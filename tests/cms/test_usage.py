@@ -27,7 +27,7 @@ from iseca.models import (
     utcnow,
 )
 from iseca.settlement import period_for
-from iseca.timeutil import JST, jst_date, today_jst
+from iseca.timeutil import JST, today_jst
 from tests import factories, usage_data
 from tests.conftest import basic_auth_header, csrf_from, login, post_form
 
@@ -140,7 +140,9 @@ def test_without_conditions_the_list_shows_this_month(app, data):
     client = logged_in(app, data.stores[0].code)
     html = client.get("/cms/usage").get_data(as_text=True)
     today = today_jst()
-    assert f'value="{today.replace(day=1).isoformat()}"' in html and f'value="{today.isoformat()}"' in html
+    last = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    assert f'value="{today.replace(day=1).isoformat()}"' in html and f'value="{last.isoformat()}"' in html
+    assert re.search(r'aria-current="true">今月</a>', html)
 
 
 def test_presets_link_to_explicit_dates_and_keep_other_conditions(app, data):
