@@ -164,6 +164,13 @@ class UsageFilterForm(TerminalFilterForm):
         return args
 
 
+def wants_fragment() -> bool:
+    """htmx asked for just the swapped part: not a boosted navigation, and not
+    the history restore of the back button (which needs the whole page)."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
 def scope_of(account: Account) -> dict[str, int]:
     """The part of the filter the account imposes: a store sees only itself."""
     if account.kind == AccountKind.STORE:

@@ -17,6 +17,7 @@ from ..history_web import (
     cancel_failed,
     cancel_request,
     make_filter,
+    wants_fragment,
     reauth_key,
     reauth_limit,
     safe_back,
@@ -105,7 +106,7 @@ def usage_list():
         back=request.full_path.rstrip("?"),
     )
     # Errors come back with 200 so that htmx swaps them in (it ignores 4xx).
-    if request.htmx and not request.htmx.boosted:
+    if wants_fragment():
         return render_block("cms/usage.html", "results", **context)
     return render_template("cms/usage.html", **context)
 

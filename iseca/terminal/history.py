@@ -15,6 +15,7 @@ from ..history_web import (
     cancel_failed,
     cancel_request,
     make_filter,
+    wants_fragment,
     reauth_key,
     reauth_limit,
     safe_back,
@@ -61,7 +62,7 @@ def history():
         back=request.full_path.rstrip("?"),
         status_labels=usage.STATUS_LABELS,
     )
-    if request.htmx and not request.htmx.boosted:
+    if wants_fragment():
         return render_block("terminal/history/index.html", "items", **context)
     return render_template("terminal/history/index.html", **context)
 

@@ -195,6 +195,10 @@ def test_htmx_gets_only_the_results_and_a_boosted_request_the_page(app, data):
     assert fragment.lstrip().startswith('<section id="results"') and "<html" not in fragment
     page = client.get("/cms/usage", headers={"HX-Request": "true", "HX-Boosted": "true"}).get_data(as_text=True)
     assert "<html" in page
+    # The back button after an htmx page change restores the whole page.
+    restored = client.get("/cms/usage", query_string={**_dates(data), "page": 2},
+                          headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}).get_data(as_text=True)
+    assert "<html" in restored
 
 
 def test_list_is_labelled_for_screen_readers(app, data):
@@ -355,6 +359,20 @@ def test_cancelling_an_older_payment_asks_for_the_password_again(app, till):
     db.session.refresh(payment)
     assert payment.status == PaymentStatus.CANCELLED
     assert ledger.member_balance(member.id) == 10_000
+
+
+def test_repeated_wrong_passwords_for_a_cancel_are_throttled(app, till):
+    store, member, _ = till
+    payment = factories.make_payment_at(store.registers[0], member, 500, utcnow() - dt.timedelta(days=2))
+    client = logged_in(app, store.code)
+    url = f"/cms/usage/{payment.id}/cancel"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    statuses = [client.post(url, data={"csrf_token": token, "password": f"wrong guess {i}"}).status_code
+                for i in range(6)]
+    assert statuses == [200] * 5 + [429]
+    assert "操作が多すぎます" in client.post(url, data={"csrf_token": token, "password": factories.PASSWORD}).get_data(as_text=True)
+    db.session.refresh(payment)
+    assert payment.status == PaymentStatus.COMPLETED
 
 
 def test_cancel_after_the_campaign_ended_is_refused_with_a_clear_message(app):
