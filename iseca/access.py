@@ -7,7 +7,7 @@ from flask import abort
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Account, AccountKind, Business, Register, Store
+from .models import Account, AccountKind, Business, Payment, Register, Store
 
 
 def stores_of(account: Account) -> list[Store]:
@@ -50,3 +50,13 @@ def get_register_or_404(account: Account, register_id: int) -> Register:
         abort(404)
     get_store_or_404(account, register.store_id)
     return register
+
+
+def get_store_payment_or_404(account: Account, payment_id: int) -> Payment:
+    """A payment of a store the account may see (利用状況一覧, 取消); 404 for
+    anyone else's, so another store's payments are neither shown nor confirmed."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        abort(404)
+    get_store_or_404(account, payment.store_id)
+    return payment

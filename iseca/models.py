@@ -33,6 +33,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -484,6 +485,13 @@ class Payment(db.Model):
         Index("ix_payments_store_created", "store_id", "created_at"),
         Index("ix_payments_business_created", "business_id", "created_at"),
         Index("ix_payments_member_created", "member_id", "created_at"),
+        # 利用状況一覧 filtered by register; 日計 of cancellations by the day
+        # they were made (partial: only cancelled payments have cancelled_at).
+        Index("ix_payments_register_created", "register_id", "created_at"),
+        Index("ix_payments_store_cancelled", "store_id", "cancelled_at",
+              postgresql_where=text("cancelled_at IS NOT NULL"), sqlite_where=text("cancelled_at IS NOT NULL")),
+        Index("ix_payments_business_cancelled", "business_id", "cancelled_at",
+              postgresql_where=text("cancelled_at IS NOT NULL"), sqlite_where=text("cancelled_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

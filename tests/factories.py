@@ -67,3 +67,13 @@ def make_card_member(balance: int = 0, campaign: Campaign | None = None):
 
 def account_of(kind: AccountKind, login: str) -> Account:
     return db.session.scalar(db.select(Account).where(Account.kind == kind, Account.login == login))
+
+
+def make_payment_at(register, member, amount: int, at: dt.datetime, *, method=None, card=None, actor=None):
+    """A payment made through payments.pay() at a given moment (for history tests)."""
+    from iseca import payments
+    from iseca.models import PaymentMethod
+
+    payment = payments.pay(member, register, amount, method or PaymentMethod.STORE_SCAN, card=card, at=at, actor=actor)
+    db.session.commit()
+    return payment

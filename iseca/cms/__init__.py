@@ -10,3 +10,4 @@ require_kinds_for_blueprint(bp, AccountKind.STORE, AccountKind.BUSINESS)
 from . import views  # noqa: E402,F401
 from . import registers  # noqa: E402,F401  (レジ一覧, 店舗QRコード)
 from . import profile_views  # noqa: E402,F401  (店舗情報・事業者情報)
+from . import usage  # noqa: E402,F401

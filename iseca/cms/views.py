@@ -24,12 +24,6 @@ def stores():
     return render_template("cms/stores.html", stores=own)
 
 
-@bp.route("/usage")
-def usage():
-    """利用状況一覧."""
-    return render_template("cms/usage.html")
-
-
 @bp.route("/settlements")
 def settlements():
     """精算."""

@@ -1,0 +1,235 @@
+"""利用状況一覧: the payments of the account's stores, 「絞り込み」 → 「検索」,
+totals, CSV download, 「取消」 and the 日計 (daily totals)."""
+from __future__ import annotations
+
+
+from flask import Response, current_app, render_template, request, stream_with_context, url_for
+from flask_login import current_user
+from jinja2_fragments.flask import render_block
+from sqlalchemy import select
+
+from .. import usage
+from ..access import get_store_payment_or_404, stores_of
+from ..csvexport import ENCODING_LABELS, ENCODINGS, CsvStream, unencodable
+from ..extensions import db, limiter
+from ..history_web import (
+    UsageFilterForm,
+    cancel_failed,
+    cancel_request,
+    make_filter,
+    wants_fragment,
+    reauth_key,
+    reauth_limit,
+    safe_back,
+)
+from ..models import Account, AccountKind, utcnow
+from ..timeutil import today_jst
+from . import bp
+
+CSV_HEADER = [
+    "利用日時（日本時間 JST）",
+    "取引番号",
+    "店舗コード",
+    "店舗名",
+    "レジ",
+    "会員コード",
+    "決済方法",
+    "金額（円）",
+    "状態",
+    "取消日時（日本時間 JST）",
+    "取消したアカウント",
+    "取消可能期限",
+]
+DAILY_CSV_HEADER = ["日付（日本時間 JST）", "店舗コード", "店舗名", "レジ", "決済件数", "決済金額（円）",
+                    "取消件数", "取消金額（円）", "差引（円）"]
+
+
+def _filter_form() -> UsageFilterForm:
+    """The form as the URL says; this month when the URL says nothing."""
+    form = UsageFilterForm(request.args)
+    form.setup(current_user)
+    if not any(k in request.args for k in form._fields):
+        _, first, last = next(p for p in usage.presets() if p[0] == "今月")
+        form.date_from.data, form.date_to.data = first, last
+    return form
+
+
+def _preset_links(endpoint: str, args: dict[str, str]) -> list[tuple[str, str, bool]]:
+    """今日 / 昨日 / 今週 / 今月 / 前回の精算期間, keeping the other conditions."""
+    links = []
+    for label, first, last in usage.presets():
+        target = {**args, "date_from": first.isoformat(), "date_to": last.isoformat()}
+        current = args.get("date_from") == target["date_from"] and args.get("date_to") == target["date_to"]
+        links.append((label, url_for(endpoint, **target), current))
+    return links
+
+
+def _replacement_notes(account: Account, store_id: int | None) -> list[tuple[str, list[str]]]:
+    """Names in the export that CP932 cannot hold exactly, and the characters
+    that become 〓 (said before the download, since a stream cannot say it after)."""
+    stores = [s for s in stores_of(account) if store_id is None or s.id == store_id]
+    names = [s.name for s in stores]
+    names += [r.name for s in stores for r in s.registers]
+    names += list(db.session.scalars(select(Account.name).where(Account.store_id.in_([s.id for s in stores]))))
+    if account.kind == AccountKind.BUSINESS:
+        names.append(account.name)
+    notes = []
+    for name in dict.fromkeys(names):
+        chars = unencodable(name or "")
+        if chars:
+            notes.append((name, chars))
+    return notes
+
+
+@bp.route("/usage", endpoint="usage")
+def usage_list():
+    """利用状況一覧: 「絞り込み」 then 「検索」; the same URL serves the page
+    and, for htmx, just the results."""
+    form = _filter_form()
+    page = None
+    args: dict[str, str] = {}
+    if form.validate():
+        args = form.url_args()
+        number = request.args.get("page", "1")
+        page = usage.page_of(make_filter(current_user, form), int(number) if number.isdigit() else 1)
+    context = dict(
+        form=form,
+        page=page,
+        args=args,
+        presets=_preset_links("cms.usage", args),
+        today=today_jst(),
+        csv_encodings=ENCODING_LABELS,
+        replacement_notes=_replacement_notes(current_user, int(form.store.data) if form.store.data and not form.errors else None),
+        several_stores=current_user.kind == AccountKind.BUSINESS,
+        status_labels=usage.STATUS_LABELS,
+        method_labels=usage.METHOD_SHORT,
+        back=request.full_path.rstrip("?"),
+    )
+    # Errors come back with 200 so that htmx swaps them in (it ignores 4xx).
+    if wants_fragment():
+        return render_block("cms/usage.html", "results", **context)
+    return render_template("cms/usage.html", **context)
+
+
+def _csv_row(row) -> list:
+    # Unpacked by position: attribute access per row costs more over a million rows.
+    (_, number, created_at, amount, status, method, cancelled_at, member_code, store_code, store_name,
+     register_name, cancelled_by_name, cancelled_by_login, deadline) = row
+    return [
+        usage.jst_text(created_at),
+        number,
+        store_code,
+        store_name,
+        register_name,
+        member_code,
+        METHOD_TEXT[method],
+        amount,
+        STATUS_TEXT[status],
+        usage.jst_text(cancelled_at),
+        f"{cancelled_by_name}（{cancelled_by_login}）" if cancelled_by_login else "",
+        f"{deadline.year:04d}/{deadline.month:02d}/{deadline.day:02d}" if deadline is not None else "",
+    ]
+
+
+METHOD_TEXT = dict(usage.METHOD_LABELS)
+STATUS_TEXT = dict(usage.STATUS_LABELS)
+
+
+def _csv_response(name: str, encoding: str, header: list[str], rows) -> Response:
+    stream = CsvStream(encoding)
+
+    def generate():
+        count = 0
+
+        def counted():
+            nonlocal count
+            for row in rows:
+                count += 1
+                yield row
+
+        yield from stream.chunks(header, counted())
+        current_app.logger.info("CSV %s: %d rows, %d characters replaced by 〓", name, count, stream.replaced)
+
+    charset = "Windows-31J" if encoding == "cp932" else "UTF-8"
+    return Response(
+        stream_with_context(generate()),
+        content_type=f"text/csv; charset={charset}",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _file_stem(kind: str, form: UsageFilterForm) -> str:
+    code = current_user.login
+    first = form.date_from.data.strftime("%Y%m%d") if form.date_from.data else "start"
+    last = form.date_to.data.strftime("%Y%m%d") if form.date_to.data else "now"
+    return f"iseca-{kind}-{code}-{first}-{last}"
+
+
+def _encoding() -> str:
+    value = request.args.get("encoding", "cp932")
+    return value if value in ENCODINGS else "cp932"
+
+
+@bp.route("/usage.csv")
+def usage_csv():
+    """CSVダウンロード: exactly the filtered rows, streamed."""
+    form = _filter_form()
+    if not form.validate():
+        return usage_list_with_errors(form)
+    f = make_filter(current_user, form)
+    return _csv_response(f"{_file_stem('usage', form)}.csv", _encoding(), CSV_HEADER,
+                         (_csv_row(r) for r in usage.iter_rows(f)))
+
+
+def usage_list_with_errors(form: UsageFilterForm):
+    return render_template(
+        "cms/usage.html", form=form, page=None, args={}, presets=_preset_links("cms.usage", {}),
+        today=today_jst(), csv_encodings=ENCODING_LABELS, replacement_notes=[],
+        several_stores=current_user.kind == AccountKind.BUSINESS, status_labels=usage.STATUS_LABELS,
+        method_labels=usage.METHOD_SHORT, back=url_for("cms.usage"),
+    ), 400
+
+
+@bp.route("/usage/<int:payment_id>/cancel", methods=["GET", "POST"])
+@limiter.limit(reauth_limit, key_func=reauth_key, methods=["POST"], deduct_when=cancel_failed, scope="reauth")
+def usage_cancel(payment_id: int):
+    """取消: a confirmation that repeats date-time, amount and member code."""
+    payment = get_store_payment_or_404(current_user, payment_id)
+    back = safe_back(url_for("cms.usage"), url_for("cms.usage"))
+    return cancel_request(payment, template="cms/usage_cancel.html", back_url=back, done_url=back)
+
+
+@bp.route("/usage/daily")
+def usage_daily():
+    """日計: per day and register, payments and cancellations (printable)."""
+    form = _filter_form()
+    report = None
+    args = {}
+    if form.validate():
+        args = {k: v for k, v in form.url_args().items() if k in ("date_from", "date_to", "store", "register")}
+        report = usage.daily_totals(make_filter(current_user, form))
+    return render_template(
+        "cms/usage_daily.html",
+        form=form,
+        report=report,
+        args=args,
+        presets=_preset_links("cms.usage_daily", args),
+        several_stores=current_user.kind == AccountKind.BUSINESS,
+        csv_encodings=ENCODING_LABELS,
+        printed_at=utcnow(),
+    )
+
+
+@bp.route("/usage/daily.csv")
+def usage_daily_csv():
+    """日計 as CSV."""
+    form = _filter_form()
+    if not form.validate():
+        return usage_list_with_errors(form)
+    report = usage.daily_totals(make_filter(current_user, form))
+    rows = (
+        [l.day.strftime("%Y/%m/%d"), l.store_code, l.store_name, l.register_name, l.payment_count, l.payment_sum,
+         l.cancel_count, l.cancel_sum, l.net]
+        for l in report.lines
+    )
+    return _csv_response(f"{_file_stem('daily', form)}.csv", _encoding(), DAILY_CSV_HEADER, rows)

@@ -1,0 +1,123 @@
+"""CSV for Excel in Japan: CP932 by default, UTF-8 with a BOM as an option,
+CRLF line ends, a Japanese header row, produced a chunk at a time.
+
+Characters CP932 cannot hold are first mapped to their usual CP932 look-alike
+(the differences between Unicode's and Windows' mapping of JIS), and what
+remains is replaced by 〓 (the geta mark, the customary visible replacement in
+Japanese text), never a silent "?", and counted.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from typing import Iterable, Iterator, Sequence
+
+ENCODINGS = {"cp932": "cp932", "utf-8": "utf-8-sig"}
+ENCODING_LABELS = {"cp932": "Shift_JIS（CP932・Excel向け）", "utf-8": "UTF-8（BOM付き）"}
+REPLACEMENT = "〓"
+
+# Unicode characters that CP932 spells with another code point.
+CP932_LOOKALIKES = str.maketrans(
+    {
+        "\u2014": "\u2015",  # — EM DASH → ― HORIZONTAL BAR
+        "\u2212": "\uff0d",  # − MINUS SIGN → － FULLWIDTH HYPHEN-MINUS
+        "\u301c": "\uff5e",  # 〜 WAVE DASH → ～ FULLWIDTH TILDE
+        "\u2016": "\u2225",  # ‖ DOUBLE VERTICAL LINE → ∥ PARALLEL TO
+        "\u00a5": "\uffe5",  # ¥ → ￥
+        "\u00a2": "\uffe0",  # ¢ → ￠
+        "\u00a3": "\uffe1",  # £ → ￡
+        "\u00ac": "\uffe2",  # ¬ → ￢
+        "\u00a6": "\uffe4",  # ¦ → ￤
+    }
+)
+
+
+class Cp932Replacer:
+    """Encodes text as CP932, replacing what it cannot hold with 〓 and counting.
+
+    The common case (everything encodable) is one C-level encode; only the
+    characters that fail go through the look-alike map."""
+
+    def __init__(self) -> None:
+        self.replaced = 0
+
+    def encode(self, text: str) -> bytes:
+        try:
+            return text.encode("cp932")
+        except UnicodeEncodeError:
+            pass
+        out = []
+        start = 0
+        while True:
+            try:
+                out.append(text[start:].encode("cp932"))
+                return b"".join(out)
+            except UnicodeEncodeError as error:
+                out.append(text[start:start + error.start].encode("cp932"))
+                for ch in text[start + error.start:start + error.end]:
+                    lookalike = ch.translate(CP932_LOOKALIKES)
+                    try:
+                        out.append(lookalike.encode("cp932"))
+                    except UnicodeEncodeError:
+                        self.replaced += 1
+                        out.append(REPLACEMENT_CP932)
+                start += error.end
+
+
+REPLACEMENT_CP932 = REPLACEMENT.encode("cp932")
+
+
+def unencodable(text: str) -> list[str]:
+    """The characters of `text` that become 〓 in a CP932 file."""
+    result = []
+    for ch in text.translate(CP932_LOOKALIKES):
+        try:
+            ch.encode("cp932")
+        except UnicodeEncodeError:
+            result.append(ch)
+    return result
+
+
+class CsvStream:
+    """Rows in, encoded chunks out; `replaced` counts the 〓 written so far."""
+
+    def __init__(self, encoding: str = "cp932") -> None:
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unknown CSV encoding {encoding!r}")
+        self.encoding = encoding
+        self._cp932 = Cp932Replacer() if encoding == "cp932" else None
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        self._started = False
+
+    @property
+    def replaced(self) -> int:
+        return self._cp932.replaced if self._cp932 else 0
+
+    def _take(self) -> bytes:
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        if self._cp932 is not None:
+            data = self._cp932.encode(text)
+        else:
+            data = text.encode("utf-8")
+        if not self._started:
+            self._started = True
+            if self.encoding == "utf-8":
+                data = codecs.BOM_UTF8 + data
+        return data
+
+    def chunks(self, header: Sequence[str], rows: Iterable[Sequence], rows_per_chunk: int = 1000) -> Iterator[bytes]:
+        """The header, then the rows, about `rows_per_chunk` rows per chunk."""
+        self._writer.writerow(header)
+        n = 0
+        for row in rows:
+            self._writer.writerow(row)
+            n += 1
+            if n % rows_per_chunk == 0:
+                yield self._take()
+        tail = self._take()
+        if tail:
+            yield tail

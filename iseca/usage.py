@@ -1,0 +1,369 @@
+"""利用状況一覧 / 店舗利用履歴: a store's payments filtered, their totals,
+the CSV for Excel and the 日計 (daily totals per register).
+
+One function builds the conditions of a filter (`conditions`); the list, the
+totals, the CSV and the benchmark all use it, so what is shown, what is summed
+and what is downloaded are always the same rows.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Iterator, Sequence
+
+from sqlalchemy import Date, and_, case, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+from . import settlement
+from .extensions import db
+from .models import (
+    Account,
+    Campaign,
+    LedgerAccount,
+    LedgerEntry,
+    Member,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Register,
+    Store,
+)
+from .timeutil import start_of_day_utc, today_jst
+
+PER_PAGE = 50
+
+STATUS_LABELS = {PaymentStatus.COMPLETED: "決済済", PaymentStatus.CANCELLED: "取消済"}
+METHOD_LABELS = {
+    PaymentMethod.CUSTOMER_SCAN: "決済方法①（お客様が店舗QRを読取）",
+    PaymentMethod.STORE_SCAN: "決済方法②（お店がお客様のQR・カードを読取）",
+}
+METHOD_SHORT = {PaymentMethod.CUSTOMER_SCAN: "①店舗QR", PaymentMethod.STORE_SCAN: "②会員QR・カード"}
+
+
+# ---------------------------------------------------------------------------
+# The filter
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageFilter:
+    """What the user asked for, within what the account may see.
+
+    `business_id` / `own_store_id` are the scope given by the account (a
+    business sees its stores, a store only itself); the other fields are the
+    user's 「絞り込み」. Dates are days of the Japanese calendar, inclusive.
+    """
+
+    business_id: int | None = None
+    own_store_id: int | None = None
+    store_id: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    register_id: int | None = None
+    member_code: str | None = None
+    amount_min: int | None = None
+    amount_max: int | None = None
+    status: PaymentStatus | None = None
+    method: PaymentMethod | None = None
+
+    def __post_init__(self) -> None:
+        if self.business_id is None and self.own_store_id is None:
+            raise ValueError("a usage filter needs a scope (business or store)")
+
+    def with_(self, **changes) -> "UsageFilter":
+        return replace(self, **changes)
+
+
+def conditions(f: UsageFilter) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a filter, in the shape the payment indexes serve."""
+    conds: list[ColumnElement[bool]] = []
+    if f.own_store_id is not None:
+        conds.append(Payment.store_id == f.own_store_id)
+    if f.business_id is not None:
+        conds.append(Payment.business_id == f.business_id)
+    if f.store_id is not None:
+        conds.append(Payment.store_id == f.store_id)
+    if f.date_from is not None:
+        conds.append(Payment.created_at >= start_of_day_utc(f.date_from))
+    if f.date_to is not None:
+        conds.append(Payment.created_at < start_of_day_utc(f.date_to + dt.timedelta(days=1)))
+    if f.register_id is not None:
+        conds.append(Payment.register_id == f.register_id)
+    if f.member_code:
+        # One lookup by the unique code, then the (member_id, created_at) index.
+        conds.append(Payment.member_id == select(Member.id).where(Member.code == f.member_code).scalar_subquery())
+    if f.amount_min is not None:
+        conds.append(Payment.amount >= f.amount_min)
+    if f.amount_max is not None:
+        conds.append(Payment.amount <= f.amount_max)
+    if f.status is not None:
+        conds.append(Payment.status == f.status)
+    if f.method is not None:
+        conds.append(Payment.method == f.method)
+    return conds
+
+
+NEWEST_FIRST = (Payment.created_at.desc(), Payment.id.desc())
+
+
+def _deadline_column() -> ColumnElement:
+    """取消可能期限: the last day of the payment's campaign; for a payment that
+    drew on several campaigns, the earliest of their last days."""
+    entry_account = aliased(LedgerAccount)
+    entry_campaign = aliased(Campaign)
+    several = (
+        select(func.min(entry_campaign.ends_on))
+        .select_from(LedgerEntry)
+        .join(entry_account, LedgerEntry.account_id == entry_account.id)
+        .join(entry_campaign, entry_account.campaign_id == entry_campaign.id)
+        .where(LedgerEntry.transaction_id == Payment.ledger_transaction_id, LedgerEntry.amount < 0)
+        .correlate(Payment)
+        .scalar_subquery()
+    )
+    return case((Payment.campaign_id.is_not(None), Campaign.ends_on), else_=several).label("cancel_deadline")
+
+
+def rows_statement(f: UsageFilter):
+    """The rows of the list and the CSV, newest first."""
+    canceller = aliased(Account)
+    return (
+        select(
+            Payment.id,
+            Payment.number,
+            Payment.created_at,
+            Payment.amount,
+            Payment.status,
+            Payment.method,
+            Payment.cancelled_at,
+            Member.code.label("member_code"),
+            Store.code.label("store_code"),
+            Store.name.label("store_name"),
+            Register.name.label("register_name"),
+            canceller.name.label("cancelled_by_name"),
+            canceller.login.label("cancelled_by_login"),
+            _deadline_column(),
+        )
+        .join(Member, Member.id == Payment.member_id)
+        .join(Store, Store.id == Payment.store_id)
+        .join(Register, Register.id == Payment.register_id)
+        .outerjoin(Campaign, Campaign.id == Payment.campaign_id)
+        .outerjoin(canceller, canceller.id == Payment.cancelled_by_account_id)
+        .where(*conditions(f))
+        .order_by(*NEWEST_FIRST)
+    )
+
+
+@dataclass(frozen=True)
+class Totals:
+    """合計 of the filtered rows: every row was a payment; some were cancelled."""
+
+    count: int = 0
+    payments_sum: int = 0
+    cancelled_count: int = 0
+    cancelled_sum: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.payments_sum - self.cancelled_sum
+
+
+def totals(f: UsageFilter) -> Totals:
+    """Count and sums of exactly the rows the filter selects."""
+    cancelled = Payment.status == PaymentStatus.CANCELLED
+    row = db.session.execute(
+        select(
+            func.count(Payment.id),
+            func.coalesce(func.sum(Payment.amount), 0),
+            func.coalesce(func.sum(case((cancelled, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((cancelled, Payment.amount), else_=0)), 0),
+        ).where(*conditions(f))
+    ).one()
+    return Totals(*(int(v) for v in row))
+
+
+@dataclass
+class Page:
+    rows: list
+    totals: Totals
+    page: int
+    pages: int
+    per_page: int
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.rows)
+
+
+def page_of(f: UsageFilter, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """One page of the list (newest first) and the totals of the whole filter."""
+    summary = totals(f)
+    pages = max(1, -(-summary.count // per_page))
+    page = min(max(1, page), pages)
+    rows = list(db.session.execute(rows_statement(f).limit(per_page).offset((page - 1) * per_page)))
+    return Page(rows=rows, totals=summary, page=page, pages=pages, per_page=per_page)
+
+
+def rows_before(f: UsageFilter, before: tuple[dt.datetime, int] | None, limit: int) -> list:
+    """The next rows after a (created_at, id) cursor: 「もっと見る」 of the
+    terminal, stable while new payments arrive at the top."""
+    stmt = rows_statement(f)
+    if before is not None:
+        at, payment_id = before
+        stmt = stmt.where(or_(Payment.created_at < at, and_(Payment.created_at == at, Payment.id < payment_id)))
+    return list(db.session.execute(stmt.limit(limit)))
+
+
+def iter_rows(f: UsageFilter, chunk: int = 2000) -> Iterator:
+    """Every row of the filter, fetched `chunk` at a time through a
+    server-side cursor, so an export of any size holds one chunk in memory."""
+    connection = db.session.connection()  # Core rows: no ORM loading per row
+    result = connection.execution_options(stream_results=True, yield_per=chunk).execute(rows_statement(f))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+# ---------------------------------------------------------------------------
+# Date presets of 「絞り込み」
+# ---------------------------------------------------------------------------
+
+
+def presets(today: dt.date | None = None) -> list[tuple[str, dt.date, dt.date]]:
+    """(label, first day, last day) of 今日, 昨日, 今週, 今月, 前回の精算期間."""
+    today = today or today_jst()
+    yesterday = today - dt.timedelta(days=1)
+    week_start = today - dt.timedelta(days=today.weekday())  # Monday
+    month_start = today.replace(day=1)
+    month_end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    current_start, _ = settlement.period_bounds(today)
+    previous = settlement.period_bounds(current_start - dt.timedelta(days=1))
+    return [
+        ("今日", today, today),
+        ("昨日", yesterday, yesterday),
+        ("今週", week_start, week_start + dt.timedelta(days=6)),
+        ("今月", month_start, month_end),
+        ("前回の精算期間", previous[0], previous[1]),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# 日計: per day and register, payments and cancellations
+# ---------------------------------------------------------------------------
+
+
+class jst_day(FunctionElement):
+    """The Japanese calendar day of a UTC timestamp column (Japan keeps no
+    daylight saving time, so a fixed nine hours is exact)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "jst_day"
+
+
+@compiles(jst_day)
+def _jst_day_default(element, compiler, **kw):  # pragma: no cover - other dialects
+    return "CAST((%s + INTERVAL '9 hours') AS DATE)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(jst_day, "sqlite")
+def _jst_day_sqlite(element, compiler, **kw):
+    return "date(%s, '+9 hours')" % compiler.process(element.clauses, **kw)
+
+
+@dataclass
+class DailyLine:
+    day: dt.date
+    store_code: str
+    store_name: str
+    register_name: str
+    register_id: int
+    payment_count: int = 0
+    payment_sum: int = 0
+    cancel_count: int = 0
+    cancel_sum: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.payment_sum - self.cancel_sum
+
+
+@dataclass
+class DailyReport:
+    lines: list[DailyLine]
+    totals: DailyLine | None = None
+    days: list[tuple[dt.date, DailyLine]] = field(default_factory=list)
+
+
+def daily_totals(f: UsageFilter) -> DailyReport:
+    """日計: for each day and register, the payments made that day and the
+    cancellations made that day (what the till saw), for the till check at
+    closing. Uses the filter's scope, store, register and dates."""
+    scope = f.with_(member_code=None, amount_min=None, amount_max=None, status=None, method=None,
+                    date_from=None, date_to=None)
+    base = conditions(scope)
+    lines: dict[tuple[dt.date, int], DailyLine] = {}
+
+    def add(column, counter: str, summer: str, extra: Sequence[ColumnElement[bool]]) -> None:
+        day = jst_day(column)
+        where = list(base) + list(extra)
+        if f.date_from is not None:
+            where.append(column >= start_of_day_utc(f.date_from))
+        if f.date_to is not None:
+            where.append(column < start_of_day_utc(f.date_to + dt.timedelta(days=1)))
+        stmt = (
+            select(day.label("day"), Payment.register_id, func.count(Payment.id), func.sum(Payment.amount))
+            .where(*where)
+            .group_by(day, Payment.register_id)
+        )
+        for value, register_id, count, total in db.session.execute(stmt):
+            if isinstance(value, str):
+                value = dt.date.fromisoformat(value)
+            line = lines.get((value, register_id))
+            if line is None:
+                line = lines[(value, register_id)] = DailyLine(day=value, store_code="", store_name="",
+                                                               register_name="", register_id=register_id)
+            setattr(line, counter, int(count))
+            setattr(line, summer, int(total or 0))
+
+    add(Payment.created_at, "payment_count", "payment_sum", [])
+    add(Payment.cancelled_at, "cancel_count", "cancel_sum", [Payment.cancelled_at.is_not(None)])
+    registers = {
+        r.id: r
+        for r in db.session.scalars(select(Register).where(Register.id.in_({k[1] for k in lines})))
+    }
+    for line in lines.values():
+        register = registers[line.register_id]
+        line.register_name = register.name
+        line.store_code = register.store.code
+        line.store_name = register.store.name
+    ordered = sorted(lines.values(), key=lambda l: (l.day, l.store_code, l.register_id), reverse=False)
+    ordered.sort(key=lambda l: l.day, reverse=True)  # newest day first, registers in order within a day
+    total = DailyLine(day=f.date_to or today_jst(), store_code="", store_name="", register_name="合計", register_id=0)
+    days: dict[dt.date, DailyLine] = {}
+    for line in ordered:
+        for target in (total, days.setdefault(line.day, DailyLine(day=line.day, store_code="", store_name="",
+                                                                   register_name="日合計", register_id=0))):
+            target.payment_count += line.payment_count
+            target.payment_sum += line.payment_sum
+            target.cancel_count += line.cancel_count
+            target.cancel_sum += line.cancel_sum
+    return DailyReport(lines=ordered, totals=total, days=sorted(days.items(), reverse=True))
+
+
+JST_OFFSET = dt.timezone(dt.timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
+
+
+def jst_text(moment: dt.datetime | None) -> str:
+    """2026/04/01 09:05:03 in Japan time (f-string: an export formats millions)."""
+    if moment is None:
+        return ""
+    t = moment.astimezone(JST_OFFSET)
+    return f"{t.year:04d}/{t.month:02d}/{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
