@@ -58,6 +58,10 @@ DEFAULTS: dict[str, object] = {
     "MAIL_DEFAULT_SENDER": "ISECA窓口 <iseca@city.isesaki.example>",
     # Money.
     "PAYMENT_MAX_AMOUNT": 500_000,
+    # The wallet's payment QR is re-generated and is valid this long.
+    "WALLET_QR_TTL_SECONDS": 60,
+    # Wrong secrets on the card balance page, per client address.
+    "CARD_PAGE_FAILURES_PER_ADDRESS": "10 per 15 minutes",
     "SETTLEMENT_FEE_RATE_PERMILLE": 0,
     "TRANSFEROR_NAME": "他)ジムカンカ",
     # Uploads.

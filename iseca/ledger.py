@@ -8,10 +8,11 @@ also under concurrent payments (no read-modify-write in Python).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 
 from .extensions import db
 from .models import (
@@ -43,7 +44,15 @@ def _get_or_create(kind: LedgerAccountKind, **keys) -> LedgerAccount:
         value = keys.get(name)
         column = getattr(LedgerAccount, name)
         filters.append(column.is_(None) if value is None else column == value)
-    account = db.session.scalar(select(LedgerAccount).where(*filters).order_by(LedgerAccount.id).limit(1))
+    stmt = select(LedgerAccount).where(*filters).order_by(LedgerAccount.id).limit(1)
+    account = db.session.scalar(stmt)
+    if account is None and db.session.get_bind().dialect.name == "postgresql":
+        # The unique constraint does not hold with NULL keys: make two
+        # transactions that both want to create this account take turns
+        # (SQLite's writers already do).
+        digest = hashlib.sha256(f"ledger-account:{kind}:{sorted(keys.items())}".encode()).digest()
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int.from_bytes(digest[:8], "big", signed=True)})
+        account = db.session.scalar(stmt)
     if account is None:
         account = LedgerAccount(kind=kind, balance=0, **keys)
         db.session.add(account)
