@@ -58,6 +58,9 @@ DEFAULTS: dict[str, object] = {
     "MAIL_DEFAULT_SENDER": "ISECA窓口 <iseca@city.isesaki.example>",
     # Money.
     "PAYMENT_MAX_AMOUNT": 500_000,
+    # How long a repeated payment request waits for the first one to finish
+    # (then replays its result) before answering 409 "in progress".
+    "IDEMPOTENCY_WAIT_SECONDS": 5,
     # The wallet's payment QR is re-generated and is valid this long.
     "WALLET_QR_TTL_SECONDS": 60,
     # Wrong secrets on the card balance page, per client address.

@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
@@ -61,8 +61,10 @@ def wallet_qr_text(member: Member, now: float | None = None) -> str:
 
 def card_qr_text(card: Card) -> str:
     """What a card's QR carries: the address of its balance page."""
+    # Printed on cards: built from PUBLIC_BASE_URL, never from the host of
+    # the request that happens to print it (the path is the public route's).
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return base + url_for("public.card_balance", number=card.number, secret=card.secret)
+    return f"{base}/card/{card.number}/{card.secret}"
 
 
 def normalize_scan(raw: str) -> str:

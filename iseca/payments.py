@@ -304,7 +304,8 @@ def claim_key(actor: Account, key: str, fingerprint: str) -> IdempotencyKey | No
     if db.session.get_bind().dialect.name == "postgresql":
         # A duplicate waits this long for the first request to finish, then
         # replays its result; past it the clerk is told it is in progress.
-        db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+        wait_ms = int(float(current_app.config.get("IDEMPOTENCY_WAIT_SECONDS", 5)) * 1000)
+        db.session.execute(text(f"SET LOCAL lock_timeout = {wait_ms}"))
     try:
         new_id = _insert_ignoring_conflict(
             IdempotencyKey,
