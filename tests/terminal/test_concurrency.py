@@ -174,3 +174,35 @@ def test_same_key_sent_by_many_tills_at_once_charges_once(app, server):
     db.session.commit()  # end the old snapshot: read what the server wrote
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
     assert ledger.member_balance(member.id) == 10_000 - 1_200
+
+
+def test_repeat_while_the_first_is_still_running_gets_409_then_goes_through(app, server, backend):
+    if backend != "postgresql":
+        pytest.skip("SQLite runs writing requests one at a time: a repeat waits for the first and replays it")
+    from sqlalchemy import create_engine, insert
+
+    from iseca.models import AccountKind, IdempotencyKey
+    from iseca.models import utcnow
+
+    app.config["IDEMPOTENCY_WAIT_SECONDS"] = 0.5
+    store = factories.make_store()
+    member, card = factories.make_card_member(5_000)
+    account_id = factories.account_of(AccountKind.STORE, store.code).id
+    till = Till(server.url)
+    assert till.login("terminal", store.code, factories.PASSWORD) == 303
+    csrf = till.csrf("/terminal/pay")
+    reference, register = _payer_reference(till, card.number, csrf)
+    key = secrets.token_urlsafe(24)
+    form = {"csrf_token": csrf, "p": reference, "r": register, "amount": "1000", "key": key}
+    engine = create_engine(db.engine.url.render_as_string(hide_password=False))
+    with engine.connect() as conn:
+        first = conn.begin()  # the first request, still running: its key is not committed yet
+        conn.execute(insert(IdempotencyKey).values(account_id=account_id, key=key, request_hash="x", created_at=utcnow()))
+        status, _, html = till.post("/terminal/pay/charge", form)
+        assert status == 409 and "処理中" in html and "店舗利用履歴" in html
+        first.rollback()  # it failed: nothing was charged
+    engine.dispose()
+    status, _, _ = till.post("/terminal/pay/charge", form)
+    assert status == 303
+    db.session.commit()
+    assert ledger.member_balance(member.id) == 4_000
