@@ -11,8 +11,19 @@
     var canvas = box.querySelector("canvas");
     var status = box.querySelector(".scanner-status");
     var say = function (text) { if (status) { status.textContent = text; } };
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || typeof window.jsQR !== "function") {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       say("この端末ではカメラで読み取れません。番号を入力してください。");
+      return;
+    }
+    if (typeof window.jsQR !== "function") {
+      // The reader script may still be loading.
+      var waited = Number(box.getAttribute("data-scanner-waited") || "0");
+      if (waited < 50) {
+        box.setAttribute("data-scanner-waited", String(waited + 1));
+        window.setTimeout(function () { start(box); }, 100);
+      } else {
+        say("読み取り機能を読み込めませんでした。番号を入力してください。");
+      }
       return;
     }
     var stream = null;
@@ -72,6 +83,7 @@
         say("カメラを使えません（許可されていないか、カメラがありません）。番号を入力してください。");
       });
     window.addEventListener("pagehide", stop);
+    document.addEventListener("htmx:beforeHistorySave", stop);
   }
 
   function init() {
