@@ -321,7 +321,7 @@ def claim_key(actor: Account, key: str, fingerprint: str) -> IdempotencyKey | No
     )
     if first.request_hash != fingerprint:
         raise IdempotencyKeyReused("この画面からはすでに別の内容で決済しています。最初からやり直してください。")
-    if first.payment_id is None:
+    if first.result is None:
         raise RequestInFlight("同じ決済を処理中です。店舗利用履歴で決済が完了したか確認してください。")
     return first
 

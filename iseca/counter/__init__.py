@@ -8,3 +8,4 @@ bp = Blueprint("counter", __name__)
 require_kinds_for_blueprint(bp, AccountKind.STAFF)
 
 from . import views  # noqa: E402,F401
+from . import members  # noqa: E402,F401
