@@ -102,6 +102,7 @@ def post(
     db.session.add(txn)
     db.session.flush()
     # Debits first, in id order, so two transactions lock rows in one order.
+    entries = []
     for account, amount in sorted(movements, key=lambda m: (m[1] > 0, m[0].id)):
         result = db.session.execute(
             update(LedgerAccount)
@@ -115,7 +116,9 @@ def post(
         if result.rowcount != 1:
             available = db.session.scalar(select(LedgerAccount.balance).where(LedgerAccount.id == account.id)) or 0
             raise InsufficientBalance(available)
-        db.session.add(LedgerEntry(transaction_id=txn.id, account_id=account.id, amount=amount))
+        entries.append(LedgerEntry(transaction_id=txn.id, account_id=account.id, amount=amount))
+    # Added together so the flush writes them in one INSERT.
+    db.session.add_all(entries)
     db.session.flush()
     for account, _ in movements:
         db.session.expire(account, ["balance"])

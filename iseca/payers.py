@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .members import is_valid_card_number
@@ -143,8 +144,13 @@ def payer_from_reference(reference: str, store_id: int) -> Payer:
         raise PayerUnknown("読み取りから時間が経ちました。もう一度QRコードを読み取ってください。")
     if not isinstance(data, dict) or data.get("s") != store_id:
         raise PayerUnknown("もう一度QRコードを読み取ってください。")
-    member = db.session.get(Member, data.get("m"))
-    card = db.session.get(Card, data["c"]) if data.get("c") else None
+    if data.get("c"):
+        # One query for the card and its member.
+        card = db.session.scalar(select(Card).options(joinedload(Card.member)).where(Card.id == data["c"]))
+        member = card.member if card is not None and card.member_id == data.get("m") else None
+    else:
+        card = None
+        member = db.session.get(Member, data.get("m"))
     if member is None:
         raise PayerUnknown("この会員は登録されていません。")
     check_payer(member, card)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import abort, render_template, request, url_for, redirect
+from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from .. import ledger, payers, payments
-from ..access import get_register_or_404
+from ..access import get_register_or_404, get_store_or_404
 from ..extensions import db
 from ..models import Payment, PaymentMethod, PaymentStatus, Register, utcnow
 from . import bp
@@ -21,13 +21,18 @@ INCOMING_MINUTES = 15
 
 
 def _store():
-    return current_user.store
+    """The till's store, loaded once per request and held on `g` (the
+    session's identity map keeps objects only while they are referenced)."""
+    if "terminal_store" not in g:
+        g.terminal_store = get_store_or_404(current_user, current_user.store_id)
+    return g.terminal_store
 
 
 def _register() -> Register:
     """The register this till books on: `r` if given (it must be the
     store's own), else the store's first register in use."""
     raw = request.values.get("r", "")
+    _store()
     if raw:
         if not raw.isdigit():
             abort(404)
@@ -172,6 +177,10 @@ def pay_charge():
         amount = payments.parse_amount(amount_text)
         result = payments.pay_once(current_user._get_current_object(), request.form.get("key", ""), payer.member,
                                    register, amount, PaymentMethod.STORE_SCAN, card=payer.card)
+        payment_id = result.payment.id
+        # Nothing is read after the commit but the redirect: no need to
+        # reload every object of the session from the database.
+        db.session().expire_on_commit = False
         db.session.commit()
     except payments.AmountInvalid as invalid:
         db.session.rollback()
@@ -186,9 +195,9 @@ def pay_charge():
         db.session.rollback()
         return render_template("terminal/pay/refused.html", message=str(refused), **_context(register, run)), 422
     ids = _run_ids(run)
-    if result.payment.id not in ids:
-        ids.append(result.payment.id)
-    return redirect(url_for("terminal.pay_done", payment_id=result.payment.id, run=_run_serializer().dumps(ids)), code=303)
+    if payment_id not in ids:
+        ids.append(payment_id)
+    return redirect(url_for("terminal.pay_done", payment_id=payment_id, run=_run_serializer().dumps(ids)), code=303)
 
 
 def _store_payment_or_404(payment_id: int) -> Payment:
