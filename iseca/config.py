@@ -65,6 +65,8 @@ DEFAULTS: dict[str, object] = {
     "WALLET_QR_TTL_SECONDS": 60,
     # Wrong secrets on the card balance page, per client address.
     "CARD_PAGE_FAILURES_PER_ADDRESS": "10 per 15 minutes",
+    # Unknown card numbers or codes read at one store's tills.
+    "TERMINAL_SCAN_FAILURES_PER_ACCOUNT": "30 per 15 minutes",
     "SETTLEMENT_FEE_RATE_PERMILLE": 0,
     "TRANSFEROR_NAME": "他)ジムカンカ",
     # Uploads.

@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from .. import ledger, payers, payments
 from ..access import get_register_or_404, get_store_or_404
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Payment, PaymentMethod, PaymentStatus, Register, utcnow
 from . import bp
 
@@ -85,7 +85,17 @@ def _context(register: Register, run: str | None, **extra):
     )
 
 
+def _scan_failed(response) -> bool:
+    return bool(g.get("scan_failed"))
+
+
+def _till_account_key() -> str:
+    return f"till:{current_user.get_id() and current_user.id}"
+
+
 @bp.route("/pay", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config.get("TERMINAL_SCAN_FAILURES_PER_ACCOUNT", "30 per 15 minutes"),
+               key_func=_till_account_key, methods=["POST"], deduct_when=_scan_failed, scope="till-scan")
 def pay_scan():
     """QRコードの読み取り画面: camera, handheld scanner or typed card number."""
     register = _register()
@@ -97,6 +107,9 @@ def pay_scan():
         try:
             payer = payers.identify(code)
         except payments.PaymentRefused as refusal:
+            # Unknown numbers are counted: a store account cannot sweep
+            # card numbers to find ones that pay.
+            g.scan_failed = isinstance(refusal, payers.PayerUnknown)
             error = str(refusal)
         else:
             reference = payers.payer_reference(payer, _store().id)

@@ -151,3 +151,52 @@ def test_wallet_pays_a_register_and_the_terminal_shows_it_without_reload(new_con
     till.locator(".incoming-amount", has_text="880円").wait_for(timeout=10_000)
     assert till.evaluate("window.__notReloaded") is True
     screenshot(till, "terminal-incoming")
+
+
+def test_terminal_charges_an_app_member_whose_wallet_qr_the_camera_reads(camera_page):
+    store = factories.make_store()
+    member, _ = factories.make_app_member(2_000)
+    page = camera_page(payers.wallet_qr_text(member))
+    terminal_login(page, store)
+    page.get_by_role("link", name="決済する").click()
+    page.wait_for_url("**/terminal/pay/amount**")
+    assert "アプリ会員" in page.locator(".member-code").inner_text()
+    pay_amount(page, "600")
+    page.wait_for_url("**/terminal/pay/done/**")
+    assert page.locator(".remaining").inner_text().startswith("1,400")
+
+
+def test_wallet_qr_page_and_card_balance_page_as_a_customer_sees_them(new_context):
+    member, account = factories.make_app_member(12_345)
+    _, card = factories.make_card_member(3_210)
+    phone = new_context().new_page()
+    phone.goto("/wallet/login")
+    phone.get_by_label("メールアドレス").fill(account.login)
+    phone.get_by_label("パスワード").fill(factories.PASSWORD)
+    phone.get_by_role("button", name="ログイン").click()
+    phone.wait_for_url("**/wallet/")
+    phone.get_by_role("link", name="QRコードを表示（お店で読み取ってもらう）").click()
+    phone.wait_for_url("**/wallet/qr")
+    assert phone.locator(".qr-image").is_visible()
+    screenshot(phone, "wallet-qr")
+    public = new_context().new_page()
+    public.goto(f"/card/{card.number}/{card.secret}")
+    assert "3,210" in public.locator(".balance").inner_text()
+    screenshot(public, "card-balance")
+
+
+def test_counter_issues_cards_and_prints_their_sheet(new_context):
+    factories.make_staff("staff9")
+    page = new_context().new_page()
+    page.goto("/counter/login")
+    page.get_by_label("職員ID").fill("staff9")
+    page.get_by_label("パスワード").fill(factories.PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url("**/counter/")
+    page.get_by_role("link", name="会員・カード").first.click()
+    page.get_by_role("link", name="カード発行").click()
+    page.get_by_label("発行枚数").fill("4")
+    page.get_by_role("button", name="発行する").click()
+    page.wait_for_url("**/counter/cards/sheet/**")
+    assert page.locator(".printed-card").count() == 4
+    screenshot(page, "counter-card-sheet")

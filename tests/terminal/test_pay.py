@@ -259,3 +259,11 @@ def test_terminal_payment_routes_refuse_member_and_business_accounts(client, met
     resp = client.open(url, method=method)
     assert resp.status_code in (302, 400)
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_a_store_cannot_sweep_card_numbers(till, app):
+    app.config["TERMINAL_SCAN_FAILURES_PER_ACCOUNT"] = "3 per 15 minutes"
+    from iseca.members import luhn_check_digit
+    numbers = [f"93920000000000{i}" for i in range(10, 14)]
+    statuses = [scan(till, n + luhn_check_digit(n)).status_code for n in numbers]
+    assert statuses == [422, 422, 422, 429]
