@@ -13,6 +13,10 @@ from .models import AccountKind, Business
 
 
 def register_cli(app: Flask) -> None:
+    from . import payments_cli
+
+    payments_cli.register(app)
+
     @app.cli.command("create-staff")
     @click.option("--login", required=True, help="職員ID (the staff member's login name)")
     @click.option("--password", required=True, help="initial password; must be changed at first login")

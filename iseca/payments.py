@@ -367,3 +367,14 @@ def balance_after(payment: Payment) -> int | None:
     if row and "balance_after" in row:
         return int(row["balance_after"])
     return None
+
+
+def prune_idempotency_keys(older_than: dt.timedelta) -> int:
+    """Forget request keys older than `older_than` (at least a day, so a
+    till's retry always finds its first result). Returns how many went."""
+    from sqlalchemy import delete
+
+    if older_than < dt.timedelta(days=1):
+        raise ValueError("keys are kept at least 24 hours")
+    result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - older_than))
+    return result.rowcount

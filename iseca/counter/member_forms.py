@@ -1,7 +1,7 @@
 """Forms of the counter's members, cards and grants pages."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import DateField, IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..members import MAX_BATCH
@@ -23,6 +23,8 @@ class IssueCardsForm(FlaskForm):
 
 
 class GrantForm(FlaskForm):
+    kind = RadioField("種類", choices=[("grant", "付与"), ("charge", "チャージ（入金あり）")], default="grant",
+                      validators=[DataRequired(message="種類を選んでください。")])
     campaign_id = SelectField("キャンペーン（有効期間）", coerce=int,
                               validators=[DataRequired(message="キャンペーンを選んでください。")])
     amount = StringField("付与ポイント", validators=[DataRequired(message="付与ポイントを入力してください。")])

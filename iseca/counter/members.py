@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 
 from .. import audit, ledger, members, payers, payments
 from ..extensions import db
-from ..models import Campaign, Card, IdempotencyKey, LedgerAccount, LedgerAccountKind, LedgerEntry, LedgerTransaction, Member, Payment
+from ..models import (Campaign, Card, IdempotencyKey, LedgerAccount, LedgerAccountKind, LedgerEntry, LedgerTransaction,
+                      LedgerTransactionKind, Member, Payment)
 from ..timeutil import today_jst
 from . import bp
 from .member_forms import AppMemberForm, CampaignForm, GrantForm, GrantUploadForm, IssueCardsForm
@@ -62,11 +63,12 @@ def member_detail(member_id: int):
             if campaign is None:
                 form.campaign_id.errors.append("キャンペーンを選んでください。")
             else:
-                txn = ledger.grant(member.id, campaign, amount, actor=_staff(), memo=form.memo.data)
-                audit.record("points_granted", member, {"amount": amount, "campaign_id": campaign.id,
+                kind = LedgerTransactionKind(form.kind.data)
+                txn = ledger.grant(member.id, campaign, amount, actor=_staff(), memo=form.memo.data, kind=kind)
+                audit.record("points_granted", member, {"amount": amount, "kind": str(kind), "campaign_id": campaign.id,
                                                         "memo": form.memo.data, "ledger_transaction_id": txn.id})
                 db.session.commit()
-                flash(f"{amount:,}ポイントを付与しました。", "success")
+                flash(f"{amount:,}ポイントを{'チャージ' if kind == LedgerTransactionKind.CHARGE else '付与'}しました。", "success")
                 return redirect(url_for("counter.member_detail", member_id=member.id), code=303)
     accounts = list(db.session.scalars(
         select(LedgerAccount).where(LedgerAccount.kind == LedgerAccountKind.MEMBER, LedgerAccount.member_id == member.id)

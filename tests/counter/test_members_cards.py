@@ -54,7 +54,7 @@ def test_issue_refuses_zero_and_too_many_cards(counter):
 def test_single_grant_adds_points_with_audit(counter):
     campaign = factories.make_campaign()
     member, card = factories.make_card_member()
-    resp = form_post(counter, f"/counter/members/{member.id}", {"campaign_id": campaign.id, "amount": "３０００", "memo": "子育て応援"})
+    resp = form_post(counter, f"/counter/members/{member.id}", {"kind": "grant", "campaign_id": campaign.id, "amount": "３０００", "memo": "子育て応援"})
     assert resp.status_code == 303
     assert ledger.member_balance(member.id) == 3_000
     txn = db.session.scalar(select(LedgerTransaction).where(LedgerTransaction.memo == "子育て応援"))
@@ -66,7 +66,7 @@ def test_single_grant_adds_points_with_audit(counter):
 def test_bad_grant_amount_is_refused_next_to_the_field(counter, amount):
     campaign = factories.make_campaign()
     member, _ = factories.make_card_member()
-    resp = form_post(counter, f"/counter/members/{member.id}", {"campaign_id": campaign.id, "amount": amount, "memo": "x"})
+    resp = form_post(counter, f"/counter/members/{member.id}", {"kind": "grant", "campaign_id": campaign.id, "amount": amount, "memo": "x"})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and 'id="amount-error"' in html
     assert ledger.member_balance(member.id) == 0
@@ -173,3 +173,13 @@ def test_counter_member_routes_refuse_store_accounts(client, url):
 def test_counter_member_routes_need_a_login(client, url):
     resp = client.get(url)
     assert resp.status_code in (302, 405)
+
+
+def test_charge_is_recorded_as_a_charge(counter):
+    campaign = factories.make_campaign()
+    member, _ = factories.make_card_member()
+    resp = form_post(counter, f"/counter/members/{member.id}", {"kind": "charge", "campaign_id": campaign.id,
+                                                                "amount": "5000", "memo": "窓口で現金入金"})
+    assert resp.status_code == 303
+    txn = db.session.scalar(select(LedgerTransaction).where(LedgerTransaction.memo == "窓口で現金入金"))
+    assert txn.kind.value == "charge" and ledger.member_balance(member.id) == 5_000

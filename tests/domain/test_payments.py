@@ -237,3 +237,21 @@ def test_register_qr_token_unknown_current_and_reissued(app):
     db.session.commit()
     with pytest.raises(payments.RegisterQrRetired):
         payments.register_by_qr_token(old)
+
+
+def test_a_suspended_store_or_member_cannot_be_paid(app):
+    from iseca.models import MemberStatus, MerchantStatus
+    store, actor = _actor()
+    member, card = factories.make_card_member(3_000)
+    store.status = MerchantStatus.SUSPENDED
+    db.session.commit()
+    with pytest.raises(payments.PaymentRefused, match="停止"):
+        payments.pay_once(actor, secrets.token_urlsafe(24), member, store.registers[0], 100, PaymentMethod.STORE_SCAN, card=card)
+    db.session.rollback()
+    store.status = MerchantStatus.ACTIVE
+    member.status = MemberStatus.SUSPENDED
+    db.session.commit()
+    with pytest.raises(payments.PaymentRefused, match="利用停止中"):
+        payments.pay_once(actor, secrets.token_urlsafe(24), member, store.registers[0], 100, PaymentMethod.STORE_SCAN, card=card)
+    db.session.rollback()
+    assert ledger.member_balance(member.id) == 3_000
