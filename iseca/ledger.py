@@ -101,9 +101,10 @@ def post(
     txn = LedgerTransaction(kind=kind, actor_account_id=actor.id if actor else None, memo=memo[:300], created_at=at or utcnow())
     db.session.add(txn)
     db.session.flush()
-    # Debits first, in id order, so two transactions lock rows in one order.
+    # In account id order, whatever the direction, so that any two
+    # transactions (a payment and a cancellation too) lock rows in one order.
     entries = []
-    for account, amount in sorted(movements, key=lambda m: (m[1] > 0, m[0].id)):
+    for account, amount in sorted(movements, key=lambda m: m[0].id):
         result = db.session.execute(
             update(LedgerAccount)
             .where(

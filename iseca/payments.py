@@ -193,24 +193,38 @@ def _period_id(day: dt.date) -> int:
     return period_id
 
 
-def _locked_spendable_accounts(member_id: int, day: dt.date) -> list[LedgerAccount]:
-    """The member's spendable accounts, row-locked on PostgreSQL so the
-    split over campaigns is computed from balances no one else changes
-    before commit (SQLite: the request already holds the write lock)."""
+def _locked_accounts(member_id: int, store_id: int, day: dt.date) -> tuple[list[LedgerAccount], LedgerAccount | None]:
+    """The member's spendable accounts (soonest-expiring first) and the
+    store's account, in one query. On PostgreSQL the rows are locked in id
+    order, the order every ledger transaction locks in, so that payments and
+    cancellations crossing the same accounts cannot deadlock; the split over
+    campaigns is then computed from balances no one changes before commit.
+    (SQLite: the writing request already holds the database's write lock.)"""
+    is_member = (
+        (LedgerAccount.kind == LedgerAccountKind.MEMBER)
+        & (LedgerAccount.member_id == member_id)
+        & ((LedgerAccount.campaign_id.is_(None)) | ((Campaign.starts_on <= day) & (Campaign.ends_on >= day)))
+    )
+    is_store = (
+        (LedgerAccount.kind == LedgerAccountKind.STORE)
+        & (LedgerAccount.store_id == store_id)
+        & LedgerAccount.member_id.is_(None)
+        & LedgerAccount.campaign_id.is_(None)
+    )
     stmt = (
-        select(LedgerAccount)
+        select(LedgerAccount, Campaign.ends_on)
         .outerjoin(Campaign, LedgerAccount.campaign_id == Campaign.id)
-        .where(
-            LedgerAccount.kind == LedgerAccountKind.MEMBER,
-            LedgerAccount.member_id == member_id,
-            (LedgerAccount.campaign_id.is_(None)) | ((Campaign.starts_on <= day) & (Campaign.ends_on >= day)),
-        )
-        .order_by(Campaign.ends_on, LedgerAccount.id)
+        .where(is_member | is_store)
+        .order_by(LedgerAccount.id)
         .execution_options(populate_existing=True)
     )
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=LedgerAccount)
-    return list(db.session.scalars(stmt))
+    rows = db.session.execute(stmt).all()
+    store_account = next((a for a, _ in rows if a.kind == LedgerAccountKind.STORE), None)
+    members = [(a, ends) for a, ends in rows if a.kind == LedgerAccountKind.MEMBER]
+    members.sort(key=lambda pair: (pair[1] is None, pair[1] or dt.date.max, pair[0].id))
+    return [a for a, _ in members], store_account
 
 
 @dataclass
@@ -246,7 +260,8 @@ def _pay(member, register, amount, method, *, actor=None, card=None, at=None) ->
         raise AmountInvalid("金額は1円以上の整数で入力してください。")
     at = at or utcnow()
     day = jst_date(at)
-    accounts = _locked_spendable_accounts(member.id, day)
+    store = register.store
+    accounts, store_account = _locked_accounts(member.id, store.id, day)
     available = sum(a.balance for a in accounts)
     if available < amount:
         raise ledger.InsufficientBalance(available)
@@ -259,8 +274,7 @@ def _pay(member, register, amount, method, *, actor=None, card=None, at=None) ->
             remaining -= take
         if remaining == 0:
             break
-    store = register.store
-    movements.append((ledger.store_account(store.id), amount))
+    movements.append((store_account or ledger.store_account(store.id), amount))
     txn = ledger.post(LedgerTransactionKind.PAYMENT, movements, actor=actor, memo=f"決済 {store.code}", at=at)
     campaign_ids = {a.campaign_id for a, amt in movements if amt < 0}
     payment = Payment(
