@@ -206,3 +206,47 @@ def test_repeat_while_the_first_is_still_running_gets_409_then_goes_through(app,
     assert status == 303
     db.session.commit()
     assert ledger.member_balance(member.id) == 4_000
+
+
+def test_payments_and_cancellations_crossing_the_same_accounts_do_not_deadlock(app, backend):
+    if backend != "postgresql":
+        pytest.skip("SQLite runs writers one at a time; row-lock order matters on PostgreSQL")
+    from iseca import payments as payment_rules
+    from iseca.models import LedgerTransactionKind, PaymentMethod
+
+    store = factories.make_store()
+    members = [factories.make_card_member(50_000) for _ in range(2)]
+    ids = [(m.id, c.id) for m, c in members]
+    register_id = store.registers[0].id
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def worker(index: int):
+        try:
+            with app.app_context():
+                from iseca.models import Card, Member, Register
+
+                member_id, card_id = ids[index % 2]
+                barrier.wait()
+                for _ in range(15):
+                    member, card = db.session.get(Member, member_id), db.session.get(Card, card_id)
+                    payment = payment_rules.pay(member, db.session.get(Register, register_id), 100,
+                                                PaymentMethod.STORE_SCAN, card=card)
+                    txn_id = payment.ledger_transaction_id
+                    db.session.commit()
+                    # 取消: store → member, the opposite direction of the payment.
+                    ledger.reverse(db.session.get(LedgerTransaction, txn_id), LedgerTransactionKind.CANCELLATION)
+                    db.session.commit()
+                db.session.remove()
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors[0]
+    db.session.commit()
+    assert ledger.verify_books() == []
+    assert all(ledger.member_balance(m) == 50_000 for m, _ in ids)
