@@ -375,12 +375,19 @@ def pay_once(
     return result
 
 
-def balance_after(payment: Payment) -> int | None:
-    """The member's 利用可能ポイント right after `payment`, as stored with its key."""
-    row = db.session.scalar(select(IdempotencyKey.result).where(IdempotencyKey.payment_id == payment.id))
-    if row and "balance_after" in row:
-        return int(row["balance_after"])
-    return None
+def balance_after(payment: Payment, account_id: int, key: str | None) -> int | None:
+    """The member's 利用可能ポイント right after `payment`, as stored with the
+    key of the request that made it (found by its unique index); None
+    when the key is not given or is not that payment's."""
+    if not valid_key(key):
+        return None
+    row = db.session.execute(
+        select(IdempotencyKey.payment_id, IdempotencyKey.result)
+        .where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
+    ).first()
+    if row is None or row.payment_id != payment.id or not row.result or "balance_after" not in row.result:
+        return None
+    return int(row.result["balance_after"])
 
 
 def prune_idempotency_keys(older_than: dt.timedelta) -> int:

@@ -210,7 +210,8 @@ def pay_charge():
     ids = _run_ids(run)
     if payment_id not in ids:
         ids.append(payment_id)
-    return redirect(url_for("terminal.pay_done", payment_id=payment_id, run=_run_serializer().dumps(ids)), code=303)
+    return redirect(url_for("terminal.pay_done", payment_id=payment_id, run=_run_serializer().dumps(ids),
+                            k=request.form.get("key")), code=303)
 
 
 def _store_payment_or_404(payment_id: int) -> Payment:
@@ -225,7 +226,7 @@ def pay_done(payment_id: int):
     """決済完了: amount, remaining balance, transaction number and time; 合算 of a multi-card run."""
     payment = _store_payment_or_404(payment_id)
     run = request.args.get("run", "")
-    return render_template("terminal/pay/done.html", payment=payment, remaining=payments.balance_after(payment),
+    return render_template("terminal/pay/done.html", payment=payment, remaining=payments.balance_after(payment, current_user.id, request.args.get("k")),
                            **_context(payment.register, run))
 
 
