@@ -327,6 +327,11 @@ def claim_key(actor: Account, key: str, fingerprint: str) -> IdempotencyKey | No
             {"account_id": actor.id, "key": key, "request_hash": fingerprint, "created_at": utcnow()},
         )
     except OperationalError as error:
+        # Only a lock wait that ran out means "the first is still running";
+        # anything else (a lost connection …) is a real error.
+        lock_timeout = getattr(error.orig, "sqlstate", None) == "55P03" or "database is locked" in str(error.orig)
+        if not lock_timeout:
+            raise
         raise RequestInFlight("同じ決済を処理中です。店舗利用履歴で決済が完了したか確認してください。") from error
     if new_id is not None:
         return None
