@@ -235,7 +235,9 @@ def main() -> int:
                     raise RuntimeError("gunicorn did not start")
                 time.sleep(0.2)
         drive(port, store_codes, numbers, args.clients, 2)  # warm-up: connections, caches
+        cpu_before = time.process_time()
         latencies, statuses, elapsed = drive(port, store_codes, numbers, args.clients, args.seconds)
+        client_cpu = time.process_time() - cpu_before
         check = create_engine(db_url)
         with check.connect() as conn:
             negative = conn.execute(text("SELECT count(*) FROM ledger_accounts WHERE kind = 'member' AND balance < 0")).scalar()
@@ -256,11 +258,13 @@ def main() -> int:
     latencies.sort()
     p50 = statistics.median(latencies) * 1000 if latencies else float("nan")
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000 if latencies else float("nan")
-    print(f"machine: {os.cpu_count()} cores; gunicorn {args.workers} workers x {args.threads} threads; "
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end; gunicorn {args.workers} workers x {args.threads} threads; "
           f"{args.clients} concurrent tills; {args.seconds:.0f} s")
     print(f"payments accepted: {ok} (statuses {dict(sorted(statuses.items()))}); rows in payments incl. warm-up: {payments}")
     print(f"payments per second: {ok / elapsed:.1f}")
     print(f"latency p50: {p50:.1f} ms  p99: {p99:.1f} ms")
+    print(f"load generator's own CPU (same 2 cores): {client_cpu / max(ok, 1) * 1000:.1f} ms per payment, "
+          f"{client_cpu / elapsed * 100:.0f}% of one core")
     print(f"pgbench TPC-B-like (scale 10, {args.clients} clients, same machine): {tps:.1f} tps")
     print(f"payments / pgbench: {ok / elapsed / tps:.2f}")
     print(f"books: negative member balances {negative}, unbalanced transactions {unbalanced}")
