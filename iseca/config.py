@@ -63,6 +63,15 @@ DEFAULTS: dict[str, object] = {
     "MAIL_MAX_ATTEMPTS": 8,  # automatic retries stop here (1, 2, 4 … minutes apart)
     # Money.
     "PAYMENT_MAX_AMOUNT": 500_000,
+    # How long a repeated payment request waits for the first one to finish
+    # (then replays its result) before answering 409 "in progress".
+    "IDEMPOTENCY_WAIT_SECONDS": 5,
+    # The wallet's payment QR is re-generated and is valid this long.
+    "WALLET_QR_TTL_SECONDS": 60,
+    # Wrong secrets on the card balance page, per client address.
+    "CARD_PAGE_FAILURES_PER_ADDRESS": "10 per 15 minutes",
+    # Unknown card numbers or codes read at one store's tills.
+    "TERMINAL_SCAN_FAILURES_PER_ACCOUNT": "30 per 15 minutes",
     "SETTLEMENT_FEE_RATE_PERMILLE": 0,
     "TRANSFEROR_NAME": "他)ジムカンカ",
     # PDFs (掲示用QRコード台紙): an embedded Japanese font; without the file the

@@ -8,10 +8,11 @@ also under concurrent payments (no read-modify-write in Python).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 
 from .extensions import db
 from .models import (
@@ -43,7 +44,15 @@ def _get_or_create(kind: LedgerAccountKind, **keys) -> LedgerAccount:
         value = keys.get(name)
         column = getattr(LedgerAccount, name)
         filters.append(column.is_(None) if value is None else column == value)
-    account = db.session.scalar(select(LedgerAccount).where(*filters).order_by(LedgerAccount.id).limit(1))
+    stmt = select(LedgerAccount).where(*filters).order_by(LedgerAccount.id).limit(1)
+    account = db.session.scalar(stmt)
+    if account is None and db.session.get_bind().dialect.name == "postgresql":
+        # The unique constraint does not hold with NULL keys: make two
+        # transactions that both want to create this account take turns
+        # (SQLite's writers already do).
+        digest = hashlib.sha256(f"ledger-account:{kind}:{sorted(keys.items())}".encode()).digest()
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int.from_bytes(digest[:8], "big", signed=True)})
+        account = db.session.scalar(stmt)
     if account is None:
         account = LedgerAccount(kind=kind, balance=0, **keys)
         db.session.add(account)
@@ -92,8 +101,10 @@ def post(
     txn = LedgerTransaction(kind=kind, actor_account_id=actor.id if actor else None, memo=memo[:300], created_at=at or utcnow())
     db.session.add(txn)
     db.session.flush()
-    # Debits first, in id order, so two transactions lock rows in one order.
-    for account, amount in sorted(movements, key=lambda m: (m[1] > 0, m[0].id)):
+    # In account id order, whatever the direction, so that any two
+    # transactions (a payment and a cancellation too) lock rows in one order.
+    entries = []
+    for account, amount in sorted(movements, key=lambda m: m[0].id):
         result = db.session.execute(
             update(LedgerAccount)
             .where(
@@ -106,7 +117,9 @@ def post(
         if result.rowcount != 1:
             available = db.session.scalar(select(LedgerAccount.balance).where(LedgerAccount.id == account.id)) or 0
             raise InsufficientBalance(available)
-        db.session.add(LedgerEntry(transaction_id=txn.id, account_id=account.id, amount=amount))
+        entries.append(LedgerEntry(transaction_id=txn.id, account_id=account.id, amount=amount))
+    # Added together so the flush writes them in one INSERT.
+    db.session.add_all(entries)
     db.session.flush()
     for account, _ in movements:
         db.session.expire(account, ["balance"])

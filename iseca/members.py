@@ -1,12 +1,17 @@
 """Members (会員) and cards (専用カード)."""
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 import secrets
+import unicodedata
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Card, Member, MemberKind
+from .models import Account, AccountKind, Campaign, Card, CardStatus, Member, MemberKind, MemberStatus, utcnow
 
 
 def luhn_check_digit(digits: str) -> str:
@@ -58,3 +63,183 @@ def issue_card(member: Member, *, batch: str = "") -> Card:
     db.session.add(card)
     db.session.flush()
     return card
+
+
+# ---------------------------------------------------------------------------
+# The counter's work on members and cards (ISECA窓口)
+# ---------------------------------------------------------------------------
+
+MAX_BATCH = 500
+GRANT_MAX_AMOUNT = 1_000_000
+
+
+class MemberError(Exception):
+    """A counter action that cannot be done, with a message for the clerk."""
+
+
+def issue_card_members(count: int, *, batch: str, name: str = "") -> list[Card]:
+    """新規カード発行: `count` card members, each with a card, in one batch."""
+    if not 1 <= count <= MAX_BATCH:
+        raise MemberError(f"一度に発行できるのは1〜{MAX_BATCH}枚です。")
+    cards = []
+    for _ in range(count):
+        member = create_member(MemberKind.CARD, name=name)
+        cards.append(issue_card(member, batch=batch))
+    return cards
+
+
+def create_app_member(email: str, name: str) -> tuple[Member, Account, str]:
+    """アプリ会員の登録: a member and its wallet login; returns the initial password."""
+    from .accounts import AccountExists, create_account
+
+    email = unicodedata.normalize("NFKC", email or "").strip().lower()
+    member = create_member(MemberKind.APP, name=name, email=email)
+    try:
+        account, password = create_account(AccountKind.MEMBER, email, name=name, email=email, member_id=member.id)
+    except AccountExists:
+        raise MemberError("このメールアドレスはすでに登録されています。")
+    return member, account, password
+
+
+def suspend_card(card: Card) -> None:
+    """紛失・盗難: the card can no longer pay; its balance stays with the member."""
+    if card.status != CardStatus.ACTIVE:
+        raise MemberError("このカードはすでに利用停止または再発行済みです。")
+    card.status = CardStatus.SUSPENDED
+    card.suspended_at = utcnow()
+
+
+def replace_card(card: Card) -> Card:
+    """再発行: a new card for the same member; the old one stops for good.
+
+    Points belong to the member (the ledger keeps them per member and
+    campaign), so the whole balance goes with the new card and no points
+    move between ledger accounts."""
+    if card.status == CardStatus.REPLACED:
+        raise MemberError("このカードはすでに再発行済みです。")
+    new_card = issue_card(card.member, batch=card.batch or "replacement")
+    card.status = CardStatus.REPLACED
+    card.suspended_at = card.suspended_at or utcnow()
+    card.replaced_by_id = new_card.id
+    return new_card
+
+
+def find_members(query: str, limit: int = 50) -> list[Member]:
+    """Members by member code, card number, e-mail or name."""
+    from sqlalchemy import or_
+
+    text = unicodedata.normalize("NFKC", query or "").strip()
+    stmt = select(Member).order_by(Member.id.desc()).limit(limit)
+    if text:
+        digits = text.replace("-", "").replace(" ", "")
+        card_members = select(Card.member_id).where(Card.number == digits)
+        stmt = stmt.where(or_(Member.code == digits, Member.id.in_(card_members), Member.email == text.lower(),
+                              Member.name.contains(text)))
+    return list(db.session.scalars(stmt))
+
+
+def parse_grant_amount(raw: str) -> int:
+    """A grant amount: positive whole points, full-width digits accepted."""
+    value = unicodedata.normalize("NFKC", raw or "").replace(",", "").strip()
+    if not value.isdigit():
+        raise MemberError("ポイントは1以上の整数で入力してください。")
+    amount = int(value)
+    if amount <= 0:
+        raise MemberError("ポイントは1以上の整数で入力してください。")
+    if amount > GRANT_MAX_AMOUNT:
+        raise MemberError(f"1回の付与は{GRANT_MAX_AMOUNT:,}ポイントまでです。")
+    return amount
+
+
+@dataclass
+class GrantLine:
+    line: int
+    code: str
+    amount: int | None
+    member: Member | None = None
+    error: str = ""
+
+
+@dataclass
+class GrantBatch:
+    """A CSV of grants, checked line by line before anything is granted."""
+
+    lines: list[GrantLine] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and bool(self.lines) and not any(line.error for line in self.lines)
+
+    @property
+    def total(self) -> int:
+        return sum(line.amount or 0 for line in self.lines if not line.error)
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for line in self.lines if line.error)
+
+
+def decode_csv(data: bytes) -> str:
+    """CSV text from Excel (CP932) or UTF-8 (with or without BOM)."""
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise MemberError("CSVの文字コードを読み取れません。UTF-8またはShift_JIS（CP932）で保存してください。")
+
+
+def parse_grant_csv(text: str, max_lines: int = 10_000) -> GrantBatch:
+    """Lines of 会員コード,ポイント (a header line is allowed)."""
+    batch = GrantBatch()
+    rows = list(csv.reader(io.StringIO(text)))
+    seen: dict[str, int] = {}
+    for number, row in enumerate(rows, start=1):
+        cells = [unicodedata.normalize("NFKC", c).strip() for c in row]
+        if not any(cells):
+            continue
+        if number == 1 and cells and not cells[0].replace("-", "").isdigit():
+            continue  # header
+        if len(batch.lines) >= max_lines:
+            batch.error = f"一度に取り込めるのは{max_lines:,}行までです。"
+            break
+        code = cells[0] if cells else ""
+        line = GrantLine(line=number, code=code, amount=None)
+        batch.lines.append(line)
+        if len(cells) < 2:
+            line.error = "「会員コード,ポイント」の2列が必要です。"
+            continue
+        try:
+            line.amount = parse_grant_amount(cells[1])
+        except MemberError as error:
+            line.error = str(error)
+            continue
+        member = db.session.scalar(select(Member).where(Member.code == code))
+        if member is None:
+            line.error = "この会員コードは登録されていません。"
+        elif member.status != MemberStatus.ACTIVE:
+            line.error = "この会員は利用停止中です。"
+        elif code in seen:
+            line.error = f"{seen[code]}行目と同じ会員コードです。"
+        else:
+            line.member = member
+            seen[code] = number
+    if not batch.lines and not batch.error:
+        batch.error = "付与する行がありません。"
+    return batch
+
+
+def grant_batch(batch: GrantBatch, campaign: Campaign, *, actor: Account | None, memo: str) -> int:
+    """All lines granted in the caller's transaction, or none (the caller rolls back)."""
+    from . import ledger
+
+    if not batch.ok:
+        raise MemberError("エラーのある行があるため付与できません。")
+    for line in batch.lines:
+        ledger.grant(line.member.id, campaign, line.amount, actor=actor, memo=memo)
+    return len(batch.lines)
+
+
+def campaign_is_open(campaign: Campaign, on: dt.date) -> bool:
+    return campaign.starts_on <= on <= campaign.ends_on

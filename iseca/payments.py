@@ -1,19 +1,42 @@
-"""決済: a payment of points from one member to one store."""
+"""決済: a payment of points from one member to one store.
+
+`pay()` moves the points; `pay_once()` wraps it with an idempotency key so a
+repeated submission (double tap, network retry, back-and-resubmit) returns
+the first result and never charges twice.
+"""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
 
-from . import ledger, settlement
+from flask import current_app
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import OperationalError
+
+from . import audit, ledger, settlement
 from .extensions import db
 from .models import (
     Account,
+    Campaign,
     Card,
+    CardStatus,
+    IdempotencyKey,
+    LedgerAccount,
+    LedgerAccountKind,
     LedgerTransactionKind,
     Member,
+    MemberStatus,
     Payment,
     PaymentMethod,
+    PeriodStatus,
     Register,
+    SettlementPeriod,
+    Store,
+    MerchantStatus,
     utcnow,
 )
 from .timeutil import jst_date
@@ -23,9 +46,173 @@ class PaymentRefused(Exception):
     """A payment that cannot be made, with a message for the clerk."""
 
 
-def new_payment_number(at: dt.datetime) -> str:
-    """取引番号: the JST date and eight random digits (not a guessable sequence)."""
-    return jst_date(at).strftime("%y%m%d") + f"{secrets.randbelow(10**8):08d}"
+class AmountInvalid(PaymentRefused):
+    """The amount typed is not a whole number of yen within the limit."""
+
+
+class IdempotencyKeyReused(PaymentRefused):
+    """The same key came with a different request (HTTP 422)."""
+
+
+class RequestInFlight(PaymentRefused):
+    """The same key is being processed by another request right now (HTTP 409)."""
+
+
+# 取引番号 = JST date + a bijection of the ledger transaction id onto ten
+# digits: unique without a retry loop, and not a visible running count.
+_NUMBER_MULTIPLIER = 3_141_592_653  # odd and not a multiple of 5: invertible mod 10**10
+_NUMBER_OFFSET = 2_718_281_828
+
+
+def new_payment_number(at: dt.datetime, sequence: int | None = None) -> str:
+    """取引番号: yymmdd (JST) and ten digits derived from `sequence`."""
+    import secrets
+
+    value = secrets.randbelow(10**10) if sequence is None else (sequence * _NUMBER_MULTIPLIER + _NUMBER_OFFSET) % 10**10
+    return jst_date(at).strftime("%y%m%d") + f"{value:010d}"
+
+
+# ---------------------------------------------------------------------------
+# Amounts
+# ---------------------------------------------------------------------------
+
+_AMOUNT_RE = re.compile(r"[0-9]+")
+
+
+def max_amount() -> int:
+    return int(current_app.config["PAYMENT_MAX_AMOUNT"])
+
+
+def parse_amount(raw: str | int | None, limit: int | None = None) -> int:
+    """The tax-included amount as typed: whole yen, full-width digits
+    (０-９) accepted, commas and a trailing 円 ignored. Raises AmountInvalid
+    with the message shown next to the field."""
+    limit = max_amount() if limit is None else limit
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        text_value = str(raw)
+    else:
+        text_value = unicodedata.normalize("NFKC", raw or "").strip()
+    text_value = text_value.replace(",", "").replace("円", "").replace("¥", "").strip()
+    if not text_value:
+        raise AmountInvalid("金額を入力してください。")
+    if text_value.startswith("-"):
+        raise AmountInvalid("金額は1円以上で入力してください。")
+    if "." in text_value:
+        raise AmountInvalid("金額は1円単位の整数で入力してください（小数は使えません）。")
+    if not _AMOUNT_RE.fullmatch(text_value):
+        raise AmountInvalid("金額は数字で入力してください。")
+    if len(text_value) > 12:
+        raise AmountInvalid(f"1回の決済は{limit:,}円までです。")
+    amount = int(text_value)
+    if amount <= 0:
+        raise AmountInvalid("金額は1円以上で入力してください。")
+    if amount > limit:
+        raise AmountInvalid(f"1回の決済は{limit:,}円までです。")
+    return amount
+
+
+# ---------------------------------------------------------------------------
+# Registers by their QR token (決済方法①)
+# ---------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------
+# Who may pay
+# ---------------------------------------------------------------------------
+
+
+def check_payer(member: Member, card: Card | None) -> None:
+    """Refuse a suspended member or a card that is not active."""
+    if card is not None:
+        if card.status == CardStatus.SUSPENDED:
+            raise PaymentRefused("このカードは利用停止中です（紛失・盗難の届出済み）。決済できません。")
+        if card.status == CardStatus.REPLACED:
+            raise PaymentRefused("このカードは再発行により無効になっています。新しいカードで決済してください。")
+        if card.member_id != member.id:
+            raise PaymentRefused("カードと会員が一致しません。")
+    if member.status != MemberStatus.ACTIVE:
+        raise PaymentRefused("この会員は利用停止中です。ISECA窓口にお問い合わせください。")
+
+
+def check_store(register: Register) -> Store:
+    store = register.store
+    if register.retired_at is not None:
+        raise PaymentRefused("このレジは使用を終了しています。")
+    if store.status != MerchantStatus.ACTIVE:
+        raise PaymentRefused("この店舗は現在ISECAでの決済を停止しています。")
+    return store
+
+
+# ---------------------------------------------------------------------------
+# The payment itself
+# ---------------------------------------------------------------------------
+
+
+def _insert_ignoring_conflict(model, conflict_columns: list[str], values: dict):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new id, or None
+    when the unique key already exists (after waiting for an uncommitted
+    writer of the same key on PostgreSQL)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns).returning(model.id)
+    return db.session.execute(stmt).scalar()
+
+
+def _period_id(day: dt.date) -> int:
+    """The settlement period of `day`, created when first needed; safe when
+    two payments open a new period at the same moment."""
+    starts_on, ends_on = settlement.period_bounds(day)
+    period_id = db.session.scalar(select(SettlementPeriod.id).where(SettlementPeriod.starts_on == starts_on))
+    if period_id is None:
+        _insert_ignoring_conflict(SettlementPeriod, ["starts_on"], {"starts_on": starts_on, "ends_on": ends_on, "status": PeriodStatus.OPEN})
+        period_id = db.session.scalar(select(SettlementPeriod.id).where(SettlementPeriod.starts_on == starts_on))
+    return period_id
+
+
+def _locked_accounts(member_id: int, store_id: int, day: dt.date) -> tuple[list[LedgerAccount], LedgerAccount | None]:
+    """The member's spendable accounts (soonest-expiring first) and the
+    store's account, in one query. On PostgreSQL the rows are locked in id
+    order, the order every ledger transaction locks in, so that payments and
+    cancellations crossing the same accounts cannot deadlock; the split over
+    campaigns is then computed from balances no one changes before commit.
+    (SQLite: the writing request already holds the database's write lock.)"""
+    is_member = (
+        (LedgerAccount.kind == LedgerAccountKind.MEMBER)
+        & (LedgerAccount.member_id == member_id)
+        & ((LedgerAccount.campaign_id.is_(None)) | ((Campaign.starts_on <= day) & (Campaign.ends_on >= day)))
+    )
+    is_store = (
+        (LedgerAccount.kind == LedgerAccountKind.STORE)
+        & (LedgerAccount.store_id == store_id)
+        & LedgerAccount.member_id.is_(None)
+        & LedgerAccount.campaign_id.is_(None)
+    )
+    stmt = (
+        select(LedgerAccount, Campaign.ends_on)
+        .outerjoin(Campaign, LedgerAccount.campaign_id == Campaign.id)
+        .where(is_member | is_store)
+        .order_by(LedgerAccount.id)
+        .execution_options(populate_existing=True)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=LedgerAccount)
+    rows = db.session.execute(stmt).all()
+    store_account = next((a for a, _ in rows if a.kind == LedgerAccountKind.STORE), None)
+    members = [(a, ends) for a, ends in rows if a.kind == LedgerAccountKind.MEMBER]
+    members.sort(key=lambda pair: (pair[1] is None, pair[1] or dt.date.max, pair[0].id))
+    return [a for a, _ in members], store_account
+
+
+@dataclass
+class PaymentResult:
+    """What the completion screen shows."""
+
+    payment: Payment
+    balance_after: int
+    replayed: bool = False
 
 
 def pay(
@@ -44,11 +231,16 @@ def pay(
     expiring first. Raises ledger.InsufficientBalance when they do not hold
     enough; nothing is charged then.
     """
+    return _pay(member, register, amount, method, actor=actor, card=card, at=at).payment
+
+
+def _pay(member, register, amount, method, *, actor=None, card=None, at=None) -> PaymentResult:
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise PaymentRefused("金額は1円以上の整数で入力してください。")
+        raise AmountInvalid("金額は1円以上の整数で入力してください。")
     at = at or utcnow()
     day = jst_date(at)
-    accounts = ledger.spendable_accounts(member.id, day)
+    store = register.store
+    accounts, store_account = _locked_accounts(member.id, store.id, day)
     available = sum(a.balance for a in accounts)
     if available < amount:
         raise ledger.InsufficientBalance(available)
@@ -61,12 +253,11 @@ def pay(
             remaining -= take
         if remaining == 0:
             break
-    store = register.store
-    movements.append((ledger.store_account(store.id), amount))
+    movements.append((store_account or ledger.store_account(store.id), amount))
     txn = ledger.post(LedgerTransactionKind.PAYMENT, movements, actor=actor, memo=f"決済 {store.code}", at=at)
     campaign_ids = {a.campaign_id for a, amt in movements if amt < 0}
     payment = Payment(
-        number=new_payment_number(at),
+        number=new_payment_number(at, txn.id),
         business_id=store.business_id,
         store_id=store.id,
         register_id=register.id,
@@ -78,8 +269,117 @@ def pay(
         created_at=at,
         created_by_account_id=actor.id if actor else None,
         ledger_transaction_id=txn.id,
-        period_id=settlement.period_for(day).id,
+        period_id=_period_id(day),
     )
     db.session.add(payment)
     db.session.flush()
-    return payment
+    return PaymentResult(payment=payment, balance_after=available - amount)
+
+
+def request_hash(**fields) -> str:
+    """A fingerprint of what a request asks for: the same key must come with the same one."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_KEY_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def valid_key(key: str | None) -> bool:
+    return bool(key and _KEY_RE.fullmatch(key))
+
+
+def claim_key(actor: Account, key: str, fingerprint: str) -> IdempotencyKey | None:
+    """Record `key` for `actor` in the current transaction. Returns None when
+    it is new (go ahead), or the row of the first request with that key.
+    Raises IdempotencyKeyReused (other request) or RequestInFlight."""
+    if not valid_key(key):
+        raise PaymentRefused("画面の有効期限が切れました。最初からやり直してください。")
+    if db.session.get_bind().dialect.name == "postgresql":
+        # A duplicate waits this long for the first request to finish, then
+        # replays its result; past it the clerk is told it is in progress.
+        wait_ms = int(float(current_app.config.get("IDEMPOTENCY_WAIT_SECONDS", 5)) * 1000)
+        db.session.execute(text(f"SET LOCAL lock_timeout = {wait_ms}"))
+    try:
+        new_id = _insert_ignoring_conflict(
+            IdempotencyKey,
+            ["account_id", "key"],
+            {"account_id": actor.id, "key": key, "request_hash": fingerprint, "created_at": utcnow()},
+        )
+    except OperationalError as error:
+        # Only a lock wait that ran out means "the first is still running";
+        # anything else (a lost connection …) is a real error.
+        lock_timeout = getattr(error.orig, "sqlstate", None) == "55P03" or "database is locked" in str(error.orig)
+        if not lock_timeout:
+            raise
+        raise RequestInFlight("同じ決済を処理中です。店舗利用履歴で決済が完了したか確認してください。") from error
+    if new_id is not None:
+        return None
+    first = db.session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.account_id == actor.id, IdempotencyKey.key == key)
+    )
+    if first.request_hash != fingerprint:
+        raise IdempotencyKeyReused("この画面からはすでに別の内容で決済しています。最初からやり直してください。")
+    if first.result is None:
+        raise RequestInFlight("同じ決済を処理中です。店舗利用履歴で決済が完了したか確認してください。")
+    return first
+
+
+def pay_once(
+    actor: Account,
+    key: str,
+    member: Member,
+    register: Register,
+    amount: int,
+    method: PaymentMethod,
+    *,
+    card: Card | None = None,
+) -> PaymentResult:
+    """A payment made at most once per (actor, key): a repeat of the same
+    request returns the first result; the same key with a different request
+    is refused. The caller commits (or rolls back on an exception)."""
+    fingerprint = request_hash(register=register.id, member=member.id, card=card.id if card else None,
+                               amount=amount, method=str(method))
+    first = claim_key(actor, key, fingerprint)
+    if first is not None:
+        payment = db.session.get(Payment, first.payment_id)
+        return PaymentResult(payment=payment, balance_after=int((first.result or {}).get("balance_after", 0)), replayed=True)
+    check_payer(member, card)
+    check_store(register)
+    result = _pay(member, register, amount, method, actor=actor, card=card)
+    payment = result.payment
+    db.session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.account_id == actor.id, IdempotencyKey.key == key)
+        .values(payment_id=payment.id, result={"payment_id": payment.id, "number": payment.number,
+                                               "amount": amount, "balance_after": result.balance_after})
+        .execution_options(synchronize_session=False)
+    )
+    audit.record("payment_created", payment, {"number": payment.number, "amount": amount, "method": str(method),
+                                              "register_id": register.id, "member_code": member.code}, actor=actor)
+    return result
+
+
+def balance_after(payment: Payment, account_id: int, key: str | None) -> int | None:
+    """The member's 利用可能ポイント right after `payment`, as stored with the
+    key of the request that made it (found by its unique index); None
+    when the key is not given or is not that payment's."""
+    if not valid_key(key):
+        return None
+    row = db.session.execute(
+        select(IdempotencyKey.payment_id, IdempotencyKey.result)
+        .where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
+    ).first()
+    if row is None or row.payment_id != payment.id or not row.result or "balance_after" not in row.result:
+        return None
+    return int(row.result["balance_after"])
+
+
+def prune_idempotency_keys(older_than: dt.timedelta) -> int:
+    """Forget request keys older than `older_than` (at least a day, so a
+    till's retry always finds its first result). Returns how many went."""
+    from sqlalchemy import delete
+
+    if older_than < dt.timedelta(days=1):
+        raise ValueError("keys are kept at least 24 hours")
+    result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - older_than))
+    return result.rowcount

@@ -77,3 +77,17 @@ def make_payment_at(register, member, amount: int, at: dt.datetime, *, method=No
     payment = payments.pay(member, register, amount, method or PaymentMethod.STORE_SCAN, card=card, at=at, actor=actor)
     db.session.commit()
     return payment
+
+
+def make_app_member(balance: int = 0, campaign: Campaign | None = None, *, email: str | None = None):
+    """An app member with a wallet login (password already changed) and
+    `balance` points; returns (member, account)."""
+    n = next(_seq)
+    email = email or f"member{n}@example.jp"
+    member = create_member(MemberKind.APP, name=f"アプリ 会員{n}", email=email)
+    account, _ = create_account(AccountKind.MEMBER, email, password=PASSWORD, initial=False, name=member.name,
+                                email=email, member_id=member.id)
+    if balance:
+        ledger.grant(member.id, campaign or make_campaign(), balance)
+    db.session.commit()
+    return member, account

@@ -10,3 +10,4 @@ require_kinds_for_blueprint(bp, AccountKind.STAFF)
 from . import views  # noqa: E402,F401
 from . import registers  # noqa: E402,F401  (レジ・店舗QRコード)
 from . import applications, merchants, outbox  # noqa: E402,F401  (onboarding: 申込・加盟店・メール)
+from . import members  # noqa: E402,F401

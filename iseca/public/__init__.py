@@ -5,3 +5,4 @@ bp = Blueprint("public", __name__)
 
 from . import views  # noqa: E402,F401
 from . import onboarding_views  # noqa: E402,F401
+from . import card  # noqa: E402,F401

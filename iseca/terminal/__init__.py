@@ -9,3 +9,4 @@ require_kinds_for_blueprint(bp, AccountKind.STORE)
 
 from . import views  # noqa: E402,F401
 from . import history  # noqa: E402,F401
+from . import payments  # noqa: E402,F401

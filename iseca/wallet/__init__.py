@@ -8,3 +8,4 @@ bp = Blueprint("wallet", __name__)
 require_kinds_for_blueprint(bp, AccountKind.MEMBER, public_endpoints=("wallet.pay",))
 
 from . import views  # noqa: E402,F401
+from . import payments  # noqa: E402,F401

@@ -14,7 +14,7 @@ from iseca.timeutil import JST
 from tests import factories, usage_data
 from tests.conftest import basic_auth_header, csrf_from, login, post_form
 
-NUMBER_RE = re.compile(r"取引番号 (\d{14})")
+NUMBER_RE = re.compile(r"取引番号 (\d{16})")
 
 
 def terminal(app, code):

@@ -1,0 +1,240 @@
+"""会員・カード (ISECA窓口): app members, card issue and card sheets,
+grants (single and CSV), lost cards, campaigns."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import secrets
+
+import qrcode
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select, update
+
+from .. import audit, ledger, members, payers, payments
+from ..extensions import db
+from ..models import (Campaign, Card, IdempotencyKey, LedgerAccount, LedgerAccountKind, LedgerEntry, LedgerTransaction,
+                      LedgerTransactionKind, Member, Payment)
+from ..timeutil import today_jst
+from . import bp
+from .member_forms import AppMemberForm, CampaignForm, GrantForm, GrantUploadForm, IssueCardsForm
+
+
+def _staff():
+    return current_user._get_current_object()
+
+
+def _campaign_choices(form_field, *, open_only: bool = True) -> None:
+    today = today_jst()
+    rows = db.session.scalars(select(Campaign).order_by(Campaign.starts_on.desc()))
+    form_field.choices = [(0, "選んでください")] + [
+        (c.id, f"{c.name}（{c.starts_on:%Y/%m/%d}〜{c.ends_on:%Y/%m/%d}）") for c in rows if not open_only or c.ends_on >= today
+    ]
+
+
+def _qr_data_uri(text: str) -> str:
+    image = qrcode.make(text, box_size=4, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@bp.route("/members")
+def members_list():
+    """会員検索: by member code, card number, e-mail or name."""
+    query = request.args.get("q", "")
+    return render_template("counter/members/list.html", rows=members.find_members(query), q=query)
+
+
+@bp.route("/members/<int:member_id>", methods=["GET", "POST"])
+def member_detail(member_id: int):
+    """会員詳細: balance per campaign, cards, recent movements; ポイント付与."""
+    member = db.session.get(Member, member_id) or abort(404)
+    form = GrantForm()
+    _campaign_choices(form.campaign_id)
+    if form.validate_on_submit():
+        campaign = db.session.get(Campaign, form.campaign_id.data)
+        try:
+            amount = members.parse_grant_amount(form.amount.data)
+        except members.MemberError as error:
+            form.amount.errors.append(str(error))
+        else:
+            if campaign is None:
+                form.campaign_id.errors.append("キャンペーンを選んでください。")
+            else:
+                kind = LedgerTransactionKind(form.kind.data)
+                txn = ledger.grant(member.id, campaign, amount, actor=_staff(), memo=form.memo.data, kind=kind)
+                audit.record("points_granted", member, {"amount": amount, "kind": str(kind), "campaign_id": campaign.id,
+                                                        "memo": form.memo.data, "ledger_transaction_id": txn.id})
+                db.session.commit()
+                flash(f"{amount:,}ポイントを{'チャージ' if kind == LedgerTransactionKind.CHARGE else '付与'}しました。", "success")
+                return redirect(url_for("counter.member_detail", member_id=member.id), code=303)
+    accounts = list(db.session.scalars(
+        select(LedgerAccount).where(LedgerAccount.kind == LedgerAccountKind.MEMBER, LedgerAccount.member_id == member.id)
+        .order_by(LedgerAccount.id)))
+    movements = db.session.execute(
+        select(LedgerEntry, LedgerTransaction).join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .where(LedgerEntry.account_id.in_([a.id for a in accounts] or [0]))
+        .order_by(LedgerEntry.id.desc()).limit(30)).all()
+    recent_payments = list(db.session.scalars(
+        select(Payment).where(Payment.member_id == member.id).order_by(Payment.id.desc()).limit(10)))
+    return render_template("counter/members/detail.html", member=member, form=form, accounts=accounts,
+                           movements=movements, payments=recent_payments, balance=ledger.member_balance(member.id))
+
+
+@bp.route("/members/new", methods=["GET", "POST"])
+def member_new():
+    """アプリ会員の登録: member code and an initial wallet password, shown once."""
+    form = AppMemberForm()
+    if form.validate_on_submit():
+        try:
+            member, account, password = members.create_app_member(form.email.data, form.name.data.strip())
+        except members.MemberError as error:
+            db.session.rollback()
+            form.email.errors.append(str(error))
+        else:
+            audit.record("app_member_created", member, {"email": account.login})
+            db.session.commit()
+            return render_template("counter/members/created.html", member=member, account=account, password=password)
+    return render_template("counter/members/new.html", form=form)
+
+
+@bp.route("/cards/issue", methods=["GET", "POST"])
+def cards_issue():
+    """カード発行: one card or a batch, then the printable card sheet."""
+    form = IssueCardsForm()
+    if request.method == "GET" and not form.batch.data:
+        form.batch.data = f"{today_jst():%Y%m%d}-{secrets.token_hex(2)}"
+    if form.validate_on_submit():
+        batch = form.batch.data.strip()
+        if db.session.scalar(select(Card.id).where(Card.batch == batch).limit(1)) is not None:
+            form.batch.errors.append("この発行ロット名はすでに使われています。")
+        else:
+            cards = members.issue_card_members(form.count.data, batch=batch,
+                                               name=(form.name.data or "").strip() if form.count.data == 1 else "")
+            audit.record("cards_issued", None, {"batch": batch, "count": len(cards)})
+            db.session.commit()
+            flash(f"カードを{len(cards)}枚発行しました。", "success")
+            return redirect(url_for("counter.card_sheet", batch=batch), code=303)
+    return render_template("counter/members/issue.html", form=form)
+
+
+@bp.route("/cards/sheet/<batch>")
+def card_sheet(batch: str):
+    """カード台紙: number, member code, the QR (balance-page address) of each card, to print."""
+    cards = list(db.session.scalars(select(Card).where(Card.batch == batch).order_by(Card.id)))
+    if not cards:
+        abort(404)
+    sheet = [(card, payers.card_qr_text(card), _qr_data_uri(payers.card_qr_text(card))) for card in cards]
+    return render_template("counter/members/sheet.html", batch=batch, sheet=sheet)
+
+
+@bp.route("/cards/<int:card_id>/suspend", methods=["GET", "POST"])
+def card_suspend(card_id: int):
+    """紛失・盗難の届出: stop the card (confirmation page, then POST)."""
+    card = db.session.get(Card, card_id) or abort(404)
+    if request.method == "POST":
+        try:
+            members.suspend_card(card)
+        except members.MemberError as error:
+            flash(str(error), "danger")
+        else:
+            audit.record("card_suspended", card, {"number": card.number})
+            db.session.commit()
+            flash("カードを利用停止にしました。", "success")
+        return redirect(url_for("counter.member_detail", member_id=card.member_id), code=303)
+    return render_template("counter/members/card_action.html", card=card, action="suspend",
+                           balance=ledger.member_balance(card.member_id))
+
+
+@bp.route("/cards/<int:card_id>/replace", methods=["GET", "POST"])
+def card_replace(card_id: int):
+    """再発行: a new card with the old card's balance; the old card stops for good."""
+    card = db.session.get(Card, card_id) or abort(404)
+    if request.method == "POST":
+        try:
+            new_card = members.replace_card(card)
+        except members.MemberError as error:
+            flash(str(error), "danger")
+            return redirect(url_for("counter.member_detail", member_id=card.member_id), code=303)
+        audit.record("card_replaced", card, {"old": card.number, "new": new_card.number,
+                                             "balance": ledger.member_balance(card.member_id)})
+        db.session.commit()
+        flash("新しいカードを発行し、残高を引き継ぎました。", "success")
+        return redirect(url_for("counter.card_sheet", batch=new_card.batch), code=303)
+    return render_template("counter/members/card_action.html", card=card, action="replace",
+                           balance=ledger.member_balance(card.member_id))
+
+
+@bp.route("/grants/upload", methods=["GET", "POST"])
+def grants_upload():
+    """ポイント一括付与 (CSV): upload, then a preview; nothing is granted yet."""
+    form = GrantUploadForm()
+    _campaign_choices(form.campaign_id)
+    if form.validate_on_submit():
+        campaign = db.session.get(Campaign, form.campaign_id.data)
+        try:
+            text = members.decode_csv(form.file.data.read())
+        except members.MemberError as error:
+            form.file.errors.append(str(error))
+        else:
+            if campaign is None:
+                form.campaign_id.errors.append("キャンペーンを選んでください。")
+            else:
+                batch = members.parse_grant_csv(text)
+                encoded = base64.b64encode(text.encode()).decode()
+                return render_template("counter/members/grant_preview.html", batch=batch, campaign=campaign,
+                                       memo=form.memo.data, csv_data=encoded, key=secrets.token_urlsafe(24))
+    return render_template("counter/members/grant_upload.html", form=form)
+
+
+@bp.route("/grants/commit", methods=["POST"])
+def grants_commit():
+    """一括付与の確定: every line or none, once per preview (a resubmit grants nothing more)."""
+    campaign = db.session.get(Campaign, int(request.form.get("campaign_id", "0") or 0)) or abort(404)
+    memo = request.form.get("memo", "")[:200]
+    try:
+        text = base64.b64decode(request.form.get("csv_data", ""), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        abort(400)
+    batch = members.parse_grant_csv(text)
+    fingerprint = hashlib.sha256(f"{campaign.id}\n{memo}\n{text}".encode()).hexdigest()
+    try:
+        first = payments.claim_key(_staff(), request.form.get("key", ""), fingerprint)
+        if first is not None:
+            flash("この一括付与はすでに確定済みです（二重には付与していません）。", "info")
+            return redirect(url_for("counter.members_list"), code=303)
+        count = members.grant_batch(batch, campaign, actor=_staff(), memo=memo)
+        db.session.execute(update(IdempotencyKey).where(IdempotencyKey.account_id == _staff().id,
+                                                        IdempotencyKey.key == request.form.get("key", ""))
+                           .values(result={"grants": count, "total": batch.total}))
+        audit.record("points_granted_batch", campaign, {"lines": count, "total": batch.total, "memo": memo})
+        db.session.commit()
+    except (members.MemberError, payments.PaymentRefused) as error:
+        db.session.rollback()
+        return render_template("counter/members/grant_preview.html", batch=batch, campaign=campaign, memo=memo,
+                               csv_data=request.form.get("csv_data", ""), key=secrets.token_urlsafe(24),
+                               refused=str(error)), 422
+    flash(f"{count}件、合計{batch.total:,}ポイントを付与しました。", "success")
+    return redirect(url_for("counter.members_list"), code=303)
+
+
+@bp.route("/campaigns", methods=["GET", "POST"])
+def campaigns():
+    """キャンペーン（有効期間）: points can be spent only within it."""
+    form = CampaignForm()
+    if form.validate_on_submit():
+        if form.ends_on.data < form.starts_on.data:
+            form.ends_on.errors.append("終了日は開始日以降にしてください。")
+        else:
+            campaign = Campaign(name=form.name.data.strip(), starts_on=form.starts_on.data, ends_on=form.ends_on.data)
+            db.session.add(campaign)
+            db.session.flush()
+            audit.record("campaign_created", campaign, {"name": campaign.name, "starts_on": str(campaign.starts_on),
+                                                        "ends_on": str(campaign.ends_on)})
+            db.session.commit()
+            flash("キャンペーンを登録しました。", "success")
+            return redirect(url_for("counter.campaigns"), code=303)
+    rows = list(db.session.scalars(select(Campaign).order_by(Campaign.starts_on.desc())))
+    return render_template("counter/members/campaigns.html", form=form, rows=rows)

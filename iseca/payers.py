@@ -1,0 +1,157 @@
+"""Who pays: what the terminal reads (a wallet QR, a card QR, a typed or
+scanned card number) turned into a member and, for cards, the card.
+
+- A wallet QR is short-lived: `ISECA1.<member code>.<unix time>.<signature>`,
+  signed with the member's `qr_secret`; it is valid for WALLET_QR_TTL_SECONDS,
+  so a screenshot of it cannot be used later.
+- A card's QR is its balance-page address (…/card/<number>/<secret>).
+- A card number (16 digits, Luhn) may be typed or sent by a handheld scanner.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from .extensions import db
+from .members import is_valid_card_number
+from .models import Card, Member
+from .payments import PaymentRefused, check_payer
+
+WALLET_PREFIX = "ISECA1"
+_CARD_PATH_RE = re.compile(r"/card/([0-9]{16})/([A-Za-z0-9_-]{16,64})/?$")
+
+
+class PayerUnknown(PaymentRefused):
+    """Nothing on record matches what was read."""
+
+
+@dataclass
+class Payer:
+    member: Member
+    card: Card | None = None
+
+    @property
+    def label(self) -> str:
+        return "専用カード" if self.card is not None else "アプリ会員"
+
+
+def _wallet_signature(member: Member, issued: int) -> str:
+    mac = hmac.new(member.qr_secret.encode(), f"{member.code}.{issued}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:20]
+
+
+def wallet_qr_ttl() -> int:
+    return int(current_app.config.get("WALLET_QR_TTL_SECONDS", 60))
+
+
+def wallet_qr_text(member: Member, now: float | None = None) -> str:
+    """What the wallet's QR carries at `now`."""
+    issued = int(now if now is not None else time.time())
+    return f"{WALLET_PREFIX}.{member.code}.{issued}.{_wallet_signature(member, issued)}"
+
+
+def card_qr_text(card: Card) -> str:
+    """What a card's QR carries: the address of its balance page."""
+    # Printed on cards: built from PUBLIC_BASE_URL, never from the host of
+    # the request that happens to print it (the path is the public route's).
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return f"{base}/card/{card.number}/{card.secret}"
+
+
+def normalize_scan(raw: str) -> str:
+    """Full-width characters folded, spaces and hyphens of a card number dropped."""
+    value = unicodedata.normalize("NFKC", raw or "").strip()
+    compact = re.sub(r"[\s\-]", "", value)
+    if compact.isdigit():
+        return compact
+    return value
+
+
+def identify(raw: str, *, now: float | None = None) -> Payer:
+    """The payer behind what the terminal read. Raises PaymentRefused (or
+    PayerUnknown) with a message for the clerk."""
+    value = normalize_scan(raw)
+    if not value:
+        raise PayerUnknown("QRコードを読み取るか、カード番号を入力してください。")
+    if value.startswith(WALLET_PREFIX + "."):
+        payer = _identify_wallet(value, now)
+    elif value.isdigit():
+        if len(value) != 16 or not is_valid_card_number(value):
+            raise PayerUnknown("カード番号が正しくありません。16桁の番号をご確認ください。")
+        card = db.session.scalar(select(Card).where(Card.number == value))
+        if card is None:
+            raise PayerUnknown("このカード番号は登録されていません。")
+        payer = Payer(card.member, card)
+    else:
+        match = _CARD_PATH_RE.search(urlsplit(value).path) if "/card/" in value else None
+        if match is None:
+            raise PayerUnknown("ISECAのQRコードではありません。お客様のアプリのQRコードかカードを読み取ってください。")
+        card = db.session.scalar(select(Card).where(Card.number == match.group(1)))
+        if card is None or not hmac.compare_digest(card.secret.encode(), match.group(2).encode()):
+            raise PayerUnknown("このカードは登録されていません。")
+        payer = Payer(card.member, card)
+    check_payer(payer.member, payer.card)
+    return payer
+
+
+def _identify_wallet(value: str, now: float | None) -> Payer:
+    parts = value.split(".")
+    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
+        raise PayerUnknown("QRコードを読み取れませんでした。もう一度読み取ってください。")
+    _, code, issued_text, signature = parts
+    member = db.session.scalar(select(Member).where(Member.code == code))
+    if member is None or not member.qr_secret:
+        raise PayerUnknown("この会員は登録されていません。")
+    issued = int(issued_text)
+    if not hmac.compare_digest(_wallet_signature(member, issued).encode(), signature.encode()):
+        raise PayerUnknown("QRコードが正しくありません。もう一度読み取ってください。")
+    current = now if now is not None else time.time()
+    if issued > current + 30 or current - issued > wallet_qr_ttl():
+        raise PaymentRefused("QRコードの有効期限が切れています。お客様のアプリで新しいQRコードを表示してもらってください。")
+    return Payer(member, None)
+
+
+# The payer read at the till travels to the amount and confirmation screens
+# as a signed, short-lived reference (never the card's secret).
+_PAYER_SALT = "terminal-payer"
+PAYER_MAX_AGE = 15 * 60
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_PAYER_SALT)
+
+
+def payer_reference(payer: Payer, store_id: int) -> str:
+    """A signed reference to the payer, bound to the store that read it."""
+    return _serializer().dumps({"m": payer.member.id, "c": payer.card.id if payer.card else None, "s": store_id})
+
+
+def payer_from_reference(reference: str, store_id: int) -> Payer:
+    """The payer of a reference made by `payer_reference` for this store."""
+    try:
+        data = _serializer().loads(reference or "", max_age=PAYER_MAX_AGE)
+    except BadSignature:
+        raise PayerUnknown("読み取りから時間が経ちました。もう一度QRコードを読み取ってください。")
+    if not isinstance(data, dict) or data.get("s") != store_id:
+        raise PayerUnknown("もう一度QRコードを読み取ってください。")
+    if data.get("c"):
+        # One query for the card and its member.
+        card = db.session.scalar(select(Card).options(joinedload(Card.member)).where(Card.id == data["c"]))
+        member = card.member if card is not None and card.member_id == data.get("m") else None
+    else:
+        card = None
+        member = db.session.get(Member, data.get("m"))
+    if member is None:
+        raise PayerUnknown("この会員は登録されていません。")
+    check_payer(member, card)
+    return Payer(member, card)

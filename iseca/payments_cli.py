@@ -1,0 +1,38 @@
+"""`flask --app app payments …`: maintenance of the payment records."""
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from . import audit, ledger, payments
+from .extensions import db
+
+group = AppGroup("payments", help="Payments: idempotency keys and the books.")
+
+
+@group.command("prune-keys")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(min=1), help="keep keys this many days")
+def prune_keys(days: int) -> None:
+    """Delete idempotency keys older than DAYS (payments themselves stay)."""
+    count = payments.prune_idempotency_keys(dt.timedelta(days=days))
+    audit.record("idempotency_keys_pruned", None, {"days": days, "count": count}, actor_label="cli")
+    db.session.commit()
+    click.echo(f"Deleted {count} idempotency keys older than {days} days.")
+
+
+@group.command("verify-books")
+def verify_books() -> None:
+    """Check that every ledger transaction sums to zero and every balance agrees with its entries."""
+    problems = ledger.verify_books()
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problems in the books")
+    click.echo("The books balance.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(group)

@@ -1,0 +1,245 @@
+"""決済する (決済方法②): read the customer's QR or card, enter the amount,
+confirm, charge; and the payments customers made from their wallet
+(決済方法①), shown to the till as they come in."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from .. import ledger, payers, payments
+from ..access import get_register_or_404, get_store_or_404
+from ..extensions import db, limiter
+from ..models import Payment, PaymentMethod, PaymentStatus, Register, utcnow
+from . import bp
+
+INCOMING_MINUTES = 15
+
+
+def _store():
+    """The till's store, loaded once per request and held on `g` (the
+    session's identity map keeps objects only while they are referenced)."""
+    if "terminal_store" not in g:
+        g.terminal_store = get_store_or_404(current_user, current_user.store_id)
+    return g.terminal_store
+
+
+def _register() -> Register:
+    """The register this till books on: `r` if given (it must be the
+    store's own), else the store's first register in use."""
+    raw = request.values.get("r", "")
+    _store()
+    if raw:
+        if not raw.isdigit():
+            abort(404)
+        register = get_register_or_404(current_user, int(raw))
+        if register.retired_at is not None:
+            abort(404)
+        return register
+    register = next((r for r in _store().registers if r.retired_at is None), None)
+    if register is None:
+        abort(404)
+    return register
+
+
+# 合算: the payments of one customer made one card after another.
+def _run_serializer() -> URLSafeSerializer:
+    from flask import current_app
+
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="terminal-run")
+
+
+def _run_ids(run: str | None) -> list[int]:
+    if not run:
+        return []
+    try:
+        ids = _run_serializer().loads(run)
+    except BadSignature:
+        return []
+    return [i for i in ids if isinstance(i, int)][:50] if isinstance(ids, list) else []
+
+
+def _run_payments(run: str | None) -> list[Payment]:
+    ids = _run_ids(run)
+    if not ids:
+        return []
+    rows = db.session.scalars(select(Payment).where(Payment.id.in_(ids), Payment.store_id == _store().id).order_by(Payment.id))
+    return list(rows)
+
+
+def _context(register: Register, run: str | None, **extra):
+    run_payments = _run_payments(run)
+    return dict(
+        store=_store(),
+        register=register,
+        registers=[r for r in _store().registers if r.retired_at is None],
+        run=run or "",
+        run_payments=run_payments,
+        run_total=sum(p.amount for p in run_payments if p.status == PaymentStatus.COMPLETED),
+        max_amount=payments.max_amount(),
+        **extra,
+    )
+
+
+def _scan_failed(response) -> bool:
+    return bool(g.get("scan_failed"))
+
+
+def _till_account_key() -> str:
+    return f"till:{current_user.get_id() and current_user.id}"
+
+
+@bp.route("/pay", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config.get("TERMINAL_SCAN_FAILURES_PER_ACCOUNT", "30 per 15 minutes"),
+               key_func=_till_account_key, methods=["POST"], deduct_when=_scan_failed, scope="till-scan")
+def pay_scan():
+    """QRコードの読み取り画面: camera, handheld scanner or typed card number."""
+    register = _register()
+    run = request.values.get("run", "")
+    error = None
+    code = ""
+    if request.method == "POST":
+        code = request.form.get("code", "")
+        try:
+            payer = payers.identify(code)
+        except payments.PaymentRefused as refusal:
+            # Unknown numbers are counted: a store account cannot sweep
+            # card numbers to find ones that pay.
+            g.scan_failed = isinstance(refusal, payers.PayerUnknown)
+            error = str(refusal)
+        else:
+            reference = payers.payer_reference(payer, _store().id)
+            return redirect(url_for("terminal.pay_amount", p=reference, r=register.id, run=run or None), code=303)
+    status = 422 if error else 200
+    return render_template("terminal/pay/scan.html", code=code, error=error, **_context(register, run)), status
+
+
+def _payer_or_rescan(register: Register, run: str):
+    try:
+        return payers.payer_from_reference(request.values.get("p", ""), _store().id), None
+    except payments.PaymentRefused as refusal:
+        page = render_template("terminal/pay/scan.html", code="", error=str(refusal), **_context(register, run))
+        return None, (page, 422)
+
+
+def _amount_page(register, run, payer, *, amount_text="", error=None, insufficient=None, status=200):
+    key = request.values.get("key") or secrets.token_urlsafe(24)
+    if not payments.valid_key(key):
+        key = secrets.token_urlsafe(24)
+    return render_template(
+        "terminal/pay/amount.html",
+        payer=payer,
+        reference=request.values.get("p", ""),
+        available=ledger.member_balance(payer.member.id),
+        amount_text=amount_text,
+        error=error,
+        insufficient=insufficient,
+        key=key,
+        **_context(register, run),
+    ), status
+
+
+@bp.route("/pay/amount")
+def pay_amount():
+    """会員コードと利用可能ポイント; 税込金額の入力."""
+    register = _register()
+    run = request.args.get("run", "")
+    payer, refusal = _payer_or_rescan(register, run)
+    if refusal:
+        return refusal
+    return _amount_page(register, run, payer, amount_text=request.args.get("amount", ""))
+
+
+@bp.route("/pay/confirm")
+def pay_confirm():
+    """決済内容の確認: the amount checked before 「決済する」."""
+    register = _register()
+    run = request.args.get("run", "")
+    payer, refusal = _payer_or_rescan(register, run)
+    if refusal:
+        return refusal
+    amount_text = request.args.get("amount", "")
+    try:
+        amount = payments.parse_amount(amount_text)
+    except payments.AmountInvalid as invalid:
+        return _amount_page(register, run, payer, amount_text=amount_text, error=str(invalid), status=422)
+    available = ledger.member_balance(payer.member.id)
+    if amount > available:
+        return _amount_page(register, run, payer, amount_text=amount_text, insufficient=available, status=422)
+    key = request.args.get("key", "")
+    if not payments.valid_key(key):
+        return _amount_page(register, run, payer, amount_text=amount_text)
+    return render_template("terminal/pay/confirm.html", payer=payer, reference=request.args.get("p", ""),
+                           amount=amount, available=available, key=key, **_context(register, run))
+
+
+@bp.route("/pay/charge", methods=["POST"])
+def pay_charge():
+    """決済する: charge once per idempotency key, then the completion screen."""
+    register = _register()
+    run = request.form.get("run", "")
+    payer, refusal = _payer_or_rescan(register, run)
+    if refusal:
+        return refusal
+    amount_text = request.form.get("amount", "")
+    try:
+        amount = payments.parse_amount(amount_text)
+        result = payments.pay_once(current_user._get_current_object(), request.form.get("key", ""), payer.member,
+                                   register, amount, PaymentMethod.STORE_SCAN, card=payer.card)
+        payment_id = result.payment.id
+        # Nothing is read after the commit but the redirect: no need to
+        # reload every object of the session from the database.
+        db.session().expire_on_commit = False
+        db.session.commit()
+    except payments.AmountInvalid as invalid:
+        db.session.rollback()
+        return _amount_page(register, run, payer, amount_text=amount_text, error=str(invalid), status=422)
+    except ledger.InsufficientBalance as short:
+        db.session.rollback()
+        return _amount_page(register, run, payer, amount_text=amount_text, insufficient=short.available, status=422)
+    except payments.RequestInFlight as busy:
+        db.session.rollback()
+        return render_template("terminal/pay/refused.html", message=str(busy), **_context(register, run)), 409
+    except payments.PaymentRefused as refused:
+        db.session.rollback()
+        return render_template("terminal/pay/refused.html", message=str(refused), **_context(register, run)), 422
+    ids = _run_ids(run)
+    if payment_id not in ids:
+        ids.append(payment_id)
+    return redirect(url_for("terminal.pay_done", payment_id=payment_id, run=_run_serializer().dumps(ids),
+                            k=request.form.get("key")), code=303)
+
+
+def _store_payment_or_404(payment_id: int) -> Payment:
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.store_id != _store().id:
+        abort(404)
+    return payment
+
+
+@bp.route("/pay/done/<int:payment_id>")
+def pay_done(payment_id: int):
+    """決済完了: amount, remaining balance, transaction number and time; 合算 of a multi-card run."""
+    payment = _store_payment_or_404(payment_id)
+    run = request.args.get("run", "")
+    return render_template("terminal/pay/done.html", payment=payment, remaining=payments.balance_after(payment, current_user.id, request.args.get("k")),
+                           **_context(payment.register, run))
+
+
+@bp.route("/pay/incoming")
+def pay_incoming():
+    """決済方法①: payments customers just made from their wallet, for the clerk's 「金額を確認」.
+    The same URL serves the page and, for htmx polling, the list alone."""
+    since = utcnow() - dt.timedelta(minutes=INCOMING_MINUTES)
+    rows = list(db.session.scalars(
+        select(Payment)
+        .where(Payment.store_id == _store().id, Payment.method == PaymentMethod.CUSTOMER_SCAN, Payment.created_at >= since)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(20)
+    ))
+    template = "terminal/pay/_incoming.html" if request.htmx and not request.htmx.boosted else "terminal/pay/incoming.html"
+    return render_template(template, incoming=rows, minutes=INCOMING_MINUTES, store=_store())

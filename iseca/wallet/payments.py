@@ -1,0 +1,148 @@
+"""決済方法①: the app member reads the store's register QR (or opens its
+address), enters the amount, confirms; plus my QR for 決済方法② and history."""
+from __future__ import annotations
+
+import base64
+import io
+import secrets
+
+import qrcode
+from flask import abort, make_response, render_template, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import ledger, payers, payments, qr
+from ..extensions import db
+from ..models import AccountKind, Payment, PaymentMethod, Register
+from . import bp
+
+HISTORY_ROWS = 50
+
+
+def _member():
+    return current_user.member
+
+
+def _register_or_error(token: str) -> Register:
+    """The register a QR address pays. An unknown code is 404; a reissued
+    code or a retired register's code is 410 with a clear message and no way
+    to pay (see qr.resolve_register_token)."""
+    try:
+        register = qr.resolve_register_token(token)
+    except qr.RetiredToken as retired:
+        abort(make_response(render_template("wallet/qr_invalid.html", register=retired.register,
+                                            reason=retired.reason), 410))
+    if register is None:
+        abort(make_response(render_template("wallet/qr_invalid.html", register=None, reason="unknown"), 404))
+    return register
+
+
+def _is_member() -> bool:
+    return current_user.is_authenticated and current_user.kind == AccountKind.MEMBER
+
+
+def _qr_data_uri(text: str) -> str:
+    image = qrcode.make(text, box_size=8, border=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@bp.route("/qr")
+def my_qr():
+    """QRコード表示: what the store's terminal reads; re-generated every few seconds.
+    The same URL serves the page and, for htmx polling, the code alone."""
+    member = _member()
+    ttl = payers.wallet_qr_ttl()
+    context = dict(member=member, qr=_qr_data_uri(payers.wallet_qr_text(member)), ttl=ttl,
+                   refresh=max(5, ttl // 3), balance=ledger.member_balance(member.id))
+    if request.htmx and not request.htmx.boosted:
+        return render_template("wallet/_qr.html", **context)
+    return render_template("wallet/qr.html", **context)
+
+
+@bp.route("/scan")
+def scan():
+    """店舗QRコードを読み取る: the camera reads the register QR and opens its address."""
+    return render_template("wallet/scan.html")
+
+
+def _amount_page(register, *, amount_text="", error=None, insufficient=None, status=200):
+    key = request.values.get("key", "")
+    if not payments.valid_key(key):
+        key = secrets.token_urlsafe(24)
+    return render_template("wallet/pay.html", register=register, store=register.store, key=key,
+                           balance=ledger.member_balance(_member().id), amount_text=amount_text, error=error,
+                           insufficient=insufficient, max_amount=payments.max_amount()), status
+
+
+@bp.route("/pay/<token>", methods=["GET", "POST"])
+def pay(token: str):
+    """The store and register of the QR, the amount; POST pays (once per key)."""
+    register = _register_or_error(token)
+    if not _is_member():
+        # Read by a phone camera before logging in: show whom the code pays,
+        # then log in and come back here.
+        login_url = url_for("auth.login", area="wallet", next=url_for("wallet.pay", token=token))
+        if request.method == "POST":
+            return redirect(login_url, code=303)
+        return render_template("wallet/pay_register.html", register=register, store=register.store, login_url=login_url)
+    if request.method == "GET":
+        return _amount_page(register, amount_text=request.args.get("amount", ""))
+    amount_text = request.form.get("amount", "")
+    member = _member()
+    try:
+        amount = payments.parse_amount(amount_text)
+        result = payments.pay_once(current_user._get_current_object(), request.form.get("key", ""), member,
+                                   register, amount, PaymentMethod.CUSTOMER_SCAN)
+        db.session.commit()
+    except payments.AmountInvalid as invalid:
+        db.session.rollback()
+        return _amount_page(register, amount_text=amount_text, error=str(invalid), status=422)
+    except ledger.InsufficientBalance as short:
+        db.session.rollback()
+        return _amount_page(register, amount_text=amount_text, insufficient=short.available, status=422)
+    except payments.RequestInFlight as busy:
+        db.session.rollback()
+        return render_template("wallet/refused.html", message=str(busy), register=register), 409
+    except payments.PaymentRefused as refused:
+        db.session.rollback()
+        return render_template("wallet/refused.html", message=str(refused), register=register), 422
+    return redirect(url_for("wallet.payment_done", payment_id=result.payment.id, k=request.form.get("key")), code=303)
+
+
+@bp.route("/pay/<token>/confirm")
+def pay_confirm(token: str):
+    """確認: store, register and amount before 「支払う」."""
+    register = _register_or_error(token)
+    amount_text = request.args.get("amount", "")
+    try:
+        amount = payments.parse_amount(amount_text)
+    except payments.AmountInvalid as invalid:
+        return _amount_page(register, amount_text=amount_text, error=str(invalid), status=422)
+    balance = ledger.member_balance(_member().id)
+    if amount > balance:
+        return _amount_page(register, amount_text=amount_text, insufficient=balance, status=422)
+    key = request.args.get("key", "")
+    if not payments.valid_key(key):
+        return _amount_page(register, amount_text=amount_text)
+    return render_template("wallet/confirm.html", register=register, store=register.store, amount=amount, key=key,
+                           balance=balance, token=token)
+
+
+@bp.route("/payments/<int:payment_id>")
+def payment_done(payment_id: int):
+    """決済完了: the screen the customer shows the clerk."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.member_id != _member().id:
+        abort(404)
+    return render_template("wallet/done.html", payment=payment, remaining=payments.balance_after(payment, current_user.id, request.args.get("k")))
+
+
+@bp.route("/history")
+def history():
+    """利用履歴: the member's own payments, newest first."""
+    rows = list(db.session.scalars(
+        select(Payment).where(Payment.member_id == _member().id).order_by(Payment.created_at.desc(), Payment.id.desc()).limit(HISTORY_ROWS)
+    ))
+    return render_template("wallet/history.html", payments=rows, balance=ledger.member_balance(_member().id))
