@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
+# Tests run on every core (pytest-xdist); PYTEST_ARGS= make test runs them in one process.
+PYTEST_ARGS ?= -n auto
 FLASK  := $(BIN)/flask --app app
 
 .PHONY: run test install install-dev migrate clean

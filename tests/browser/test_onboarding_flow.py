@@ -4,7 +4,6 @@ edits 店舗情報 and uploads an image → the business changes its bank accoun
 staff publish → 「使えるお店」 finds it → unpublish → gone."""
 from __future__ import annotations
 
-import io
 import re
 
 from PIL import Image

@@ -11,15 +11,12 @@ from sqlalchemy import func, select
 
 from iseca import ledger, payers, payments
 from iseca.extensions import db
-from iseca.members import create_member, issue_card, luhn_check_digit
+from iseca.members import luhn_check_digit
 from iseca.models import (
     CardStatus,
     LedgerTransaction,
-    MemberKind,
     Payment,
     PaymentMethod,
-    RetiredQrToken,
-    utcnow,
 )
 from tests import factories
 

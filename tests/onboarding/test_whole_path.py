@@ -9,7 +9,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from iseca.extensions import db
-from iseca.models import Account, ApplicationStatus, AuditLog, Business, MerchantApplication, OutboxMessage, OutboxStatus, Store
+from iseca.models import ApplicationStatus, AuditLog, Business, MerchantApplication, OutboxMessage, OutboxStatus, Store
 from iseca.onboarding import SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
 from tests.conftest import basic_auth_header, csrf_from, login, post_form
 

@@ -4,7 +4,6 @@ transaction, and retries with the same key charge once."""
 from __future__ import annotations
 
 import random
-import re
 import secrets
 import threading
 from urllib.parse import parse_qs, urlsplit

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from iseca import ledger, payers
 from iseca.extensions import db
-from iseca.models import AccountKind, CardStatus, IdempotencyKey, Payment, PaymentMethod
+from iseca.models import CardStatus, Payment, PaymentMethod
 from tests import factories
 from tests.conftest import csrf_from, login
 
