@@ -170,3 +170,20 @@ def _bytes(data: bytes):
     import io
 
     return io.BytesIO(data)
+
+
+def add_register_routes(bp, area: RegisterUi) -> None:
+    """The pages of one register, the same in the management site and at the
+    counter: 「名前を変更」, 「廃止」, 「QRコード再発行」 (each with confirmation),
+    「QRコード表示」, 「画像形式でダウンロード」, 「印刷用ページを表示」 and its PDF."""
+    routes = [
+        ("rename", "register_rename", lambda register_id: rename(area, register_id), ["GET", "POST"]),
+        ("retire", "register_retire", lambda register_id: retire(area, register_id), ["GET", "POST"]),
+        ("reissue", "register_reissue", lambda register_id: reissue(area, register_id), ["GET", "POST"]),
+        ("qr", "register_qr", lambda register_id: show_qr(area, register_id), ["GET"]),
+        ("qr.png", "register_qr_png", download_png, ["GET"]),
+        ("sheet", "register_sheet", lambda register_id: print_sheet(area, register_id), ["GET"]),
+        ("sheet.pdf", "register_sheet_pdf", sheet_pdf, ["GET"]),
+    ]
+    for suffix, endpoint, view, methods in routes:
+        bp.add_url_rule(f"/registers/<int:register_id>/{suffix}", endpoint, view, methods=methods)
