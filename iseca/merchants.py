@@ -32,7 +32,9 @@ def create_store(business: Business, **fields) -> Store:
 
 def create_register(store: Store, name: str = "レジ1") -> Register:
     """A register (レジ) of a store, with a fresh QR token."""
-    register = Register(store_id=store.id, name=name, qr_token=new_qr_token())
+    # By the relationship, so a `store.registers` already loaded (the
+    # store account's own, loaded with its login) includes the new one.
+    register = Register(store=store, name=name, qr_token=new_qr_token())
     db.session.add(register)
     db.session.flush()
     return register

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select, text, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.exc import OperationalError
 
 from . import audit, ledger, settlement
@@ -288,23 +288,42 @@ def valid_key(key: str | None) -> bool:
     return bool(key and _KEY_RE.fullmatch(key))
 
 
+def _claim_key_postgresql(values: dict, wait_ms: int) -> int | None:
+    """INSERT … SELECT … FROM (SELECT set_config('lock_timeout', …, true))
+    ON CONFLICT DO NOTHING RETURNING id: the key's row is produced after the
+    lock timeout is in force, so waiting for an uncommitted insert of the
+    same key is bounded by it."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    table = IdempotencyKey.__table__
+    timeout = select(func.set_config("lock_timeout", str(int(wait_ms)), True).label("t")).subquery()
+    row = select(*[literal(value, table.c[name].type) for name, value in values.items()]).where(timeout.c.t.is_not(None))
+    stmt = (
+        insert(IdempotencyKey)
+        .from_select(list(values), row)
+        .on_conflict_do_nothing(index_elements=["account_id", "key"])
+        .returning(IdempotencyKey.id)
+    )
+    return db.session.execute(stmt).scalar()
+
+
 def claim_key(actor: Account, key: str, fingerprint: str) -> IdempotencyKey | None:
     """Record `key` for `actor` in the current transaction. Returns None when
     it is new (go ahead), or the row of the first request with that key.
     Raises IdempotencyKeyReused (other request) or RequestInFlight."""
     if not valid_key(key):
         raise PaymentRefused("画面の有効期限が切れました。最初からやり直してください。")
-    if db.session.get_bind().dialect.name == "postgresql":
-        # A duplicate waits this long for the first request to finish, then
-        # replays its result; past it the clerk is told it is in progress.
-        wait_ms = int(float(current_app.config.get("IDEMPOTENCY_WAIT_SECONDS", 5)) * 1000)
-        db.session.execute(text(f"SET LOCAL lock_timeout = {wait_ms}"))
+    values = {"account_id": actor.id, "key": key, "request_hash": fingerprint, "created_at": utcnow()}
     try:
-        new_id = _insert_ignoring_conflict(
-            IdempotencyKey,
-            ["account_id", "key"],
-            {"account_id": actor.id, "key": key, "request_hash": fingerprint, "created_at": utcnow()},
-        )
+        if db.session.get_bind().dialect.name == "postgresql":
+            # A duplicate waits this long for the first request to finish,
+            # then replays its result; past it the clerk is told it is in
+            # progress. The limit is set (for this transaction, as SET LOCAL
+            # would) by the row source of the INSERT itself: one round trip.
+            wait_ms = int(float(current_app.config.get("IDEMPOTENCY_WAIT_SECONDS", 5)) * 1000)
+            new_id = _claim_key_postgresql(values, wait_ms)
+        else:
+            new_id = _insert_ignoring_conflict(IdempotencyKey, ["account_id", "key"], values)
     except OperationalError as error:
         # Only a lock wait that ran out means "the first is still running";
         # anything else (a lost connection …) is a real error.

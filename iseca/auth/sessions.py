@@ -14,9 +14,10 @@ import secrets
 from flask import current_app, request, session
 from flask_login import LoginManager, login_user, logout_user
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Account, LoginSession, utcnow
+from ..models import Account, LoginSession, Store, utcnow
 
 
 def _hash(token: str) -> str:
@@ -27,11 +28,15 @@ def load_account(token: str) -> Account | None:
     """Flask-Login's user loader: the account of a live session, or None."""
     if not token or len(token) > 100:
         return None
+    # A store account's store and registers come in the same query: every
+    # till request needs them (held by `account.store`, so later lookups by
+    # id are answered from the session's identity map, not the database).
     row = db.session.execute(
         select(LoginSession, Account)
         .join(Account, LoginSession.account_id == Account.id)
+        .options(joinedload(Account.store).joinedload(Store.registers))
         .where(LoginSession.token_hash == _hash(token))
-    ).first()
+    ).unique().first()
     if row is None:
         return None
     login_session, account = row
