@@ -12,7 +12,7 @@ import hashlib
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import BigInteger, and_, case, func, literal, or_, select, text, update
 
 from .extensions import db
 from .models import (
@@ -87,10 +87,13 @@ def post(
     actor: Account | None = None,
     memo: str = "",
     at: dt.datetime | None = None,
+    locked: bool = False,
 ) -> LedgerTransaction:
     """Record one movement of points: (account, signed amount) pairs that sum
     to zero. Raises InsufficientBalance (and changes nothing the caller cannot
-    roll back) when a member account would go below zero."""
+    roll back) when a member account would go below zero. `locked`: the
+    caller holds the rows' locks already (SELECT … FOR UPDATE in id order),
+    so all balances change in one statement."""
     amounts = [amount for _, amount in movements]
     if any(not isinstance(a, int) or isinstance(a, bool) for a in amounts):
         raise LedgerError("amounts must be integers of yen")
@@ -101,29 +104,52 @@ def post(
     txn = LedgerTransaction(kind=kind, actor_account_id=actor.id if actor else None, memo=memo[:300], created_at=at or utcnow())
     db.session.add(txn)
     db.session.flush()
-    # In account id order, whatever the direction, so that any two
-    # transactions (a payment and a cancellation too) lock rows in one order.
-    entries = []
-    for account, amount in sorted(movements, key=lambda m: m[0].id):
+    ordered = sorted(movements, key=lambda m: m[0].id)
+    entries = [LedgerEntry(transaction_id=txn.id, account_id=account.id, amount=amount) for account, amount in ordered]
+    if locked or db.session.get_bind().dialect.name == "sqlite":
+        # The rows are locked already (by the caller on PostgreSQL; SQLite's
+        # writer holds the whole database): one conditional UPDATE for all.
+        delta = case({account.id: literal(amount, BigInteger) for account, amount in ordered}, value=LedgerAccount.id)
         result = db.session.execute(
             update(LedgerAccount)
             .where(
-                LedgerAccount.id == account.id,
-                or_(LedgerAccount.kind != LedgerAccountKind.MEMBER, LedgerAccount.balance + amount >= 0),
+                LedgerAccount.id.in_([account.id for account, _ in ordered]),
+                or_(LedgerAccount.kind != LedgerAccountKind.MEMBER, LedgerAccount.balance + delta >= 0),
             )
-            .values(balance=LedgerAccount.balance + amount)
+            .values(balance=LedgerAccount.balance + delta)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
-            available = db.session.scalar(select(LedgerAccount.balance).where(LedgerAccount.id == account.id)) or 0
-            raise InsufficientBalance(available)
-        entries.append(LedgerEntry(transaction_id=txn.id, account_id=account.id, amount=amount))
+        if result.rowcount != len(ordered):
+            raise InsufficientBalance(_available([account.id for account, amount in ordered if amount < 0]))
+    else:
+        # In account id order, whatever the direction, so that any two
+        # transactions (a payment and a cancellation too) lock rows in one order.
+        for account, amount in ordered:
+            result = db.session.execute(
+                update(LedgerAccount)
+                .where(
+                    LedgerAccount.id == account.id,
+                    or_(LedgerAccount.kind != LedgerAccountKind.MEMBER, LedgerAccount.balance + amount >= 0),
+                )
+                .values(balance=LedgerAccount.balance + amount)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                raise InsufficientBalance(_available([account.id]))
     # Added together so the flush writes them in one INSERT.
     db.session.add_all(entries)
     db.session.flush()
     for account, _ in movements:
         db.session.expire(account, ["balance"])
     return txn
+
+
+def _available(account_ids: list[int]) -> int:
+    """What the member accounts among `account_ids` hold (for the refusal message)."""
+    return int(db.session.scalar(
+        select(func.coalesce(func.sum(LedgerAccount.balance), 0))
+        .where(LedgerAccount.id.in_(account_ids), LedgerAccount.kind == LedgerAccountKind.MEMBER)
+    ) or 0)
 
 
 def grant(

@@ -14,8 +14,9 @@ import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import event, func, literal, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from . import audit, ledger, settlement
 from .extensions import db
@@ -163,13 +164,37 @@ def _insert_ignoring_conflict(model, conflict_columns: list[str], values: dict):
 
 def _period_id(day: dt.date) -> int:
     """The settlement period of `day`, created when first needed; safe when
-    two payments open a new period at the same moment."""
+    two payments open a new period at the same moment.
+
+    Periods are never deleted and their start day is unique, so once a
+    transaction that saw the period's id commits, the id is kept for the
+    process (per app) and later payments of the period need no query."""
     starts_on, ends_on = settlement.period_bounds(day)
+    known = current_app.extensions.setdefault("iseca_period_ids", {})
+    period_id = known.get(starts_on)
+    if period_id is not None:
+        return period_id
     period_id = db.session.scalar(select(SettlementPeriod.id).where(SettlementPeriod.starts_on == starts_on))
     if period_id is None:
         _insert_ignoring_conflict(SettlementPeriod, ["starts_on"], {"starts_on": starts_on, "ends_on": ends_on, "status": PeriodStatus.OPEN})
         period_id = db.session.scalar(select(SettlementPeriod.id).where(SettlementPeriod.starts_on == starts_on))
+    db.session.info.setdefault(_PERIODS_SEEN, []).append((known, starts_on, period_id))
     return period_id
+
+
+_PERIODS_SEEN = "iseca_periods_seen"
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_periods(session):
+    for known, starts_on, period_id in session.info.pop(_PERIODS_SEEN, ()):
+        known[starts_on] = period_id
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_periods(session):
+    # A period created by the rolled-back transaction does not exist.
+    session.info.pop(_PERIODS_SEEN, None)
 
 
 def _locked_accounts(member_id: int, store_id: int, day: dt.date) -> tuple[list[LedgerAccount], LedgerAccount | None]:
@@ -254,7 +279,8 @@ def _pay(member, register, amount, method, *, actor=None, card=None, at=None) ->
         if remaining == 0:
             break
     movements.append((store_account or ledger.store_account(store.id), amount))
-    txn = ledger.post(LedgerTransactionKind.PAYMENT, movements, actor=actor, memo=f"決済 {store.code}", at=at)
+    # The accounts were locked above (in id order): one UPDATE moves them all.
+    txn = ledger.post(LedgerTransactionKind.PAYMENT, movements, actor=actor, memo=f"決済 {store.code}", at=at, locked=True)
     campaign_ids = {a.campaign_id for a, amt in movements if amt < 0}
     payment = Payment(
         number=new_payment_number(at, txn.id),
