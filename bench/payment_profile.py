@@ -37,6 +37,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--show-sql", action="store_true", help="print the statements of one request")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
+    parser.add_argument("--dump", help="with --profile: also write the cProfile data to this file")
     args = parser.parse_args()
 
     from sqlalchemy import event, text
@@ -115,7 +116,9 @@ def main() -> int:
         print(f"per request: {wall / n * 1000:.2f} ms wall, {db_time[0] / n * 1000:.2f} ms waiting for PostgreSQL, "
               f"{(wall - db_time[0]) / n * 1000:.2f} ms Python (test client included)")
         if profiler:
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            if args.dump:
+                profiler.dump_stats(args.dump)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
