@@ -207,14 +207,17 @@ def test_keyboard_focus_is_visible_in_the_menu(new_context, town):
         assert outline != "none", page.evaluate("document.activeElement.outerHTML")
 
 
-def test_wallet_history_keeps_each_amount_on_one_line(new_context, town):
+def test_wallet_history_keeps_each_date_and_amount_on_one_line_on_a_phone(new_context, town):
     page = new_context(viewport=PHONE).new_page()
     _login(page, "wallet", town["member_login"])
     page.goto("/wallet/history")
-    cell = page.locator("main td.num").first
-    assert re.fullmatch(r"[\d,]+円", cell.inner_text())
-    lines = cell.evaluate("el => { const r = document.createRange(); r.selectNodeContents(el); return r.getClientRects().length; }")
-    assert lines == 1
+    row = page.locator("main tbody tr").first
+    assert re.fullmatch(r"[\d,]+円", row.locator("td.num").inner_text())
+    for cell in (row.locator("td").nth(0), row.locator("td.num")):
+        lines = cell.evaluate("el => { const r = document.createRange(); r.selectNodeContents(el);"
+                              " return r.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight); }")
+        assert lines < 1.5, cell.inner_text()
+    screenshot(page, "walkthrough-wallet-history-phone")
     assert page.locator("main .badge", has_text="決済済").first.is_visible()
 
 
