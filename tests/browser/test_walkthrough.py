@@ -257,3 +257,19 @@ def test_management_site_works_without_javascript(new_context, town):
     assert page.get_by_text("店舗情報を保存しました。").is_visible()
     assert page.get_by_label("営業時間").input_value() == "9:00〜18:30"
     screenshot(page, "walkthrough-store-without-js")
+
+
+def test_a_missing_page_keeps_the_areas_menu_and_leads_back_home(new_context, town):
+    page = new_context(viewport=PHONE).new_page()
+    _login(page, "terminal", town["store"].code)
+    response = page.goto("/terminal/history/999999")
+    assert response.status == 404
+    assert page.get_by_role("heading", name="ページが見つかりません").is_visible()
+    assert page.get_by_role("navigation", name="メニュー").get_by_role("link", name="HOME").is_visible()
+    page.get_by_role("link", name="加盟店アプリのトップへ").click()
+    page.wait_for_url("**/terminal/")
+    assert page.get_by_role("link", name="決済する").is_visible()
+
+    anonymous = new_context(viewport=PHONE).new_page()
+    assert anonymous.goto("/no-such-page").status == 404
+    assert anonymous.get_by_role("link", name="トップページへ").is_visible()
