@@ -50,6 +50,17 @@ def jst(value: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M") -> str:
     return value.astimezone(JST).strftime(fmt)
 
 
+def menu_current(endpoint: str, *section: str) -> Markup:
+    """aria-current for a menu link: "page" on the page itself, "true" on the
+    pages under it (`section`: endpoints, or prefixes ending in "_")."""
+    current = request.endpoint or ""
+    if current == endpoint:
+        return Markup(' aria-current="page"')
+    if any(current.startswith(s) if s.endswith("_") else current == s for s in section):
+        return Markup(' aria-current="true"')
+    return Markup("")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["jst"] = jst
@@ -125,4 +136,5 @@ def init_app(app: Flask) -> None:
     def _server_error(error):
         return _error(500, "システムエラーが発生しました", "お手数ですが、時間をおいてもう一度お試しください。解決しない場合はISECA窓口にご連絡ください。")
 
+    app.jinja_env.globals["menu_current"] = menu_current
     app.jinja_env.globals["nl2br"] = lambda text: Markup("<br>").join((text or "").splitlines())

@@ -24,6 +24,8 @@ CODE_LABELS = {
     "counter": "職員ID",
     "wallet": "メールアドレス",
 }
+# The refusal names the field as the login form labels it.
+CODE_WORDS = {"cms": "ユーザー名", "terminal": "店舗コード", "counter": "職員ID", "wallet": "メールアドレス"}
 
 
 def normalize_login(kind: AccountKind, raw: str) -> str:
@@ -97,7 +99,7 @@ def login(area: str):
         account = db.session.scalar(select(Account).where(Account.kind == kind, Account.login == login_name))
         if not passwords.verify_password(account, form.password.data):
             g.login_failed = True
-            form.password.errors.append("ユーザー名またはパスワードが違います。")
+            form.password.errors.append(f"{CODE_WORDS[the_area.name]}またはパスワードが違います。")
         elif not account.is_active:
             g.login_failed = True
             form.code.errors.append("このアカウントは利用停止中です。ISECA窓口にお問い合わせください。")

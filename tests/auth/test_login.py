@@ -378,3 +378,13 @@ def test_expired_login_during_htmx_swap_loads_login_page(client):
     resp = client.get("/cms/registers", headers={"HX-Request": "true", "HX-Target": "rows"})
     assert resp.status_code == 204
     assert "/cms/login" in resp.headers["HX-Redirect"]
+
+
+@pytest.mark.parametrize("area, kind, word", [
+    ("cms", "store", "ユーザー名"), ("terminal", None, "店舗コード"), ("counter", None, "職員ID"), ("wallet", None, "メールアドレス"),
+])
+def test_refused_login_names_the_field_as_the_form_labels_it(client, area, kind, word):
+    resp = login(client, "nobody-here", "not the password at all", area=area, kind=kind)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert f"{word}またはパスワードが違います。" in html
