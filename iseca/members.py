@@ -117,7 +117,9 @@ def replace_card(card: Card) -> Card:
     move between ledger accounts."""
     if card.status == CardStatus.REPLACED:
         raise MemberError("このカードはすでに再発行済みです。")
-    new_card = issue_card(card.member, batch=card.batch or "replacement")
+    # A batch of its own: the card sheet of a batch lists every card's
+    # balance-page secret, so a replacement must not join anyone else's.
+    new_card = issue_card(card.member, batch=f"replacement-{card.number}")
     card.status = CardStatus.REPLACED
     card.suspended_at = card.suspended_at or utcnow()
     card.replaced_by_id = new_card.id

@@ -19,7 +19,9 @@ class IssueCardsForm(FlaskForm):
         NumberRange(min=1, max=MAX_BATCH, message=f"発行枚数は1〜{MAX_BATCH}枚です。")])
     name = StringField("氏名（1枚のときのみ・任意）", validators=[Optional(), Length(max=100)])
     batch = StringField("発行ロット名", validators=[DataRequired(message="発行ロット名を入力してください（例: 2026-04 窓口）。"),
-                                                Length(max=40)])
+                                                Length(max=40),
+                                                # The name is part of the card sheet's address.
+                                                Regexp(r"^[^/\\?#%]+$", message="発行ロット名に / \\ ? # % は使えません。")])
 
 
 class GrantForm(FlaskForm):

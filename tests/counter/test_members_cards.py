@@ -183,3 +183,26 @@ def test_charge_is_recorded_as_a_charge(counter):
     assert resp.status_code == 303
     txn = db.session.scalar(select(LedgerTransaction).where(LedgerTransaction.memo == "窓口で現金入金"))
     assert txn.kind.value == "charge" and ledger.member_balance(member.id) == 5_000
+
+
+def test_replacement_card_sheet_shows_only_that_card(counter, app):
+    """A card sheet carries balance-page secrets: replacing one member's card
+    must not print anyone else's."""
+    _, first = factories.make_card_member(100)
+    _, second = factories.make_card_member(200)
+    sheets = []
+    for card in (first, second):
+        page = counter.get(f"/counter/cards/{card.id}/replace").get_data(as_text=True)
+        resp = counter.post(f"/counter/cards/{card.id}/replace", data={"csrf_token": csrf_from(page)})
+        sheets.append(counter.get(resp.headers["Location"]).get_data(as_text=True))
+    new_first = db.session.get(Card, db.session.get(Card, first.id).replaced_by_id)
+    new_second = db.session.get(Card, db.session.get(Card, second.id).replaced_by_id)
+    assert new_first.secret in sheets[0] and new_second.secret not in sheets[0]
+    assert new_second.secret in sheets[1] and new_first.secret not in sheets[1]
+
+
+def test_batch_name_that_would_break_the_sheet_address_is_refused(counter):
+    resp = form_post(counter, "/counter/cards/issue", {"count": "1", "batch": "2026/04"})
+    assert resp.status_code == 200
+    assert "発行ロット名に / \\ ? # % は使えません" in resp.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Card)) == 0
