@@ -12,7 +12,8 @@ from markupsafe import Markup
 
 from .auth.areas import KIND_LABELS, area_of_request
 from .auth.passwords import password_expired
-from .models import AccountKind
+from .models import AccountKind, PaymentStatus
+from .usage import STATUS_LABELS
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -61,9 +62,15 @@ def menu_current(endpoint: str, *section: str) -> Markup:
     return Markup("")
 
 
+def payment_status(status: str) -> str:
+    """'cancelled' → '取消済', 'completed' → '決済済' (the same words everywhere)."""
+    return STATUS_LABELS[PaymentStatus(status)]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["jst"] = jst
+    app.jinja_env.filters["payment_status"] = payment_status
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
