@@ -16,7 +16,7 @@ from wtforms.fields import DateField
 from wtforms.validators import Length, ValidationError
 
 from . import cancellation
-from .access import stores_of
+from .web.access import stores_of
 from .auth import passwords
 from .extensions import db
 from .models import Account, AccountKind, Payment, PaymentMethod, PaymentStatus, Register

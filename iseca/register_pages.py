@@ -13,7 +13,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_login import current_user
 
 from . import qr
-from .access import get_register_or_404, get_store_or_404
+from .web.access import get_register_or_404, get_store_or_404
 from .extensions import db
 from .models import Register, Store
 from .register_forms import ConfirmForm, RegisterNameForm

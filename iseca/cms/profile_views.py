@@ -6,7 +6,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import banking, outbox, profiles
-from ..access import get_business_or_404, get_store_or_404
+from ..web.access import get_business_or_404, get_store_or_404
 from ..extensions import db
 from ..public.onboarding_views import bank_names, image_response
 from . import bp

@@ -6,7 +6,7 @@ from flask import url_for
 from flask_login import current_user
 
 from .. import register_pages as pages
-from ..access import stores_of
+from ..web.access import stores_of
 from . import bp
 
 UI = pages.RegisterUi(

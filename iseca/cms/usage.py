@@ -9,7 +9,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 from .. import usage
-from ..access import get_store_payment_or_404, stores_of
+from ..web.access import get_store_payment_or_404, stores_of
 from ..csvexport import ENCODING_LABELS, ENCODINGS, CsvStream, unencodable
 from ..extensions import db, limiter
 from ..history_web import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import redirect, render_template, url_for
 from flask_login import current_user
 
-from ..access import stores_of
+from ..web.access import stores_of
 from ..models import AccountKind
 from . import bp
 

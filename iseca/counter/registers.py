@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 
 from .. import qr
 from .. import register_pages as pages
-from ..access import get_store_or_404
+from ..web.access import get_store_or_404
 from ..extensions import db
 from ..models import Register, Store
 from . import bp

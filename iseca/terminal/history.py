@@ -8,7 +8,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 from .. import usage
-from ..access import get_store_payment_or_404
+from ..web.access import get_store_payment_or_404
 from ..extensions import db, limiter
 from ..history_web import (
     TerminalFilterForm,

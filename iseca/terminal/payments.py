@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from .. import ledger, payers, payments
-from ..access import get_register_or_404, get_store_or_404
+from ..web.access import get_register_or_404, get_store_or_404
 from ..extensions import db, limiter
 from ..models import Payment, PaymentMethod, PaymentStatus, Register, utcnow
 from . import bp

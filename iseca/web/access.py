@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import abort
 from sqlalchemy import select
 
-from .extensions import db
-from .models import Account, AccountKind, Business, Payment, Register, Store
+from ..extensions import db
+from ..models import Account, AccountKind, Business, Payment, Register, Store
 
 
 def stores_of(account: Account) -> list[Store]:

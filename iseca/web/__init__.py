@@ -10,10 +10,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 
-from .auth.areas import KIND_LABELS, area_of_request
-from .auth.passwords import password_expired
-from .models import AccountKind, PaymentStatus
-from .usage import STATUS_LABELS
+from ..auth.areas import KIND_LABELS, area_of_request
+from ..auth.passwords import password_expired
+from ..models import AccountKind, PaymentStatus
+from ..usage import STATUS_LABELS
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -134,7 +134,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(429)
     def _too_many(error):
         if request.endpoint == "auth.login":
-            from .auth.views import login_throttled
+            from ..auth.views import login_throttled
 
             return login_throttled()
         return _error(429, "操作が多すぎます", "しばらく時間をおいてから、もう一度お試しください。")
