@@ -1,4 +1,4 @@
-"""Engine settings that the ORM cannot express."""
+"""Engine settings that the ORM cannot express, and the one LIKE rule of every search."""
 from __future__ import annotations
 
 import sqlite3
@@ -50,3 +50,9 @@ def _writing_request() -> bool:
     if has_request_context():
         return request.method not in ("GET", "HEAD", "OPTIONS")
     return not (has_app_context() and current_app.testing)
+
+
+def contains_text(column, text: str):
+    """`column` contains `text`, case-insensitively, with `%`, `_` and `\\`
+    typed by the user matched as themselves (the one LIKE rule of every search)."""
+    return column.icontains(text, autoescape=True)

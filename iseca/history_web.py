@@ -20,7 +20,8 @@ from .web.access import stores_of
 from .auth import passwords
 from .extensions import db
 from .models import Account, AccountKind, Payment, PaymentMethod, PaymentStatus, Register
-from .usage import METHOD_LABELS, STATUS_LABELS, UsageFilter
+from .labels import choices
+from .usage import UsageFilter
 
 DATE_MESSAGE = "日付を正しく入力してください（例: 2026-04-01）。"
 
@@ -91,9 +92,9 @@ class UsageFilterForm(TerminalFilterForm):
     register = SelectField("レジ", choices=[], validate_choice=False)
     amount_min = StringField("金額（下限・円）", validators=[Length(max=20)])
     amount_max = StringField("金額（上限・円）", validators=[Length(max=20)])
-    status = SelectField("状態", choices=[("", "すべて")] + [(s.value, l) for s, l in STATUS_LABELS.items()],
+    status = SelectField("状態", choices=[("", "すべて")] + choices("payment_status"),
                          validate_choice=False)
-    method = SelectField("決済方法", choices=[("", "すべて")] + [(m.value, l) for m, l in METHOD_LABELS.items()],
+    method = SelectField("決済方法", choices=[("", "すべて")] + choices("payment_method"),
                          validate_choice=False)
 
     def setup(self, account: Account) -> None:

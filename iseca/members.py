@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from .database import contains_text
 from .extensions import db
 from .models import Account, AccountKind, Campaign, Card, CardStatus, Member, MemberKind, MemberStatus, utcnow
 
@@ -136,7 +137,7 @@ def find_members(query: str, limit: int = 50) -> list[Member]:
         digits = text.replace("-", "").replace(" ", "")
         card_members = select(Card.member_id).where(Card.number == digits)
         stmt = stmt.where(or_(Member.code == digits, Member.id.in_(card_members), Member.email == text.lower(),
-                              Member.name.contains(text)))
+                              contains_text(Member.name, text)))
     return list(db.session.scalars(stmt))
 
 

@@ -17,6 +17,7 @@ from .accounts import create_account
 from .auth.sessions import revoke_all_sessions
 from .auth.passwords import generate_initial_password, set_password
 from .extensions import db
+from .labels import KIT_ITEM
 from .merchants import create_business, create_register, create_store
 from .models import (
     Account,
@@ -51,20 +52,6 @@ ELIGIBILITY = [
     "取扱物品や役務等が適切である",
 ]
 
-STATUS_LABELS = {
-    ApplicationStatus.RECEIVED: "受付",
-    ApplicationStatus.APPROVED: "承認",
-    ApplicationStatus.REJECTED: "却下",
-}
-
-SOURCE_LABELS = {"online": "オンライン", "paper": "書面"}
-
-KIT_LABELS = {
-    KitItem.FLAG: "のぼり旗",
-    KitItem.QR_SHEET: "掲示用QRコード台紙",
-    KitItem.STICKER_ROUND: "ステッカー（丸型）",
-    KitItem.STICKER_SQUARE: "ステッカー（角型）",
-}
 
 SUBJECT_STORE_ACCOUNT = "【ISECA】店舗アカウント開設が完了しました"
 SUBJECT_BUSINESS_ACCOUNT = "【ISECA】事業者アカウント開設が完了しました"
@@ -406,7 +393,7 @@ def record_kit_handover(business: Business, items: dict[KitItem, int], handed_on
     db.session.flush()
     audit.record("kit_handed_over", business, {
         "store": store.code if store else None, "handed_on": handed_on.isoformat(),
-        "items": {KIT_LABELS[i]: q for i, q in items.items() if q > 0},
+        "items": {KIT_ITEM[i]: q for i, q in items.items() if q > 0},
     }, actor=staff)
     return rows
 

@@ -8,6 +8,7 @@ from typing import Callable
 from flask import abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
+from ..labels import ACCOUNT_KIND
 from ..models import AccountKind
 
 
@@ -26,12 +27,6 @@ AREAS: dict[str, Area] = {
     "wallet": Area("wallet", "ISECAウォレット", (AccountKind.MEMBER,), "wallet.index"),
 }
 
-KIND_LABELS = {
-    AccountKind.STORE: "店舗",
-    AccountKind.BUSINESS: "事業者",
-    AccountKind.STAFF: "ISECA窓口職員",
-    AccountKind.MEMBER: "会員",
-}
 
 
 def area_of_request() -> Area | None:
@@ -68,7 +63,7 @@ def login_required(*kinds: AccountKind) -> Callable:
             if current_user.kind not in kinds:
                 if area is None:
                     abort(403)
-                labels = "・".join(KIND_LABELS[k] for k in kinds)
+                labels = "・".join(ACCOUNT_KIND[k] for k in kinds)
                 flash(f"この画面は{labels}アカウントでログインして使います。", "warning")
                 return _to_login(url_for("auth.login", area=area.name))
             return view(*args, **kwargs)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
-from .. import usage
+from .. import labels, usage
 from ..web.access import get_store_payment_or_404, stores_of
 from ..csvexport import ENCODING_LABELS, ENCODINGS, CsvStream, unencodable
 from ..extensions import db, limiter
@@ -101,8 +101,6 @@ def usage_list():
         csv_encodings=ENCODING_LABELS,
         replacement_notes=_replacement_notes(current_user, int(form.store.data) if form.store.data and not form.errors else None),
         several_stores=current_user.kind == AccountKind.BUSINESS,
-        status_labels=usage.STATUS_LABELS,
-        method_labels=usage.METHOD_SHORT,
         back=request.full_path.rstrip("?"),
     )
     # Errors come back with 200 so that htmx swaps them in (it ignores 4xx).
@@ -131,8 +129,8 @@ def _csv_row(row) -> list:
     ]
 
 
-METHOD_TEXT = dict(usage.METHOD_LABELS)
-STATUS_TEXT = dict(usage.STATUS_LABELS)
+METHOD_TEXT = dict(labels.PAYMENT_METHOD)
+STATUS_TEXT = dict(labels.PAYMENT_STATUS)
 
 
 def _csv_response(name: str, encoding: str, header: list[str], rows) -> Response:
@@ -185,8 +183,8 @@ def usage_list_with_errors(form: UsageFilterForm):
     return render_template(
         "cms/usage.html", form=form, page=None, args={}, presets=_preset_links("cms.usage", {}),
         today=today_jst(), csv_encodings=ENCODING_LABELS, replacement_notes=[],
-        several_stores=current_user.kind == AccountKind.BUSINESS, status_labels=usage.STATUS_LABELS,
-        method_labels=usage.METHOD_SHORT, back=url_for("cms.usage"),
+        several_stores=current_user.kind == AccountKind.BUSINESS,
+        back=url_for("cms.usage"),
     ), 400
 
 

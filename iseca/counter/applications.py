@@ -11,9 +11,8 @@ from wtforms.validators import DataRequired, Length
 from .. import onboarding, outbox
 from ..extensions import db
 from ..models import ApplicationStatus, Business, MerchantApplication
-from ..public.forms import ApplicationForm
-from ..public.onboarding_views import bank_names, handle_store_buttons
-from ..public.forms import JapaneseForm
+from ..web.forms import ApplicationForm, JapaneseForm, bank_names, handle_store_buttons
+from ..web.pages import page_number
 from . import bp
 
 PER_PAGE = 30
@@ -48,13 +47,11 @@ def applications():
     else:
         status = "all"
         order = MerchantApplication.submitted_at.desc()
-    page = max(request.args.get("page", 1, type=int), 1)
-    pagination = db.paginate(stmt.order_by(order, MerchantApplication.id), page=page, per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(stmt.order_by(order, MerchantApplication.id), page=page_number(), per_page=PER_PAGE, error_out=False)
     counts = dict(db.session.execute(
         select(MerchantApplication.status, func.count()).group_by(MerchantApplication.status)
     ).all())
-    return render_template("counter/applications.html", pagination=pagination, status=status, counts=counts,
-                           labels=onboarding.STATUS_LABELS, sources=onboarding.SOURCE_LABELS)
+    return render_template("counter/applications.html", pagination=pagination, status=status, counts=counts)
 
 
 @bp.route("/applications/<int:application_id>")
@@ -70,7 +67,7 @@ def _detail(app_: MerchantApplication, approve_form, reject_form, status: int = 
     business = db.session.get(Business, app_.business_id) if app_.business_id else None
     return render_template(
         "counter/application.html", application=app_, approve_form=approve_form, reject_form=reject_form,
-        business=business, labels=onboarding.STATUS_LABELS, sources=onboarding.SOURCE_LABELS,
+        business=business,
         bank_line=banking.describe(app_.data.get("bank", {}), mask=False), eligibility=onboarding.ELIGIBILITY,
     ), status
 

@@ -9,11 +9,13 @@ from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from .. import banking, onboarding, outbox
+from ..database import contains_text
 from ..extensions import db
 from ..models import Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, Store
 from ..profiles import bank_of
 from ..timeutil import today_jst
-from ..public.forms import JapaneseForm
+from ..web.forms import JapaneseForm
+from ..web.pages import page_number
 from . import bp
 
 PER_PAGE = 30
@@ -76,13 +78,12 @@ def merchants():
     q = (request.args.get("q") or "").strip()[:100]
     stmt = select(Business)
     if q:
-        like = f"%{q}%"
         stmt = stmt.where(or_(
-            Business.name.ilike(like), Business.code.ilike(like), Business.name_kana.ilike(like),
-            Business.id.in_(select(Store.business_id).where(or_(Store.name.ilike(like), Store.code.ilike(like)))),
+            contains_text(Business.name, q), contains_text(Business.code, q), contains_text(Business.name_kana, q),
+            Business.id.in_(select(Store.business_id).where(or_(contains_text(Store.name, q),
+                                                                contains_text(Store.code, q)))),
         ))
-    page = max(request.args.get("page", 1, type=int), 1)
-    pagination = db.paginate(stmt.order_by(Business.code), page=page, per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(stmt.order_by(Business.code), page=page_number(), per_page=PER_PAGE, error_out=False)
     return render_template("counter/merchants.html", pagination=pagination, q=q)
 
 
@@ -102,7 +103,7 @@ def _merchant_page(business: Business, kit_form: KitForm):
     return render_template(
         "counter/merchant.html", business=business, accounts=onboarding.merchant_accounts(business),
         action_form=ActionForm(), kit_form=kit_form, handovers=handovers, stores=stores,
-        kit_labels=onboarding.KIT_LABELS, bank_line=banking.describe(bank_of(business), mask=False),
+        bank_line=banking.describe(bank_of(business), mask=False),
     )
 
 

@@ -8,16 +8,12 @@ from .. import audit
 from .. import outbox as mail
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus
-from ..public.forms import JapaneseForm
+from ..web.forms import JapaneseForm
+from ..web.pages import page_number
 from . import bp
 
 PER_PAGE = 50
 
-STATUS_LABELS = {
-    OutboxStatus.PENDING: "未送信",
-    OutboxStatus.SENT: "送信済",
-    OutboxStatus.FAILED: "送信失敗",
-}
 
 
 class OutboxActionForm(JapaneseForm):
@@ -40,11 +36,10 @@ def outbox():
         stmt = stmt.where(OutboxMessage.status == OutboxStatus(status))
     else:
         status = ""
-    page = max(request.args.get("page", 1, type=int), 1)
-    pagination = db.paginate(stmt.order_by(OutboxMessage.id.desc()), page=page, per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(stmt.order_by(OutboxMessage.id.desc()), page=page_number(), per_page=PER_PAGE, error_out=False)
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     return render_template(
-        "counter/outbox.html", pagination=pagination, status=status, counts=counts, labels=STATUS_LABELS,
+        "counter/outbox.html", pagination=pagination, status=status, counts=counts,
         form=OutboxActionForm(), configured=mail.is_configured(),
         max_attempts=int(current_app.config.get("MAIL_MAX_ATTEMPTS", 8)),
     )
@@ -54,7 +49,7 @@ def outbox():
 def outbox_message(message_id: int):
     """One message as it was (or will be) sent."""
     return render_template("counter/outbox_message.html", message=get_message_or_404(message_id),
-                           labels=STATUS_LABELS, form=OutboxActionForm(), configured=mail.is_configured())
+                           form=OutboxActionForm(), configured=mail.is_configured())
 
 
 @bp.route("/outbox/<int:message_id>/resend", methods=["POST"])

@@ -10,8 +10,10 @@ from sqlalchemy import func, or_, select
 from .. import qr
 from .. import register_pages as pages
 from ..web.access import get_store_or_404
+from ..database import contains_text
 from ..extensions import db
 from ..models import Register, Store
+from ..web.pages import page_number
 from . import bp
 
 UI = pages.RegisterUi(
@@ -24,16 +26,11 @@ STORES_PER_PAGE = 100
 MAX_SHEETS_PER_PDF = 500  # about 8 s of work (bench/qr_sheets.py)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _store_search(q: str, unpublished_only: bool):
     stmt = select(Store)
     if q:
-        pattern = f"%{_escape_like(q)}%"
-        stmt = stmt.where(or_(Store.code.ilike(pattern, escape="\\"), Store.name.ilike(pattern, escape="\\"),
-                              Store.name_kana.ilike(pattern, escape="\\")))
+        stmt = stmt.where(or_(contains_text(Store.code, q), contains_text(Store.name, q),
+                              contains_text(Store.name_kana, q)))
     if unpublished_only:
         stmt = stmt.where(Store.published_at.is_(None))
     return stmt
@@ -44,13 +41,9 @@ def registers():
     """店舗QRコード: find stores, open one's registers, print many stores' 台紙."""
     q = " ".join((request.args.get("q") or "").split())[:100]
     unpublished_only = request.args.get("unpublished") == "1"
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
-    stmt = _store_search(q, unpublished_only)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    stores = list(db.session.scalars(stmt.order_by(Store.code).limit(STORES_PER_PAGE).offset((page - 1) * STORES_PER_PAGE)))
+    pagination = db.paginate(_store_search(q, unpublished_only).order_by(Store.code), page=page_number(),
+                             per_page=STORES_PER_PAGE, error_out=False)
+    stores = list(pagination.items)
     counts = dict(
         db.session.execute(
             select(Register.store_id, func.count())
@@ -58,10 +51,9 @@ def registers():
             .group_by(Register.store_id)
         ).all()
     ) if stores else {}
-    pages_total = max(1, -(-total // STORES_PER_PAGE))
     return render_template(
-        "counter/registers.html", stores=stores, counts=counts, q=q, unpublished_only=unpublished_only,
-        page=page, pages_total=pages_total, total=total, base_url_problem=qr.base_url_problem(),
+        "counter/registers.html", pagination=pagination, stores=stores, counts=counts, q=q,
+        unpublished_only=unpublished_only, base_url_problem=qr.base_url_problem(),
     )
 
 

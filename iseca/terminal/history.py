@@ -60,7 +60,6 @@ def history():
         filtered=bool(args),
         continued="before" in request.args,
         back=request.full_path.rstrip("?"),
-        status_labels=usage.STATUS_LABELS,
     )
     if wants_fragment():
         return render_block("terminal/history/index.html", "items", **context)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from .. import ledger, payers, payments
 from ..web.access import get_register_or_404, get_store_or_404
+from ..web.pages import page_or_fragment
 from ..extensions import db, limiter
 from ..models import Payment, PaymentMethod, PaymentStatus, Register, utcnow
 from . import bp
@@ -241,5 +242,5 @@ def pay_incoming():
         .order_by(Payment.created_at.desc(), Payment.id.desc())
         .limit(20)
     ))
-    template = "terminal/pay/_incoming.html" if request.htmx and not request.htmx.boosted else "terminal/pay/incoming.html"
-    return render_template(template, incoming=rows, minutes=INCOMING_MINUTES, store=_store())
+    return page_or_fragment("terminal/pay/incoming.html", "incoming", incoming=rows, minutes=INCOMING_MINUTES,
+                            store=_store())

@@ -10,10 +10,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 
-from ..auth.areas import KIND_LABELS, area_of_request
+from ..auth.areas import area_of_request
 from ..auth.passwords import password_expired
-from ..models import AccountKind, PaymentStatus
-from ..usage import STATUS_LABELS
+from ..labels import label
+from ..models import AccountKind
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -62,15 +62,10 @@ def menu_current(endpoint: str, *section: str) -> Markup:
     return Markup("")
 
 
-def payment_status(status: str) -> str:
-    """'cancelled' → '取消済', 'completed' → '決済済' (the same words everywhere)."""
-    return STATUS_LABELS[PaymentStatus(status)]
-
-
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["jst"] = jst
-    app.jinja_env.filters["payment_status"] = payment_status
+    app.jinja_env.filters["label"] = label
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -94,7 +89,7 @@ def init_app(app: Flask) -> None:
         return {
             "area": area,
             "account": account if in_area else None,
-            "kind_label": KIND_LABELS.get(account.kind, "") if account is not None else "",
+            "kind_label": label(account.kind, "account_kind") if account is not None else "",
             "password_alert": in_area and not account.must_change_password and password_expired(account),
             "AccountKind": AccountKind,
         }

@@ -1,6 +1,7 @@
-"""加盟店登録 (the application form), shared with the counter for paper
-applications, and the pieces the management site reuses (bank account,
-addresses in the city)."""
+"""Forms and validators of every area: the base form with Japanese messages,
+the field rules (e-mail, phone, postal code, an address in the city, kana,
+URL), the bank account fields, and 加盟店登録 (the application form), which
+the public site and the counter (paper applications) both use."""
 from __future__ import annotations
 
 import re
@@ -8,10 +9,13 @@ import unicodedata
 
 import jaconv
 from flask_wtf import FlaskForm
+from flask import request
 from wtforms import BooleanField, FieldList, Form, FormField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from .. import banking
 from ..banking import BankAccountProblems, check_bank_account
+from ..kana import KanaError, to_zengin_kana
 from ..onboarding import AREAS, CATEGORIES, ELIGIBILITY, OUTSIDE_CITY_MESSAGE, in_isesaki
 
 MAX_STORES = 20
@@ -186,3 +190,39 @@ class ApplicationForm(BankAccountMixin, JapaneseForm):
             "eligibility": [f.label.text for f in self.eligibility_fields() if f.data],
             "agreed": bool(self.agree.data),
         }
+
+
+def handle_store_buttons(form: ApplicationForm) -> bool:
+    """「店舗を追加」/「この店舗を削除」: change the list of stores and show the
+    form again, keeping everything typed. True when one was pressed."""
+    if "add_store" in request.form:
+        if len(form.stores.entries) < MAX_STORES:
+            form.stores.append_entry()
+        return True
+    remove = request.form.get("remove_store")
+    if remove is not None:
+        if len(form.stores.entries) > 1:
+            form.stores.entries = [e for e in form.stores.entries if e.name != remove]
+            form.stores._compact_indices()
+        return True
+    return False
+
+
+def bank_names(form) -> dict:
+    """The bank, branch and holder names shown beside the codes typed in `form`."""
+    return {
+        "bank_label": banking.bank_name(form.bank_code.data),
+        "branch_label": banking.branch_name(form.bank_code.data, form.branch_code.data),
+        **holder_preview(form.account_holder_kana.data),
+    }
+
+
+def holder_preview(holder: str | None) -> dict:
+    """The holder name as the transfer file will carry it, or why it cannot."""
+    if not (holder or "").strip():
+        return {"holder_label": None, "holder_problem": None}
+    try:
+        return {"holder_label": to_zengin_kana(holder, max_bytes=banking.HOLDER_MAX, field="口座名義（カナ）"),
+                "holder_problem": None}
+    except KanaError as problem:
+        return {"holder_label": None, "holder_problem": problem.message}
