@@ -30,11 +30,12 @@ AREAS: dict[str, Area] = {
 
 
 def area_of_request() -> Area | None:
-    """The area the current request belongs to, by its blueprint or path."""
+    """The area the current request belongs to, by its blueprint (the
+    outermost one, for pages nested in an area) or path."""
     if request.view_args and request.view_args.get("area") in AREAS:
         return AREAS[request.view_args["area"]]
-    if request.blueprint in AREAS:
-        return AREAS[request.blueprint]
+    if request.blueprints and request.blueprints[-1] in AREAS:
+        return AREAS[request.blueprints[-1]]
     first = request.path.strip("/").split("/", 1)[0]
     return AREAS.get(first)
 

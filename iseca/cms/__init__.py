@@ -3,11 +3,13 @@ from flask import Blueprint
 
 from ..auth.areas import require_kinds_for_blueprint
 from ..models import AccountKind
+from ..web.registers import bp as register_pages
 
 bp = Blueprint("cms", __name__)
 require_kinds_for_blueprint(bp, AccountKind.STORE, AccountKind.BUSINESS)
+# レジ一覧 and 店舗QRコード (管理サイト > TOPページメニュー > レジ一覧 > 「QRコード表示」).
+bp.register_blueprint(register_pages, list_all_stores=True)
 
 from . import views  # noqa: E402,F401
-from . import registers  # noqa: E402,F401  (レジ一覧, 店舗QRコード)
 from . import profile_views  # noqa: E402,F401  (店舗情報・事業者情報)
 from . import usage  # noqa: E402,F401

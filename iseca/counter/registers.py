@@ -1,26 +1,19 @@
-"""Registers and store QR codes at the counter (ISECA窓口): a store's
-レジ一覧 with the same actions as the management site, and the 掲示用QRコード台紙
-of many stores in one PDF for the kit hand-over (加盟店キットの受け取り)."""
+"""店舗QRコード at the counter (ISECA窓口): find a store to open its レジ一覧
+(iseca/web/registers.py, shared with the management site), and the
+掲示用QRコード台紙 of many stores in one PDF for the kit hand-over
+(加盟店キットの受け取り)."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from .. import qr
-from .. import register_pages as pages
-from ..web.access import get_store_or_404
 from ..database import contains_text
 from ..extensions import db
 from ..models import Register, Store
 from ..web.pages import page_number
+from ..web.registers import send_sheets_pdf
 from . import bp
-
-UI = pages.RegisterUi(
-    bp="counter",
-    layout="counter/layout.html",
-    list_url=lambda store: url_for("counter.store_registers", store_id=store.id),
-)
 
 STORES_PER_PAGE = 100
 MAX_SHEETS_PER_PDF = 500  # about 8 s of work (bench/qr_sheets.py)
@@ -73,27 +66,4 @@ def register_sheets_pdf():
     if len(registers) > MAX_SHEETS_PER_PDF:
         flash(f"一度に印刷できる台紙は{MAX_SHEETS_PER_PDF}枚までです。店舗を分けて印刷してください。", "warning")
         return redirect(back, code=303)
-    return pages.send_pdf(registers)
-
-
-def _store_title(store: Store) -> str:
-    return f"レジ一覧（{store.name}）"
-
-
-@bp.route("/stores/<int:store_id>/registers")
-def store_registers(store_id: int):
-    """レジ一覧 of one store."""
-    store = get_store_or_404(current_user, store_id)
-    return pages.render_list(UI, [store], title=_store_title(store))
-
-
-@bp.route("/stores/<int:store_id>/registers", methods=["POST"])
-def register_add(store_id: int):
-    """「レジを追加」."""
-    return pages.add(
-        UI, store_id,
-        on_error=lambda store, form: pages.render_list(UI, [store], title=_store_title(store), forms={store.id: form}),
-    )
-
-
-pages.add_register_routes(bp, UI)
+    return send_sheets_pdf(registers)

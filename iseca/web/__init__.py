@@ -53,11 +53,12 @@ def jst(value: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M") -> str:
 
 def menu_current(endpoint: str, *section: str) -> Markup:
     """aria-current for a menu link: "page" on the page itself, "true" on the
-    pages under it (`section`: endpoints, or prefixes ending in "_")."""
+    pages under it (`section`: endpoints, or prefixes ending in "_" or in "."
+    for a nested blueprint's pages)."""
     current = request.endpoint or ""
     if current == endpoint:
         return Markup(' aria-current="page"')
-    if any(current.startswith(s) if s.endswith("_") else current == s for s in section):
+    if any(current.startswith(s) if s.endswith(("_", ".")) else current == s for s in section):
         return Markup(' aria-current="true"')
     return Markup("")
 

@@ -8,15 +8,16 @@ import re
 import unicodedata
 
 import jaconv
-from flask_wtf import FlaskForm
 from flask import request
-from wtforms import BooleanField, FieldList, Form, FormField, RadioField, SelectField, StringField
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import banking
 from ..banking import BankAccountProblems, check_bank_account
 from ..kana import KanaError, to_zengin_kana
 from ..onboarding import AREAS, CATEGORIES, ELIGIBILITY, OUTSIDE_CITY_MESSAGE, in_isesaki
+from ..registers import NAME_MAX_LENGTH
 
 MAX_STORES = 20
 
@@ -226,3 +227,24 @@ def holder_preview(holder: str | None) -> dict:
                 "holder_problem": None}
     except KanaError as problem:
         return {"holder_label": None, "holder_problem": problem.message}
+
+
+class RegisterNameForm(FlaskForm):
+    """Name of a new register, or the new name of one (レジ一覧)."""
+
+    name = StringField(
+        "レジ名",
+        validators=[
+            DataRequired(message="レジ名を入力してください。"),
+            Length(max=NAME_MAX_LENGTH, message=f"レジ名は{NAME_MAX_LENGTH}文字以内で入力してください。"),
+        ],
+    )
+    submit = SubmitField("保存する")
+
+
+class ConfirmForm(FlaskForm):
+    """A confirmation page's form; `fingerprint` names the QR code the user saw,
+    so that a repeated submission does not act twice."""
+
+    fingerprint = HiddenField()
+    submit = SubmitField("実行する")
