@@ -5,23 +5,14 @@ from __future__ import annotations
 
 from flask import Response, current_app, render_template, request, stream_with_context, url_for
 from flask_login import current_user
-from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 from .. import labels, usage
-from ..web.access import get_store_payment_or_404, stores_of
+from ..web.access import stores_of
 from ..csvexport import ENCODING_LABELS, ENCODINGS, CsvStream, unencodable
-from ..extensions import db, limiter
-from ..history_web import (
-    UsageFilterForm,
-    cancel_failed,
-    cancel_request,
-    make_filter,
-    wants_fragment,
-    reauth_key,
-    reauth_limit,
-    safe_back,
-)
+from ..extensions import db
+from ..web.history import UsageFilterForm, make_filter
+from ..web.pages import page_or_fragment
 from ..models import Account, AccountKind, utcnow
 from ..timeutil import today_jst
 from . import bp
@@ -104,9 +95,7 @@ def usage_list():
         back=request.full_path.rstrip("?"),
     )
     # Errors come back with 200 so that htmx swaps them in (it ignores 4xx).
-    if wants_fragment():
-        return render_block("cms/usage.html", "results", **context)
-    return render_template("cms/usage.html", **context)
+    return page_or_fragment("cms/usage.html", "results", **context)
 
 
 def _csv_row(row) -> list:
@@ -186,15 +175,6 @@ def usage_list_with_errors(form: UsageFilterForm):
         several_stores=current_user.kind == AccountKind.BUSINESS,
         back=url_for("cms.usage"),
     ), 400
-
-
-@bp.route("/usage/<int:payment_id>/cancel", methods=["GET", "POST"])
-@limiter.limit(reauth_limit, key_func=reauth_key, methods=["POST"], deduct_when=cancel_failed, scope="reauth")
-def usage_cancel(payment_id: int):
-    """取消: a confirmation that repeats date-time, amount and member code."""
-    payment = get_store_payment_or_404(current_user, payment_id)
-    back = safe_back(url_for("cms.usage"), url_for("cms.usage"))
-    return cancel_request(payment, template="cms/usage_cancel.html", back_url=back, done_url=back)
 
 
 @bp.route("/usage/daily")
