@@ -14,8 +14,9 @@ from . import audit, banking, outbox
 from .banking import BankAccount
 from .extensions import db
 from .models import Account, AccountType, Business, OutboxMessage, Store, StoreImage, utcnow
-from .onboarding import SUBJECT_BANK_CHANGED, bank_changed_mail
-from .web import jst
+from .timeutil import jst
+
+SUBJECT_BANK_CHANGED = "【ISECA】振込先口座が変更されました"
 
 STORE_FIELDS = ("category", "area", "postal_code", "address", "phone", "hours", "holidays_text", "website", "description")
 BUSINESS_FIELDS = ("representative", "postal_code", "address", "phone", "email")
@@ -168,8 +169,8 @@ def update_business_profile(business: Business, values: dict[str, Any], bank: Ba
         audit.record("bank_account_changed", business, {
             "business": business.code, "old": banking.masked(old_bank), "new": banking.masked(new_bank),
         }, actor=actor)
-        body = bank_changed_mail(business, banking.describe(old_bank), banking.describe(new_bank),
-                                 jst(business.bank_changed_at))
+        body = outbox.mail_body("bank_changed", business=business, old=banking.describe(old_bank),
+                                new=banking.describe(new_bank), when=jst(business.bank_changed_at))
         for address in dict.fromkeys(a for a in (business.email, old_email) if a):
             messages.append(outbox.queue(address, SUBJECT_BANK_CHANGED, body))
     return messages

@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from .. import banking, onboarding, outbox
+from .. import accounts, banking, onboarding, outbox
 from ..database import contains_text
 from ..extensions import db
 from ..models import Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, Store
@@ -101,7 +101,7 @@ def _merchant_page(business: Business, kit_form: KitForm):
     ))
     stores = {s.id: s for s in business.stores}
     return render_template(
-        "counter/merchant.html", business=business, accounts=onboarding.merchant_accounts(business),
+        "counter/merchant.html", business=business, accounts=accounts.merchant_accounts(business),
         action_form=ActionForm(), kit_form=kit_form, handovers=handovers, stores=stores,
         bank_line=banking.describe(bank_of(business), mask=False),
     )
@@ -171,7 +171,7 @@ def reset_password(account_id: int):
     account = get_merchant_account_or_404(account_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    _, message = onboarding.reset_password(account, current_user._get_current_object())
+    _, message = accounts.reset_password(account, current_user._get_current_object())
     db.session.commit()
     outbox.send_after_commit([message])
     flash(f"{account.login} のパスワードを再発行し、{message.recipient} あてにメールでお知らせします。", "success")
@@ -185,7 +185,7 @@ def suspend(account_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     if account.status != MerchantStatus.SUSPENDED:
-        onboarding.suspend_account(account, current_user._get_current_object())
+        accounts.suspend_account(account, current_user._get_current_object())
         db.session.commit()
     flash(f"{account.login} を利用停止にしました。", "success")
     return _back(account.business_id, "accounts")
@@ -198,7 +198,7 @@ def reactivate(account_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     if account.status != MerchantStatus.ACTIVE:
-        onboarding.reactivate_account(account, current_user._get_current_object())
+        accounts.reactivate_account(account, current_user._get_current_object())
         db.session.commit()
     flash(f"{account.login} の利用を再開しました。", "success")
     return _back(account.business_id, "accounts")

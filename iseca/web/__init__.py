@@ -2,9 +2,6 @@
 headers, the forced password change, error pages."""
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -14,8 +11,7 @@ from ..auth.areas import area_of_request
 from ..auth.passwords import password_expired
 from ..labels import label
 from ..models import AccountKind
-
-JST = ZoneInfo("Asia/Tokyo")
+from ..timeutil import jst
 
 CSP = "; ".join(
     [
@@ -42,13 +38,6 @@ def yen(value: int | None) -> str:
     if value is None:
         return ""
     return f"{int(value):,}円"
-
-
-def jst(value: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M") -> str:
-    """A UTC timestamp shown in Japan time."""
-    if value is None:
-        return ""
-    return value.astimezone(JST).strftime(fmt)
 
 
 def menu_current(endpoint: str, *section: str) -> Markup:
