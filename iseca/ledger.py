@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from sqlalchemy import BigInteger, and_, case, func, literal, or_, select, text, update
 
@@ -227,9 +227,3 @@ def reverse(
         totals[entry.account_id] -= entry.amount
     accounts = {a.id: a for a in db.session.scalars(select(LedgerAccount).where(LedgerAccount.id.in_(totals)))}
     return post(kind, [(accounts[i], amount) for i, amount in totals.items() if amount], actor=actor, memo=memo)
-
-
-def entries_of(accounts: Iterable[LedgerAccount]) -> list[LedgerEntry]:
-    """The entries of some accounts, oldest first (for statements and history)."""
-    ids = [a.id for a in accounts]
-    return list(db.session.scalars(select(LedgerEntry).where(LedgerEntry.account_id.in_(ids)).order_by(LedgerEntry.id)))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import secrets
 import unicodedata
@@ -242,7 +241,3 @@ def grant_batch(batch: GrantBatch, campaign: Campaign, *, actor: Account | None,
     for line in batch.lines:
         ledger.grant(line.member.id, campaign, line.amount, actor=actor, memo=memo)
     return len(batch.lines)
-
-
-def campaign_is_open(campaign: Campaign, on: dt.date) -> bool:
-    return campaign.starts_on <= on <= campaign.ends_on

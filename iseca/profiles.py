@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import current_app
+from flask import abort, current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 
@@ -101,8 +101,6 @@ def add_store_image(store: Store, data: bytes, caption: str, actor: Account) -> 
 
 def get_store_image_or_404(store: Store, image_id: int) -> StoreImage:
     """An image of this store (404 for another store's image)."""
-    from flask import abort
-
     image = db.session.get(StoreImage, image_id)
     if image is None or image.store_id != store.id:
         abort(404)

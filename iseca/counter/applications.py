@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import onboarding, outbox
+from .. import banking, onboarding, outbox
 from ..extensions import db
 from ..models import ApplicationStatus, Business, MerchantApplication
 from ..web.forms import ApplicationForm, JapaneseForm, bank_names, handle_store_buttons
@@ -62,8 +62,6 @@ def application(application_id: int):
 
 
 def _detail(app_: MerchantApplication, approve_form, reject_form, status: int = 200):
-    from .. import banking
-
     business = db.session.get(Business, app_.business_id) if app_.business_id else None
     return render_template(
         "counter/application.html", application=app_, approve_form=approve_form, reject_form=reject_form,

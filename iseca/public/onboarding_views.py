@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jaconv
 from flask import abort, current_app, redirect, render_template, request, url_for
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from .. import banking, onboarding, outbox
 from ..database import contains_text
@@ -131,7 +131,3 @@ def store_image(store_id: int, image_id: int):
     if image is None or image.store_id != store.id:
         abort(404)
     return image_response(image, public=True)
-
-
-def count_published() -> int:
-    return db.session.scalar(select(func.count()).select_from(published_stores().subquery())) or 0

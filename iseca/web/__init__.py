@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from ..auth.areas import area_of_request
 from ..auth.passwords import password_expired
+from ..auth.views import login_throttled
 from ..labels import label
 from ..models import AccountKind
 from ..timeutil import jst
@@ -119,8 +120,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(429)
     def _too_many(error):
         if request.endpoint == "auth.login":
-            from ..auth.views import login_throttled
-
             return login_throttled()
         return _error(429, "操作が多すぎます", "しばらく時間をおいてから、もう一度お試しください。")
 

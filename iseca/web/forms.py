@@ -11,6 +11,7 @@ import jaconv
 from flask import request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import banking
@@ -23,8 +24,6 @@ MAX_STORES = 20
 
 
 def _japanese(self, form):
-    from wtforms.i18n import get_translations
-
     return get_translations(["ja"])
 
 
