@@ -1,5 +1,9 @@
-"""What every page shares: template filters, the menu context, security
-headers, the forced password change, error pages."""
+"""The web layer: what several areas share, so that no area imports another.
+This module holds what every page shares (template filters, the menu
+context, security headers, the forced password change, error pages); its
+modules hold ownership checks (access), page-or-fragment answers (pages),
+forms and validators (forms), the history filters (history) and the pages
+nested in two areas (registers, cancel)."""
 from __future__ import annotations
 
 from flask import Flask, flash, redirect, render_template, request, url_for
