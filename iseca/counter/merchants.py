@@ -14,15 +14,11 @@ from ..extensions import db
 from ..models import Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, Store
 from ..profiles import bank_of
 from ..timeutil import today_jst
-from ..web.forms import JapaneseForm
+from ..web.forms import ButtonForm, JapaneseForm
 from ..web.pages import page_number
 from . import bp
 
 PER_PAGE = 30
-
-
-class ActionForm(JapaneseForm):
-    """A button that changes data (CSRF only)."""
 
 
 class KitForm(JapaneseForm):
@@ -40,20 +36,6 @@ class KitForm(JapaneseForm):
             KitItem.STICKER_ROUND: self.sticker_round.data or 0,
             KitItem.STICKER_SQUARE: self.sticker_square.data or 0,
         }
-
-
-def get_business_or_404(business_id: int) -> Business:
-    business = db.session.get(Business, business_id)
-    if business is None:
-        abort(404)
-    return business
-
-
-def get_store_or_404(store_id: int) -> Store:
-    store = db.session.get(Store, store_id)
-    if store is None:
-        abort(404)
-    return store
 
 
 def get_merchant_account_or_404(account_id: int) -> Account:
@@ -90,7 +72,7 @@ def merchants():
 @bp.route("/merchants/<int:business_id>")
 def merchant(business_id: int):
     """加盟店の詳細: stores, accounts, bank account, kit hand-over."""
-    business = get_business_or_404(business_id)
+    business = db.get_or_404(Business, business_id)
     return _merchant_page(business, _kit_form(business))
 
 
@@ -102,7 +84,7 @@ def _merchant_page(business: Business, kit_form: KitForm):
     stores = {s.id: s for s in business.stores}
     return render_template(
         "counter/merchant.html", business=business, accounts=accounts.merchant_accounts(business),
-        action_form=ActionForm(), kit_form=kit_form, handovers=handovers, stores=stores,
+        action_form=ButtonForm(), kit_form=kit_form, handovers=handovers, stores=stores,
         bank_line=banking.describe(bank_of(business), mask=False),
     )
 
@@ -110,7 +92,7 @@ def _merchant_page(business: Business, kit_form: KitForm):
 @bp.route("/merchants/<int:business_id>/kit", methods=["POST"])
 def kit_handover(business_id: int):
     """加盟店キットの受け渡しを記録する."""
-    business = get_business_or_404(business_id)
+    business = db.get_or_404(Business, business_id)
     form = _kit_form(business)
     if form.validate_on_submit():
         items = form.items()
@@ -140,8 +122,8 @@ def _back(business_id: int, anchor: str):
 @bp.route("/stores/<int:store_id>/publish", methods=["POST"])
 def publish(store_id: int):
     """「使えるお店」へ公開."""
-    store = get_store_or_404(store_id)
-    if not ActionForm().validate_on_submit():
+    store = db.get_or_404(Store, store_id)
+    if not ButtonForm().validate_on_submit():
         abort(400)
     if onboarding.publish_store(store, current_user._get_current_object()):
         db.session.commit()
@@ -154,8 +136,8 @@ def publish(store_id: int):
 @bp.route("/stores/<int:store_id>/unpublish", methods=["POST"])
 def unpublish(store_id: int):
     """「使えるお店」から外す (非公開)."""
-    store = get_store_or_404(store_id)
-    if not ActionForm().validate_on_submit():
+    store = db.get_or_404(Store, store_id)
+    if not ButtonForm().validate_on_submit():
         abort(400)
     if onboarding.unpublish_store(store, current_user._get_current_object()):
         db.session.commit()
@@ -169,7 +151,7 @@ def unpublish(store_id: int):
 def reset_password(account_id: int):
     """パスワード再発行: a new initial password, mailed; forced change at next login."""
     account = get_merchant_account_or_404(account_id)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     _, message = accounts.reset_password(account, current_user._get_current_object())
     db.session.commit()
@@ -182,7 +164,7 @@ def reset_password(account_id: int):
 def suspend(account_id: int):
     """利用停止: the account is logged out everywhere and cannot log in."""
     account = get_merchant_account_or_404(account_id)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     if account.status != MerchantStatus.SUSPENDED:
         accounts.suspend_account(account, current_user._get_current_object())
@@ -195,7 +177,7 @@ def suspend(account_id: int):
 def reactivate(account_id: int):
     """利用再開."""
     account = get_merchant_account_or_404(account_id)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     if account.status != MerchantStatus.ACTIVE:
         accounts.reactivate_account(account, current_user._get_current_object())

@@ -6,11 +6,11 @@ import jaconv
 from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
-from .. import banking, onboarding, outbox
+from .. import banking, onboarding
 from ..database import contains_text
 from ..extensions import db, limiter
 from ..models import MerchantStatus, Store, StoreImage
-from ..web.forms import ApplicationForm, bank_names, handle_store_buttons, holder_preview
+from ..web.forms import ApplicationForm, bank_names, holder_preview, submit_application_form
 from ..web.pages import image_response, page_number, page_or_fragment
 from . import bp
 
@@ -27,10 +27,7 @@ PER_PAGE = 20
 def apply():
     """加盟店登録: the online application form."""
     form = ApplicationForm()
-    if request.method == "POST" and not handle_store_buttons(form) and form.validate_on_submit():
-        _, message = onboarding.submit_application(form.as_data(), source="online")
-        db.session.commit()
-        outbox.send_after_commit([message])
+    if submit_application_form(form, source="online") is not None:
         return redirect(url_for("public.apply_done"), code=303)
     # Errors come back with 200: htmx (hx-boost) swaps only successful responses.
     return render_template("public/apply.html", form=form, **bank_names(form))
