@@ -97,7 +97,7 @@ def reencode_image(data: bytes) -> tuple[bytes, str, int, int]:
 def _too_many_pixels(size: str) -> ImageProblem:
     return ImageProblem(
         f"画像の画素数が大きすぎます{f'（{size}）' if size else ''}。"
-        "縦横4096ピクセル以内（約1,600万画素まで）に縮小してからお送りください。"
+        "縦横4096ピクセル以内に縮小してからお送りください。"
     )
 
 
