@@ -30,9 +30,10 @@ def _store():
 
 
 def _register() -> Register:
-    """The register this till books on: `r` if given (it must be the
-    store's own), else the store's first register in use."""
-    raw = request.values.get("r", "")
+    """The register this till books on: `register` if given (it must be
+    the store's own; `r`, its old name, still read for bookmarked tills),
+    else the store's first register in use."""
+    raw = request.values.get("register") or request.values.get("r", "")
     _store()
     if raw:
         if not raw.isdigit():
@@ -114,14 +115,14 @@ def pay_scan():
             error = str(refusal)
         else:
             reference = payers.payer_reference(payer, _store().id)
-            return redirect(url_for("terminal.pay_amount", p=reference, r=register.id, run=run or None), code=303)
+            return redirect(url_for("terminal.pay_amount", payer=reference, register=register.id, run=run or None), code=303)
     status = 422 if error else 200
     return render_template("terminal/pay/scan.html", code=code, error=error, **_context(register, run)), status
 
 
 def _payer_or_rescan(register: Register, run: str):
     try:
-        return payers.payer_from_reference(request.values.get("p", ""), _store().id), None
+        return payers.payer_from_reference(request.values.get("payer", ""), _store().id), None
     except payments.PaymentRefused as refusal:
         page = render_template("terminal/pay/scan.html", code="", error=str(refusal), **_context(register, run))
         return None, (page, 422)
@@ -134,7 +135,7 @@ def _amount_page(register, run, payer, *, amount_text="", error=None, insufficie
     return render_template(
         "terminal/pay/amount.html",
         payer=payer,
-        reference=request.values.get("p", ""),
+        reference=request.values.get("payer", ""),
         available=ledger.member_balance(payer.member.id),
         amount_text=amount_text,
         error=error,
@@ -174,7 +175,7 @@ def pay_confirm():
     key = request.args.get("key", "")
     if not payments.valid_key(key):
         return _amount_page(register, run, payer, amount_text=amount_text)
-    return render_template("terminal/pay/confirm.html", payer=payer, reference=request.args.get("p", ""),
+    return render_template("terminal/pay/confirm.html", payer=payer, reference=request.args.get("payer", ""),
                            amount=amount, available=available, key=key, **_context(register, run))
 
 
@@ -212,7 +213,7 @@ def pay_charge():
     if payment_id not in ids:
         ids.append(payment_id)
     return redirect(url_for("terminal.pay_done", payment_id=payment_id, run=_run_serializer().dumps(ids),
-                            k=request.form.get("key")), code=303)
+                            key=request.form.get("key")), code=303)
 
 
 def _store_payment_or_404(payment_id: int) -> Payment:
@@ -227,7 +228,7 @@ def pay_done(payment_id: int):
     """決済完了: amount, remaining balance, transaction number and time; 合算 of a multi-card run."""
     payment = _store_payment_or_404(payment_id)
     run = request.args.get("run", "")
-    return render_template("terminal/pay/done.html", payment=payment, remaining=payments.balance_after(payment, current_user.id, request.args.get("k")),
+    return render_template("terminal/pay/done.html", payment=payment, remaining=payments.balance_after(payment, current_user.id, request.args.get("key")),
                            **_context(payment.register, run))
 
 

@@ -97,7 +97,7 @@ def pay(token: str):
     except payments.PaymentRefused as refused:
         db.session.rollback()
         return render_template("wallet/refused.html", message=str(refused), register=register), 422
-    return redirect(url_for("wallet.payment_done", payment_id=result.payment.id, k=request.form.get("key")), code=303)
+    return redirect(url_for("wallet.payment_done", payment_id=result.payment.id, key=request.form.get("key")), code=303)
 
 
 @bp.route("/pay/<token>/confirm")
@@ -125,7 +125,7 @@ def payment_done(payment_id: int):
     payment = db.session.get(Payment, payment_id)
     if payment is None or payment.member_id != _member().id:
         abort(404)
-    return render_template("wallet/done.html", payment=payment, remaining=payments.balance_after(payment, current_user.id, request.args.get("k")))
+    return render_template("wallet/done.html", payment=payment, remaining=payments.balance_after(payment, current_user.id, request.args.get("key")))
 
 
 @bp.route("/history")

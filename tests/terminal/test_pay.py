@@ -40,8 +40,8 @@ def charge(client, params: dict, amount, key: str | None = None):
     html = page.get_data(as_text=True)
     found = re.search(r'name="key" value="([^"]+)"', html)
     key = key or (found.group(1) if found else secrets.token_urlsafe(24))
-    data = {"csrf_token": csrf_from(client.get("/terminal/pay").get_data(as_text=True)), "p": params["p"],
-            "r": params["r"], "run": params.get("run", ""), "amount": amount, "key": key}
+    data = {"csrf_token": csrf_from(client.get("/terminal/pay").get_data(as_text=True)), "payer": params["payer"],
+            "register": params["register"], "run": params.get("run", ""), "amount": amount, "key": key}
     return client.post("/terminal/pay/charge", data=data), data
 
 
@@ -68,7 +68,7 @@ def test_typed_card_shows_member_code_and_available_points_then_charges(till):
     payment = db.session.scalar(select(Payment))
     assert "決済完了" in done and "1,280円" in done and payment.number in done and "3,720" in done
     assert payment.method == PaymentMethod.STORE_SCAN and payment.card_id == card.id
-    assert payment.register_id == int(params["r"])
+    assert payment.register_id == int(params["register"])
     assert ledger.member_balance(member.id) == 3_720
 
 
@@ -172,7 +172,7 @@ def test_a_store_cannot_charge_on_another_stores_register(till):
     other = factories.make_store()
     member, card = factories.make_card_member(5_000)
     params = read_card(till, card.number)
-    resp, _ = charge(till, {**params, "r": str(other.registers[0].id)}, "100")
+    resp, _ = charge(till, {**params, "register": str(other.registers[0].id)}, "100")
     assert resp.status_code == 404
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
 
@@ -181,7 +181,7 @@ def test_a_payer_read_by_another_store_cannot_be_used(till, app):
     member, card = factories.make_card_member(5_000)
     other = factories.make_store()
     reference = payers.payer_reference(payers.identify(card.number), other.id)
-    resp, _ = charge(till, {"p": reference, "r": str(till.store.registers[0].id)}, "100")
+    resp, _ = charge(till, {"payer": reference, "register": str(till.store.registers[0].id)}, "100")
     assert resp.status_code == 422
     assert ledger.member_balance(member.id) == 5_000
 
@@ -265,3 +265,12 @@ def test_a_store_cannot_sweep_card_numbers(till, app):
     numbers = [f"93920000000000{i}" for i in range(10, 14)]
     statuses = [scan(till, n + luhn_check_digit(n)).status_code for n in numbers]
     assert statuses == [422, 422, 422, 429]
+
+
+def test_the_till_keeps_its_register_in_the_address_by_name(till):
+    """`register=` names the register a till books on; a till bookmarked
+    with the old `r=` still opens on its register."""
+    second = till.store.registers[1]
+    for name in ("register", "r"):
+        html = till.get(f"/terminal/pay?{name}={second.id}").get_data(as_text=True)
+        assert f'<option value="{second.id}" selected>' in html, name
