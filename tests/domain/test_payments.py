@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from iseca import ledger, payers, payments
+from iseca import idempotency, ledger, payers, payments
 from iseca.extensions import db
 from iseca.members import luhn_check_digit
 from iseca.models import (
@@ -113,7 +113,7 @@ def test_same_key_with_a_different_amount_is_refused(app):
     key = secrets.token_urlsafe(24)
     payments.pay_once(actor, key, member, store.registers[0], 1_000, PaymentMethod.STORE_SCAN, card=card)
     db.session.commit()
-    with pytest.raises(payments.IdempotencyKeyReused):
+    with pytest.raises(idempotency.KeyReused, match="別の内容で決済"):
         payments.pay_once(actor, key, member, store.registers[0], 1_500, PaymentMethod.STORE_SCAN, card=card)
     db.session.rollback()
     assert ledger.member_balance(member.id) == 2_000
@@ -135,7 +135,7 @@ def test_payment_without_a_valid_key_is_refused(app):
     store, actor = _actor()
     member, card = factories.make_card_member(800)
     for key in ("", "short", "x" * 65, "bad key with spaces!!"):
-        with pytest.raises(payments.PaymentRefused):
+        with pytest.raises(idempotency.KeyInvalid, match="画面の有効期限"):
             payments.pay_once(actor, key, member, store.registers[0], 100, PaymentMethod.STORE_SCAN, card=card)
         db.session.rollback()
 
