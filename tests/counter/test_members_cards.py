@@ -25,8 +25,11 @@ def counter(client):
 
 
 def form_post(client, url, data, page_url=None, **kwargs):
-    token = csrf_from(client.get(page_url or url).get_data(as_text=True))
-    return client.post(url, data={"csrf_token": token, **data}, **kwargs)
+    """POST as a browser sends the page's form: its CSRF token and one-time key too."""
+    page = client.get(page_url or url).get_data(as_text=True)
+    key = re.search(r'name="key" type="hidden" value="([^"]*)"|name="key" value="([^"]*)"', page)
+    hidden = {"key": key.group(1) or key.group(2)} if key else {}
+    return client.post(url, data={"csrf_token": csrf_from(page), **hidden, **data}, **kwargs)
 
 
 def test_issue_a_batch_of_cards_and_print_their_sheet(counter):
