@@ -14,7 +14,7 @@ import secrets
 from flask import current_app, request, session
 from flask_login import LoginManager, login_user, logout_user
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, undefer
 
 from ..extensions import db
 from ..models import Account, LoginSession, Store, utcnow
@@ -30,11 +30,12 @@ def load_account(token: str) -> Account | None:
         return None
     # A store account's store and registers come in the same query: every
     # till request needs them (held by `account.store`, so later lookups by
-    # id are answered from the session's identity map, not the database).
+    # id are answered from the session's identity map, not the database);
+    # so does whether the store may take payments (checked by each charge).
     row = db.session.execute(
         select(LoginSession, Account)
         .join(Account, LoginSession.account_id == Account.id)
-        .options(joinedload(Account.store).joinedload(Store.registers))
+        .options(joinedload(Account.store).options(undefer(Store.payments_stopped), joinedload(Store.registers)))
         .where(LoginSession.token_hash == _hash(token))
     ).unique().first()
     if row is None:

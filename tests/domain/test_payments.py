@@ -14,6 +14,7 @@ from iseca.extensions import db
 from iseca.members import luhn_check_digit
 from iseca.models import (
     CardStatus,
+    MerchantStatus,
     LedgerTransaction,
     Payment,
     PaymentMethod,
@@ -235,5 +236,16 @@ def test_a_suspended_store_or_member_cannot_be_paid(app):
     db.session.commit()
     with pytest.raises(payments.PaymentRefused, match="利用停止中"):
         payments.pay_once(actor, secrets.token_urlsafe(24), member, store.registers[0], 100, PaymentMethod.STORE_SCAN, card=card)
+    db.session.rollback()
+    assert ledger.member_balance(member.id) == 3_000
+
+
+def test_a_suspended_store_takes_no_payment(app):
+    store = factories.make_store()
+    member, card = factories.make_card_member(3_000)
+    store.business.status = MerchantStatus.SUSPENDED
+    db.session.commit()
+    with pytest.raises(payments.StoreSuspended, match="決済を停止しています"):
+        payments.pay(member, store.registers[0], 100, PaymentMethod.STORE_SCAN, card=card)
     db.session.rollback()
     assert ledger.member_balance(member.id) == 3_000

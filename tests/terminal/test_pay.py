@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from iseca import ledger, payers
+from iseca import ledger, onboarding, payers
 from iseca.extensions import db
-from iseca.models import CardStatus, Payment, PaymentMethod
+from iseca.models import AccountKind, CardStatus, Payment, PaymentMethod
 from tests import factories
 from tests.conftest import csrf_from, login
 
@@ -265,3 +265,28 @@ def test_a_store_cannot_sweep_card_numbers(till, app):
     numbers = [f"93920000000000{i}" for i in range(10, 14)]
     statuses = [scan(till, n + luhn_check_digit(n)).status_code for n in numbers]
     assert statuses == [422, 422, 422, 429]
+
+
+def test_a_till_of_a_suspended_business_cannot_charge(till):
+    """The business is suspended while its store's till is logged in: 「決済する」 is refused, nothing charged."""
+    member, card = factories.make_card_member(5_000)
+    params = read_card(till, card.number)
+    staff = factories.make_staff("staff-suspends")
+    onboarding.suspend_account(factories.account_of(AccountKind.BUSINESS, till.store.business.code), staff)
+    db.session.commit()
+    resp, _ = charge(till, params, "1000")
+    assert resp.status_code == 422 and "決済を停止しています" in resp.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+    assert ledger.member_balance(member.id) == 5_000
+
+
+def test_a_suspended_store_login_ends_the_till_and_charges_nothing(till):
+    member, card = factories.make_card_member(5_000)
+    params = read_card(till, card.number)
+    form = {"csrf_token": csrf_from(till.get("/terminal/pay").get_data(as_text=True)), "p": params["p"],
+            "r": params["r"], "amount": "1000", "key": secrets.token_urlsafe(24)}
+    onboarding.suspend_account(factories.account_of(AccountKind.STORE, till.store.code), factories.make_staff("s2"))
+    db.session.commit()
+    resp = till.post("/terminal/pay/charge", data=form)
+    assert resp.status_code in (302, 303) and "/terminal/login" in resp.headers["Location"]
+    assert ledger.member_balance(member.id) == 5_000
