@@ -140,7 +140,9 @@ def test_a_store_that_asked_for_it_confirms_before_charging(till):
     assert ledger.member_balance(member.id) == 3_720
 
 
-def test_insufficient_balance_says_how_much_is_available_and_charges_nothing(till):
+def test_insufficient_balance_on_the_confirmation_page_says_how_much_is_available_and_charges_nothing(till):
+    till.store.confirm_before_charge = True  # a store that asked for the confirmation page
+    db.session.commit()
     member, card = factories.make_card_member(800)
     params = read_card(till, card.number)
     confirm = till.get("/terminal/pay/confirm", query_string={**params, "amount": "1000", "key": "k" * 24})
