@@ -319,3 +319,26 @@ def entries_of(accounts: Iterable[LedgerAccount]) -> list[LedgerEntry]:
     """The entries of some accounts, oldest first (for statements and history)."""
     ids = [a.id for a in accounts]
     return list(db.session.scalars(select(LedgerEntry).where(LedgerEntry.account_id.in_(ids)).order_by(LedgerEntry.id)))
+
+
+def member_accounts(member_id: int) -> list[LedgerAccount]:
+    """All of a member's accounts, every campaign's (also ended ones), oldest first."""
+    return list(db.session.scalars(
+        select(LedgerAccount)
+        .where(LedgerAccount.kind == LedgerAccountKind.MEMBER, LedgerAccount.member_id == member_id)
+        .order_by(LedgerAccount.id)
+    ))
+
+
+def recent_movements(accounts: Iterable[LedgerAccount], limit: int = 30) -> list[tuple[LedgerEntry, LedgerTransaction]]:
+    """The latest entries of some accounts with their transactions, newest first (最近の動き)."""
+    ids = [a.id for a in accounts]
+    if not ids:
+        return []
+    return [tuple(row) for row in db.session.execute(
+        select(LedgerEntry, LedgerTransaction)
+        .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .where(LedgerEntry.account_id.in_(ids))
+        .order_by(LedgerEntry.id.desc())
+        .limit(limit)
+    )]

@@ -13,8 +13,7 @@ from sqlalchemy import select
 
 from .. import audit, grants, idempotency, ledger, members, payers
 from ..extensions import db
-from ..models import (Campaign, Card, LedgerAccount, LedgerAccountKind, LedgerEntry, LedgerTransaction,
-                      LedgerTransactionKind, Member, Payment)
+from ..models import Campaign, Card, LedgerTransactionKind, Member
 from ..timeutil import today_jst
 from . import bp
 from .member_forms import AppMemberForm, CampaignForm, GrantForm, GrantUploadForm, IssueCardsForm
@@ -75,17 +74,9 @@ def member_detail(member_id: int):
             form.form_errors.append(str(error))
     if not idempotency.valid_key(form.key.data):
         form.key.data = idempotency.new_key()
-    accounts = list(db.session.scalars(
-        select(LedgerAccount).where(LedgerAccount.kind == LedgerAccountKind.MEMBER, LedgerAccount.member_id == member.id)
-        .order_by(LedgerAccount.id)))
-    movements = db.session.execute(
-        select(LedgerEntry, LedgerTransaction).join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
-        .where(LedgerEntry.account_id.in_([a.id for a in accounts] or [0]))
-        .order_by(LedgerEntry.id.desc()).limit(30)).all()
-    recent_payments = list(db.session.scalars(
-        select(Payment).where(Payment.member_id == member.id).order_by(Payment.id.desc()).limit(10)))
+    accounts = ledger.member_accounts(member.id)
     return render_template("counter/members/detail.html", member=member, form=form, accounts=accounts,
-                           movements=movements, payments=recent_payments, balance=ledger.member_balance(member.id))
+                           movements=ledger.recent_movements(accounts), balance=ledger.member_balance(member.id))
 
 
 @bp.route("/members/new", methods=["GET", "POST"])
