@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload
 from .extensions import db
 from .members import is_valid_card_number
 from .models import Card, Member
+from .numbers import NumberInvalid, is_ascii_digits, parse_whole_number
 from .payments import PaymentRefused, check_payer
 
 WALLET_PREFIX = "ISECA1"
@@ -72,7 +73,7 @@ def normalize_scan(raw: str) -> str:
     """Full-width characters folded, spaces and hyphens of a card number dropped."""
     value = unicodedata.normalize("NFKC", raw or "").strip()
     compact = re.sub(r"[\s\-]", "", value)
-    if compact.isdigit():
+    if is_ascii_digits(compact):
         return compact
     return value
 
@@ -85,7 +86,7 @@ def identify(raw: str, *, now: float | None = None) -> Payer:
         raise PayerUnknown("QRコードを読み取るか、カード番号を入力してください。")
     if value.startswith(WALLET_PREFIX + "."):
         payer = _identify_wallet(value, now)
-    elif value.isdigit():
+    elif is_ascii_digits(value):
         if len(value) != 16 or not is_valid_card_number(value):
             raise PayerUnknown("カード番号が正しくありません。16桁の番号をご確認ください。")
         card = db.session.scalar(select(Card).where(Card.number == value))
@@ -106,13 +107,17 @@ def identify(raw: str, *, now: float | None = None) -> Payer:
 
 def _identify_wallet(value: str, now: float | None) -> Payer:
     parts = value.split(".")
-    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
-        raise PayerUnknown("QRコードを読み取れませんでした。もう一度読み取ってください。")
+    unreadable = PayerUnknown("QRコードを読み取れませんでした。もう一度読み取ってください。")
+    if len(parts) != 4 or not is_ascii_digits(parts[1]) or len(parts[1]) > 20:
+        raise unreadable
     _, code, issued_text, signature = parts
+    try:
+        issued = parse_whole_number(issued_text, maximum=10**12)  # unix seconds
+    except NumberInvalid:
+        raise unreadable from None
     member = db.session.scalar(select(Member).where(Member.code == code))
     if member is None or not member.qr_secret:
         raise PayerUnknown("この会員は登録されていません。")
-    issued = int(issued_text)
     if not hmac.compare_digest(_wallet_signature(member, issued).encode(), signature.encode()):
         raise PayerUnknown("QRコードが正しくありません。もう一度読み取ってください。")
     current = now if now is not None else time.time()
