@@ -55,8 +55,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .public import bp as public_bp
     from .terminal import bp as terminal_bp
     from .wallet import bp as wallet_bp
+    from .web import converters, inputs
 
     sessions.init_login_manager(login_manager)
+    # First: no guard, view or database reads a request the app refuses.
+    inputs.init_app(app)
+    converters.init_app(app)
     gate.init_app(app)
     web.init_app(app)
 

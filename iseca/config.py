@@ -77,8 +77,12 @@ DEFAULTS: dict[str, object] = {
     # PDFs (掲示用QRコード台紙): an embedded Japanese font; without the file the
     # non-embedded CID font HeiseiKakuGo-W5 is used, with a warning.
     "PDF_JAPANESE_FONT_PATH": "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
-    # Uploads.
-    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    # Uploads. A larger body is answered 413 before it is read.
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # store images
+    # One form field other than a file: the largest legitimate one is the
+    # grant preview's CSV (10,000 lines, base64) of about 300 KB.
+    "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+    "MAX_FORM_PARTS": 1000,
     "STORE_IMAGE_MAX_BYTES": 5 * 1024 * 1024,  # one store image before re-encoding
     "STORE_IMAGES_MAX": 10,  # images per store
 }

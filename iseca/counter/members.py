@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select, update
 
 from .. import audit, ledger, members, payers, payments
+from ..web.inputs import accepts_files, form_id
 from ..extensions import db
 from ..models import (Campaign, Card, IdempotencyKey, LedgerAccount, LedgerAccountKind, LedgerEntry, LedgerTransaction,
                       LedgerTransactionKind, Member, Payment)
@@ -168,6 +169,7 @@ def card_replace(card_id: int):
 
 
 @bp.route("/grants/upload", methods=["GET", "POST"])
+@accepts_files("file")
 def grants_upload():
     """ポイント一括付与 (CSV): upload, then a preview; nothing is granted yet."""
     form = GrantUploadForm()
@@ -192,7 +194,7 @@ def grants_upload():
 @bp.route("/grants/commit", methods=["POST"])
 def grants_commit():
     """一括付与の確定: every line or none, once per preview (a resubmit grants nothing more)."""
-    campaign = db.session.get(Campaign, int(request.form.get("campaign_id", "0") or 0)) or abort(404)
+    campaign = db.session.get(Campaign, form_id("campaign_id") or 0) or abort(404)
     memo = request.form.get("memo", "")[:200]
     try:
         text = base64.b64decode(request.form.get("csv_data", ""), validate=True).decode()
