@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select, update
 
 from .. import audit, ledger, members, payers, payments
-from ..web.inputs import accepts_files, form_id
+from ..web.inputs import accepts_files, form_id, not_sent_by_the_page
 from ..extensions import db
 from ..models import (Campaign, Card, IdempotencyKey, LedgerAccount, LedgerAccountKind, LedgerEntry, LedgerTransaction,
                       LedgerTransactionKind, Member, Payment)
@@ -199,7 +199,7 @@ def grants_commit():
     try:
         text = base64.b64decode(request.form.get("csv_data", ""), validate=True).decode()
     except (ValueError, UnicodeDecodeError):
-        abort(400)
+        not_sent_by_the_page()
     batch = members.parse_grant_csv(text)
     fingerprint = hashlib.sha256(f"{campaign.id}\n{memo}\n{text}".encode()).hexdigest()
     try:

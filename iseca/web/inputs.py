@@ -66,15 +66,18 @@ def refuse_unreadable_input() -> None:
     if has_control_character(request.path) or _multidict_has_control(request.args):
         raise unreadable
     if request.method in _BODY_METHODS:
+        view = current_app.view_functions.get(request.endpoint or "")
+        accepted_files = getattr(view, "accepts_files", ())
+        if not accepted_files:
+            request.max_content_length = min(current_app.config["MAX_CONTENT_LENGTH"] or float("inf"),
+                                             current_app.config["FORM_MAX_CONTENT_LENGTH"])
         if request.mimetype and request.mimetype not in _FORM_TYPES:
             raise InputRefused("送信内容を読み取れません",
                                "この画面は入力フォームからの送信だけを受け付けます。画面から操作してください。")
         if _multidict_has_control(request.form):
             raise unreadable
         if request.files:
-            view = current_app.view_functions.get(request.endpoint or "")
-            accepted = getattr(view, "accepts_files", ())
-            if any(name not in accepted for name in request.files):
+            if any(name not in accepted_files for name in request.files):
                 # A file where the page has a text field would reach the
                 # form as an object its validators cannot read.
                 raise InputRefused("送信内容を読み取れません",
@@ -122,7 +125,8 @@ def _not_found() -> None:
     abort(404)
 
 
-def _not_sent_by_the_page() -> None:
+def not_sent_by_the_page() -> None:
+    """400: a form field holds what its page never sends (a hidden field altered)."""
     raise InputRefused("送信内容を読み取れません",
                        "画面の内容が正しく送信されませんでした。前の画面に戻って、もう一度操作してください。")
 
@@ -146,7 +150,7 @@ def page_arg(name: str = "page") -> int:
 def form_id(name: str) -> int | None:
     """An id in a hidden field of a POSTed form: None when absent; 400 when
     the page could not have sent it."""
-    return _read_int(request.form.get(name), minimum=1, not_valid=_not_sent_by_the_page)
+    return _read_int(request.form.get(name), minimum=1, not_valid=not_sent_by_the_page)
 
 
 def value_id(name: str) -> int | None:
