@@ -9,7 +9,7 @@ from wtforms import SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from .. import banking, onboarding, outbox
-from ..web.inputs import JapaneseDateField, WholeNumberField, choice_id, page_arg
+from ..web.inputs import JapaneseDateField, WholeNumberField, as_id, page_arg
 from ..extensions import db
 from ..models import Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, Store
 from ..profiles import bank_of
@@ -25,7 +25,7 @@ class ActionForm(JapaneseForm):
 
 
 class KitForm(JapaneseForm):
-    store_id = SelectField("店舗", coerce=str, validators=[Optional()], invalid_choice_message="一覧から選んでください。")
+    store_id = SelectField("店舗", coerce=str, validate_choice=False, validators=[Optional()])
     handed_on = JapaneseDateField("受け渡し日", validators=[InputRequired(message="受け渡し日を入力してください。")])
     flag = WholeNumberField("のぼり旗", default=0, maximum=50, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
     qr_sheet = WholeNumberField("掲示用QRコード台紙", default=0, maximum=50, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
@@ -119,7 +119,7 @@ def kit_handover(business_id: int):
         else:
             store = None
             if form.store_id.data:
-                store = stores_by_id(business).get(choice_id(form.store_id.data))
+                store = stores_by_id(business).get(as_id(form.store_id.data))
                 if store is None:
                     abort(404)
             onboarding.record_kit_handover(business, items, form.handed_on.data, current_user._get_current_object(), store)

@@ -137,9 +137,20 @@ def id_arg(name: str) -> int | None:
     return _read_int(request.args.get(name), minimum=1, not_valid=_not_found)
 
 
+def as_id(text: object) -> int | None:
+    """`text` as an id (1 … 2³¹−1), or None when it cannot be one."""
+    try:
+        value = parse_whole_number(text, maximum=DB_INT_MAX)
+    except NumberInvalid:
+        return None
+    return value or None
+
+
 def id_args(name: str) -> list[int]:
-    """Every id given as `name` (checkboxes such as `?store_id=1&store_id=2`)."""
-    return [_read_int(raw, minimum=1, not_valid=_not_found) for raw in request.args.getlist(name) if raw != ""]
+    """The ids chosen as `name` (checkboxes: `?store_id=1&store_id=2`). A value
+    that is no id chooses nothing, like the id of a row that is gone; the
+    page then says what was chosen."""
+    return [i for i in map(as_id, request.args.getlist(name)) if i is not None]
 
 
 def page_arg(name: str = "page") -> int:

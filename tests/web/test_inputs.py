@@ -75,7 +75,6 @@ def test_ids_beyond_the_database_integer_are_not_found_on_every_route(app, clien
     ("terminal", "/terminal/pay?r=2147483648"),
     ("terminal", "/terminal/pay?r=%C2%B2"),
     ("terminal", "/terminal/history?before=9223372036854775808"),
-    ("counter", "/counter/registers/sheets.pdf?store_id=1&store_id=2147483648"),
     ("counter", "/counter/registers?page=99999999999999999999"),
     ("counter", "/counter/merchants?page=9223372036854775808"),
     ("counter", "/counter/applications?page=2147483648"),
@@ -86,6 +85,12 @@ def test_ids_beyond_the_database_integer_are_not_found_on_every_route(app, clien
 def test_integers_in_the_query_beyond_any_row_or_page_are_not_found(clients, kind, url):
     response = clients[kind].get(url)
     assert response.status_code == 404 and "ページが見つかりません" in response.get_data(as_text=True)
+
+
+def test_a_sheet_choice_beyond_any_store_chooses_nothing(clients):
+    response = clients["counter"].get("/counter/registers/sheets.pdf?store_id=2147483648&store_id=%C2%B2")
+    assert response.status_code == 303
+    assert "台紙を印刷する店舗を選んでください" in clients["counter"].get(response.headers["Location"]).get_data(as_text=True)
 
 
 @pytest.mark.parametrize("url", [
