@@ -15,7 +15,7 @@ class AppMemberForm(FlaskForm):
 
 
 class IssueCardsForm(FlaskForm):
-    count = WholeNumberField("発行枚数", default=1, maximum=MAX_BATCH, validators=[
+    count = WholeNumberField("発行枚数", default=1, maximum=MAX_BATCH, message=f"発行枚数は1〜{MAX_BATCH}枚です。", validators=[
         InputRequired(message="発行枚数を入力してください。"),
         NumberRange(min=1, max=MAX_BATCH, message=f"発行枚数は1〜{MAX_BATCH}枚です。")])
     name = StringField("氏名（1枚のときのみ・任意）", validators=[Optional(), Length(max=100)])

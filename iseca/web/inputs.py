@@ -5,7 +5,8 @@
   is refused with a 400 page before any view or the database sees it
   (PostgreSQL refuses NUL in text; nobody types them);
 - one reader for integers in the query string or a hidden form field
-  (`id_arg`, `page_arg`, `id_args`), bounded to what the database holds;
+  (`id_arg`, `id_args`, `page_arg`, `form_id`, `value_id`, `as_id`),
+  bounded to what the database holds;
 - form fields for whole numbers, ids of a list and dates, with their
   messages in Japanese, bounded before conversion.
 
@@ -200,10 +201,11 @@ class WholeNumberField(Field):
 
     widget = TextInput()
 
-    def __init__(self, label=None, validators=None, maximum: int = DB_INT_MAX, **kwargs):
+    def __init__(self, label=None, validators=None, maximum: int = DB_INT_MAX, message: str | None = None, **kwargs):
         kwargs.setdefault("render_kw", {"inputmode": "numeric"})
         super().__init__(label, validators, **kwargs)
         self.maximum = maximum
+        self.message = message or f"0〜{maximum:,}の数字で入力してください。"
 
     def _value(self) -> str:
         if self.raw_data:
@@ -218,7 +220,7 @@ class WholeNumberField(Field):
             self.data = parse_whole_number(valuelist[0], maximum=self.maximum)
         except NumberInvalid:
             self.data = None
-            raise ValueError(f"0〜{self.maximum:,}の数字で入力してください。") from None
+            raise ValueError(self.message) from None
 
 
 class JapaneseDateField(DateField):

@@ -192,8 +192,8 @@ def test_a_form_beyond_its_size_is_refused_before_it_is_read(app, client):
 
 
 @pytest.mark.parametrize("url,data,message", [
-    ("/counter/cards/issue", {"count": "②", "batch": "x1"}, "0〜500の数字で入力してください。"),
-    ("/counter/cards/issue", {"count": "9" * 5000, "batch": "x2"}, "0〜500の数字で入力してください。"),
+    ("/counter/cards/issue", {"count": "②", "batch": "x1"}, "発行枚数は1〜500枚です。"),
+    ("/counter/cards/issue", {"count": "9" * 5000, "batch": "x2"}, "発行枚数は1〜500枚です。"),
     ("/counter/campaigns", {"name": "c", "starts_on": "0001-01-01", "ends_on": "2026-12-31"},
      "日付は2000年1月1日から2099年12月31日までの範囲で入力してください。"),
     ("/counter/campaigns", {"name": "c", "starts_on": "2026-01-01", "ends_on": "9999-12-31"},
