@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 from .extensions import db
 from .members import is_valid_card_number
 from .models import Card, Member
-from .numbers import NumberInvalid, is_ascii_digits, parse_whole_number
+from .numbers import NumberInvalid, fold_digits, is_ascii_digits, parse_whole_number
 from .payments import PaymentRefused, check_payer
 
 WALLET_PREFIX = "ISECA1"
@@ -70,10 +70,14 @@ def card_qr_text(card: Card) -> str:
 
 
 def normalize_scan(raw: str) -> str:
-    """Full-width characters folded, spaces and hyphens of a card number dropped."""
+    """Full-width characters folded, spaces and hyphens of a card number dropped.
+    A card number is read from 0-9 and ０-９ only: NFKC would also make one of
+    ①②… or ¹²…, which are refused."""
     value = unicodedata.normalize("NFKC", raw or "").strip()
     compact = re.sub(r"[\s\-]", "", value)
     if is_ascii_digits(compact):
+        if not is_ascii_digits(re.sub(r"[\s\-－]", "", fold_digits(raw).strip())):
+            raise PayerUnknown("カード番号は数字（0〜9）で入力してください。")
         return compact
     return value
 

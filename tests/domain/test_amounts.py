@@ -68,8 +68,19 @@ def test_whole_numbers_are_bounded_before_conversion():
             parse_whole_number(typed)
 
 
-@pytest.mark.parametrize("read", ["²" * 16, "𐩀" * 16, "ISECA1.1234567890." + "9" * 5000 + ".abc",
+@pytest.mark.parametrize("read", ["²" * 16, "𐩀" * 16, "①②③④⑤⑥⑦⑧⑨⓪①②③④⑤⑥", "ISECA1.1234567890." + "9" * 5000 + ".abc",
                                   "ISECA1.1234567890.²²².abc", "ISECA1.𐩀.1.abc"])
 def test_the_till_refuses_unicode_digits_and_huge_numbers_it_reads(app, read):
     with pytest.raises(payments.PaymentRefused):
         payers.identify(read)
+
+
+def test_a_card_number_in_circled_digits_is_not_read_as_the_card(app):
+    from tests import factories
+
+    _, card = factories.make_card_member(1_000)
+    circled = card.number.translate(str.maketrans("0123456789", "⓪①②③④⑤⑥⑦⑧⑨"))
+    with pytest.raises(payers.PayerUnknown, match="数字（0〜9）で入力"):
+        payers.identify(circled)
+    wide = card.number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert payers.identify(wide).card.id == card.id
