@@ -346,7 +346,16 @@ class Account(UserMixin, db.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status == MerchantStatus.ACTIVE
+        """May log in: the account itself, and for a merchant account its
+        business (and a store account's store) are not suspended (利用停止)."""
+        if self.status != MerchantStatus.ACTIVE:
+            return False
+        if self.kind in (AccountKind.BUSINESS, AccountKind.STORE) and self.business is not None \
+                and self.business.status != MerchantStatus.ACTIVE:
+            return False
+        if self.kind == AccountKind.STORE and self.store is not None and self.store.status != MerchantStatus.ACTIVE:
+            return False
+        return True
 
     def __repr__(self) -> str:
         return f"<Account {self.kind} {self.login}>"

@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, or_, select, update
 
 from . import audit, outbox
 from .accounts import create_account
@@ -209,6 +209,27 @@ def publish_store(store: Store, staff: Account) -> bool:
     store.published_at = utcnow()
     audit.record("store_published", store, {"store": store.code}, actor=staff)
     return True
+
+
+def publication_warnings(store: Store) -> list[str]:
+    """What the clerk should know before publishing a store: it cannot take
+    payments until its account has logged in and it has its 店舗QRコード
+    (加盟店キット)."""
+    warnings = []
+    logged_in = db.session.scalar(
+        select(func.count()).select_from(Account)
+        .where(Account.kind == AccountKind.STORE, Account.store_id == store.id, Account.last_login_at.is_not(None))
+    )
+    if not logged_in:
+        warnings.append("この店舗のアカウントはまだ一度もログインしていません（初回ログイン前）。")
+    handed_over = db.session.scalar(
+        select(func.count()).select_from(KitHandover)
+        .where(KitHandover.business_id == store.business_id,
+               or_(KitHandover.store_id == store.id, KitHandover.store_id.is_(None)))
+    )
+    if not handed_over:
+        warnings.append("加盟店キット（掲示用QRコード台紙など）をまだ受け渡していません。")
+    return warnings
 
 
 def unpublish_store(store: Store, staff: Account) -> bool:

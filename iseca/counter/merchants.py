@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from wtforms import SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from .. import accounts, banking, onboarding, outbox
+from .. import accounts, banking, onboarding, outbox, suspension
 from ..database import contains_text
 from ..web.inputs import JapaneseDateField, WholeNumberField, as_id, page_arg
 from ..extensions import db
@@ -83,8 +83,10 @@ def _merchant_page(business: Business, kit_form: KitForm):
         .order_by(KitHandover.handed_on.desc(), KitHandover.id.desc())
     ))
     stores = {s.id: s for s in business.stores}
+    warnings = {s.id: onboarding.publication_warnings(s) for s in business.stores if not s.is_published}
     return render_template(
         "counter/merchant.html", business=business, accounts=accounts.merchant_accounts(business),
+        publication_warnings=warnings,
         action_form=ButtonForm(), kit_form=kit_form, handovers=handovers, stores=stores,
         bank_line=banking.describe(bank_of(business), mask=False),
     )
@@ -126,9 +128,12 @@ def publish(store_id: int):
     store = db.get_or_404(Store, store_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
+    warnings = onboarding.publication_warnings(store)
     if onboarding.publish_store(store, current_user._get_current_object()):
         db.session.commit()
         flash(f"{store.name}を「使えるお店」に公開しました。", "success")
+        for warning in warnings:
+            flash(f"ご注意: {warning}決済を受けられる準備ができているか、店舗にご確認ください。", "warning")
     else:
         flash(f"{store.name}はすでに公開中です。", "info")
     return _back(store.business_id, "stores")
@@ -185,3 +190,52 @@ def reactivate(account_id: int):
         db.session.commit()
     flash(f"{account.login} の利用を再開しました。", "success")
     return _back(account.business_id, "accounts")
+
+
+def _suspension_done(business_id: int, message, flash_text: str, anchor: str):
+    db.session.commit()
+    if message is not None:
+        outbox.send_after_commit([message])
+    flash(flash_text, "success")
+    return _back(business_id, anchor)
+
+
+@bp.route("/merchants/<int:business_id>/suspend", methods=["POST"])
+def suspend_business(business_id: int):
+    """事業者の利用停止: every store stops taking payments and leaves 「使えるお店」."""
+    business = db.get_or_404(Business, business_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    message = suspension.suspend_business(business, current_user._get_current_object())
+    return _suspension_done(business.id, message, f"{business.name}を利用停止にしました。決済・「使えるお店」・ログインを止めています。",
+                            "status")
+
+
+@bp.route("/merchants/<int:business_id>/reactivate", methods=["POST"])
+def reactivate_business(business_id: int):
+    """事業者の利用再開."""
+    business = db.get_or_404(Business, business_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    message = suspension.reactivate_business(business, current_user._get_current_object())
+    return _suspension_done(business.id, message, f"{business.name}の利用を再開しました。", "status")
+
+
+@bp.route("/stores/<int:store_id>/suspend", methods=["POST"])
+def suspend_store(store_id: int):
+    """店舗の利用停止."""
+    store = db.get_or_404(Store, store_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    message = suspension.suspend_store(store, current_user._get_current_object())
+    return _suspension_done(store.business_id, message, f"{store.name}を利用停止にしました。", "stores")
+
+
+@bp.route("/stores/<int:store_id>/reactivate", methods=["POST"])
+def reactivate_store(store_id: int):
+    """店舗の利用再開."""
+    store = db.get_or_404(Store, store_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    message = suspension.reactivate_store(store, current_user._get_current_object())
+    return _suspension_done(store.business_id, message, f"{store.name}の利用を再開しました。", "stores")

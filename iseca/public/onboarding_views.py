@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import jaconv
 from flask import abort, current_app, redirect, render_template, request, url_for
-from sqlalchemy import or_, select
+from sqlalchemy import not_, or_, select
 
 from .. import banking, onboarding, outbox
 from ..database import contains_text
 from ..web.inputs import page_arg
 from ..extensions import db, limiter
-from ..models import MerchantStatus, Store, StoreImage
+from ..models import Store, StoreImage
 from ..web.forms import ApplicationForm, bank_names, holder_preview, submit_application_form
 from ..web.pages import image_response, page_or_fragment
 from . import bp
@@ -62,8 +62,9 @@ def bank_lookup():
 
 
 def published_stores():
-    """Stores customers may see: published and not suspended."""
-    return select(Store).where(Store.published_at.is_not(None), Store.status == MerchantStatus.ACTIVE)
+    """Stores customers may see: published and taking payments (neither the
+    store, its business nor their logins suspended: Store.payments_stopped)."""
+    return select(Store).where(Store.published_at.is_not(None), not_(Store.payments_stopped))
 
 
 @bp.route("/stores")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from .. import idempotency, ledger, payers, payments, qr
 from ..extensions import db
-from ..models import AccountKind, Payment, PaymentMethod, Register
+from ..models import AccountKind, Payment, PaymentMethod, Register, Store
 from ..web.charge import charge
 from ..web.pages import page_or_fragment, qr_data_uri
 from . import bp
@@ -80,7 +80,9 @@ def pay(token: str):
         login_url = url_for("auth.login", area="wallet", next=url_for("wallet.pay", token=token))
         if request.method == "POST":
             return redirect(login_url, code=303)
-        return render_template("wallet/pay_register.html", register=register, store=register.store, login_url=login_url)
+        stopped = db.session.scalar(select(Store.payments_stopped).where(Store.id == register.store_id))
+        return render_template("wallet/pay_register.html", register=register, store=register.store, login_url=login_url,
+                               stopped=stopped)
     if request.method == "GET":
         try:
             # Said before the customer types an amount; the payment checks again.
@@ -102,6 +104,10 @@ def pay(token: str):
 def pay_confirm(token: str):
     """確認: store, register and amount before 「支払う」."""
     register = _register_or_error(token)
+    try:
+        payments.check_store(register)
+    except payments.PaymentRefused as refused:
+        return _refused_page(register, str(refused), 422)
     amount_text = request.args.get("amount", "")
     try:
         amount = payments.parse_amount(amount_text)
