@@ -1,14 +1,32 @@
 """監査ログ: every staff and merchant action that changes data is recorded
-in the same transaction as the change."""
+in the same transaction as the change. Append-only: nothing here (or
+anywhere) updates or deletes a row."""
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 from flask import has_request_context, request
 from flask_login import current_user
+from sqlalchemy import or_, select
 
+from .database import contains_text
 from .extensions import db
-from .models import Account, AuditLog
+from .timeutil import jst, start_of_day_utc
+from .models import Account, AuditLog, Business, Payment, Register, Store, StoreImage
+
+
+def business_of(target: Any) -> int | None:
+    """The 事業者 a row is about, read from its target (for 操作履歴)."""
+    if isinstance(target, Business):
+        return target.id
+    if isinstance(target, (Store, Account)):
+        return target.business_id
+    if isinstance(target, (Register, Payment, StoreImage)):
+        store = db.session.get(Store, target.store_id)
+        return store.business_id if store is not None else None
+    return None
 
 
 def record(
@@ -18,9 +36,10 @@ def record(
     *,
     actor: Account | None = None,
     actor_label: str | None = None,
+    business_id: int | None = None,
 ) -> AuditLog:
     """Add an audit entry for `action` on `target` (a model object or None)."""
-    if actor is None and has_request_context() and current_user and current_user.is_authenticated:
+    if actor is None and actor_label is None and has_request_context() and current_user and current_user.is_authenticated:
         actor = current_user._get_current_object()  # type: ignore[attr-defined]
     label = actor_label or (f"{actor.kind}:{actor.login}" if actor is not None else "system")
     entry = AuditLog(
@@ -31,6 +50,75 @@ def record(
         target_id=getattr(target, "id", None),
         details=details or None,
         ip_address=(request.remote_addr or "")[:45] if has_request_context() else "",
+        business_id=business_id if business_id is not None else business_of(target),
     )
     db.session.add(entry)
     return entry
+
+
+# ---------------------------------------------------------------------------
+# Reading the log: staff search (監査ログ) and a business's 操作履歴
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class AuditQuery:
+    """What to look for; every part optional. `business_ids` confines the
+    rows to some merchants (a business account's own: always set there)."""
+
+    actor: str = ""
+    action: str = ""
+    business_code: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    business_ids: list[int] | None = None
+
+
+def search(query: AuditQuery):
+    """The SELECT of the rows matching `query`, newest first, with each row's
+    actor and merchant name."""
+    stmt = (
+        select(AuditLog, Business.code, Business.name)
+        .outerjoin(Business, Business.id == AuditLog.business_id)
+    )
+    if query.business_ids is not None:
+        stmt = stmt.where(AuditLog.business_id.in_(query.business_ids))
+    if query.actor:
+        stmt = stmt.where(contains_text(AuditLog.actor_label, query.actor))
+    if query.action:
+        stmt = stmt.where(AuditLog.action == query.action)
+    if query.business_code:
+        stmt = stmt.where(or_(Business.code == query.business_code, contains_text(Business.name, query.business_code)))
+    if query.date_from:
+        stmt = stmt.where(AuditLog.at >= start_of_day_utc(query.date_from))
+    if query.date_to:
+        stmt = stmt.where(AuditLog.at < start_of_day_utc(query.date_to + dt.timedelta(days=1)))
+    return stmt.order_by(AuditLog.id.desc())
+
+
+CSV_HEADER = ["日時", "操作", "操作者", "事業者コード", "事業者名", "対象", "対象ID", "内容", "IPアドレス"]
+
+
+DETAIL_WORDS = {
+    "number": "取引番号", "amount": "金額", "member_code": "会員コード", "store": "店舗", "store_code": "店舗",
+    "business": "事業者", "login": "ID", "area": "画面", "reason": "理由", "fields": "項目", "name": "名称",
+    "old": "変更前", "new": "変更後", "count": "件数", "campaign_id": "キャンペーン", "memo": "メモ",
+    "recipient": "宛先", "adjustment": "精算後の取消調整", "ledger_transaction_id": "台帳取引",
+}
+
+
+def describe_details(details: dict | None) -> str:
+    """The row's details as one line of `項目: 値` (for the screen and CSV)."""
+    if not details:
+        return ""
+    return "、".join(f"{DETAIL_WORDS.get(key, key)}: {value}" for key, value in details.items() if value not in (None, ""))
+
+
+def csv_rows(stmt) -> Iterator[list]:
+    """The rows of `search` as CSV cells."""
+    from .labels import label
+
+    for entry, code, name in db.session.execute(stmt.execution_options(yield_per=1000)):
+        yield [jst(entry.at, "%Y/%m/%d %H:%M:%S"), label(entry.action, "audit_action"), entry.actor_label, code or "", name or "",
+               entry.target_type, entry.target_id if entry.target_id is not None else "",
+               describe_details(entry.details), entry.ip_address]

@@ -755,3 +755,6 @@ class AuditLog(db.Model):
     target_id: Mapped[Optional[int]] = mapped_column(Integer)
     details: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     ip_address: Mapped[str] = mapped_column(String(45), default="")
+    # The merchant the row is about (事業者), so that a business account reads
+    # the rows of its own businesses and stores (操作履歴) and staff filter by merchant.
+    business_id: Mapped[Optional[int]] = mapped_column(ForeignKey("businesses.id"), index=True)

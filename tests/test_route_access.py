@@ -18,7 +18,7 @@ from sqlalchemy import select
 from iseca import members as members_domain
 from iseca import onboarding, outbox, payments
 from iseca.extensions import db
-from iseca.models import AccountKind, MerchantApplication, OutboxMessage, PaymentMethod, StoreImage, utcnow
+from iseca.models import AccountKind, AuditLog, MerchantApplication, OutboxMessage, PaymentMethod, StoreImage, utcnow
 from tests import factories
 from tests.conftest import basic_auth_header, csrf_from, login
 
@@ -63,7 +63,7 @@ RULES: dict[str, dict] = {
     "cms.index": CMS, "cms.stores": CMS, "cms.settlements": CMS,
     "cms.store": CMS_OWN, "cms.store_image_upload": CMS_OWN, "cms.store_image": CMS_OWN,
     "cms.store_image_delete": CMS_OWN, "cms.store_image_move": CMS_OWN,
-    "cms.business": CMS_BUSINESS,
+    "cms.business": CMS_BUSINESS, "cms.audit_log": CMS_BUSINESS, "cms.audit_csv": CMS_BUSINESS,
     "cms.usage": CMS, "cms.usage_csv": CMS, "cms.usage_daily": CMS, "cms.usage_daily_csv": CMS,
     "cms.cancel.confirm": CMS_OWN,
     "cms.register.index": CMS, "cms.register.store_list": CMS_OWN,
@@ -81,7 +81,7 @@ RULES: dict[str, dict] = {
     **{f"counter.{name}": COUNTER for name in (
         "index", "applications", "application", "approve", "reject", "new_application",
         "merchants", "merchant", "kit_handover", "publish", "unpublish", "reset_password", "suspend", "reactivate",
-        "suspend_business", "reactivate_business", "suspend_store", "reactivate_store",
+        "suspend_business", "reactivate_business", "suspend_store", "reactivate_store", "audit_log", "audit_csv",
         "outbox", "outbox_message", "outbox_resend", "outbox_send_now",
         "registers", "register_sheets_pdf", "register.store_list",
         "register.qr", "register.qr_png", "register.sheet", "register.sheet_pdf", "register.rename",
@@ -238,6 +238,31 @@ def database_state() -> dict:
     }
 
 
+# 監査ログ: tables whose change needs no audit row of its own. Each says why.
+NOT_AUDITED = {
+    "login_sessions",  # the session a login or logout writes: the login itself is audited
+    "audit_log",  # the log itself
+    "outbox_messages",  # mail queued by an audited change (its sending status is the mailer's bookkeeping)
+    "idempotency_keys",  # a payment's one-time key: the payment is audited
+    "settlement_periods",  # created on a period's first payment: the payment is audited
+}
+# Requests that change data without an audit row of their own, and why.
+AUDIT_EXCEPTIONS = {
+    "counter.outbox_send_now",  # tries to send queued mail: only the outbox row's delivery status changes
+}
+
+
+def audited_state() -> dict:
+    """Every row of the tables whose change must leave an audit row."""
+    return {name: rows for name, rows in database_state().items() if name not in NOT_AUDITED}
+
+
+def audit_rows() -> list:
+    """Every audit row, oldest first: a request may only add to the end."""
+    table = AuditLog.__table__
+    return [tuple(row) for row in db.session.execute(table.select().order_by(table.c.id)).all()]
+
+
 def send(client, method: str, url: str, token: str, form: dict | None = None):
     # buffered: a streamed answer (CSV) runs to its end inside the request.
     if method == "GET":
@@ -268,7 +293,16 @@ def test_every_route_answers_each_kind_of_account_as_its_rule_says(app, world, k
     for endpoint, method, url, area in walk:
         rule = expected(endpoint, method, area, kind)
         before = database_state() if rule != OK and method != "GET" else None
+        audited_before = audited_state() if rule == OK and method != "GET" else None
+        log_before = audit_rows() if method != "GET" else None
         got = outcome(send(client, method, url, token, world.form(endpoint)))
+        if log_before is not None:
+            log_after = audit_rows()
+            if log_after[:len(log_before)] != log_before:
+                wrong.append(f"{method} {url} ({endpoint}): changed or deleted an audit row")
+            if (audited_before is not None and endpoint not in AUDIT_EXCEPTIONS
+                    and audited_state() != audited_before and len(log_after) == len(log_before)):
+                wrong.append(f"{method} {url} ({endpoint}): changed data without an audit row")
         if got != rule:
             wrong.append(f"{method} {url} ({endpoint}): {got}, rule says {rule}")
         if before is not None and database_state() != before:

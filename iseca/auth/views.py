@@ -123,17 +123,27 @@ def login(area: str):
         if not passwords.verify_password(account, form.password.data):
             g.login_failed = True
             form.password.errors.append(f"{CODE_WORDS[the_area.name]}またはパスワードが違います。")
+            _record_failed_login(account, kind, login_name, the_area.name, "password")
         elif not account.is_active:
             g.login_failed = True
             form.code.errors.append("このアカウントは利用停止中です。ISECA窓口にお問い合わせください。")
+            _record_failed_login(account, kind, login_name, the_area.name, "suspended")
         else:
             sessions.start_session(account, remember=bool(form.remember.data))
+            audit.record("login", account, {"area": the_area.name}, actor=account)
             db.session.commit()
             if account.must_change_password:
                 flash("初期パスワードからの変更が必要です。新しいパスワードを設定してください。", "warning")
                 return redirect(url_for("auth.password", area=area), code=303)
             return redirect(_safe_next(the_area) or url_for(the_area.home), code=303)
     return render_template("auth/login.html", form=form, area=the_area)
+
+
+def _record_failed_login(account: Account | None, kind: AccountKind, login_name: str, area: str, reason: str) -> None:
+    """ログイン失敗, kept whatever the page shows next (the login name as typed, never the password)."""
+    audit.record("login_failed", account, {"area": area, "login": login_name[:100], "reason": reason},
+                 actor_label=f"{kind}:{login_name[:100]}"[:300])
+    db.session.commit()
 
 
 @bp.route(AREA_RULE + "/logout", methods=["POST"])

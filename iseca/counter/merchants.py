@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, Store
 from ..profiles import bank_of
 from ..timeutil import today_jst
+from ..web import audit as web_audit
 from ..web.forms import ButtonForm, JapaneseForm
 from . import bp
 
@@ -239,3 +240,17 @@ def reactivate_store(store_id: int):
         abort(400)
     message = suspension.reactivate_store(store, current_user._get_current_object())
     return _suspension_done(store.business_id, message, f"{store.name}の利用を再開しました。", "stores")
+
+
+@bp.route("/audit")
+def audit_log():
+    """監査ログ: search every row by who, what, which merchant and period."""
+    form = web_audit.filter_form(staff=True)
+    return render_template("counter/audit.html", form=form, list_endpoint="counter.audit_log",
+                           csv_endpoint="counter.audit_csv", show_business=True, **web_audit.page_of(form, None))
+
+
+@bp.route("/audit.csv")
+def audit_csv():
+    """監査ログ as CSV (the same search)."""
+    return web_audit.csv_response(web_audit.filter_form(staff=True), None, "audit")

@@ -15,6 +15,7 @@ from ..auth.areas import area_of_request
 from ..auth.passwords import password_expired
 from ..auth.views import login_throttled
 from ..labels import label
+from ..audit import describe_details
 from ..models import AccountKind
 from ..timeutil import jst
 
@@ -61,6 +62,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["audit_details"] = describe_details
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

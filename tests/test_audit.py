@@ -1,0 +1,89 @@
+"""監査ログ: staff search it and export it; a business account reads the rows
+of its own business and stores (操作履歴): who cancelled which payment,
+who changed what, from which address. (That every data-changing route
+writes a row and none edits one: tests/test_route_access.py walks them.)"""
+from __future__ import annotations
+
+import csv as csvlib
+import datetime as dt
+import io
+
+from sqlalchemy import select
+
+from iseca import cancellation, payments
+from iseca.extensions import db
+from iseca.models import AccountKind, AuditLog, PaymentMethod, utcnow
+from tests import factories
+from tests.conftest import basic_auth_header, login
+
+
+def _browser(app):
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = basic_auth_header()
+    return client
+
+
+def _cancelled_payment(store, amount):
+    member, _ = factories.make_app_member(5_000)
+    payment = payments.pay(member, store.registers[0], amount, PaymentMethod.CUSTOMER_SCAN, at=utcnow())
+    cancellation.cancel_payment(payment, actor=factories.account_of(AccountKind.STORE, store.code))
+    db.session.commit()
+    return payment
+
+
+def test_a_business_finds_who_cancelled_its_payment_and_sees_no_other_business(app):
+    own_store = factories.make_store()
+    other_store = factories.make_store()
+    own = _cancelled_payment(own_store, 1_200)
+    other = _cancelled_payment(other_store, 3_400)
+    owner = _browser(app)
+    assert login(owner, own_store.business.code, factories.PASSWORD, kind="business").status_code == 303
+
+    html = owner.get("/cms/audit").get_data(as_text=True)
+    assert "操作履歴" in html
+    row = next(r for r in html.split("<tr>") if own.number in r)
+    assert "取消" in row and f"store:{own_store.code}" in row
+    assert other.number not in html and other_store.code not in html
+    # Its own login is there too, with the address it came from.
+    login_row = next(r for r in html.split("<tr>") if "<td>ログイン</td>" in r)
+    assert f"business:{own_store.business.code}" in login_row and "127.0.0.1" in login_row
+    csv = owner.get("/cms/audit.csv?encoding=utf-8", buffered=True).get_data().decode("utf-8-sig")
+    assert own.number in csv and other.number not in csv
+    # A store account has no 操作履歴 of the business.
+    till = _browser(app)
+    login(till, own_store.code, factories.PASSWORD)
+    assert till.get("/cms/audit").status_code == 404
+
+
+def test_staff_search_by_what_merchant_and_period_and_the_csv_runs_no_formula(app, staff_client):
+    store = factories.make_store(factories.make_business(name="=HYPERLINK(2)"))
+    payment = _cancelled_payment(store, 800)
+    # A failed login typed as a spreadsheet formula: recorded, shown, never run.
+    assert login(_browser(app), "=HYPERLINK(1)", "wrong", kind="business").status_code == 200
+    found = staff_client.get("/counter/audit", query_string={"action": "login_failed"}).get_data(as_text=True)
+    assert "ログイン失敗" in found and "=HYPERLINK(1)" in found and payment.number not in found
+    by_merchant = staff_client.get("/counter/audit", query_string={"business": store.business.code}).get_data(as_text=True)
+    assert payment.number in by_merchant and "business:=HYPERLINK(1)" not in by_merchant
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    later = staff_client.get("/counter/audit", query_string={"date_from": tomorrow}).get_data(as_text=True)
+    assert payment.number not in later and "該当する記録はありません" in later
+    bad = staff_client.get("/counter/audit", query_string={"date_from": "2026-13-01"}).get_data(as_text=True)
+    assert "日付" in bad and 'value="2026-13-01"' in bad
+
+    csv = staff_client.get("/counter/audit.csv", query_string={"encoding": "utf-8"}, buffered=True).get_data().decode("utf-8-sig")
+    assert csv.splitlines()[0].startswith("日時,操作,操作者")
+    cells = [cell for row in csvlib.reader(io.StringIO(csv)) for cell in row]
+    assert payment.number in csv and any("=HYPERLINK(1)" in cell for cell in cells)
+    assert "'=HYPERLINK(2)" in cells
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
+
+
+def test_a_login_and_a_failed_login_each_leave_a_row_with_the_address(app):
+    store = factories.make_store()
+    login(_browser(app), store.code, "not-the-password")
+    login(_browser(app), store.code, factories.PASSWORD)
+    rows = [(e.action, e.actor_label, e.business_id, e.ip_address)
+            for e in db.session.scalars(select(AuditLog).order_by(AuditLog.id))]
+    assert ("login_failed", f"store:{store.code}", store.business_id, "127.0.0.1") in rows
+    assert ("login", f"store:{store.code}", store.business_id, "127.0.0.1") in rows
+    assert all("not-the-password" not in str(e.details) for e in db.session.scalars(select(AuditLog)))
