@@ -21,6 +21,14 @@ SUBJECT_BANK_CHANGED = "【ISECA】振込先口座が変更されました"
 STORE_FIELDS = ("category", "area", "postal_code", "address", "phone", "hours", "holidays_text", "website", "description")
 STORE_SETTINGS = ("confirm_before_charge",)  # on/off choices of the store
 BUSINESS_FIELDS = ("representative", "postal_code", "address", "phone", "email")
+NAME_FIELDS = ("name", "name_kana")  # the counter's alone: a merchant asks the counter to change them
+FIELD_WORDS = {
+    "name": "名称", "name_kana": "名称（フリガナ）", "representative": "代表者名", "postal_code": "郵便番号",
+    "address": "所在地", "phone": "電話番号", "email": "メールアドレス", "category": "業種", "area": "地区",
+    "hours": "営業時間", "holidays_text": "定休日", "website": "ホームページ", "description": "お店の紹介",
+    "confirm_before_charge": "決済前の確認画面", "bank": "振込先口座",
+}
+SUBJECT_DETAILS_CHANGED = "【ISECA】登録内容の変更のお知らせ"
 BANK_FIELDS = ("bank_code", "branch_code", "account_type", "account_number", "account_holder_kana")
 
 # What an upload may be before re-encoding; anything else is refused.
@@ -196,3 +204,49 @@ def update_business_profile(business: Business, values: dict[str, Any], bank: Ba
         for address in dict.fromkeys(a for a in (business.email, old_email) if a):
             messages.append(outbox.queue(address, SUBJECT_BANK_CHANGED, body))
     return messages
+
+
+def _set_names(target, values: dict[str, Any]) -> list[str]:
+    changed = []
+    for name in NAME_FIELDS:
+        if name in values and (values[name] or "") != (getattr(target, name) or ""):
+            setattr(target, name, values[name] or "")
+            changed.append(name)
+    return changed
+
+
+def _mail_details_changed(business: Business, what: str, fields: list[str]) -> OutboxMessage | None:
+    if not business.email:
+        return None
+    body = outbox.mail_body("details_changed", business=business, what=what,
+                            fields=[FIELD_WORDS.get(name, name) for name in fields])
+    return outbox.queue(business.email, SUBJECT_DETAILS_CHANGED, body)
+
+
+def staff_update_business(business: Business, values: dict[str, Any], bank: BankAccount,
+                          staff: Account) -> list[OutboxMessage]:
+    """The counter corrects a business's details (its name too): audited as
+    a merchant's own edit is, and the business told by mail what changed."""
+    renamed = _set_names(business, values)
+    if renamed:
+        audit.record("business_profile_updated", business, {"business": business.code, "fields": renamed}, actor=staff)
+    before = {name: getattr(business, name) for name in BUSINESS_FIELDS}
+    old_bank = bank_of(business)
+    messages = update_business_profile(business, values, bank, staff)
+    changed = renamed + [name for name in BUSINESS_FIELDS if getattr(business, name) != before[name]]
+    if bank_of(business) != old_bank:
+        changed.append("bank")
+    if changed:
+        message = _mail_details_changed(business, f"事業者（{business.name}）", changed)
+        messages += [message] if message is not None else []
+    return messages
+
+
+def staff_update_store(store: Store, values: dict[str, Any], staff: Account) -> list[OutboxMessage]:
+    """The counter corrects a store's details (its name too); audited, the business mailed."""
+    renamed = _set_names(store, values)
+    if renamed:
+        audit.record("store_profile_updated", store, {"store": store.code, "fields": renamed}, actor=staff)
+    changed = renamed + update_store_profile(store, values, staff)
+    message = _mail_details_changed(store.business, f"店舗（{store.name}）", changed) if changed else None
+    return [message] if message is not None else []

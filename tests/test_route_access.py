@@ -82,6 +82,7 @@ RULES: dict[str, dict] = {
         "index", "applications", "application", "approve", "reject", "new_application",
         "merchants", "merchant", "kit_handover", "publish", "unpublish", "reset_password", "suspend", "reactivate",
         "suspend_business", "reactivate_business", "suspend_store", "reactivate_store", "audit_log", "audit_csv",
+        "edit_business", "edit_store",
         "outbox", "outbox_message", "outbox_resend", "outbox_send_now",
         "registers", "register_sheets_pdf", "register.store_list",
         "register.qr", "register.qr_png", "register.sheet", "register.sheet_pdf", "register.rename",

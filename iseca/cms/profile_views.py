@@ -12,7 +12,7 @@ from ..extensions import db
 from ..web.forms import bank_names
 from ..web.pages import image_response
 from . import bp
-from .profile_forms import BusinessProfileForm, StoreImageForm, StoreProfileForm
+from ..web.profile_forms import BusinessProfileForm, StoreImageForm, StoreProfileForm
 
 
 def _store_page(store, form, image_form):

@@ -60,10 +60,16 @@ def _detail(app_: MerchantApplication, approve_form, reject_form, status: int = 
     ), status
 
 
-@bp.route("/applications/<int:application_id>/approve", methods=["POST"])
+@bp.route("/applications/<int:application_id>/approve", methods=["GET", "POST"])
 def approve(application_id: int):
-    """承認: accounts, registers and mails in one transaction; a second click does nothing."""
+    """承認: asked once more (GET), then accounts, registers and mails in one
+    transaction (POST); a second click does nothing."""
     app_ = db.get_or_404(MerchantApplication, application_id)
+    if request.method == "GET":
+        if app_.status != ApplicationStatus.RECEIVED:
+            return redirect(url_for("counter.application", application_id=application_id), code=303)
+        return render_template("counter/application_approve.html", application=app_, form=ButtonForm(),
+                               d=app_.data, bank_line=banking.describe(app_.data.get("bank", {}), mask=False))
     form = ButtonForm()
     if not form.validate_on_submit():
         abort(400)

@@ -8,15 +8,16 @@ from sqlalchemy import or_, select
 from wtforms import SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from .. import accounts, banking, onboarding, outbox, suspension
+from .. import accounts, audit, banking, onboarding, outbox, profiles, suspension
 from ..database import contains_text
 from ..web.inputs import JapaneseDateField, WholeNumberField, as_id, page_arg
 from ..extensions import db
-from ..models import Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, Store
+from ..models import Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, OutboxMessage, Payment, Store
 from ..profiles import bank_of
 from ..timeutil import today_jst
 from ..web import audit as web_audit
-from ..web.forms import ButtonForm, JapaneseForm
+from ..web.forms import ButtonForm, JapaneseForm, bank_names
+from ..web.profile_forms import StaffBusinessForm, StaffStoreForm
 from . import bp
 
 PER_PAGE = 30
@@ -85,9 +86,19 @@ def _merchant_page(business: Business, kit_form: KitForm):
     ))
     stores = {s.id: s for s in business.stores}
     warnings = {s.id: onboarding.publication_warnings(s) for s in business.stores if not s.is_published}
+    store_ids = list(stores)
+    recent_payments = list(db.session.scalars(
+        select(Payment).where(Payment.store_id.in_(store_ids)).order_by(Payment.id.desc()).limit(20)
+    )) if store_ids else []
+    addresses = {business.email} | {a.email for a in accounts.merchant_accounts(business) if a.email}
+    mails = list(db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient.in_(addresses)).order_by(OutboxMessage.id.desc()).limit(20)
+    ))
+    audit_rows = [tuple(r) for r in db.session.execute(
+        audit.search(audit.AuditQuery(business_ids=[business.id])).limit(20))]
     return render_template(
         "counter/merchant.html", business=business, accounts=accounts.merchant_accounts(business),
-        publication_warnings=warnings,
+        publication_warnings=warnings, recent_payments=recent_payments, mails=mails, audit_rows=audit_rows,
         action_form=ButtonForm(), kit_form=kit_form, handovers=handovers, stores=stores,
         bank_line=banking.describe(bank_of(business), mask=False),
     )
@@ -254,3 +265,36 @@ def audit_log():
 def audit_csv():
     """監査ログ as CSV (the same search)."""
     return web_audit.csv_response(web_audit.filter_form(staff=True), None, "audit")
+
+
+@bp.route("/merchants/<int:business_id>/edit", methods=["GET", "POST"])
+def edit_business(business_id: int):
+    """事業者情報の修正 by staff: audited, the business mailed."""
+    business = db.get_or_404(Business, business_id)
+    form = StaffBusinessForm(obj=business if request.method == "GET" else None)
+    if request.method == "GET":
+        form.account_type.data = business.account_type.value if business.account_type else "1"
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in profiles.NAME_FIELDS + profiles.BUSINESS_FIELDS}
+        messages = profiles.staff_update_business(business, values, form.bank_account, current_user._get_current_object())
+        db.session.commit()
+        outbox.send_after_commit(messages)
+        flash("事業者情報を保存しました。" + ("事業者にメールでお知らせします。" if messages else "変更はありませんでした。"), "success")
+        return redirect(url_for("counter.merchant", business_id=business.id), code=303)
+    return render_template("counter/business_edit.html", business=business, form=form, **bank_names(form))
+
+
+@bp.route("/stores/<int:store_id>/edit", methods=["GET", "POST"])
+def edit_store(store_id: int):
+    """店舗情報の修正 by staff: audited, the business mailed."""
+    store = db.get_or_404(Store, store_id)
+    form = StaffStoreForm(obj=store if request.method == "GET" else None)
+    if form.validate_on_submit():
+        fields = profiles.NAME_FIELDS + profiles.STORE_FIELDS + profiles.STORE_SETTINGS
+        messages = profiles.staff_update_store(store, {name: form[name].data for name in fields},
+                                               current_user._get_current_object())
+        db.session.commit()
+        outbox.send_after_commit(messages)
+        flash("店舗情報を保存しました。" + ("事業者にメールでお知らせします。" if messages else "変更はありませんでした。"), "success")
+        return redirect(url_for("counter.merchant", business_id=store.business_id, _anchor="stores"), code=303)
+    return render_template("counter/store_edit.html", store=store, form=form)

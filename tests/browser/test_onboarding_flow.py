@@ -94,6 +94,8 @@ def test_business_applies_is_approved_logs_in_and_is_published(new_context, smtp
     staff.get_by_role("heading", name=re.compile("株式会社いせさきテスト")).wait_for()
     assert staff.get_by_text("ｶ)ｲｾｻｷﾃｽﾄ", exact=True).is_visible()
     screenshot(staff, "counter-application")
+    staff.get_by_role("link", name="承認する…").click()
+    staff.get_by_role("heading", name="この申込を承認しますか").wait_for()  # 「承認する」 asks once more
     staff.get_by_role("button", name="承認する").click()
     staff.get_by_text("承認しました").wait_for()
     screenshot(staff, "counter-merchant")

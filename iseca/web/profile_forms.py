@@ -6,7 +6,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..onboarding import AREAS, CATEGORIES
-from ..web.forms import (
+from .forms import (
     BankAccountMixin, JapaneseForm, in_city, nfkc, required, valid_email, valid_phone, valid_postal, valid_url,
 )
 
@@ -51,3 +51,16 @@ class BusinessProfileForm(BankAccountMixin, JapaneseForm):
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         return self.check_bank() and ok
+
+
+class _NameFields:
+    name = StringField("名称", filters=[nfkc], validators=[required("名称"), Length(max=200)])
+    name_kana = StringField("名称（フリガナ）", filters=[nfkc], validators=[Optional(), Length(max=200)])
+
+
+class StaffBusinessForm(BusinessProfileForm, _NameFields):
+    """事業者情報 as the counter corrects it: the name as well."""
+
+
+class StaffStoreForm(StoreProfileForm, _NameFields):
+    """店舗情報 as the counter corrects it: the name as well."""
