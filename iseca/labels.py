@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 
 from .models import (
-    AccountKind, AccountType, ApplicationStatus, KitItem, OutboxStatus, PaymentMethod, PaymentStatus,
+    AccountKind, AccountType, ApplicationStatus, KitItem, NoticeAudience, OutboxStatus, PaymentMethod, PaymentStatus,
 )
 
 PAYMENT_STATUS = {PaymentStatus.COMPLETED: "決済済", PaymentStatus.CANCELLED: "取消済"}
@@ -81,9 +81,18 @@ AUDIT_ACTION = {
     "card_replaced": "カード再発行（残高移行）",
     "mail_resend": "メール再送",
     "idempotency_keys_pruned": "決済キーの整理",
+    "notice_published": "お知らせの掲載",
+    "notice_ended": "お知らせの掲載終了",
+}
+
+NOTICE_AUDIENCE = {
+    NoticeAudience.MERCHANTS: "加盟店（管理サイト・加盟店アプリ）",
+    NoticeAudience.CUSTOMERS: "利用者（ウォレット・公開ページ）",
+    NoticeAudience.EVERYONE: "すべて",
 }
 
 TABLES: dict[str, dict] = {
+    "notice_audience": NOTICE_AUDIENCE,
     "audit_action": AUDIT_ACTION,
     "payment_status": PAYMENT_STATUS,
     "payment_method": PAYMENT_METHOD,

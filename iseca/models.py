@@ -758,3 +758,24 @@ class AuditLog(db.Model):
     # The merchant the row is about (事業者), so that a business account reads
     # the rows of its own businesses and stores (操作履歴) and staff filter by merchant.
     business_id: Mapped[Optional[int]] = mapped_column(ForeignKey("businesses.id"), index=True)
+
+
+class NoticeAudience(StrEnum):
+    MERCHANTS = "merchants"  # 管理サイト and 加盟店アプリ
+    CUSTOMERS = "customers"  # ウォレット and the public pages
+    EVERYONE = "everyone"
+
+
+class Notice(db.Model):
+    """お知らせ (maintenance notices): shown at the top of the chosen sites while it runs."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    audience: Mapped[NoticeAudience] = mapped_column(_enum(NoticeAudience, "notice_audience"))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    created_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

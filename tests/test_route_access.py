@@ -9,6 +9,8 @@ must be refused change nothing in the database; a method a route does not
 take answers 405."""
 from __future__ import annotations
 
+import datetime as dt
+
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from iseca import members as members_domain
 from iseca import onboarding, outbox, payments
 from iseca.extensions import db
-from iseca.models import AccountKind, AuditLog, MerchantApplication, OutboxMessage, PaymentMethod, StoreImage, utcnow
+from iseca.models import AccountKind, AuditLog, MerchantApplication, Notice, NoticeAudience, OutboxMessage, PaymentMethod, StoreImage, utcnow
 from tests import factories
 from tests.conftest import basic_auth_header, csrf_from, login
 
@@ -82,7 +84,7 @@ RULES: dict[str, dict] = {
         "index", "figures_csv", "applications", "application", "approve", "reject", "new_application",
         "merchants", "merchant", "kit_handover", "publish", "unpublish", "reset_password", "suspend", "reactivate",
         "suspend_business", "reactivate_business", "suspend_store", "reactivate_store", "audit_log", "audit_csv",
-        "edit_business", "edit_store",
+        "edit_business", "edit_store", "notices_page", "notice_end",
         "outbox", "outbox_message", "outbox_resend", "outbox_send_now",
         "registers", "register_sheets_pdf", "register.store_list",
         "register.qr", "register.qr_png", "register.sheet", "register.sheet_pdf", "register.rename",
@@ -123,6 +125,7 @@ class World:
             "account_id": factories.account_of(AccountKind.STORE, self.a1.code).id,
             "application_id": db.session.scalar(select(MerchantApplication.id)),
             "message_id": db.session.scalar(select(OutboxMessage.id)),
+            "notice_id": db.session.scalar(select(Notice.id)),
             "member_id": self.member.id, "card_id": self.card.id, "batch": self.card.batch,
             "number": self.card.number, "secret": self.card.secret, "token": register.qr_token,
             "filename": "css/app.css",
@@ -154,6 +157,8 @@ def world(app) -> World:
         "eligibility": [], "agreed": True,
     })
     outbox.queue("y@example.jp", "件名", "本文")
+    db.session.add(Notice(title="メンテナンス", audience=NoticeAudience.EVERYONE, starts_at=utcnow(),
+                          ends_at=utcnow() + dt.timedelta(days=1)))
     factories.make_staff()
     db.session.commit()
     return World(a, a1, a2, b, b1, member, member_account, payment, card, image, campaign.id)

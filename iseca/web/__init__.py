@@ -16,6 +16,7 @@ from ..auth.passwords import password_expired
 from ..auth.views import login_throttled
 from ..labels import label
 from ..audit import describe_details
+from ..notices import running_notices
 from ..models import AccountKind
 from ..timeutil import jst
 
@@ -78,6 +79,11 @@ def init_app(app: Flask) -> None:
             return redirect(url_for("auth.password", area=area.name))
         return None
 
+    def _shows_notices() -> bool:
+        # Pages only (not static files, not htmx fragments that swap part of a page).
+        return request.endpoint not in (None, "static") and not request.headers.get("HX-Request") or \
+            bool(request.headers.get("HX-Boosted"))
+
     @app.context_processor
     def _page_context():
         area = area_of_request()
@@ -89,6 +95,7 @@ def init_app(app: Flask) -> None:
             "kind_label": label(account.kind, "account_kind") if account is not None else "",
             "password_alert": in_area and not account.must_change_password and password_expired(account),
             "AccountKind": AccountKind,
+            "notices": running_notices(area.name if area is not None else "public") if _shows_notices() else [],
         }
 
     @app.after_request

@@ -1,0 +1,56 @@
+"""お知らせ at the counter: publish a notice for a period and an audience, end one early."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from .. import notices
+from ..extensions import db
+from ..labels import choices
+from ..models import Notice, NoticeAudience
+from ..web.forms import ButtonForm, JapaneseForm
+from ..web.inputs import JapaneseDateField
+from . import bp
+
+
+class NoticeForm(JapaneseForm):
+    title = StringField("見出し", validators=[DataRequired(message="見出しを入力してください。"), Length(max=200)])
+    body = TextAreaField("本文（任意）", validators=[Optional(), Length(max=2000, message="本文は2000文字以内にしてください。")])
+    audience = SelectField("表示先", choices=choices("notice_audience"), validate_choice=False)
+    starts_on = JapaneseDateField("表示開始日", validators=[InputRequired(message="表示開始日を入力してください。")])
+    ends_on = JapaneseDateField("表示終了日", validators=[InputRequired(message="表示終了日を入力してください。")])
+
+    def validate_audience(self, field) -> None:
+        if field.data not in {value for value, _ in choices("notice_audience")}:
+            raise ValidationError("表示先を一覧から選んでください。")
+
+    def validate_ends_on(self, field) -> None:
+        if field.data and self.starts_on.data and field.data < self.starts_on.data:
+            raise ValidationError("終了日は開始日と同じか、それより後の日付にしてください。")
+
+
+@bp.route("/notices", methods=["GET", "POST"])
+def notices_page():
+    """お知らせ: the list, and a new notice."""
+    form = NoticeForm()
+    if form.validate_on_submit():
+        notices.publish_notice(form.title.data.strip(), (form.body.data or "").strip(), NoticeAudience(form.audience.data),
+                               form.starts_on.data, form.ends_on.data, current_user._get_current_object())
+        db.session.commit()
+        flash("お知らせを掲載しました。", "success")
+        return redirect(url_for("counter.notices_page"), code=303)
+    return render_template("counter/notices.html", form=form, notices=notices.all_notices(), action_form=ButtonForm())
+
+
+@bp.route("/notices/<int:notice_id>/end", methods=["POST"])
+def notice_end(notice_id: int):
+    """「掲載を終了する」."""
+    notice = db.get_or_404(Notice, notice_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    if notices.end_notice(notice, current_user._get_current_object()):
+        db.session.commit()
+    flash("お知らせの掲載を終了しました。", "success")
+    return redirect(url_for("counter.notices_page"), code=303)
