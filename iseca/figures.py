@@ -86,6 +86,10 @@ def city_figures(date_from: dt.date, date_to: dt.date) -> CityFigures:
         .where(_between(Payment.created_at, date_from, date_to))
         .group_by(day).order_by(day)
     )]
+    # Every day of the range, a day without payments as zeros (the chart keeps its time axis).
+    by_day = {line[0]: line for line in f.daily}
+    f.daily = [by_day.get(date_from + dt.timedelta(days=i), (date_from + dt.timedelta(days=i), 0, 0, 0))
+               for i in range((date_to - date_from).days + 1)]
     kept = Payment.status == PaymentStatus.COMPLETED
     net = func.coalesce(func.sum(case((kept, Payment.amount), else_=0)), 0)
     count = func.count(case((kept, Payment.id)))
