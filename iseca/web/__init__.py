@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, flash, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 
 from ..auth.areas import KIND_LABELS, area_of_request
 from ..auth.passwords import password_expired
 from ..models import AccountKind, PaymentStatus
 from ..usage import STATUS_LABELS
+from . import errors
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -116,32 +116,7 @@ def init_app(app: Flask) -> None:
         headers.add("Vary", "HX-Request")
         return response
 
-    def _error(code: int, title: str, message: str):
-        return render_template("errors/error.html", code=code, title=title, message=message), code
-
-    @app.errorhandler(CSRFError)
-    def _csrf_error(error):
-        return _error(400, "画面の有効期限が切れました", "お手数ですが、前の画面に戻って再読み込みしてから、もう一度操作してください。")
-
-    @app.errorhandler(403)
-    def _forbidden(error):
-        return _error(403, "この操作は許可されていません", "ログインしているアカウントでは、このページを表示できません。")
-
-    @app.errorhandler(404)
-    def _not_found(error):
-        return _error(404, "ページが見つかりません", "アドレスが正しいかご確認ください。")
-
-    @app.errorhandler(429)
-    def _too_many(error):
-        if request.endpoint == "auth.login":
-            from ..auth.views import login_throttled
-
-            return login_throttled()
-        return _error(429, "操作が多すぎます", "しばらく時間をおいてから、もう一度お試しください。")
-
-    @app.errorhandler(500)
-    def _server_error(error):
-        return _error(500, "システムエラーが発生しました", "お手数ですが、時間をおいてもう一度お試しください。解決しない場合はISECA窓口にご連絡ください。")
+    errors.init_app(app)
 
     app.jinja_env.globals["menu_current"] = menu_current
     app.jinja_env.globals["nl2br"] = lambda text: Markup("<br>").join((text or "").splitlines())

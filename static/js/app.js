@@ -26,3 +26,63 @@
     }
   });
 })();
+
+// Error answers. A boosted navigation or form gets the whole error page and
+// htmx swaps it like any page (responseHandling in base.html). A fragment (a
+// part of the page that htmx asked for) gets the message alone, marked
+// [data-error-message]: it is shown just before that part instead of
+// replacing it, so the part keeps working once the problem is gone. A view's
+// own answer for an error status (a form with its messages) swaps as usual.
+(function () {
+  "use strict";
+  var NETWORK = "通信できませんでした。電波やネットワークの状態を確かめて、もう一度お試しください。";
+
+  function anchorOf(target) {
+    if (!target || target === document.body || !document.body.contains(target)) {
+      var main = document.getElementById("main");
+      return main && main.firstElementChild ? main.firstElementChild : null;
+    }
+    return target;
+  }
+  function boxBefore(anchor) {
+    var box = anchor && anchor.previousElementSibling;
+    return box && box.classList.contains("fragment-error") ? box : null;
+  }
+  function show(target, node) {
+    var anchor = anchorOf(target);
+    if (!anchor) { return; }
+    var old = boxBefore(anchor);
+    // The same message again (a poll that keeps failing) is not re-announced.
+    if (old && old.textContent === node.textContent) { return; }
+    node.classList.add("fragment-error");
+    if (old) { old.replaceWith(node); } else { anchor.insertAdjacentElement("beforebegin", node); }
+  }
+  function clear(target) {
+    var old = boxBefore(anchorOf(target));
+    if (old) { old.remove(); }
+  }
+  function textBox(text) {
+    var box = document.createElement("div");
+    box.className = "alert alert-danger";
+    box.setAttribute("role", "alert");
+    box.textContent = text;
+    return box;
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var d = event.detail;
+    if (!d.isError) { clear(d.target); return; }
+    if (d.boosted) { return; }
+    var doc = new DOMParser().parseFromString(d.serverResponse || "", "text/html");
+    var message = doc.querySelector("[data-error-message]");
+    if (!message && doc.body && doc.body.querySelector("main")) {
+      // A whole page where a part was expected (a proxy's or an old page's): say so.
+      message = textBox("エラーが発生しました（" + d.xhr.status + "）。画面を再読み込みしてください。");
+    }
+    if (!message) { return; }
+    d.shouldSwap = false;
+    show(d.target, document.importNode(message, true));
+  });
+  document.addEventListener("htmx:sendError", function (event) { show(event.detail.target, textBox(NETWORK)); });
+  document.addEventListener("htmx:timeout", function (event) { show(event.detail.target, textBox(NETWORK)); });
+})();
