@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from .. import ledger, payers, payments
 from ..web.access import get_register_or_404, get_store_or_404
+from ..web.fragments import content_version, wants_fragment
 from ..extensions import db, limiter
 from ..models import Payment, PaymentMethod, PaymentStatus, Register, utcnow
 from . import bp
@@ -241,5 +242,11 @@ def pay_incoming():
         .order_by(Payment.created_at.desc(), Payment.id.desc())
         .limit(20)
     ))
-    template = "terminal/pay/_incoming.html" if request.htmx and not request.htmx.boosted else "terminal/pay/incoming.html"
-    return render_template(template, incoming=rows, minutes=INCOMING_MINUTES, store=_store())
+    # The list's version: a poll that finds nothing new gets 204 and htmx leaves
+    # the live region alone, so a screen reader does not read it again.
+    version = content_version([(p.id, p.status.value) for p in rows])
+    if wants_fragment():
+        if request.args.get("v") == version:
+            return "", 204
+        return render_template("terminal/pay/_incoming.html", incoming=rows, minutes=INCOMING_MINUTES, version=version)
+    return render_template("terminal/pay/incoming.html", incoming=rows, minutes=INCOMING_MINUTES, store=_store(), version=version)

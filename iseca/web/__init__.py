@@ -51,6 +51,14 @@ def jst(value: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M") -> str:
     return value.astimezone(JST).strftime(fmt)
 
 
+def datetime_attr(value: dt.datetime | None) -> str:
+    """For `<time datetime>`: Japan time to the second with its offset
+    (the HTML syntax allows no microseconds beyond three digits)."""
+    if value is None:
+        return ""
+    return value.astimezone(JST).isoformat(timespec="seconds")
+
+
 def menu_current(endpoint: str, *section: str) -> Markup:
     """aria-current for a menu link: "page" on the page itself, "true" on the
     pages under it (`section`: endpoints, or prefixes ending in "_")."""
@@ -70,6 +78,7 @@ def payment_status(status: str) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["jst"] = jst
+    app.jinja_env.filters["datetime_attr"] = datetime_attr
     app.jinja_env.filters["payment_status"] = payment_status
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

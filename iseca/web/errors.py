@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..extensions import db
+from .fragments import wants_fragment
 from .refill import refill_form
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,6 @@ EXPIRED_FORM = "画面の有効期限が切れました。入力内容はその�
 BARE_PAGE = ('<!doctype html><html lang="ja"><head><meta charset="utf-8">'
              '<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} | ISECA</title></head>'
              '<body><main><h1>{title}</h1><p>{message}</p><p><a href="/">トップページへ</a></p></main></body></html>')
-
-
-def wants_fragment() -> bool:
-    """htmx asked for a part of the page (not a boosted navigation, not the
-    back button's history restore, which needs the whole page)."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def _rollback() -> None:

@@ -1,12 +1,18 @@
 // Small behaviours shared by every page. No inline scripts: the CSP forbids them.
 (function () {
   "use strict";
-  // Move focus to the main content after a boosted navigation, for screen readers.
+  // After a boosted navigation, move focus for screen readers: to the first
+  // field that needs attention when the page came back with errors (its
+  // message is tied to it by aria-describedby), to an expired-form notice,
+  // otherwise to the main content.
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.detail && event.detail.boosted) {
-      var main = document.getElementById("main");
-      if (main) { main.focus({ preventScroll: true }); }
-    }
+    if (!(event.detail && event.detail.boosted)) { return; }
+    var main = document.getElementById("main");
+    if (!main) { return; }
+    var invalid = main.querySelector("[aria-invalid=true]");
+    var notice = document.getElementById("form-expired");
+    var target = invalid || notice || main;
+    target.focus({ preventScroll: target === main });
   });
 })();
 

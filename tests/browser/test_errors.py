@@ -19,7 +19,7 @@ def test_throttled_login_says_so_even_with_the_right_password(page):
     for attempt in range(5):
         with page.expect_response(lambda r: r.request.method == "POST"):
             _fill_login(page, store.code, f"wrong password {attempt}")
-        page.get_by_text("店舗コードまたはパスワードが違います").wait_for()
+        page.locator("#password-error").get_by_text("店舗コードまたはパスワードが違います").wait_for()
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         _fill_login(page, store.code, factories.PASSWORD)
     assert answer.value.status == 429
