@@ -92,7 +92,10 @@ def init_app(app: Flask) -> None:
             if area is None or current_user.kind not in area.kinds:
                 return None
             flash("初期パスワードからの変更が必要です。新しいパスワードを設定してください。", "warning")
-            return redirect(url_for("auth.password", area=area.name))
+            # A page asked for on the way (a store QR read while logged in) is kept;
+            # the password view follows it only when it is a page of this area.
+            target = request.full_path.rstrip("?") if request.method == "GET" else None
+            return redirect(url_for("auth.password", area=area.name, next=target))
         return None
 
     @app.context_processor
