@@ -3,10 +3,13 @@ page, fragments get the message alone, and an expired token never writes a
 cross-site submission's values into our page."""
 from __future__ import annotations
 
+import pytest
+from flask import abort
 from werkzeug.datastructures import MultiDict
 
 from iseca.extensions import db
 from iseca.models import Account, AccountKind
+from iseca.web.errors import MESSAGES
 from iseca.web.refill import refill_form
 from tests import factories
 from tests.conftest import csrf_from, login
@@ -90,3 +93,20 @@ def test_refill_writes_typed_values_only_into_the_form_that_posted():
     assert "<textarea name=\"t\">a&lt;b\nc</textarea>" in out
     assert refill_form(html, "http://h/page", "/nowhere", values, lambda: "") is None
 
+
+
+CODES = [400, 403, 404, 405, 409, 410, 413, 422, 429, 500, 503]
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_every_error_status_has_a_page_and_a_fragment_message(app, client, code):
+    app.add_url_rule("/fails", "fails", lambda: abort(code))
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    title = MESSAGES[code][0]
+    page = client.get("/fails")
+    assert page.status_code == code
+    assert title in page.get_data(as_text=True) and "<html" in page.get_data(as_text=True)
+    boosted = client.get("/fails", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert title in boosted.get_data(as_text=True) and "<html" in boosted.get_data(as_text=True)
+    fragment = client.get("/fails", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "data-error-message" in fragment and title in fragment and "<html" not in fragment

@@ -92,3 +92,17 @@
   document.addEventListener("htmx:sendError", function (event) { show(event.detail.target, textBox(NETWORK)); });
   document.addEventListener("htmx:timeout", function (event) { show(event.detail.target, textBox(NETWORK)); });
 })();
+
+// The CSRF token of htmx requests: the body's hx-headers keep the token of
+// the first page (a boosted navigation swaps the body's content, not its
+// attributes); a page drawn again after an expired token carries a fresh one
+// in its forms, so send that.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:configRequest", function (event) {
+    var input = document.querySelector("input[name=csrf_token]");
+    if (input && input.value && event.detail.verb !== "get") {
+      event.detail.headers["X-CSRFToken"] = input.value;
+    }
+  });
+})();

@@ -183,8 +183,9 @@ def test_the_tills_running_total_is_in_view_on_a_phone(new_context, town, phone)
     screenshot(page, f"walkthrough-run-total-{phone}")
 
 
-def test_detail_pages_of_the_counter_fit_a_phone(new_context, town):
-    page = new_context(viewport=PHONE).new_page()
+@pytest.mark.parametrize("phone", list(PHONES))
+def test_detail_pages_of_the_counter_fit_a_phone(new_context, town, phone):
+    page = new_context(viewport=PHONES[phone]).new_page()
     _login(page, "counter", "clerk1")
     page.goto("/counter/merchants")
     page.get_by_role("link", name="有限会社いせさき商店").first.click()
