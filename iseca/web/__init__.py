@@ -14,6 +14,7 @@ from ..auth.passwords import password_expired
 from ..models import AccountKind, PaymentStatus
 from ..usage import STATUS_LABELS
 from . import errors
+from .fragments import wants_fragment
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -94,7 +95,7 @@ def init_app(app: Flask) -> None:
             flash("初期パスワードからの変更が必要です。新しいパスワードを設定してください。", "warning")
             # A page asked for on the way (a store QR read while logged in) is kept;
             # the password view follows it only when it is a page of this area.
-            target = request.full_path.rstrip("?") if request.method == "GET" else None
+            target = request.full_path.rstrip("?") if request.method == "GET" and not wants_fragment() else None
             return redirect(url_for("auth.password", area=area.name, next=target))
         return None
 
