@@ -82,8 +82,8 @@ def test_refill_writes_typed_values_only_into_the_form_that_posted():
         '<textarea name="t">old</textarea></form>'
     )
     values = MultiDict([("csrf_token", "x"), ("q", '"<b>'), ("pw", "secret"), ("c", "b"), ("s", "2"), ("t", "a<b\nc")])
-    out = refill_form(html, "http://h/page", "/save", values, lambda: "<p>MSG</p>")
-    assert out.startswith('<form method="post" action="/other"><input name="q" value="keep"></form><p>MSG</p>')
+    out = refill_form(html, "http://h/page", "/save", values, lambda had_password: f"<p>MSG {had_password}</p>")
+    assert out.startswith('<form method="post" action="/other"><input name="q" value="keep"></form><p>MSG True</p>')
     assert 'value="new"' in out and 'value="x"' not in out
     assert 'value="&quot;&lt;b&gt;"' in out
     assert "secret" not in out
@@ -91,7 +91,7 @@ def test_refill_writes_typed_values_only_into_the_form_that_posted():
     assert '<input type="checkbox" name="c" value="b" checked>' in out
     assert '<option value="1">1</option><option value="2" selected>2</option>' in out
     assert "<textarea name=\"t\">a&lt;b\nc</textarea>" in out
-    assert refill_form(html, "http://h/page", "/nowhere", values, lambda: "") is None
+    assert refill_form(html, "http://h/page", "/nowhere", values, lambda had_password: "") is None
 
 
 
@@ -110,3 +110,14 @@ def test_every_error_status_has_a_page_and_a_fragment_message(app, client, code)
     assert title in boosted.get_data(as_text=True) and "<html" in boosted.get_data(as_text=True)
     fragment = client.get("/fails", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "data-error-message" in fragment and title in fragment and "<html" not in fragment
+
+
+def test_an_expired_login_form_keeps_the_code_but_never_the_password(client):
+    client.get("/terminal/login")
+    response = client.post("/terminal/login", data={"csrf_token": "old", "code": "S01234", "password": "secret typed"},
+                           headers={"Sec-Fetch-Site": "same-origin", "Referer": "http://localhost/terminal/login"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'value="S01234"' in html
+    assert "パスワードは安全のため空にしています" in html
+    assert "secret typed" not in html

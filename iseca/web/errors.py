@@ -123,7 +123,8 @@ def _form_again():
         if page.status_code != 200 or page.mimetype != "text/html":
             continue
         html = refill_form(page.get_data(as_text=True), request.host_url.rstrip("/") + path, action, values,
-                           lambda: render_template("errors/_form_expired.html", message=EXPIRED_FORM))
+                           lambda had_password: render_template("errors/_form_expired.html", message=EXPIRED_FORM,
+                                                                had_password=had_password))
         if html is None:
             continue
         page.set_data(html)

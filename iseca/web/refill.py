@@ -47,6 +47,7 @@ class _Refiller(HTMLParser):
         self.first_form_at: int | None = None
         self.select_name: str | None = None
         self.textarea: tuple[str, int] | None = None
+        self.had_password = False
 
     def _offset(self) -> int:
         line, col = self.getpos()
@@ -86,6 +87,8 @@ class _Refiller(HTMLParser):
                 value = self._next_value(name)
                 if value is not None:
                     self._replace_tag(tag, _set(attrs, "value", value), self_closing)
+            elif kind == "password":
+                self.had_password = True
             elif kind in ("checkbox", "radio"):
                 checked = (a.get("value") or "on") in self.values.getlist(name)
                 self._replace_tag(tag, _set(attrs, "checked", None, present=checked), self_closing)
@@ -113,16 +116,16 @@ class _Refiller(HTMLParser):
 
 
 def refill_form(html: str, page_url: str, action_path: str, values: MultiDict,
-                before_form: Callable[[], str]) -> str | None:
+                before_form: Callable[[bool], str]) -> str | None:
     """`html` with the POST forms that submit to `action_path` filled from
-    `values`, and `before_form()` inserted before the first of them; None when
-    the page has no such form."""
+    `values`, and `before_form(had_password)` inserted before the first of
+    them (passwords are left empty: say so); None when the page has no such form."""
     parser = _Refiller(html, page_url, action_path, values)
     parser.feed(html)
     parser.close()
     if parser.first_form_at is None:
         return None
-    edits = sorted(parser.edits + [(parser.first_form_at, parser.first_form_at, before_form())])
+    edits = sorted(parser.edits + [(parser.first_form_at, parser.first_form_at, before_form(parser.had_password))])
     out, last = [], 0
     for start, end, text in edits:
         out.append(html[last:start])

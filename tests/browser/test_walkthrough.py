@@ -108,6 +108,8 @@ MAIN_PAGES = {
 }
 
 
+# The figures a person reads first: totals, balances, amounts.
+KEY_FIGURES = ".figures dd, .balance .amount, .done-amount, .incoming-amount, .run-total-amount, td.amount, .history-list .amount"
 PHONES = {"360": {"width": 360, "height": 740}, "390": PHONE}
 
 
@@ -131,14 +133,18 @@ def test_main_pages_fit_a_phone_without_sideways_scrolling(new_context, town, wh
     page = new_context(viewport=PHONES[phone]).new_page()
     if area:
         _login(page, area, code, kind)
-    too_wide = {}
+    too_wide, cut = {}, {}
     for path in MAIN_PAGES[who] + DETAIL_PAGES.get(who, lambda t: [])(town):
         assert page.goto(path).status == 200, path
         widths = _too_wide(page)
         if widths:
             too_wide[path] = widths
             screenshot(page, f"too-wide-{phone}-{who}-{path.strip('/').replace('/', '-') or 'top'}")
+        outside = _outside(page, KEY_FIGURES)
+        if outside:
+            cut[path] = outside
     assert too_wide == {}
+    assert cut == {}
 
 
 DETAIL_PAGES = {
