@@ -147,11 +147,12 @@ def init_app(app: Flask) -> None:
     def _http_error(error: HTTPException):
         if error.code is None or error.code < 400 or error.code == 401:
             return error  # redirects, and the BASIC gate's challenge, as they are
-        if error.code == 429 and request.endpoint == "auth.login":
-            from ..auth.views import login_throttled
+        if error.code == 429 and request.endpoint in ("auth.login", "auth.password"):
+            # Login and 「パスワード変更」 answer with their own form and its message.
+            from ..auth.views import login_throttled, password_throttled
 
             _rollback()
-            return login_throttled()
+            return login_throttled() if request.endpoint == "auth.login" else password_throttled()
         headers = {k: v for k, v in error.get_headers() if k.lower() in ("allow", "retry-after")}
         return error_response(error.code, headers=headers)
 
