@@ -24,8 +24,8 @@ from wtforms import Field, SelectField
 from wtforms.fields import DateField
 from wtforms.widgets import TextInput
 
-from .errors import error_response
 from ..numbers import DB_INT_MAX, NumberInvalid, fold_digits, parse_whole_number
+from .errors import error_response
 
 # C0 controls but tab, line feed and carriage return (text areas send them),
 # DEL and the C1 controls: never typed, and NUL breaks PostgreSQL.
