@@ -19,6 +19,7 @@ from .timeutil import jst
 SUBJECT_BANK_CHANGED = "【ISECA】振込先口座が変更されました"
 
 STORE_FIELDS = ("category", "area", "postal_code", "address", "phone", "hours", "holidays_text", "website", "description")
+STORE_SETTINGS = ("confirm_before_charge",)  # on/off choices of the store
 BUSINESS_FIELDS = ("representative", "postal_code", "address", "phone", "email")
 BANK_FIELDS = ("bank_code", "branch_code", "account_type", "account_number", "account_holder_kana")
 
@@ -48,6 +49,10 @@ def update_store_profile(store: Store, values: dict[str, Any], actor: Account) -
     for name in STORE_FIELDS:
         if name in values and (values[name] or "") != (getattr(store, name) or ""):
             setattr(store, name, values[name] or "")
+            changed.append(name)
+    for name in STORE_SETTINGS:
+        if name in values and bool(values[name]) != getattr(store, name):
+            setattr(store, name, bool(values[name]))
             changed.append(name)
     if changed:
         audit.record("store_profile_updated", store, {"store": store.code, "fields": changed}, actor=actor)
