@@ -9,10 +9,10 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from .. import banking, onboarding, outbox
+from ..web.inputs import page_arg
 from ..extensions import db
 from ..models import ApplicationStatus, Business, MerchantApplication
 from ..web.forms import ApplicationForm, ButtonForm, JapaneseForm, bank_names, submit_application_form
-from ..web.pages import page_number
 from . import bp
 
 PER_PAGE = 30
@@ -36,7 +36,7 @@ def applications():
     else:
         status = "all"
         order = MerchantApplication.submitted_at.desc()
-    pagination = db.paginate(stmt.order_by(order, MerchantApplication.id), page=page_number(), per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(stmt.order_by(order, MerchantApplication.id), page=page_arg(), per_page=PER_PAGE, error_out=False)
     counts = dict(db.session.execute(
         select(MerchantApplication.status, func.count()).group_by(MerchantApplication.status)
     ).all())

@@ -6,10 +6,10 @@ from sqlalchemy import func, select
 
 from .. import audit
 from .. import outbox as mail
+from ..web.inputs import page_arg
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus
 from ..web.forms import ButtonForm
-from ..web.pages import page_number
 from . import bp
 
 PER_PAGE = 50
@@ -25,7 +25,7 @@ def outbox():
         stmt = stmt.where(OutboxMessage.status == OutboxStatus(status))
     else:
         status = ""
-    pagination = db.paginate(stmt.order_by(OutboxMessage.id.desc()), page=page_number(), per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(stmt.order_by(OutboxMessage.id.desc()), page=page_arg(), per_page=PER_PAGE, error_out=False)
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     return render_template(
         "counter/outbox.html", pagination=pagination, status=status, counts=counts,

@@ -8,10 +8,11 @@ from sqlalchemy import or_, select
 
 from .. import banking, onboarding
 from ..database import contains_text
+from ..web.inputs import page_arg
 from ..extensions import db, limiter
 from ..models import MerchantStatus, Store, StoreImage
 from ..web.forms import ApplicationForm, bank_names, holder_preview, submit_application_form
-from ..web.pages import image_response, page_number, page_or_fragment
+from ..web.pages import image_response, page_or_fragment
 from . import bp
 
 PER_PAGE = 20
@@ -82,7 +83,7 @@ def stores():
         stmt = stmt.where(Store.area == area)
     else:
         area = ""
-    pagination = db.paginate(stmt.order_by(Store.name_kana, Store.id), page=page_number(), per_page=PER_PAGE,
+    pagination = db.paginate(stmt.order_by(Store.name_kana, Store.id), page=page_arg(), per_page=PER_PAGE,
                              error_out=False)
     first_images = _first_images([s.id for s in pagination.items])
     context = dict(pagination=pagination, q=q, category=category, area=area, first_images=first_images,
