@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..extensions import db
-from .fragments import wants_fragment
+from .pages import wants_fragment
 from .refill import refill_form
 
 log = logging.getLogger(__name__)
