@@ -21,6 +21,10 @@ def register_cli(app: Flask) -> None:
 
     payments_cli.register(app)
 
+    from . import settlement_cli
+
+    settlement_cli.register(app)
+
     @app.cli.command("create-staff")
     @click.option("--login", required=True, help="職員ID (the staff member's login name)")
     @click.option("--password", required=True, help="initial password; must be changed at first login")

@@ -72,7 +72,11 @@ DEFAULTS: dict[str, object] = {
     "CARD_PAGE_FAILURES_PER_ADDRESS": "10 per 15 minutes",
     # Unknown card numbers or codes read at one store's tills.
     "TERMINAL_SCAN_FAILURES_PER_ACCOUNT": "30 per 15 minutes",
+    # 精算: fee in thousandths of the net sales (rounded down), and how long
+    # after midnight a period waits before it may be closed (payments still
+    # being written at 24:00 belong to it).
     "SETTLEMENT_FEE_RATE_PERMILLE": 0,
+    "SETTLEMENT_CLOSE_GRACE_MINUTES": 10,
     "TRANSFEROR_NAME": "他)ジムカンカ",
     # PDFs (掲示用QRコード台紙): an embedded Japanese font; without the file the
     # non-embedded CID font HeiseiKakuGo-W5 is used, with a warning.
