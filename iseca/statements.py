@@ -13,13 +13,13 @@ import io
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from . import banking, schedule
 from .csvexport import CsvStream
 from .extensions import db
 from .models import (
-    Payment, PaymentStatus, Settlement, SettlementAdjustment, SettlementStatus, Store,
+    Payment, PaymentStatus, PeriodStatus, Settlement, SettlementAdjustment, SettlementPeriod, SettlementStatus, Store,
 )
 from .timeutil import JST
 
@@ -177,6 +177,35 @@ def statement(row: Settlement, *, store_id: int | None = None) -> Statement:
         stores=ordered,
         lines=lines,
     )
+
+
+@dataclass
+class Running:
+    """An open period's figures so far (集計中)."""
+
+    period_text: str
+    starts_on: dt.date
+    payments: int
+    cancellations: int
+
+
+def running_totals(business_id: int, store_id: int | None = None) -> list[Running]:
+    """Payments and cancellations so far in the periods not closed yet, newest first."""
+    cancelled = func.sum(case((Payment.cancel_period_id == Payment.period_id, Payment.amount), else_=0))
+    rows = db.session.execute(
+        select(SettlementPeriod, func.sum(Payment.amount), cancelled)
+        .join(Payment, Payment.period_id == SettlementPeriod.id)
+        .where(SettlementPeriod.status == PeriodStatus.OPEN, Payment.business_id == business_id,
+               *([Payment.store_id == store_id] if store_id is not None else []))
+        .group_by(SettlementPeriod.id)
+        .order_by(SettlementPeriod.starts_on.desc())
+    ).all()
+    return [Running(schedule.period_text(p), p.starts_on, int(paid), int(cancel)) for p, paid, cancel in rows]
+
+
+def schedule_rows() -> list[SettlementPeriod]:
+    """振込スケジュール: every period the city has a row for, as the guide lists them."""
+    return list(db.session.scalars(select(SettlementPeriod).order_by(SettlementPeriod.starts_on)))
 
 
 def filename(st: Statement, ext: str) -> str:
