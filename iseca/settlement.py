@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import case, func, select, update
 
-from . import audit, ledger
+from . import audit, ledger, outbox
 from .extensions import db
 from .models import (
     Account,
@@ -332,5 +332,109 @@ def mark_failed(settlement_row: Settlement, reason: str, *, actor: Account | Non
     ))
     audit.record("settlement_transfer_failed", settlement_row,
                  {"amount": settlement_row.amount, "reason": reason[:300]}, actor=actor)
+    business = settlement_row.business
+    if business.email:
+        outbox.queue(business.email, SUBJECT_FAILED, transfer_failed_mail(settlement_row, reason))
     db.session.flush()
     return True
+
+
+def mark_transferred(period: SettlementPeriod, *, actor: Account | None = None, at: dt.datetime | None = None,
+                     on: dt.date | None = None) -> list[Settlement]:
+    """振込完了: every transfer of the period's file is marked done, and each
+    business gets its 「振込完了通知」 through the outbox (once: a second run
+    finds nothing left to mark). `on` is the day the bank paid (default: the
+    振込予定日). The caller commits."""
+    at = at or utcnow()
+    on = on or period.transfer_date
+    if period.status != PeriodStatus.CLOSED or on is None:
+        raise SettlementError("締められ、振込予定日の決まった期間だけ振込完了にできます。")
+    paid_at = dt.datetime.combine(on, dt.time(9), JST).astimezone(dt.timezone.utc)
+    ids = list(db.session.scalars(
+        update(Settlement)
+        .where(Settlement.period_id == period.id, Settlement.status == SettlementStatus.SCHEDULED,
+               Settlement.amount > 0, Settlement.bank_snapshot.is_not(None))
+        .values(status=SettlementStatus.TRANSFERRED, transferred_at=paid_at)
+        .returning(Settlement.id)
+        .execution_options(synchronize_session=False)
+    ))
+    rows = list(db.session.scalars(
+        select(Settlement).where(Settlement.id.in_(ids)).order_by(Settlement.id).execution_options(populate_existing=True)
+    ))
+    for row in rows:
+        if row.business.email:
+            outbox.queue(row.business.email, SUBJECT_TRANSFERRED, transferred_mail(row))
+    audit.record("settlement_transfers_done", period, {"count": len(rows), "total": sum(r.amount for r in rows),
+                                                      "on": on.isoformat()}, actor=actor)
+    db.session.flush()
+    return rows
+
+
+def account_takes_effect_from(business_id: int, at: dt.datetime | None = None) -> str:
+    """Which transfer the business's bank account as it stands now is used
+    for: the first settlement whose transfer file is not made yet, else the
+    period running now (a file already made keeps the account it was made with)."""
+    from .schedule import period_text, wareki
+
+    waiting = db.session.scalar(
+        select(Settlement).join(SettlementPeriod)
+        .where(Settlement.business_id == business_id, Settlement.status == SettlementStatus.SCHEDULED,
+               Settlement.amount > 0, Settlement.bank_snapshot.is_(None))
+        .order_by(SettlementPeriod.starts_on).limit(1)
+    )
+    if waiting is not None:
+        return f"{period_text(waiting.period)}分（振込予定日 {wareki(waiting.period.transfer_date)}）のお振込みから"
+    today = (at or utcnow()).astimezone(JST).date()
+    return f"{period_text(period_bounds(today))}分のお振込みから"
+
+
+# ---------------------------------------------------------------------------
+# Mails
+# ---------------------------------------------------------------------------
+
+SUBJECT_TRANSFERRED = "【ISECA】振込完了通知"
+SUBJECT_FAILED = "【ISECA】精算金をお振込みできませんでした（振込先口座のご確認のお願い）"
+
+
+def _settlements_url() -> str:
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/cms/settlements"
+
+
+def transferred_mail(row: Settlement) -> str:
+    """振込完了通知: amount, date, period and where the 利用額明細 is."""
+    from .onboarding import FOOTER
+    from .schedule import period_text, wareki
+
+    on = row.transferred_at.astimezone(JST).date()
+    return f"""{row.business.name} 様
+
+ISECA（伊勢崎市電子地域通貨）の精算金のお振込みが完了しました。
+
+売上対象期間：{period_text(row.period)}
+振込日　　　：{wareki(on)}（{on.isoformat()}）
+振込金額　　：{row.amount:,}円
+振込人名義　：{current_app.config["TRANSFEROR_NAME"]}
+
+利用額明細（PDF・CSV）は管理サイトの「精算」でご確認ください。
+{_settlements_url()}
+
+書面による振込通知書の送付は行いません。
+{FOOTER}"""
+
+
+def transfer_failed_mail(row: Settlement, reason: str) -> str:
+    """振込不能: what happened, and what to correct on 事業者情報."""
+    from .onboarding import FOOTER
+    from .schedule import period_text
+
+    return f"""{row.business.name} 様
+
+売上対象期間 {period_text(row.period)} の精算金 {row.amount:,}円 を、
+ご登録の振込先口座へお振込みできませんでした。
+
+理由：{reason}
+
+管理サイトの「事業者情報」で振込先口座（金融機関コード・支店コード・預金種目・口座番号・口座名義（カナ））を
+ご確認のうえ、正しい内容に修正してください。この金額は次回以降の精算に繰り越してお振込みします。
+{current_app.config["PUBLIC_BASE_URL"].rstrip("/")}/cms/business
+{FOOTER}"""
