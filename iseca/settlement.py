@@ -305,7 +305,7 @@ def close_ended_periods(*, at: dt.datetime | None = None, actor: Account | None 
 
 
 def mark_failed(settlement_row: Settlement, reason: str, *, actor: Account | None = None,
-                at: dt.datetime | None = None) -> bool:
+                at: dt.datetime | None = None, messages: list | None = None) -> bool:
     """振込不能: the transfer of `settlement_row` did not arrive; its amount is
     carried into the business's next settlement. Returns False (and changes
     nothing) when it was not a scheduled transfer any more. The caller commits."""
@@ -334,13 +334,15 @@ def mark_failed(settlement_row: Settlement, reason: str, *, actor: Account | Non
                  {"amount": settlement_row.amount, "reason": reason[:300]}, actor=actor)
     business = settlement_row.business
     if business.email:
-        outbox.queue(business.email, SUBJECT_FAILED, transfer_failed_mail(settlement_row, reason))
+        message = outbox.queue(business.email, SUBJECT_FAILED, transfer_failed_mail(settlement_row, reason))
+        if messages is not None:
+            messages.append(message)
     db.session.flush()
     return True
 
 
 def mark_transferred(period: SettlementPeriod, *, actor: Account | None = None, at: dt.datetime | None = None,
-                     on: dt.date | None = None) -> list[Settlement]:
+                     on: dt.date | None = None, messages: list | None = None) -> list[Settlement]:
     """振込完了: every transfer of the period's file is marked done, and each
     business gets its 「振込完了通知」 through the outbox (once: a second run
     finds nothing left to mark). `on` is the day the bank paid (default: the
@@ -363,7 +365,9 @@ def mark_transferred(period: SettlementPeriod, *, actor: Account | None = None, 
     ))
     for row in rows:
         if row.business.email:
-            outbox.queue(row.business.email, SUBJECT_TRANSFERRED, transferred_mail(row))
+            message = outbox.queue(row.business.email, SUBJECT_TRANSFERRED, transferred_mail(row))
+            if messages is not None:
+                messages.append(message)
     audit.record("settlement_transfers_done", period, {"count": len(rows), "total": sum(r.amount for r in rows),
                                                       "on": on.isoformat()}, actor=actor)
     db.session.flush()

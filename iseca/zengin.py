@@ -131,6 +131,7 @@ def snapshot_of(business: Business) -> dict:
 class Prepared:
     ready: int  # transfers in the file
     left_out: list[Settlement]  # incomplete accounts: marked 振込不能 and carried over
+    messages: list  # the mails telling those businesses what to correct
 
 
 def _require_exportable(period: SettlementPeriod) -> None:
@@ -153,13 +154,13 @@ def prepare_transfers(period: SettlementPeriod, *, actor: Account | None = None,
                Settlement.amount > 0, Settlement.bank_snapshot.is_(None))
         .order_by(Settlement.id)
     ))
-    left_out = []
+    left_out, messages = [], []
     for row in pending:
         try:
             snapshot = {**snapshot_of(row.business), "taken_at": at.isoformat()}
         except banking.BankAccountProblems as problems:
             reason = "口座情報の不備: " + " ".join(problems.errors.values())
-            if settlement.mark_failed(row, reason, actor=actor, at=at):
+            if settlement.mark_failed(row, reason, actor=actor, at=at, messages=messages):
                 left_out.append(row)
             continue
         db.session.execute(
@@ -170,7 +171,7 @@ def prepare_transfers(period: SettlementPeriod, *, actor: Account | None = None,
     audit.record("transfer_file_prepared", period, {"ready": ready, "left_out": [r.business_id for r in left_out]},
                  actor=actor)
     db.session.flush()
-    return Prepared(ready=ready, left_out=left_out)
+    return Prepared(ready=ready, left_out=left_out, messages=messages)
 
 
 def transfers(period: SettlementPeriod) -> list[Settlement]:
