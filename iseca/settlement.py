@@ -274,12 +274,6 @@ def ensure_period(day: dt.date) -> int:
     return db.session.scalar(select(SettlementPeriod.id).where(SettlementPeriod.starts_on == starts_on))
 
 
-def ensure_periods_until(at: dt.datetime) -> None:
-    """The row of the period that ended last before `at` exists, so that
-    amounts carried in are settled even when no one paid in it."""
-    ensure_period((at.astimezone(JST) - dt.timedelta(days=1)).date())
-
-
 def ended_open_periods(at: dt.datetime) -> list[SettlementPeriod]:
     """Open periods that may be closed at `at`, oldest first."""
     periods = db.session.scalars(
@@ -293,7 +287,6 @@ def close_ended_periods(*, at: dt.datetime | None = None, actor: Account | None 
     """Close every period that has ended, oldest first, each in its own
     transaction (committed here). Safe to run twice and twice at once."""
     at = at or utcnow()
-    ensure_periods_until(at)
     db.session.commit()
     outcomes = []
     for period_id in [p.id for p in ended_open_periods(at)]:

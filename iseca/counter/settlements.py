@@ -118,6 +118,22 @@ def settlement_close(period_id: int):
                            period_text=schedule.period_text), 422 if refusal and request.method == "POST" else 200
 
 
+@bp.route("/settlements/close", methods=["GET", "POST"])
+def settlements_close_ended():
+    """終了した期間をすべて締める (oldest first, as `flask settlement close` does), after a confirmation."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        outcomes = [o for o in settlement.close_ended_periods(actor=_staff()) if o.closed_now]
+        if outcomes:
+            flash(f"{len(outcomes)}期間を締めました（{sum(o.settlements for o in outcomes)}件の精算、振込合計"
+                  f"{sum(o.total for o in outcomes):,}円）。", "success")
+        else:
+            flash("締める期間はありませんでした。", "info")
+        return redirect(url_for("counter.settlements"), code=303)
+    due = settlement.ended_open_periods(utcnow())
+    return render_template("counter/settlements/close_all.html", form=form, due=due, period_text=schedule.period_text)
+
+
 @bp.route("/settlements/<int:period_id>/transfer-file", methods=["POST"])
 def settlement_prepare(period_id: int):
     """振込データ作成: take each business's bank account now (once); incomplete ones are left out and carried."""
