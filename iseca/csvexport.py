@@ -5,17 +5,33 @@ Characters CP932 cannot hold are first mapped to their usual CP932 look-alike
 (the differences between Unicode's and Windows' mapping of JIS), and what
 remains is replaced by 〓 (the geta mark, the customary visible replacement in
 Japanese text), never a silent "?", and counted.
+
+Cells are written by type, so that a spreadsheet shows what the app meant:
+- numbers (int) stay numbers, negative ones included;
+- text that a spreadsheet would run as a formula (starting with = + - @, tab
+  or CR: OWASP's rule) gets a leading single quote, so a store or register
+  named `=HYPERLINK(...)` is shown, never run;
+- identifiers (取引番号, 会員コード, カード番号 …: the columns a caller names)
+  are digits that must stay text. Excel turns 2611290000000123 into
+  2.61129E+15 and drops a digit, and 0012345678 into 12345678, even when the
+  field is quoted; in the Excel file they are written as the formula
+  ="2611290000000123", a text constant that Excel and LibreOffice both show
+  with every digit. The UTF-8 file, meant for other programs, keeps them plain.
 """
 from __future__ import annotations
 
 import codecs
 import csv
 import io
-from typing import Iterable, Iterator, Sequence
+from typing import Collection, Iterable, Iterator, Sequence
 
 ENCODINGS = {"cp932": "cp932", "utf-8": "utf-8-sig"}
 ENCODING_LABELS = {"cp932": "Shift_JIS（CP932・Excel向け）", "utf-8": "UTF-8（BOM付き）"}
 REPLACEMENT = "〓"
+
+# First characters that make a spreadsheet read a cell as a formula (OWASP
+# "CSV Injection"), with their full-width forms, which a spreadsheet may fold.
+FORMULA_STARTS = frozenset("=+-@\t\r＝＋－＠")
 
 # Unicode characters that CP932 spells with another code point.
 CP932_LOOKALIKES = str.maketrans(
@@ -79,13 +95,29 @@ def unencodable(text: str) -> list[str]:
     return result
 
 
-class CsvStream:
-    """Rows in, encoded chunks out; `replaced` counts the 〓 written so far."""
+def neutralise(value: str) -> str:
+    """Text a spreadsheet would run as a formula, made plain text with a leading '."""
+    if value and value[0] in FORMULA_STARTS:
+        return "'" + value
+    return value
 
-    def __init__(self, encoding: str = "cp932") -> None:
+
+def excel_text(value: str) -> str:
+    """An identifier as Excel keeps it text: ="2611290000000123"."""
+    return '="' + value.replace('"', '""') + '"' if value else value
+
+
+class CsvStream:
+    """Rows in, encoded chunks out; `replaced` counts the 〓 written so far.
+
+    `identifiers` are the positions of the columns that hold codes made of
+    digits (see the module's docstring)."""
+
+    def __init__(self, encoding: str = "cp932", identifiers: Collection[int] = ()) -> None:
         if encoding not in ENCODINGS:
             raise ValueError(f"unknown CSV encoding {encoding!r}")
         self.encoding = encoding
+        self._identifiers = tuple(identifiers)
         self._cp932 = Cp932Replacer() if encoding == "cp932" else None
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
@@ -109,12 +141,23 @@ class CsvStream:
                 data = codecs.BOM_UTF8 + data
         return data
 
+    def _cells(self, row: Sequence) -> list:
+        """The row as it is written: text neutralised, identifiers kept text."""
+        # Inline test rather than a call per cell: an export writes millions of cells.
+        starts = FORMULA_STARTS
+        cells = ["'" + v if type(v) is str and v and v[0] in starts else v for v in row]
+        if self._identifiers and self.encoding == "cp932":
+            for i in self._identifiers:
+                value = row[i]
+                cells[i] = excel_text(str(value)) if value is not None else ""
+        return cells
+
     def chunks(self, header: Sequence[str], rows: Iterable[Sequence], rows_per_chunk: int = 1000) -> Iterator[bytes]:
         """The header, then the rows, about `rows_per_chunk` rows per chunk."""
-        self._writer.writerow(header)
+        self._writer.writerow([neutralise(h) for h in header])
         n = 0
         for row in rows:
-            self._writer.writerow(row)
+            self._writer.writerow(self._cells(row))
             n += 1
             if n % rows_per_chunk == 0:
                 yield self._take()

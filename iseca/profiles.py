@@ -24,7 +24,15 @@ BANK_FIELDS = ("bank_code", "branch_code", "account_type", "account_number", "ac
 # What an upload may be before re-encoding; anything else is refused.
 ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
 MAX_SIDE = 1600  # pixels: larger images are scaled down
-MAX_PIXELS = 40_000_000  # refuse decompression bombs outright
+# A store photo needs no more than a phone camera gives (12 MP, 4032×3024);
+# 4096×4096 leaves room and bounds what decoding one upload costs a worker
+# (64 MB as RGBA). A PNG of 6300×6300 is only 150 KB on the wire but would
+# take over 500 MB to decode: the size is read from the header and refused
+# before any pixel is decoded.
+MAX_PIXELS = 4096 * 4096
+# Pillow itself refuses images beyond twice this (DecompressionBombError)
+# wherever the app opens one; the check below refuses from the header first.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 class ImageProblem(ValueError):
@@ -55,16 +63,18 @@ def reencode_image(data: bytes) -> tuple[bytes, str, int, int]:
     if len(data) > max_bytes:
         raise ImageProblem(f"画像ファイルが大きすぎます（{len(data) / 1024 / 1024:.1f}MB）。{max_bytes // 1024 // 1024}MB以下にしてください。")
     try:
+        # Image.open reads the header only: format and size, no pixels yet.
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in ACCEPTED_FORMATS:
                 raise ImageProblem("JPEG・PNG・GIF・WebP形式の画像を選んでください。")
             if probe.width * probe.height > MAX_PIXELS:
-                raise ImageProblem("画像の画素数が大きすぎます。縮小してからお送りください。")
+                raise _too_many_pixels(f"{probe.width}×{probe.height}ピクセル")
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)
+            # Scaled first (a JPEG is decoded at a reduced size), turned upright after:
+            # turning the full-size picture would hold a second copy of it.
             image.thumbnail((MAX_SIDE, MAX_SIDE))
+            image = ImageOps.exif_transpose(image)
             has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
             out = io.BytesIO()
             if has_alpha:
@@ -78,8 +88,17 @@ def reencode_image(data: bytes) -> tuple[bytes, str, int, int]:
             return out.getvalue(), content_type, image.width, image.height
     except ImageProblem:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+    except Image.DecompressionBombError:
+        raise _too_many_pixels("")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageProblem("画像として読み取れないファイルです。JPEG・PNG・GIF・WebP形式の画像を選んでください。")
+
+
+def _too_many_pixels(size: str) -> ImageProblem:
+    return ImageProblem(
+        f"画像の画素数が大きすぎます{f'（{size}）' if size else ''}。"
+        "縦横4096ピクセル以内に縮小してからお送りください。"
+    )
 
 
 def add_store_image(store: Store, data: bytes, caption: str, actor: Account) -> StoreImage:

@@ -13,7 +13,8 @@ CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 class Till:
     """One device: its own connection and cookies."""
 
-    def __init__(self, base_url: str, timeout: float = 60):
+    def __init__(self, base_url: str, timeout: float = 60, headers: dict[str, str] | None = None):
+        self.headers = dict(headers or {})  # sent with every request (e.g. the BASIC gate's Authorization)
         parts = urlsplit(base_url)
         self.host, self.port = parts.hostname, parts.port
         self.timeout = timeout
@@ -22,7 +23,7 @@ class Till:
 
     def request(self, method: str, path: str, data: dict | None = None) -> tuple[int, dict, str]:
         body = urlencode(data) if data is not None else None
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        headers = {**self.headers, "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         for attempt in range(2):

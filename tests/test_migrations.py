@@ -55,3 +55,30 @@ def test_migration_creates_same_schema_on_sqlite_and_postgresql(databases):
     for table in sqlite_schema:
         assert sqlite_schema[table] == pg_schema[table], table
     assert "ledger_entries" in sqlite_schema and "payments" in sqlite_schema
+
+
+def test_running_the_migrations_leaves_the_apps_warnings_on(tmp_path):
+    """Alembic's logging set-up silenced every logger that already existed, so
+    a process that migrated after starting (as the tests do for PostgreSQL)
+    lost the app's warnings, e.g. 「Japanese font … not found」."""
+    import logging
+
+    from flask_migrate import upgrade
+
+    from iseca import create_app
+    from tests.conftest import TEST_CONFIG
+
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/migrated.sqlite3"})
+    app.logger.info("the app's logger exists before the migration, as in a running process")
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    app.logger.addHandler(handler)
+    try:
+        app.logger.warning("after the migration")
+    finally:
+        app.logger.removeHandler(handler)
+    assert seen == ["after the migration"]

@@ -1,7 +1,13 @@
 """Login and password forms."""
+import unicodedata
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+# A code's first letter says its kind (店舗 S00001, 事業者 B00001), so a wrong
+# ユーザー種別 is told apart from a wrong password without looking anything up.
+CODE_PREFIX_KINDS = {"S": ("store", "店舗", "店舗コード"), "B": ("business", "事業者", "事業者コード")}
 
 
 class LoginForm(FlaskForm):
@@ -21,6 +27,15 @@ class LoginForm(FlaskForm):
     )
     remember = BooleanField("ログイン状態を保持する")
     submit = SubmitField("ログイン")
+
+    def validate_kind(self, field):
+        """店舗 ticked with a B-code (or 事業者 with an S-code): say which to choose."""
+        code = unicodedata.normalize("NFKC", self.code.data or "").strip().upper()
+        kind, label, code_name = CODE_PREFIX_KINDS.get(code[:1], (None, "", ""))
+        if kind is not None and code[1:].isdigit() and field.data != kind:
+            raise ValidationError(
+                f"「{code[:1]}」で始まるコードは{code_name}です。ユーザー種別で「{label}」を選んでからログインしてください。"
+            )
 
 
 class PasswordChangeForm(FlaskForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, render_template, request
 from flask_basicauth import BasicAuth
 
 GATED_PREFIX = "/cms"
@@ -35,5 +35,18 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _basic_gate():
         if is_gated(request.path) and not basic_auth.authenticate():
-            return basic_auth.challenge()
+            return challenge()
         return None
+
+
+def challenge():
+    """401 asking for the gate's ID and password. Its page is what a person
+    sees after cancelling the browser's prompt: which two passwords the
+    management site asks for, and which mail brought them."""
+    from ..onboarding import SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
+
+    response = basic_auth.challenge()
+    response.set_data(render_template("auth/gate.html", store_mail=SUBJECT_STORE_ACCOUNT,
+                                      business_mail=SUBJECT_BUSINESS_ACCOUNT))
+    response.content_type = "text/html; charset=utf-8"
+    return response

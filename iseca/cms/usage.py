@@ -31,8 +31,11 @@ CSV_HEADER = [
     "取消したアカウント",
     "取消可能期限",
 ]
+# 取引番号, 店舗コード, 会員コード: codes that must keep every digit in a spreadsheet.
+CSV_IDENTIFIERS = (1, 2, 5)
 DAILY_CSV_HEADER = ["日付（日本時間 JST）", "店舗コード", "店舗名", "レジ", "決済件数", "決済金額（円）",
                     "取消件数", "取消金額（円）", "差引（円）"]
+DAILY_CSV_IDENTIFIERS = (1,)  # 店舗コード
 
 
 def _filter_form() -> UsageFilterForm:
@@ -122,8 +125,8 @@ METHOD_TEXT = dict(labels.PAYMENT_METHOD)
 STATUS_TEXT = dict(labels.PAYMENT_STATUS)
 
 
-def _csv_response(name: str, encoding: str, header: list[str], rows) -> Response:
-    stream = CsvStream(encoding)
+def _csv_response(name: str, encoding: str, header: list[str], rows, identifiers: tuple[int, ...]) -> Response:
+    stream = CsvStream(encoding, identifiers)
 
     def generate():
         count = 0
@@ -165,7 +168,7 @@ def usage_csv():
         return usage_list_with_errors(form)
     f = make_filter(current_user, form)
     return _csv_response(f"{_file_stem('usage', form)}.csv", _encoding(), CSV_HEADER,
-                         (_csv_row(r) for r in usage.iter_rows(f)))
+                         (_csv_row(r) for r in usage.iter_rows(f)), CSV_IDENTIFIERS)
 
 
 def usage_list_with_errors(form: UsageFilterForm):
@@ -210,4 +213,5 @@ def usage_daily_csv():
          l.cancel_count, l.cancel_sum, l.net]
         for l in report.lines
     )
-    return _csv_response(f"{_file_stem('daily', form)}.csv", _encoding(), DAILY_CSV_HEADER, rows)
+    return _csv_response(f"{_file_stem('daily', form)}.csv", _encoding(), DAILY_CSV_HEADER, rows,
+                         DAILY_CSV_IDENTIFIERS)

@@ -71,10 +71,10 @@ def test_business_login_shows_business_menu(client):
 
 def test_user_type_picks_the_account_kind(client):
     store = factories.make_store()
-    # The store's code and password, but 「事業者」 chosen: no such business account.
+    # The store's code and password, but 「事業者」 chosen: the code's S says which kind to choose.
     resp = login(client, store.code, factories.PASSWORD, kind="business")
     assert resp.status_code == 200
-    assert "ユーザー名またはパスワードが違います" in resp.get_data(as_text=True)
+    assert "ユーザー種別で「店舗」を選んでから" in resp.get_data(as_text=True)
     assert client.get("/cms/").status_code == 302
 
 

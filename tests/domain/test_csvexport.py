@@ -44,3 +44,24 @@ def test_utf8_file_starts_with_one_bom_and_keeps_every_character():
     assert data.startswith(codecs.BOM_UTF8) and data.count(codecs.BOM_UTF8) == 1
     assert "𠮷野家" in data.decode("utf-8-sig")
     assert stream.replaced == 0
+
+
+def test_text_that_a_spreadsheet_would_run_gets_a_leading_quote_and_numbers_stay_numbers():
+    starts = ["=1+2", "+81 270", "-5", "@SUM(A1)", "\tcmd", "\rcmd", "＝1+2", "＠x"]
+    _, data = _write("utf-8", [[text, "店", -1500] for text in starts] + [["", "2026/04/01", 0]])
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert [r[0] for r in rows[1:-1]] == ["'" + text for text in starts]
+    assert all(r[2] == "-1500" for r in rows[1:-1])  # an int is a number, never quoted or escaped
+    assert rows[-1] == ["", "2026/04/01", "0"]
+
+
+def test_identifiers_stay_text_in_the_excel_file_and_plain_in_the_utf8_file():
+    rows = [["2611290000000123", "0012345678", '="1"&"2"', None, -3]]
+    excel = CsvStream("cp932", identifiers=(0, 1, 2, 3))
+    text = b"".join(excel.chunks(["取引番号", "会員コード", "x", "y", "金額（円）"], rows)).decode("cp932")
+    assert text.splitlines()[1] == '"=""2611290000000123""","=""0012345678""","=""=""""1""""&""""2""""""",,-3'
+    assert list(csv.reader(io.StringIO(text, newline="")))[1] == [
+        '="2611290000000123"', '="0012345678"', '="=""1""&""2"""', "", "-3"]  # a quote inside stays a literal
+    plain = CsvStream("utf-8", identifiers=(0, 1, 2, 3))
+    text = b"".join(plain.chunks(["取引番号", "会員コード", "x", "y", "金額（円）"], rows)).decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text, newline="")))[1] == ["2611290000000123", "0012345678", "'=\"1\"&\"2\"", "", "-3"]

@@ -2,6 +2,12 @@
 from __future__ import annotations
 
 import io
+import re
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -137,6 +143,66 @@ def test_upload_beyond_the_request_limit_says_the_file_is_too_large(store_client
     resp = upload(store_client, store_client.store, b"\0" * 60_000)
     assert resp.status_code == 303
     assert "画像ファイルが大きすぎます" in store_client.get(resp.headers["Location"]).get_data(as_text=True)
+
+
+def huge_png(width: int, height: int) -> bytes:
+    """A real, valid PNG of width×height black pixels, a few hundred KB on the
+    wire however large (written row by row, never held as pixels)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    compressor = zlib.compressobj(9)
+    row = bytes(1 + width * 3)  # filter byte 0, then RGB
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize("size", [(6300, 6300), (5000, 4000)])
+def test_a_picture_of_too_many_pixels_is_refused_beside_the_field(store_client, size):
+    data = huge_png(*size)
+    assert len(data) < 200_000
+    assert struct.unpack(">II", data[16:24]) == size  # the header's width and height
+    resp = upload(store_client, store_client.store, data)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    errors = re.search(r'<ul class="errors" id="image-error">(.*?)</ul>', html, re.S).group(1)
+    assert "画像の画素数が大きすぎます" in errors and "縦横4096ピクセル以内" in errors
+    assert db.session.scalar(select(StoreImage)) is None
+
+
+def test_a_phone_camera_photo_is_still_accepted(store_client):
+    resp = upload(store_client, store_client.store, image_file("JPEG", size=(4032, 3024)), "IMG_0001.jpg")
+    assert resp.status_code == 303
+    image = db.session.scalar(select(StoreImage))
+    assert (image.width, image.height) == (1600, 1200)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+MEASURE = """
+import resource, sys
+from flask import Flask
+from iseca import profiles
+data = sys.stdin.buffer.read()
+with Flask("measure").app_context():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        profiles.reencode_image(data)
+        print("accepted")
+    except profiles.ImageProblem as problem:
+        print(problem.message)
+    print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_a_6300_pixel_square_png_is_refused_before_its_pixels_are_decoded():
+    """The worker's peak memory hardly moves (decoding it would take 120 MB at least)."""
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", MEASURE], input=huge_png(6300, 6300),
+                         capture_output=True, cwd=ROOT, timeout=120)
+    message, grown_mb = out.stdout.decode().split("\n")[:2]
+    assert "画像の画素数が大きすぎます" in message, out.stderr.decode()
+    assert int(grown_mb) < 20
 
 
 def test_images_can_be_reordered_and_deleted(store_client):
