@@ -235,7 +235,7 @@ def statement_csv(st: Statement, encoding: str = "cp932") -> bytes:
         yield ["売上対象期間", "", "", "", "", "", st.period_text]
         yield ["振込予定日", "", "", "", "", "", st.transfer_date_text]
         yield ["振込人名義", "", "", "", "", "", st.transferor]
-    return b"".join(CsvStream(encoding).chunks(CSV_HEADER, rows()))
+    return b"".join(CsvStream(encoding, identifiers=(2,)).chunks(CSV_HEADER, rows()))  # 取引番号 keeps its digits in Excel
 
 
 def yen(value: int) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import contains_eager
 
 from . import audit, banking, settlement
 from .csvexport import CsvStream
@@ -181,6 +182,7 @@ def transfers(period: SettlementPeriod) -> list[Settlement]:
         .where(Settlement.period_id == period.id, Settlement.bank_snapshot.is_not(None), Settlement.amount > 0,
                Settlement.status.in_([SettlementStatus.SCHEDULED, SettlementStatus.TRANSFERRED]))
         .order_by(Business.code, Settlement.id)
+        .options(contains_eager(Settlement.business))
     ))
 
 
@@ -225,4 +227,5 @@ def transfer_csv(period: SettlementPeriod, encoding: str = "cp932") -> bytes:
          period.transfer_date.isoformat()]
         for r in transfers(period)
     ]
-    return b"".join(CsvStream(encoding).chunks(CSV_HEADER, rows))
+    # Codes keep their leading zeros in Excel.
+    return b"".join(CsvStream(encoding, identifiers=(2, 4, 7)).chunks(CSV_HEADER, rows))

@@ -138,11 +138,14 @@ def test_the_readable_csv_lists_the_same_transfers(app, closed_period):
     assert b"\r\n" in data and not data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("cp932"))))
     assert rows[0] == zengin.CSV_HEADER
-    assert [(r[1], r[6], r[7], r[8], r[9], r[10]) for r in rows[1:]] == [
-        ("株式会社ひまわり", "普通", "1234567", "ｶ)ﾋﾏﾜﾘ", "12345", "2025-03-19"),
-        ("伊勢崎 太郎商店", "当座", "0007654", "ｲｾｻｷ ﾀﾛｳ", "200000", "2025-03-19"),
+    # Codes stay text in Excel, leading zeros kept (="0007654").
+    assert [(r[1], r[2], r[4], r[6], r[7], r[8], r[9], r[10]) for r in rows[1:]] == [
+        ("株式会社ひまわり", '="0001"', '="001"', "普通", '="1234567"', "ｶ)ﾋﾏﾜﾘ", "12345", "2025-03-19"),
+        ("伊勢崎 太郎商店", '="0128"', '="150"', "当座", '="0007654"', "ｲｾｻｷ ﾀﾛｳ", "200000", "2025-03-19"),
     ]
-    assert zengin.transfer_csv(period, "utf-8").startswith(b"\xef\xbb\xbf")
+    utf8 = zengin.transfer_csv(period, "utf-8")
+    assert utf8.startswith(b"\xef\xbb\xbf")
+    assert list(csv.reader(io.StringIO(utf8.decode("utf-8-sig"))))[2][7] == "0007654"
 
 
 def test_no_file_for_an_open_period_or_an_undecided_date(app, closed_period):
