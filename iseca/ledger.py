@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 
 from sqlalchemy import BigInteger, and_, case, func, literal, or_, select, text, update
 
+from . import database
 from .extensions import db
 from .models import (
     Account,
@@ -177,23 +178,15 @@ def post_many(
     ids = sorted(deltas)
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(select(LedgerAccount.id).where(LedgerAccount.id.in_(ids)).order_by(LedgerAccount.id).with_for_update())
-    table = LedgerTransaction.__table__
-    txn_ids = list(db.session.scalars(
-        table.insert().returning(table.c.id, sort_by_parameter_order=True),
-        [{"kind": kind, "actor_account_id": actor.id if actor else None, "memo": memo[:300], "created_at": at}
-         for _ in movements],
-    ))
-    db.session.execute(LedgerEntry.__table__.insert(), [
+    txn_ids = database.insert_rows(LedgerTransaction.__table__, [
+        {"kind": kind, "actor_account_id": actor.id if actor else None, "memo": memo[:300], "created_at": at}
+        for _ in movements
+    ])
+    database.insert_rows_without_ids(LedgerEntry.__table__, [
         {"transaction_id": txn_id, "account_id": account.id, "amount": amount}
         for txn_id, batch in zip(txn_ids, movements) for account, amount in sorted(batch, key=lambda m: m[0].id)
     ])
-    changed = {i: d for i, d in deltas.items() if d}
-    if changed:
-        delta = case({i: literal(d, BigInteger) for i, d in changed.items()}, value=LedgerAccount.id)
-        db.session.execute(
-            update(LedgerAccount).where(LedgerAccount.id.in_(list(changed)))
-            .values(balance=LedgerAccount.balance + delta).execution_options(synchronize_session=False)
-        )
+    database.add_by_id(LedgerAccount.__table__, "balance", {i: d for i, d in deltas.items() if d})
     for batch in movements:
         for account, _ in batch:
             db.session.expire(account, ["balance"])

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import case, func, select, update
 
-from . import audit, ledger, outbox
+from . import audit, database, ledger, outbox
 from .extensions import db
 from .models import (
     Account,
@@ -229,23 +229,16 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
             ledger_transaction_id=txn_id,
             created_at=at,
         ))
-    settlement_ids = list(db.session.scalars(
-        Settlement.__table__.insert().returning(Settlement.__table__.c.id, sort_by_parameter_order=True),
-        values,
-    ))
-    applied = [
-        {"id": adjustment_id, "applied_settlement_id": sid}
-        for d, sid in zip(ordered, settlement_ids) for adjustment_id in d.adjustment_ids
-    ]
-    if applied:
-        db.session.execute(update(SettlementAdjustment), applied)
+    settlement_ids = database.insert_rows(Settlement.__table__, values)
+    database.set_by_id(SettlementAdjustment.__table__, "applied_settlement_id", {
+        adjustment_id: sid for d, sid in zip(ordered, settlement_ids) for adjustment_id in d.adjustment_ids
+    })
     carried = [
         dict(business_id=v["business_id"], amount=v["amount"], source_settlement_id=sid, created_at=at,
              reason=f"{_period_text(period)}の精算額がマイナスのため繰越")
         for v, sid in zip(values, settlement_ids) if v["amount"] < 0
     ]
-    if carried:
-        db.session.execute(SettlementAdjustment.__table__.insert(), carried)
+    database.insert_rows_without_ids(SettlementAdjustment.__table__, carried)
     total = sum(v["amount"] for v in values if v["amount"] > 0)
     audit.record("settlement_period_closed", period,
                  {"settlements": len(values), "total": total, "fee_rate_permille": rate},

@@ -18,10 +18,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
-from . import audit, banking, settlement
+from . import audit, banking, database, settlement
 from .csvexport import CsvStream
 from .extensions import db
 from .kana import KanaError, fit, to_zengin_kana
@@ -150,24 +150,24 @@ def prepare_transfers(period: SettlementPeriod, *, actor: Account | None = None,
     _require_exportable(period)
     at = at or utcnow()
     pending = list(db.session.scalars(
-        select(Settlement)
+        select(Settlement).join(Business)
         .where(Settlement.period_id == period.id, Settlement.status == SettlementStatus.SCHEDULED,
                Settlement.amount > 0, Settlement.bank_snapshot.is_(None))
         .order_by(Settlement.id)
+        .options(contains_eager(Settlement.business))
     ))
-    left_out, messages = [], []
+    left_out, messages, snapshots = [], [], {}
     for row in pending:
         try:
-            snapshot = {**snapshot_of(row.business), "taken_at": at.isoformat()}
+            snapshots[row.id] = {**snapshot_of(row.business), "taken_at": at.isoformat()}
         except banking.BankAccountProblems as problems:
             reason = "口座情報の不備: " + " ".join(problems.errors.values())
             if settlement.mark_failed(row, reason, actor=actor, at=at, messages=messages):
                 left_out.append(row)
-            continue
-        db.session.execute(
-            update(Settlement).where(Settlement.id == row.id, Settlement.bank_snapshot.is_(None))
-            .values(bank_snapshot=snapshot).execution_options(synchronize_session=False)
-        )
+    # The first export's snapshot stays: a second one (or one at the same
+    # time) writes nothing over it.
+    database.set_by_id(Settlement.__table__, "bank_snapshot", snapshots, only_if_null=True)
+    db.session.expire_all()
     ready = len(transfers(period))
     audit.record("transfer_file_prepared", period, {"ready": ready, "left_out": [r.business_id for r in left_out]},
                  actor=actor)
