@@ -79,11 +79,9 @@ def _plain(value):
     return value
 
 
-def _unnest_insert(table, rows: list[dict]) -> None:
-    """PostgreSQL: INSERT … SELECT FROM unnest(one array per column): one
-    statement and one parameter per column, whatever the number of rows."""
-    from sqlalchemy import text
-
+def _copy_insert(table, rows: list[dict]) -> None:
+    """PostgreSQL: the rows through COPY … FROM STDIN on the session's own
+    connection (same transaction), the fastest way PostgreSQL takes rows."""
     from .extensions import db
 
     # The columns' Python-side defaults, as the ORM would fill them.
@@ -95,21 +93,19 @@ def _unnest_insert(table, rows: list[dict]) -> None:
             defaults[column.name] = column.default.arg
         elif column.default.is_callable:
             defaults[column.name] = column.default.arg(None)
-    rows = [{**defaults, **row} for row in rows]
-    names = list(rows[0])
-    dialect = db.session.get_bind().dialect
-    casts = ", ".join(f"CAST(:c{i} AS {table.c[name].type.compile(dialect=dialect)}[])" for i, name in enumerate(names))
+    names = list(defaults) + list(rows[0])
     columns = ", ".join(f'"{name}"' for name in names)
-    db.session.execute(
-        text(f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({casts})'),
-        {f"c{i}": [_plain(row[name]) for row in rows] for i, name in enumerate(names)},
-    )
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            merged = {**defaults, **row}
+            copy.write_row([_plain(merged[name]) for name in names])
 
 
 def insert_rows(table, rows: list[dict]) -> list[int]:
     """Insert `rows` (dicts with the same keys) into `table` and return their
     new ids in order. On PostgreSQL the ids are drawn from the table's
-    sequence first and the rows written by one unnest statement; elsewhere
+    sequence first and the rows written by COPY; elsewhere
     one INSERT … RETURNING per batch."""
     from sqlalchemy import text
 
@@ -122,7 +118,7 @@ def insert_rows(table, rows: list[dict]) -> list[int]:
             text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
             {"n": len(rows)},
         ))
-        _unnest_insert(table, [{"id": i, **row} for i, row in zip(ids, rows)])
+        _copy_insert(table, [{"id": i, **row} for i, row in zip(ids, rows)])
         return ids
     return list(db.session.scalars(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows))
 
@@ -134,7 +130,7 @@ def insert_rows_without_ids(table, rows: list[dict]) -> None:
     if not rows:
         return
     if db.session.get_bind().dialect.name == "postgresql":
-        _unnest_insert(table, rows)
+        _copy_insert(table, rows)
     else:
         db.session.execute(table.insert(), rows)
 
