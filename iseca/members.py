@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
+from . import amounts, audit, ledger
 from .database import contains_text
 from .extensions import db
-from .models import Account, AccountKind, Campaign, Card, CardStatus, Member, MemberKind, MemberStatus, utcnow
+from .models import Account, AccountKind, Card, CardStatus, Member, MemberKind, MemberStatus, utcnow
+from .numbers import fold_digits, is_ascii_digits
 
 
 def luhn_check_digit(digits: str) -> str:
@@ -28,8 +29,13 @@ def luhn_check_digit(digits: str) -> str:
     return str((10 - total % 10) % 10)
 
 
+def is_member_code(text: str) -> bool:
+    """A 会員コード: 10 digits, 0-9 only."""
+    return len(text) == 10 and is_ascii_digits(text)
+
+
 def is_valid_card_number(number: str) -> bool:
-    return len(number) == 16 and number.isdigit() and luhn_check_digit(number[:-1]) == number[-1]
+    return len(number) == 16 and is_ascii_digits(number) and luhn_check_digit(number[:-1]) == number[-1]
 
 
 def _unique(column, make) -> str:
@@ -102,28 +108,43 @@ def create_app_member(email: str, name: str) -> tuple[Member, Account, str]:
     return member, account, password
 
 
-def suspend_card(card: Card) -> None:
-    """紛失・盗難: the card can no longer pay; its balance stays with the member."""
-    if card.status != CardStatus.ACTIVE:
+def suspend_card(card: Card, *, actor: Account | None = None) -> None:
+    """紛失・盗難: the card can no longer pay; its balance stays with the member.
+    Decided by one conditional UPDATE, so two clerks at once stop it once."""
+    result = db.session.execute(
+        update(Card).where(Card.id == card.id, Card.status == CardStatus.ACTIVE)
+        .values(status=CardStatus.SUSPENDED, suspended_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
         raise MemberError("このカードはすでに利用停止または再発行済みです。")
-    card.status = CardStatus.SUSPENDED
-    card.suspended_at = utcnow()
+    db.session.refresh(card)
+    audit.record("card_suspended", card, {"number": card.number}, actor=actor)
 
 
-def replace_card(card: Card) -> Card:
+def replace_card(card: Card, *, actor: Account | None = None) -> Card:
     """再発行: a new card for the same member; the old one stops for good.
 
     Points belong to the member (the ledger keeps them per member and
     campaign), so the whole balance goes with the new card and no points
-    move between ledger accounts."""
-    if card.status == CardStatus.REPLACED:
+    move between ledger accounts. One conditional UPDATE decides which of
+    several requests at once replaces the card: only that one issues a new
+    card, so a member never holds two active replacements."""
+    result = db.session.execute(
+        update(Card).where(Card.id == card.id, Card.status != CardStatus.REPLACED)
+        .values(status=CardStatus.REPLACED, suspended_at=func.coalesce(Card.suspended_at, utcnow()))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
         raise MemberError("このカードはすでに再発行済みです。")
     # A batch of its own: the card sheet of a batch lists every card's
     # balance-page secret, so a replacement must not join anyone else's.
     new_card = issue_card(card.member, batch=f"replacement-{card.number}")
-    card.status = CardStatus.REPLACED
-    card.suspended_at = card.suspended_at or utcnow()
-    card.replaced_by_id = new_card.id
+    db.session.execute(update(Card).where(Card.id == card.id).values(replaced_by_id=new_card.id)
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(card)
+    audit.record("card_replaced", card, {"old": card.number, "new": new_card.number,
+                                         "balance": ledger.member_balance(card.member_id)}, actor=actor)
     return new_card
 
 
@@ -142,16 +163,12 @@ def find_members(query: str, limit: int = 50) -> list[Member]:
 
 
 def parse_grant_amount(raw: str) -> int:
-    """A grant amount: positive whole points, full-width digits accepted."""
-    value = unicodedata.normalize("NFKC", raw or "").replace(",", "").strip()
-    if not value.isdigit():
-        raise MemberError("ポイントは1以上の整数で入力してください。")
-    amount = int(value)
-    if amount <= 0:
-        raise MemberError("ポイントは1以上の整数で入力してください。")
-    if amount > GRANT_MAX_AMOUNT:
-        raise MemberError(f"1回の付与は{GRANT_MAX_AMOUNT:,}ポイントまでです。")
-    return amount
+    """A grant amount: positive whole points, typed as a yen amount is."""
+    try:
+        return amounts.parse_yen(raw, maximum=GRANT_MAX_AMOUNT, name="ポイント", unit="ポイント",
+                                 too_large=f"1回の付与は{GRANT_MAX_AMOUNT:,}ポイントまでです。")
+    except amounts.AmountInvalid as invalid:
+        raise MemberError(str(invalid)) from None
 
 
 @dataclass
@@ -199,10 +216,11 @@ def parse_grant_csv(text: str, max_lines: int = 10_000) -> GrantBatch:
     rows = list(csv.reader(io.StringIO(text)))
     seen: dict[str, int] = {}
     for number, row in enumerate(rows, start=1):
-        cells = [unicodedata.normalize("NFKC", c).strip() for c in row]
+        # Digits folded, not NFKC: NFKC would read "①⓪" as 10 points.
+        cells = [fold_digits(c).strip() for c in row]
         if not any(cells):
             continue
-        if number == 1 and cells and not cells[0].replace("-", "").isdigit():
+        if number == 1 and cells and not is_ascii_digits(cells[0].replace("-", "")):
             continue  # header
         if len(batch.lines) >= max_lines:
             batch.error = f"一度に取り込めるのは{max_lines:,}行までです。"
@@ -218,7 +236,7 @@ def parse_grant_csv(text: str, max_lines: int = 10_000) -> GrantBatch:
         except MemberError as error:
             line.error = str(error)
             continue
-        member = db.session.scalar(select(Member).where(Member.code == code))
+        member = db.session.scalar(select(Member).where(Member.code == code)) if is_member_code(code) else None
         if member is None:
             line.error = "この会員コードは登録されていません。"
         elif member.status != MemberStatus.ACTIVE:
@@ -233,16 +251,3 @@ def parse_grant_csv(text: str, max_lines: int = 10_000) -> GrantBatch:
     return batch
 
 
-def grant_batch(batch: GrantBatch, campaign: Campaign, *, actor: Account | None, memo: str) -> int:
-    """All lines granted in the caller's transaction, or none (the caller rolls back)."""
-    from . import ledger
-
-    if not batch.ok:
-        raise MemberError("エラーのある行があるため付与できません。")
-    for line in batch.lines:
-        ledger.grant(line.member.id, campaign, line.amount, actor=actor, memo=memo)
-    return len(batch.lines)
-
-
-def campaign_is_open(campaign: Campaign, on: dt.date) -> bool:
-    return campaign.starts_on <= on <= campaign.ends_on

@@ -392,39 +392,18 @@ def _settlements_url() -> str:
 
 def transferred_mail(row: Settlement) -> str:
     """振込完了通知: amount, date, period and where the 利用額明細 is."""
-    from .onboarding import FOOTER
     from .schedule import period_text, wareki
 
     on = row.transferred_at.astimezone(JST).date()
-    return f"""{row.business.name} 様
-
-ISECA（伊勢崎市電子地域通貨）の精算金のお振込みが完了しました。
-
-売上対象期間：{period_text(row.period)}
-振込日　　　：{wareki(on)}（{on.isoformat()}）
-振込金額　　：{row.amount:,}円
-振込人名義　：{current_app.config["TRANSFEROR_NAME"]}
-
-利用額明細（PDF・CSV）は管理サイトの「精算」でご確認ください。
-{_settlements_url()}
-
-書面による振込通知書の送付は行いません。
-{FOOTER}"""
+    return outbox.mail_body("transferred", business=row.business, period=period_text(row.period), on=on,
+                            on_wareki=wareki(on), amount=row.amount, transferor=current_app.config["TRANSFEROR_NAME"],
+                            settlements_url=_settlements_url())
 
 
 def transfer_failed_mail(row: Settlement, reason: str) -> str:
     """振込不能: what happened, and what to correct on 事業者情報."""
-    from .onboarding import FOOTER
     from .schedule import period_text
 
-    return f"""{row.business.name} 様
-
-売上対象期間 {period_text(row.period)} の精算金 {row.amount:,}円 を、
-ご登録の振込先口座へお振込みできませんでした。
-
-理由：{reason}
-
-管理サイトの「事業者情報」で振込先口座（金融機関コード・支店コード・預金種目・口座番号・口座名義（カナ））を
-ご確認のうえ、正しい内容に修正してください。この金額は次回以降の精算に繰り越してお振込みします。
-{current_app.config["PUBLIC_BASE_URL"].rstrip("/")}/cms/business
-{FOOTER}"""
+    return outbox.mail_body("transfer_failed", business=row.business, period=period_text(row.period),
+                            amount=row.amount, reason=reason,
+                            business_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/cms/business")

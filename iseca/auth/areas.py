@@ -40,16 +40,6 @@ def area_of_request() -> Area | None:
     return AREAS.get(first)
 
 
-def home_area_of(kind: AccountKind) -> Area:
-    """Where an account of this kind lands after login by default."""
-    return {
-        AccountKind.STORE: AREAS["cms"],
-        AccountKind.BUSINESS: AREAS["cms"],
-        AccountKind.STAFF: AREAS["counter"],
-        AccountKind.MEMBER: AREAS["wallet"],
-    }[kind]
-
-
 def login_required(*kinds: AccountKind) -> Callable:
     """Only a logged-in account of one of `kinds` may call the view; others
     are sent to the area's login page (and told why)."""
@@ -89,9 +79,7 @@ def require_kinds_for_blueprint(bp, *kinds: AccountKind, public_endpoints: tuple
 
     @bp.before_request
     def _check():
-        from flask import request as req
-
-        if req.endpoint in public_endpoints:
+        if request.endpoint in public_endpoints:
             return None
         guard = login_required(*kinds)(lambda: None)
         return guard()

@@ -7,6 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import banking, outbox, profiles, settlement
 from ..web.access import get_business_or_404, get_store_or_404
+from ..web.inputs import accepts_files
 from ..extensions import db
 from ..web.forms import bank_names
 from ..web.pages import image_response
@@ -24,7 +25,7 @@ def store(store_id: int):
     store = get_store_or_404(current_user, store_id)
     form = StoreProfileForm(obj=store if request.method == "GET" else None)
     if form.validate_on_submit():
-        values = {name: form[name].data for name in profiles.STORE_FIELDS}
+        values = {name: form[name].data for name in profiles.STORE_FIELDS + profiles.STORE_SETTINGS}
         changed = profiles.update_store_profile(store, values, current_user._get_current_object())
         db.session.commit()
         flash("店舗情報を保存しました。" if changed else "変更はありませんでした。", "success" if changed else "info")
@@ -33,6 +34,7 @@ def store(store_id: int):
 
 
 @bp.route("/stores/<int:store_id>/images", methods=["POST"])
+@accepts_files("image")
 def store_image_upload(store_id: int):
     """画像の追加: checked, re-encoded, stored."""
     store = get_store_or_404(current_user, store_id)

@@ -6,25 +6,14 @@ from sqlalchemy import func, select
 
 from .. import audit
 from .. import outbox as mail
+from ..web.inputs import page_arg
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus
-from ..web.forms import JapaneseForm
-from ..web.pages import page_number
+from ..web.forms import ButtonForm
 from . import bp
 
 PER_PAGE = 50
 
-
-
-class OutboxActionForm(JapaneseForm):
-    """再送 / 今すぐ送信 (CSRF only)."""
-
-
-def get_message_or_404(message_id: int) -> OutboxMessage:
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None:
-        abort(404)
-    return message
 
 
 @bp.route("/outbox")
@@ -36,11 +25,11 @@ def outbox():
         stmt = stmt.where(OutboxMessage.status == OutboxStatus(status))
     else:
         status = ""
-    pagination = db.paginate(stmt.order_by(OutboxMessage.id.desc()), page=page_number(), per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(stmt.order_by(OutboxMessage.id.desc()), page=page_arg(), per_page=PER_PAGE, error_out=False)
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     return render_template(
         "counter/outbox.html", pagination=pagination, status=status, counts=counts,
-        form=OutboxActionForm(), configured=mail.is_configured(),
+        form=ButtonForm(), configured=mail.is_configured(),
         max_attempts=int(current_app.config.get("MAIL_MAX_ATTEMPTS", 8)),
     )
 
@@ -48,15 +37,15 @@ def outbox():
 @bp.route("/outbox/<int:message_id>")
 def outbox_message(message_id: int):
     """One message as it was (or will be) sent."""
-    return render_template("counter/outbox_message.html", message=get_message_or_404(message_id),
-                           form=OutboxActionForm(), configured=mail.is_configured())
+    return render_template("counter/outbox_message.html", message=db.get_or_404(OutboxMessage, message_id),
+                           form=ButtonForm(), configured=mail.is_configured())
 
 
 @bp.route("/outbox/<int:message_id>/resend", methods=["POST"])
 def outbox_resend(message_id: int):
     """再送: back in the queue now, then try to send it."""
-    message = get_message_or_404(message_id)
-    if not OutboxActionForm().validate_on_submit():
+    message = db.get_or_404(OutboxMessage, message_id)
+    if not ButtonForm().validate_on_submit():
         abort(400)
     mail.resend(message)
     audit.record("mail_resend", message, {"recipient": message.recipient, "subject": message.subject})
@@ -76,7 +65,7 @@ def outbox_resend(message_id: int):
 @bp.route("/outbox/send", methods=["POST"])
 def outbox_send_now():
     """今すぐ送信: send every message that is due."""
-    if not OutboxActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     if not mail.is_configured():
         flash("SMTPサーバーが設定されていないため、送信できません。", "warning")

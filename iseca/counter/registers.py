@@ -9,9 +9,9 @@ from sqlalchemy import func, or_, select
 
 from .. import qr
 from ..database import contains_text
+from ..web.inputs import id_args, page_arg
 from ..extensions import db
 from ..models import Register, Store
-from ..web.pages import page_number
 from ..web.registers import send_sheets_pdf
 from . import bp
 
@@ -34,7 +34,7 @@ def registers():
     """店舗QRコード: find stores, open one's registers, print many stores' 台紙."""
     q = " ".join((request.args.get("q") or "").split())[:100]
     unpublished_only = request.args.get("unpublished") == "1"
-    pagination = db.paginate(_store_search(q, unpublished_only).order_by(Store.code), page=page_number(),
+    pagination = db.paginate(_store_search(q, unpublished_only).order_by(Store.code), page=page_arg(),
                              per_page=STORES_PER_PAGE, error_out=False)
     stores = list(pagination.items)
     counts = dict(
@@ -53,11 +53,7 @@ def registers():
 @bp.route("/registers/sheets.pdf")
 def register_sheets_pdf():
     """掲示用QRコード台紙 of the chosen stores: one PDF, one page per register."""
-    ids = []
-    for raw in request.args.getlist("store_id"):
-        if raw.isdigit():
-            ids.append(int(raw))
-    registers = qr.registers_for_sheets(ids)
+    registers = qr.registers_for_sheets(id_args("store_id"))
     back = url_for("counter.registers", q=request.args.get("q") or None,
                    unpublished=request.args.get("unpublished") or None)
     if not registers:

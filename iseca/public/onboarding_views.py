@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import jaconv
 from flask import abort, current_app, redirect, render_template, request, url_for
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
-from .. import banking, onboarding, outbox
+from .. import banking, onboarding
 from ..database import contains_text
+from ..web.inputs import page_arg
 from ..extensions import db, limiter
 from ..models import MerchantStatus, Store, StoreImage
-from ..web.forms import ApplicationForm, bank_names, handle_store_buttons, holder_preview
-from ..web.pages import image_response, page_number, page_or_fragment
+from ..web.forms import ApplicationForm, bank_names, holder_preview, submit_application_form
+from ..web.pages import image_response, page_or_fragment
 from . import bp
 
 PER_PAGE = 20
@@ -27,10 +28,7 @@ PER_PAGE = 20
 def apply():
     """加盟店登録: the online application form."""
     form = ApplicationForm()
-    if request.method == "POST" and not handle_store_buttons(form) and form.validate_on_submit():
-        _, message = onboarding.submit_application(form.as_data(), source="online")
-        db.session.commit()
-        outbox.send_after_commit([message])
+    if submit_application_form(form, source="online") is not None:
         return redirect(url_for("public.apply_done"), code=303)
     # Errors come back with 200: htmx (hx-boost) swaps only successful responses.
     return render_template("public/apply.html", form=form, **bank_names(form))
@@ -85,7 +83,7 @@ def stores():
         stmt = stmt.where(Store.area == area)
     else:
         area = ""
-    pagination = db.paginate(stmt.order_by(Store.name_kana, Store.id), page=page_number(), per_page=PER_PAGE,
+    pagination = db.paginate(stmt.order_by(Store.name_kana, Store.id), page=page_arg(), per_page=PER_PAGE,
                              error_out=False)
     first_images = _first_images([s.id for s in pagination.items])
     context = dict(pagination=pagination, q=q, category=category, area=area, first_images=first_images,
@@ -131,7 +129,3 @@ def store_image(store_id: int, image_id: int):
     if image is None or image.store_id != store.id:
         abort(404)
     return image_response(image, public=True)
-
-
-def count_published() -> int:
-    return db.session.scalar(select(func.count()).select_from(published_stores().subquery())) or 0

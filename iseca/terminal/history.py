@@ -11,6 +11,7 @@ from ..web.access import get_store_payment_or_404
 from ..cancellation import cancellation_deadline, refusal_reason
 from ..extensions import db
 from ..web.history import TerminalFilterForm, make_filter, safe_back
+from ..web.inputs import id_arg
 from ..web.pages import page_or_fragment
 from ..models import Payment
 from . import bp
@@ -21,11 +22,11 @@ BATCH = 30
 def _cursor(f: usage.UsageFilter):
     """The (created_at, id) after which 「もっと見る」 continues, if the
     `before` payment is one this store may see."""
-    before = request.args.get("before", "")
-    if not before.isdigit():
+    before = id_arg("before")
+    if before is None:
         return None
     row = db.session.execute(
-        select(Payment.created_at, Payment.id).where(Payment.id == int(before), *usage.conditions(f))
+        select(Payment.created_at, Payment.id).where(Payment.id == before, *usage.conditions(f))
     ).first()
     return (row.created_at, row.id) if row else None
 

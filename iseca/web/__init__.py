@@ -1,9 +1,10 @@
-"""What every page shares: template filters, the menu context, security
-headers, the forced password change, error pages."""
+"""The web layer: what several areas share, so that no area imports another.
+This module holds what every page shares (template filters, the menu
+context, security headers, the forced password change, error pages); its
+modules hold ownership checks (access), page-or-fragment answers (pages),
+forms and validators (forms), the history filters (history) and the pages
+nested in two areas (registers, cancel)."""
 from __future__ import annotations
-
-import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -12,10 +13,10 @@ from markupsafe import Markup
 
 from ..auth.areas import area_of_request
 from ..auth.passwords import password_expired
+from ..auth.views import login_throttled
 from ..labels import label
 from ..models import AccountKind
-
-JST = ZoneInfo("Asia/Tokyo")
+from ..timeutil import jst
 
 CSP = "; ".join(
     [
@@ -42,13 +43,6 @@ def yen(value: int | None) -> str:
     if value is None:
         return ""
     return f"{int(value):,}円"
-
-
-def jst(value: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M") -> str:
-    """A UTC timestamp shown in Japan time."""
-    if value is None:
-        return ""
-    return value.astimezone(JST).strftime(fmt)
 
 
 def menu_current(endpoint: str, *section: str) -> Markup:
@@ -130,9 +124,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(429)
     def _too_many(error):
         if request.endpoint == "auth.login":
-            from ..auth.views import login_throttled
-
             return login_throttled()
+        if request.endpoint == "auth.password":
+            from ..auth.views import password_throttled
+
+            return password_throttled()
         return _error(429, "操作が多すぎます", "しばらく時間をおいてから、もう一度お試しください。")
 
     @app.errorhandler(500)

@@ -11,11 +11,14 @@ import jaconv
 from flask import request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from .. import banking
+from .. import banking, onboarding, outbox
 from ..banking import BankAccountProblems, check_bank_account
+from ..extensions import db
 from ..kana import KanaError, to_zengin_kana
+from ..models import MerchantApplication
 from ..onboarding import AREAS, CATEGORIES, ELIGIBILITY, OUTSIDE_CITY_MESSAGE, in_isesaki
 from ..registers import NAME_MAX_LENGTH
 
@@ -23,8 +26,6 @@ MAX_STORES = 20
 
 
 def _japanese(self, form):
-    from wtforms.i18n import get_translations
-
     return get_translations(["ja"])
 
 
@@ -33,6 +34,10 @@ class JapaneseForm(FlaskForm):
 
     class Meta:
         get_translations = _japanese
+
+
+class ButtonForm(JapaneseForm):
+    """A button that changes data (承認, 公開, 再送 …): its CSRF token alone."""
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 PHONE_RE = re.compile(r"^0\d{1,4}-?\d{1,4}-?\d{3,4}$")
@@ -191,6 +196,18 @@ class ApplicationForm(BankAccountMixin, JapaneseForm):
             "eligibility": [f.label.text for f in self.eligibility_fields() if f.data],
             "agreed": bool(self.agree.data),
         }
+
+
+def submit_application_form(form: ApplicationForm, *, source: str) -> MerchantApplication | None:
+    """加盟店登録 sent, online or keyed in at the counter from paper: the
+    store buttons change the form; a valid form is stored, committed, and
+    its 受付 mail sent. None while the form is to be shown again."""
+    if request.method != "POST" or handle_store_buttons(form) or not form.validate_on_submit():
+        return None
+    application, message = onboarding.submit_application(form.as_data(), source=source)
+    db.session.commit()
+    outbox.send_after_commit([message])
+    return application
 
 
 def handle_store_buttons(form: ApplicationForm) -> bool:

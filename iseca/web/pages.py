@@ -1,5 +1,5 @@
 """Answers that several areas give the same way: the whole page or its
-htmx fragment, a stored image, a QR code as a data: URI, a pager's page number."""
+htmx fragment, a stored image, a QR code as a data: URI."""
 from __future__ import annotations
 
 import base64
@@ -45,7 +45,3 @@ def qr_data_uri(text: str, *, box_size: int = 8, border: int = 4) -> str:
     image.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
-
-def page_number() -> int:
-    """The `page` query argument of a list: 1 when absent, unreadable or below 1."""
-    return max(request.args.get("page", 1, type=int) or 1, 1)

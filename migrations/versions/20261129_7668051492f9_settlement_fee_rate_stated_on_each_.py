@@ -1,7 +1,7 @@
 """settlement fee rate stated on each settlement
 
 Revision ID: 7668051492f9
-Revises: ae3789d02338
+Revises: ed1c6fa395e1
 Create Date: 2026-11-29 16:06:24.527214
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7668051492f9'
-down_revision = 'ae3789d02338'
+down_revision = 'ed1c6fa395e1'
 branch_labels = None
 depends_on = None
 

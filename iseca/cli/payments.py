@@ -4,11 +4,10 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from flask import Flask
 from flask.cli import AppGroup
 
-from . import audit, ledger, payments
-from .extensions import db
+from .. import audit, idempotency, ledger
+from ..extensions import db
 
 group = AppGroup("payments", help="Payments: idempotency keys and the books.")
 
@@ -17,7 +16,7 @@ group = AppGroup("payments", help="Payments: idempotency keys and the books.")
 @click.option("--days", default=30, show_default=True, type=click.IntRange(min=1), help="keep keys this many days")
 def prune_keys(days: int) -> None:
     """Delete idempotency keys older than DAYS (payments themselves stay)."""
-    count = payments.prune_idempotency_keys(dt.timedelta(days=days))
+    count = idempotency.prune(dt.timedelta(days=days))
     audit.record("idempotency_keys_pruned", None, {"days": days, "count": count}, actor_label="cli")
     db.session.commit()
     click.echo(f"Deleted {count} idempotency keys older than {days} days.")
@@ -32,7 +31,3 @@ def verify_books() -> None:
     if problems:
         raise click.ClickException(f"{len(problems)} problems in the books")
     click.echo("The books balance.")
-
-
-def register(app: Flask) -> None:
-    app.cli.add_command(group)

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
 from flask.cli import AppGroup
 
-from . import ledger, members, schedule, settlement
-from .extensions import db
+from .. import ledger, members, schedule, settlement
+from ..extensions import db
 
 group = AppGroup("settlement", help="精算: close ended periods, import the transfer schedule.")
 
@@ -40,6 +39,3 @@ def import_schedule(file) -> None:
     click.echo(f"Imported {len(parsed.rows)} periods ({dated} with a transfer date, "
                f"{len(parsed.rows) - dated} 未定); {changed} changed.")
 
-
-def register(app: Flask) -> None:
-    app.cli.add_command(group)
