@@ -12,6 +12,7 @@ from ..csvexport import ENCODINGS
 from ..database import contains_text
 from ..extensions import db
 from ..models import Business, PeriodStatus, Settlement, SettlementPeriod, utcnow
+from ..web.inputs import accepts_files
 from . import bp
 from .settlement_forms import ConfirmForm, ScheduleUploadForm, TransferDateForm, TransferFailedForm
 
@@ -35,6 +36,7 @@ def _overview():
 
 
 @bp.route("/settlements", methods=["GET", "POST"])
+@accepts_files("file")
 def settlements():
     """精算期間の一覧 and 振込スケジュールの取込 (CSV: all rows or none)."""
     form = ScheduleUploadForm()
