@@ -12,8 +12,8 @@ from sqlalchemy import func, select, update
 from . import amounts, audit, ledger
 from .database import contains_text
 from .extensions import db
+from .models import Account, AccountKind, Card, CardStatus, Member, MemberKind, MemberStatus, utcnow
 from .numbers import fold_digits, is_ascii_digits
-from .models import Account, AccountKind, Campaign, Card, CardStatus, Member, MemberKind, MemberStatus, utcnow
 
 
 def luhn_check_digit(digits: str) -> str:
@@ -251,5 +251,3 @@ def parse_grant_csv(text: str, max_lines: int = 10_000) -> GrantBatch:
     return batch
 
 
-def campaign_is_open(campaign: Campaign, on: dt.date) -> bool:
-    return campaign.starts_on <= on <= campaign.ends_on

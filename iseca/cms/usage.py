@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import labels, usage
-from ..web.access import get_store_payment_or_404, stores_of
+from ..web.access import stores_of
 from ..web.inputs import page_arg
 from ..csvexport import ENCODING_LABELS, ENCODINGS, CsvStream, unencodable
 from ..extensions import db

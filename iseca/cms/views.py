@@ -25,12 +25,6 @@ def stores():
     return render_template("cms/stores.html", stores=own)
 
 
-@bp.route("/settlements")
-def settlements():
-    """精算."""
-    return render_template("cms/settlements.html")
-
-
 def _own_business_ids() -> list[int]:
     """操作履歴 is the business account's: its own business (a store account has none here)."""
     if current_user.kind != AccountKind.BUSINESS or current_user.business_id is None:

@@ -15,3 +15,4 @@ from . import registers  # noqa: E402,F401  (レジ・店舗QRコード)
 from . import applications, merchants, outbox  # noqa: E402,F401  (onboarding: 申込・加盟店・メール)
 from . import members  # noqa: E402,F401
 from . import notices  # noqa: E402,F401  (お知らせ)
+from . import settlements  # noqa: E402,F401  (精算)

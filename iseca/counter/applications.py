@@ -36,8 +36,7 @@ def applications():
     else:
         status = "all"
         order = MerchantApplication.submitted_at.desc()
-    page = page_arg()
-    pagination = db.paginate(stmt.order_by(order, MerchantApplication.id), page=page, per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(stmt.order_by(order, MerchantApplication.id), page=page_arg(), per_page=PER_PAGE, error_out=False)
     counts = dict(db.session.execute(
         select(MerchantApplication.status, func.count()).group_by(MerchantApplication.status)
     ).all())

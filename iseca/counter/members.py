@@ -3,8 +3,6 @@ grants (single and CSV), lost cards, campaigns."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import io
 import secrets
 
 from flask import abort, flash, redirect, render_template, request, url_for

@@ -67,8 +67,7 @@ def merchants():
             Business.id.in_(select(Store.business_id).where(or_(contains_text(Store.name, q),
                                                                 contains_text(Store.code, q)))),
         ))
-    page = page_arg()
-    pagination = db.paginate(stmt.order_by(Business.code), page=page, per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(stmt.order_by(Business.code), page=page_arg(), per_page=PER_PAGE, error_out=False)
     return render_template("counter/merchants.html", pagination=pagination, q=q)
 
 

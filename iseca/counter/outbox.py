@@ -25,8 +25,7 @@ def outbox():
         stmt = stmt.where(OutboxMessage.status == OutboxStatus(status))
     else:
         status = ""
-    page = page_arg()
-    pagination = db.paginate(stmt.order_by(OutboxMessage.id.desc()), page=page, per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(stmt.order_by(OutboxMessage.id.desc()), page=page_arg(), per_page=PER_PAGE, error_out=False)
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     return render_template(
         "counter/outbox.html", pagination=pagination, status=status, counts=counts,

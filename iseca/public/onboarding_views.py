@@ -6,7 +6,7 @@ import jaconv
 from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import not_, or_, select
 
-from .. import banking, onboarding, outbox
+from .. import banking, onboarding
 from ..database import contains_text
 from ..web.inputs import page_arg
 from ..extensions import db, limiter

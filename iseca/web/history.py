@@ -10,7 +10,7 @@ from typing import Any
 from flask import request
 from sqlalchemy import select
 from wtforms import Form, SelectField, StringField
-from wtforms.validators import Length, ValidationError
+from wtforms.validators import ValidationError
 
 from .. import amounts
 from ..extensions import db

@@ -1,7 +1,7 @@
 """audit_log business_id for 操作履歴 and the merchant filter
 
 Revision ID: ef27dfc789c6
-Revises: ed1c6fa395e1
+Revises: 7668051492f9
 Create Date: 2026-11-29 17:13:49.185162
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ef27dfc789c6'
-down_revision = 'ed1c6fa395e1'
+down_revision = '7668051492f9'
 branch_labels = None
 depends_on = None
 

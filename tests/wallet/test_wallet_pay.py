@@ -11,7 +11,7 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 from sqlalchemy import func, select
 
-from iseca import accounts, ledger, onboarding, payers
+from iseca import accounts, ledger, payers
 from iseca.extensions import db
 from iseca.models import AccountKind, MerchantStatus, Payment, PaymentMethod, RetiredQrToken, utcnow
 from tests import factories
