@@ -104,6 +104,11 @@ DETAIL_WORDS = {
     "business": "事業者", "login": "ID", "area": "画面", "reason": "理由", "fields": "項目", "name": "名称",
     "old": "変更前", "new": "変更後", "count": "件数", "campaign_id": "キャンペーン", "memo": "メモ",
     "recipient": "宛先", "adjustment": "精算後の取消調整", "ledger_transaction_id": "台帳取引",
+    # 項目 (the fields a profile edit changed)
+    "phone": "電話番号", "postal_code": "郵便番号", "address": "所在地", "email": "メールアドレス",
+    "representative": "代表者名", "name_kana": "フリガナ", "category": "業種", "area": "地区", "hours": "営業時間",
+    "holidays_text": "定休日", "website": "ホームページ", "description": "お店の紹介",
+    "confirm_before_charge": "決済前の確認画面",
 }
 
 
@@ -111,7 +116,11 @@ def describe_details(details: dict | None) -> str:
     """The row's details as one line of `項目: 値` (for the screen and CSV)."""
     if not details:
         return ""
-    return "、".join(f"{DETAIL_WORDS.get(key, key)}: {value}" for key, value in details.items() if value not in (None, ""))
+    def text(value) -> str:
+        return "・".join(str(DETAIL_WORDS.get(v, v)) for v in value) if isinstance(value, list) else str(value)
+
+    return "、".join(f"{DETAIL_WORDS.get(key, key)}: {text(value)}" for key, value in details.items()
+                    if value not in (None, "", []))
 
 
 def csv_rows(stmt) -> Iterator[list]:
