@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..auth.areas import KIND_LABELS, area_of_request
 from ..auth.passwords import password_expired
+from ..extensions import db, login_manager
 from ..models import AccountKind, PaymentStatus
 from ..usage import STATUS_LABELS
 
@@ -68,6 +70,9 @@ def payment_status(status: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from . import static_urls
+
+    static_urls.init_app(app)
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["payment_status"] = payment_status
@@ -118,6 +123,22 @@ def init_app(app: Flask) -> None:
 
     def _error(code: int, title: str, message: str):
         return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(error):
+        """The database is down or restarting: a clear page, and the till may retry."""
+        app.logger.error("database unavailable: %s", type(getattr(error, "orig", error)).__name__)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+            pass
+        # Render as signed out: the page must not ask the database who is logged in.
+        g._login_user = login_manager.anonymous_user()
+        body, code = _error(503, "ただいま混み合っているか、メンテナンス中です",
+                            "お手数ですが、しばらく待ってからもう一度お試しください。"
+                            "お支払いが済んだかどうかは、利用履歴でご確認いただけます。")
+        return body, code, {"Retry-After": "30", "Cache-Control": "no-store"}
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error):
