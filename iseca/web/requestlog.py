@@ -89,7 +89,6 @@ def _account_kind() -> str | None:
 
 def init_app(app: Flask) -> None:
     """Register first, so the id and the clock exist before any other hook can answer."""
-    app.config.setdefault("REQUEST_LOG", True)
     if app.config["REQUEST_LOG"]:
         _install_handler()
 
