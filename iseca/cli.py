@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -20,6 +21,17 @@ def register_cli(app: Flask) -> None:
     from . import payments_cli
 
     payments_cli.register(app)
+
+    @app.cli.command("backup")
+    @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+    def backup_command(target: Path) -> None:
+        """Back up the database into TARGET while the app serves (SQLite online backup, or pg_dump -Fc)."""
+        from .backup import BackupFailed, backup
+
+        try:
+            click.echo(backup(target))
+        except BackupFailed as error:
+            raise click.ClickException(str(error))
 
     @app.cli.command("create-staff")
     @click.option("--login", required=True, help="職員ID (the staff member's login name)")
