@@ -64,9 +64,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     gate.init_app(app)
     web.init_app(app)
 
-    from .health import bp as health_bp
+    from . import health
 
-    app.register_blueprint(health_bp)
+    health.init_app(app)
+    app.register_blueprint(health.bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(cms_bp, url_prefix="/cms")

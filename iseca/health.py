@@ -13,10 +13,10 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from alembic.config import Config
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import func, select, text
 
-from .extensions import db
+from .extensions import db, login_manager
 from .models import OutboxMessage, OutboxStatus, utcnow
 
 bp = Blueprint("health", __name__)
@@ -62,6 +62,18 @@ def readiness() -> dict:
     except Exception:  # noqa: BLE001 - a dead connection is discarded by the pool
         pass
     return report
+
+
+def init_app(app: Flask) -> None:
+    """Health checks act for no account: a browser's session cookie must not
+    make them ask the database who is signed in (it may be down)."""
+
+    def _as_nobody():
+        if request.blueprint == bp.name:
+            g._login_user = login_manager.anonymous_user()
+
+    # First of all hooks, before any that looks at the signed-in account.
+    app.before_request_funcs.setdefault(None, []).insert(0, _as_nobody)
 
 
 @bp.route("/healthz")

@@ -1,6 +1,7 @@
 """Real parts for the operations tests: gunicorn with deploy/gunicorn.conf.py,
-nginx with deploy/nginx/iseca.conf (templated into a temporary copy), fresh
-PostgreSQL databases, certificates made here. Everything listens on
+nginx with deploy/nginx/iseca.conf (templated into a temporary copy),
+PostgreSQL clusters of their own (initdb in a temporary folder: the shared
+server is never stopped or loaded), certificates made here. Everything listens on
 127.0.0.1 on free ports and is stopped by its process id.
 
 A program or service that is missing skips these tests on a developer's
@@ -15,6 +16,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from sqlalchemy.engine import make_url
 from iseca import create_app
 from iseca.extensions import db
 from tests import factories
-from tests.conftest import PG_URL, TEST_CONFIG, _migrate
+from tests.conftest import TEST_CONFIG, _migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -52,12 +54,6 @@ def need_program(name: str, package: str) -> str:
     if not path:
         missing(name, f"apt-get install {package} (.ci/run installs it)")
     return path
-
-
-def need_postgresql() -> str:
-    if not PG_URL:
-        missing("PostgreSQL", "set ISECA_TEST_DATABASE_URL (.ci/run does)")
-    return PG_URL
 
 
 def need_redis() -> str:
@@ -85,8 +81,9 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path, seconds: floa
     pytest.fail(f"nothing listens on 127.0.0.1:{port} after {seconds} s:\n{log.read_text()[-3000:]}")
 
 
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, seconds: float = 30) -> None:
-    """Stop a process this test started (its group: gunicorn's workers too)."""
+def stop(process: subprocess.Popen, sig: int = signal.SIGINT, seconds: float = 30) -> None:
+    """Stop a process this test started (its group: gunicorn's workers too);
+    SIGINT is a quick shutdown for gunicorn and nginx alike."""
     if process.poll() is not None:
         return
     try:
@@ -104,7 +101,7 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, seconds: float = 
 
 @dataclass
 class PgDatabases:
-    """Fresh PostgreSQL databases on the shared server, dropped at the end."""
+    """Fresh PostgreSQL databases (on the private cluster of `pg_databases`)."""
 
     admin_url: str
     names: list[str] = field(default_factory=list)
@@ -121,19 +118,17 @@ class PgDatabases:
             _migrate(url)
         return url
 
-    def drop_all(self) -> None:
-        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            for name in self.names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def pg_databases():
-    dbs = PgDatabases(make_url(need_postgresql()).render_as_string(hide_password=False))
-    yield dbs
-    dbs.drop_all()
+    """Databases on a private PostgreSQL cluster for the whole run: the shared
+    server is left alone (a DROP DATABASE there waits for a checkpoint of
+    everyone's data), and the cluster's folder is simply removed at the end."""
+    cluster = PrivateCluster()
+    cluster.start()
+    yield PgDatabases(cluster.url)
+    cluster.remove()
 
 
 @dataclass
@@ -312,3 +307,97 @@ def pay(till, shop: Shop, amount: int, key: str) -> tuple[int, dict, str]:
     query = parse_qs(urlsplit(headers["Location"]).query)
     form = {"csrf_token": csrf, "p": query["p"][0], "r": query["r"][0], "amount": str(amount), "key": key}
     return till.post("/terminal/pay/charge", form)
+
+
+# --- a private PostgreSQL cluster (never the shared one) -------------------
+
+class PrivateCluster:
+    """initdb/pg_ctl in a temporary folder on a free loopback port, trust
+    authentication, for tests that stop and start PostgreSQL. As root, the
+    server runs as the postgres user (initdb refuses root)."""
+
+    def __init__(self):
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+        if not bins:
+            missing("PostgreSQL server binaries", "apt-get install postgresql (.ci/run installs it)")
+        self.bin = bins[-1].parent
+        self.folder = Path(tempfile.mkdtemp(prefix="iseca-pg-"))
+        self.data = self.folder / "data"
+        self.port = free_port()
+        self.log = self.folder / "postgresql.log"
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8",
+                  "--locale", "C.UTF-8")
+
+    def _run(self, program: str, *args: str, timeout: float = 120) -> None:
+        result = subprocess.run([*self.as_user, str(self.bin / program), *args], capture_output=True, text=True,
+                                timeout=timeout, cwd=self.folder)
+        assert result.returncode == 0, f"{program} failed: {result.stdout}{result.stderr}"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.folder} -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def remove(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            try:
+                self.stop("immediate")
+            except AssertionError:
+                pass
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture
+def private_cluster():
+    cluster = PrivateCluster()
+    cluster.start()
+    yield cluster
+    cluster.remove()
+
+
+def worker_pids(master: subprocess.Popen) -> list[int]:
+    """gunicorn's worker processes: the master's children."""
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def busy_worker(master: subprocess.Popen, port: int, seconds: float = 5) -> int | None:
+    """A gunicorn worker holding a client's connection on `port` right now
+    (a request in flight), found through /proc; None if none within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        established = set()
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(f":{port:04X}") and fields[3] == "01":
+                established.add(fields[9])
+        for pid in worker_pids(master):
+            try:
+                if _socket_inodes(pid) & established:
+                    return pid
+            except OSError:
+                continue
+        time.sleep(0.01)
+    return None

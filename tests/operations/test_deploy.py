@@ -13,11 +13,9 @@ from pathlib import Path
 import pytest
 
 from iseca.config import DEFAULTS
-from tests.conftest import PG_URL
 from tests.httpclient import Till
 from tests.operations.conftest import (
     DEPLOY,
-    PgDatabases,
     app_environment,
     client_tls,
     need_redis,
@@ -28,24 +26,15 @@ from tests.operations.conftest import (
     stop,
 )
 from tests import factories
-from tests.conftest import _migrate
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """nginx (https) → gunicorn (2 workers) → PostgreSQL when configured, else
-    SQLite; one for the module (starting it is most of the time)."""
+def site(tmp_path_factory, pg_databases):
+    """nginx (https) → gunicorn (2 workers) → PostgreSQL; one for the module
+    (starting it is most of the time)."""
     redis = need_redis()
     tmp_path = tmp_path_factory.mktemp("deploy")
-    databases = None
-    if PG_URL:
-        from sqlalchemy.engine import make_url
-
-        databases = PgDatabases(make_url(PG_URL).render_as_string(hide_password=False))
-        url = databases.create()
-    else:
-        url = f"sqlite:///{tmp_path}/iseca.sqlite3"
-        _migrate(url)
+    url = pg_databases.create()
     [shop] = seed_shop(url)
     app = start_gunicorn(tmp_path, app_environment(url, ISECA_RATELIMIT_STORAGE_URI=redis, ISECA_PROXY_FIX_HOPS="1"))
     nginx = None
@@ -56,8 +45,6 @@ def site(tmp_path_factory):
         if nginx:
             stop(nginx.process)
         stop(app.process)
-        if databases:
-            databases.drop_all()
 
 
 def _get(nginx, path: str, headers: dict | None = None, *, https: bool = True):

@@ -76,3 +76,20 @@ def test_database_down_shows_a_japanese_503_page_with_the_request_id(tmp_path):
     assert "お問い合わせ番号: <span>nginx0123456789abcdef</span>" in html
     assert response.headers["Retry-After"] == "30"
     print("checked: a page needing the database answers 503 「ただいま混み合っているか、メンテナンス中です」, Retry-After 30")
+
+
+def test_health_checks_never_look_up_the_signed_in_account(store_client, app, backend):
+    """A browser's session cookie on /readyz must not make it ask the database who is signed in."""
+    from sqlalchemy import event
+
+    statements = []
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert store_client.get("/healthz").status_code == 200
+        assert store_client.get("/readyz").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert not [s for s in statements if "login_sessions" in s], statements
+    print(f"checked on {backend}: /healthz and /readyz with a store's session cookie ran no session lookup "
+          f"({len(statements)} statements, all for the readiness report)")
