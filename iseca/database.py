@@ -5,7 +5,10 @@ import sqlite3
 
 from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+
+from .extensions import db
 
 _installed = False
 
@@ -50,3 +53,12 @@ def _writing_request() -> bool:
     if has_request_context():
         return request.method not in ("GET", "HEAD", "OPTIONS")
     return not (has_app_context() and current_app.testing)
+
+
+def insert_ignoring_conflict(model, conflict_columns: list[str], values: dict):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new id, or None
+    when the unique key already exists (after waiting for an uncommitted
+    writer of the same key on PostgreSQL)."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns).returning(model.id)
+    return db.session.execute(stmt).scalar()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from sqlalchemy import BigInteger, and_, case, func, literal, or_, select, text, update
@@ -25,7 +26,7 @@ from .models import (
     LedgerTransactionKind,
     utcnow,
 )
-from .timeutil import today_jst
+from .timeutil import jst_date, today_jst
 
 
 class LedgerError(Exception):
@@ -87,13 +88,17 @@ def post(
     actor: Account | None = None,
     memo: str = "",
     at: dt.datetime | None = None,
-    locked: bool = False,
 ) -> LedgerTransaction:
     """Record one movement of points: (account, signed amount) pairs that sum
     to zero. Raises InsufficientBalance (and changes nothing the caller cannot
-    roll back) when a member account would go below zero. `locked`: the
-    caller holds the rows' locks already (SELECT … FOR UPDATE in id order),
-    so all balances change in one statement."""
+    roll back) when a member account would go below zero."""
+    return _post(kind, movements, actor=actor, memo=memo, at=at, rows_locked=False)
+
+
+def _post(kind, movements, *, actor, memo, at, rows_locked: bool) -> LedgerTransaction:
+    """`post`; `rows_locked`: this module locked the rows already (SELECT …
+    FOR UPDATE in id order, see `spend`), so all balances change in one
+    statement. Never a caller's word: only this module knows what it locked."""
     amounts = [amount for _, amount in movements]
     if any(not isinstance(a, int) or isinstance(a, bool) for a in amounts):
         raise LedgerError("amounts must be integers of yen")
@@ -106,8 +111,8 @@ def post(
     db.session.flush()
     ordered = sorted(movements, key=lambda m: m[0].id)
     entries = [LedgerEntry(transaction_id=txn.id, account_id=account.id, amount=amount) for account, amount in ordered]
-    if locked or db.session.get_bind().dialect.name == "sqlite":
-        # The rows are locked already (by the caller on PostgreSQL; SQLite's
+    if rows_locked or db.session.get_bind().dialect.name == "sqlite":
+        # The rows are locked already (by `spend` on PostgreSQL; SQLite's
         # writer holds the whole database): one conditional UPDATE for all.
         delta = case({account.id: literal(amount, BigInteger) for account, amount in ordered}, value=LedgerAccount.id)
         result = db.session.execute(
@@ -190,6 +195,87 @@ def spendable_accounts(member_id: int, on: dt.date | None = None) -> list[Ledger
     return list(db.session.scalars(stmt))
 
 
+@dataclass
+class Spent:
+    """What `spend` did: the ledger transaction, what the member can still
+    spend that day, and the campaign drawn from (None when several)."""
+
+    transaction: LedgerTransaction
+    balance_after: int
+    campaign_id: int | None
+
+
+def _lock_spendable(member_id: int, store_id: int, day: dt.date) -> tuple[list[LedgerAccount], LedgerAccount | None]:
+    """The member's accounts spendable on `day` (soonest-expiring first) and
+    the store's account, in one query. On PostgreSQL the rows are locked in
+    id order, the order every ledger transaction locks in, so that payments
+    and cancellations crossing the same accounts cannot deadlock; the split
+    over campaigns is then computed from balances no one changes before
+    commit. (SQLite: the writing request already holds the database's write lock.)"""
+    is_member = (
+        (LedgerAccount.kind == LedgerAccountKind.MEMBER)
+        & (LedgerAccount.member_id == member_id)
+        & ((LedgerAccount.campaign_id.is_(None)) | ((Campaign.starts_on <= day) & (Campaign.ends_on >= day)))
+    )
+    is_store = (
+        (LedgerAccount.kind == LedgerAccountKind.STORE)
+        & (LedgerAccount.store_id == store_id)
+        & LedgerAccount.member_id.is_(None)
+        & LedgerAccount.campaign_id.is_(None)
+    )
+    stmt = (
+        select(LedgerAccount, Campaign.ends_on)
+        .outerjoin(Campaign, LedgerAccount.campaign_id == Campaign.id)
+        .where(is_member | is_store)
+        .order_by(LedgerAccount.id)
+        .execution_options(populate_existing=True)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=LedgerAccount)
+    rows = db.session.execute(stmt).all()
+    store = next((a for a, _ in rows if a.kind == LedgerAccountKind.STORE), None)
+    members = [(a, ends) for a, ends in rows if a.kind == LedgerAccountKind.MEMBER]
+    members.sort(key=lambda pair: (pair[1] is None, pair[1] or dt.date.max, pair[0].id))
+    return [a for a, _ in members], store
+
+
+def spend(
+    member_id: int,
+    store_id: int,
+    amount: int,
+    *,
+    kind: LedgerTransactionKind = LedgerTransactionKind.PAYMENT,
+    actor: Account | None = None,
+    memo: str = "",
+    at: dt.datetime | None = None,
+) -> Spent:
+    """決済の引き落とし: `amount` points from the member's accounts whose
+    campaign runs on the day of `at` (soonest-expiring first) to the store's
+    account. The accounts are chosen, locked and split here, in one place.
+    Raises InsufficientBalance (nothing moved) when they hold too little."""
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise LedgerError("a payment is a positive whole number of yen")
+    at = at or utcnow()
+    accounts, store = _lock_spendable(member_id, store_id, jst_date(at))
+    available = sum(a.balance for a in accounts)
+    if available < amount:
+        raise InsufficientBalance(available)
+    movements: list[tuple[LedgerAccount, int]] = []
+    remaining = amount
+    for account in accounts:
+        take = min(account.balance, remaining)
+        if take > 0:
+            movements.append((account, -take))
+            remaining -= take
+        if remaining == 0:
+            break
+    movements.append((store or store_account(store_id), amount))
+    # Locked above, in id order: one UPDATE moves every balance.
+    txn = _post(kind, movements, actor=actor, memo=memo, at=at, rows_locked=True)
+    campaign_ids = {a.campaign_id for a, moved in movements if moved < 0}
+    return Spent(txn, available - amount, campaign_ids.pop() if len(campaign_ids) == 1 else None)
+
+
 def member_balance(member_id: int, on: dt.date | None = None) -> int:
     """利用可能ポイント: what the member can spend today."""
     return sum(a.balance for a in spendable_accounts(member_id, on))
@@ -233,3 +319,26 @@ def entries_of(accounts: Iterable[LedgerAccount]) -> list[LedgerEntry]:
     """The entries of some accounts, oldest first (for statements and history)."""
     ids = [a.id for a in accounts]
     return list(db.session.scalars(select(LedgerEntry).where(LedgerEntry.account_id.in_(ids)).order_by(LedgerEntry.id)))
+
+
+def member_accounts(member_id: int) -> list[LedgerAccount]:
+    """All of a member's accounts, every campaign's (also ended ones), oldest first."""
+    return list(db.session.scalars(
+        select(LedgerAccount)
+        .where(LedgerAccount.kind == LedgerAccountKind.MEMBER, LedgerAccount.member_id == member_id)
+        .order_by(LedgerAccount.id)
+    ))
+
+
+def recent_movements(accounts: Iterable[LedgerAccount], limit: int = 30) -> list[tuple[LedgerEntry, LedgerTransaction]]:
+    """The latest entries of some accounts with their transactions, newest first (最近の動き)."""
+    ids = [a.id for a in accounts]
+    if not ids:
+        return []
+    return [tuple(row) for row in db.session.execute(
+        select(LedgerEntry, LedgerTransaction)
+        .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .where(LedgerEntry.account_id.in_(ids))
+        .order_by(LedgerEntry.id.desc())
+        .limit(limit)
+    )]

@@ -8,8 +8,9 @@ import secrets
 import unicodedata
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
+from . import audit, ledger
 from .extensions import db
 from .models import Account, AccountKind, Campaign, Card, CardStatus, Member, MemberKind, MemberStatus, utcnow
 
@@ -101,28 +102,43 @@ def create_app_member(email: str, name: str) -> tuple[Member, Account, str]:
     return member, account, password
 
 
-def suspend_card(card: Card) -> None:
-    """紛失・盗難: the card can no longer pay; its balance stays with the member."""
-    if card.status != CardStatus.ACTIVE:
+def suspend_card(card: Card, *, actor: Account | None = None) -> None:
+    """紛失・盗難: the card can no longer pay; its balance stays with the member.
+    Decided by one conditional UPDATE, so two clerks at once stop it once."""
+    result = db.session.execute(
+        update(Card).where(Card.id == card.id, Card.status == CardStatus.ACTIVE)
+        .values(status=CardStatus.SUSPENDED, suspended_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
         raise MemberError("このカードはすでに利用停止または再発行済みです。")
-    card.status = CardStatus.SUSPENDED
-    card.suspended_at = utcnow()
+    db.session.refresh(card)
+    audit.record("card_suspended", card, {"number": card.number}, actor=actor)
 
 
-def replace_card(card: Card) -> Card:
+def replace_card(card: Card, *, actor: Account | None = None) -> Card:
     """再発行: a new card for the same member; the old one stops for good.
 
     Points belong to the member (the ledger keeps them per member and
     campaign), so the whole balance goes with the new card and no points
-    move between ledger accounts."""
-    if card.status == CardStatus.REPLACED:
+    move between ledger accounts. One conditional UPDATE decides which of
+    several requests at once replaces the card: only that one issues a new
+    card, so a member never holds two active replacements."""
+    result = db.session.execute(
+        update(Card).where(Card.id == card.id, Card.status != CardStatus.REPLACED)
+        .values(status=CardStatus.REPLACED, suspended_at=func.coalesce(Card.suspended_at, utcnow()))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
         raise MemberError("このカードはすでに再発行済みです。")
     # A batch of its own: the card sheet of a batch lists every card's
     # balance-page secret, so a replacement must not join anyone else's.
     new_card = issue_card(card.member, batch=f"replacement-{card.number}")
-    card.status = CardStatus.REPLACED
-    card.suspended_at = card.suspended_at or utcnow()
-    card.replaced_by_id = new_card.id
+    db.session.execute(update(Card).where(Card.id == card.id).values(replaced_by_id=new_card.id)
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(card)
+    audit.record("card_replaced", card, {"old": card.number, "new": new_card.number,
+                                         "balance": ledger.member_balance(card.member_id)}, actor=actor)
     return new_card
 
 
@@ -230,17 +246,6 @@ def parse_grant_csv(text: str, max_lines: int = 10_000) -> GrantBatch:
     if not batch.lines and not batch.error:
         batch.error = "付与する行がありません。"
     return batch
-
-
-def grant_batch(batch: GrantBatch, campaign: Campaign, *, actor: Account | None, memo: str) -> int:
-    """All lines granted in the caller's transaction, or none (the caller rolls back)."""
-    from . import ledger
-
-    if not batch.ok:
-        raise MemberError("エラーのある行があるため付与できません。")
-    for line in batch.lines:
-        ledger.grant(line.member.id, campaign, line.amount, actor=actor, memo=memo)
-    return len(batch.lines)
 
 
 def campaign_is_open(campaign: Campaign, on: dt.date) -> bool:

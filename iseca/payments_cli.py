@@ -7,7 +7,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from . import audit, ledger, payments
+from . import audit, idempotency, ledger
 from .extensions import db
 
 group = AppGroup("payments", help="Payments: idempotency keys and the books.")
@@ -17,7 +17,7 @@ group = AppGroup("payments", help="Payments: idempotency keys and the books.")
 @click.option("--days", default=30, show_default=True, type=click.IntRange(min=1), help="keep keys this many days")
 def prune_keys(days: int) -> None:
     """Delete idempotency keys older than DAYS (payments themselves stay)."""
-    count = payments.prune_idempotency_keys(dt.timedelta(days=days))
+    count = idempotency.prune(dt.timedelta(days=days))
     audit.record("idempotency_keys_pruned", None, {"days": days, "count": count}, actor_label="cli")
     db.session.commit()
     click.echo(f"Deleted {count} idempotency keys older than {days} days.")

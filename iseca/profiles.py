@@ -18,6 +18,7 @@ from .onboarding import SUBJECT_BANK_CHANGED, bank_changed_mail
 from .web import jst
 
 STORE_FIELDS = ("category", "area", "postal_code", "address", "phone", "hours", "holidays_text", "website", "description")
+STORE_SETTINGS = ("confirm_before_charge",)  # on/off choices of the store
 BUSINESS_FIELDS = ("representative", "postal_code", "address", "phone", "email")
 BANK_FIELDS = ("bank_code", "branch_code", "account_type", "account_number", "account_holder_kana")
 
@@ -47,6 +48,10 @@ def update_store_profile(store: Store, values: dict[str, Any], actor: Account) -
     for name in STORE_FIELDS:
         if name in values and (values[name] or "") != (getattr(store, name) or ""):
             setattr(store, name, values[name] or "")
+            changed.append(name)
+    for name in STORE_SETTINGS:
+        if name in values and bool(values[name]) != getattr(store, name):
+            setattr(store, name, bool(values[name]))
             changed.append(name)
     if changed:
         audit.record("store_profile_updated", store, {"store": store.code, "fields": changed}, actor=actor)

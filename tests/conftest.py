@@ -6,6 +6,7 @@ import base64
 import contextvars
 import os
 import re
+import threading
 import uuid
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from iseca import create_app
 from iseca.extensions import db
@@ -170,6 +172,20 @@ def post_form(client, url: str, data: dict, *, page_url: str | None = None, **kw
     """POST a form the way a browser does: with the CSRF token of its page."""
     page = client.get(page_url or url)
     return client.post(url, data={"csrf_token": csrf_from(page.get_data(as_text=True)), **data}, **kwargs)
+
+
+@pytest.fixture
+def server(app):
+    """The app served over real HTTP on 127.0.0.1, one thread per request,
+    for tests that send many requests at once."""
+    db.session.commit()
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    srv.url = f"http://127.0.0.1:{srv.server_port}"
+    yield srv
+    srv.shutdown()
+    thread.join(timeout=10)
 
 
 @pytest.fixture

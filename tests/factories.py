@@ -1,10 +1,10 @@
-"""Test data made through the same domain functions the app uses."""
+"""Test data made through the same domain functions, and their checks, that the app uses."""
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 
-from iseca import ledger
+from iseca import grants
 from iseca.accounts import create_account
 from iseca.extensions import db
 from iseca.members import create_member, issue_card
@@ -49,8 +49,7 @@ def make_staff(login: str = "staff1", *, initial: bool = False, password: str = 
 def make_campaign(**overrides) -> Campaign:
     fields = dict(name="テストキャンペーン", starts_on=dt.date(2020, 1, 1), ends_on=dt.date(2099, 12, 31))
     fields.update(overrides)
-    campaign = Campaign(**fields)
-    db.session.add(campaign)
+    campaign = grants.create_campaign(**fields)
     db.session.commit()
     return campaign
 
@@ -60,7 +59,7 @@ def make_card_member(balance: int = 0, campaign: Campaign | None = None):
     member = create_member(MemberKind.CARD, name="カード 会員")
     card = issue_card(member)
     if balance:
-        ledger.grant(member.id, campaign or make_campaign(), balance)
+        grants.grant(member, campaign or make_campaign(), balance)
     db.session.commit()
     return member, card
 
@@ -70,7 +69,7 @@ def account_of(kind: AccountKind, login: str) -> Account:
 
 
 def make_payment_at(register, member, amount: int, at: dt.datetime, *, method=None, card=None, actor=None):
-    """A payment made through payments.pay() at a given moment (for history tests)."""
+    """A payment made through payments.pay() (the checks of every payment) at a given moment (for history tests)."""
     from iseca import payments
     from iseca.models import PaymentMethod
 
@@ -88,6 +87,6 @@ def make_app_member(balance: int = 0, campaign: Campaign | None = None, *, email
     account, _ = create_account(AccountKind.MEMBER, email, password=PASSWORD, initial=False, name=member.name,
                                 email=email, member_id=member.id)
     if balance:
-        ledger.grant(member.id, campaign or make_campaign(), balance)
+        grants.grant(member, campaign or make_campaign(), balance)
     db.session.commit()
     return member, account

@@ -14,7 +14,7 @@ import secrets
 from flask import current_app, request, session
 from flask_login import LoginManager, login_user, logout_user
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, undefer
 
 from ..extensions import db
 from ..models import Account, LoginSession, Store, utcnow
@@ -24,17 +24,22 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# A store account's store and registers come in the same query: every till
+# request needs them (held by `account.store`, so later lookups by id are
+# answered from the session's identity map, not the database); so does
+# whether the store may take payments (checked by each charge). Built once:
+# loader options are immutable, and building them costs every request.
+_STORE_OF_ACCOUNT = joinedload(Account.store).options(undefer(Store.payments_stopped), joinedload(Store.registers))
+
+
 def load_account(token: str) -> Account | None:
     """Flask-Login's user loader: the account of a live session, or None."""
     if not token or len(token) > 100:
         return None
-    # A store account's store and registers come in the same query: every
-    # till request needs them (held by `account.store`, so later lookups by
-    # id are answered from the session's identity map, not the database).
     row = db.session.execute(
         select(LoginSession, Account)
         .join(Account, LoginSession.account_id == Account.id)
-        .options(joinedload(Account.store).joinedload(Store.registers))
+        .options(_STORE_OF_ACCOUNT)
         .where(LoginSession.token_hash == _hash(token))
     ).unique().first()
     if row is None:

@@ -43,11 +43,40 @@ def _failed(response) -> bool:
     return bool(g.get("login_failed"))
 
 
-def _account_key() -> str:
-    area = (request.view_args or {}).get("area", "")
-    kind = request.form.get("kind", "") if area == "cms" else ""
-    code = unicodedata.normalize("NFKC", request.form.get("code", "")).strip().lower()
-    return f"{area}:{kind}:{code}"
+def _account_key(kind: AccountKind | str, login: str) -> str:
+    """The one key under which an account's failed password guesses are counted."""
+    return f"account:{kind}:{login}"
+
+
+def _guessed_account_key() -> str:
+    """The account a password is guessed for: the one a login form names
+    (the area's kind, or the one ticked at /cms/, and the login as stored),
+    or the logged-in account on 「パスワード変更」."""
+    if request.endpoint == "auth.password":
+        if not current_user.is_authenticated:
+            return _account_key("", "")
+        return _account_key(current_user.kind, current_user.login)
+    area = AREAS.get((request.view_args or {}).get("area", ""))
+    if area is None:
+        return _account_key("", "")
+    kind_value = request.form.get("kind", "") if len(area.kinds) > 1 else area.kinds[0].value
+    try:
+        kind = AccountKind(kind_value)
+    except ValueError:
+        return _account_key("", request.form.get("code", "")[:254])
+    return _account_key(kind, normalize_login(kind, request.form.get("code", ""))[:254])
+
+
+# Password guesses are counted per account, not per form: every login form
+# an account can use (/cms/ and /terminal/ for a store) and the current
+# password of 「パスワード変更」 share one count. Only failures count.
+account_guesses = limiter.shared_limit(
+    lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"],
+    scope="account-password-guesses",
+    key_func=_guessed_account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
 
 
 def _safe_next(area: Area) -> str | None:
@@ -80,13 +109,7 @@ def _login_form(area: Area) -> LoginForm:
     deduct_when=_failed,
     scope="login-address",
 )
-@limiter.limit(
-    lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"],
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="login-account",
-)
+@account_guesses
 def login(area: str):
     """ログイン: code, password and 「ログイン状態を保持する」."""
     the_area = _area(area)
@@ -125,8 +148,10 @@ def logout(area: str):
 
 
 @bp.route(AREA_RULE + "/password", methods=["GET", "POST"])
+@account_guesses
 def password(area: str):
-    """パスワード変更: also ends every other session of the account."""
+    """パスワード変更: also ends every other session of the account. A wrong
+    current password counts as a failed guess, as a failed login does."""
     the_area = _area(area)
     if not current_user.is_authenticated or current_user.kind not in the_area.kinds:
         return redirect(url_for("auth.login", area=area))
@@ -134,6 +159,7 @@ def password(area: str):
     form = PasswordChangeForm()
     if form.validate_on_submit():
         if not passwords.verify_password(account, form.current_password.data):
+            g.login_failed = True  # a failed password guess, counted as a failed login is
             form.current_password.errors.append("現在のパスワードが違います。")
         elif passwords.normalize(form.new_password.data) == passwords.normalize(form.current_password.data):
             form.new_password.errors.append("現在と同じパスワードは使えません。")
@@ -151,6 +177,15 @@ def password(area: str):
                 flash("パスワードを変更しました。", "success")
                 return redirect(url_for(the_area.home), code=303)
     return render_template("auth/password.html", form=form, area=the_area)
+
+
+def password_throttled():
+    """The password change page again, saying that wrong current passwords are throttled (nothing changed)."""
+    the_area = _area((request.view_args or {}).get("area", ""))
+    message = ("現在のパスワードの誤りが続いたため、一時的にパスワードの変更を制限しています。"
+               "パスワードは変更されていません。15分ほど時間をおいてから、もう一度お試しください。")
+    return render_template("auth/password.html", form=PasswordChangeForm(formdata=None), area=the_area,
+                           throttled=message), 429
 
 
 def login_throttled():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf.file import FileField
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..onboarding import AREAS, CATEGORIES
@@ -23,6 +23,7 @@ class StoreProfileForm(JapaneseForm):
     holidays_text = StringField("定休日", filters=[nfkc], validators=[Optional(), Length(max=200)])
     website = StringField("ホームページ", filters=[nfkc], validators=[Optional(), Length(max=300), valid_url])
     description = TextAreaField("お店の紹介", validators=[Optional(), Length(max=2000, message="お店の紹介は2000文字以内にしてください。")])
+    confirm_before_charge = BooleanField("加盟店アプリで、決済する前に確認画面を表示する")
 
     def validate_category(self, field):
         if field.data not in CATEGORIES:

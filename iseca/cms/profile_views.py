@@ -23,7 +23,7 @@ def store(store_id: int):
     store = get_store_or_404(current_user, store_id)
     form = StoreProfileForm(obj=store if request.method == "GET" else None)
     if form.validate_on_submit():
-        values = {name: form[name].data for name in profiles.STORE_FIELDS}
+        values = {name: form[name].data for name in profiles.STORE_FIELDS + profiles.STORE_SETTINGS}
         changed = profiles.update_store_profile(store, values, current_user._get_current_object())
         db.session.commit()
         flash("店舗情報を保存しました。" if changed else "変更はありませんでした。", "success" if changed else "info")

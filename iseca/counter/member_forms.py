@@ -1,7 +1,7 @@
 """Forms of the counter's members, cards and grants pages."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField
+from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..members import MAX_BATCH
@@ -31,6 +31,8 @@ class GrantForm(FlaskForm):
                               validators=[DataRequired(message="キャンペーンを選んでください。")])
     amount = StringField("付与ポイント", validators=[DataRequired(message="付与ポイントを入力してください。")])
     memo = StringField("理由・メモ", validators=[DataRequired(message="理由を入力してください。"), Length(max=200)])
+    # One-time key: the same form sent twice (or many times at once) grants once.
+    key = HiddenField()
 
 
 class GrantUploadForm(FlaskForm):

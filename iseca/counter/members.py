@@ -3,19 +3,17 @@ grants (single and CSV), lost cards, campaigns."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import secrets
 
 import qrcode
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from .. import audit, ledger, members, payers, payments
+from .. import audit, grants, idempotency, ledger, members, payers
 from ..extensions import db
-from ..models import (Campaign, Card, IdempotencyKey, LedgerAccount, LedgerAccountKind, LedgerEntry, LedgerTransaction,
-                      LedgerTransactionKind, Member, Payment)
+from ..models import Campaign, Card, LedgerTransactionKind, Member
 from ..timeutil import today_jst
 from . import bp
 from .member_forms import AppMemberForm, CampaignForm, GrantForm, GrantUploadForm, IssueCardsForm
@@ -49,38 +47,36 @@ def members_list():
 
 @bp.route("/members/<int:member_id>", methods=["GET", "POST"])
 def member_detail(member_id: int):
-    """会員詳細: balance per campaign, cards, recent movements; ポイント付与."""
+    """会員詳細: balance per campaign, cards, recent movements; ポイント付与・チャージ (once per form)."""
     member = db.session.get(Member, member_id) or abort(404)
     form = GrantForm()
     _campaign_choices(form.campaign_id)
     if form.validate_on_submit():
-        campaign = db.session.get(Campaign, form.campaign_id.data)
         try:
             amount = members.parse_grant_amount(form.amount.data)
-        except members.MemberError as error:
-            form.amount.errors.append(str(error))
-        else:
+            campaign = db.session.get(Campaign, form.campaign_id.data)
             if campaign is None:
                 form.campaign_id.errors.append("キャンペーンを選んでください。")
             else:
-                kind = LedgerTransactionKind(form.kind.data)
-                txn = ledger.grant(member.id, campaign, amount, actor=_staff(), memo=form.memo.data, kind=kind)
-                audit.record("points_granted", member, {"amount": amount, "kind": str(kind), "campaign_id": campaign.id,
-                                                        "memo": form.memo.data, "ledger_transaction_id": txn.id})
+                granted = grants.grant_once(_staff(), form.key.data, member, campaign, amount,
+                                            kind=LedgerTransactionKind(form.kind.data), memo=form.memo.data)
                 db.session.commit()
-                flash(f"{amount:,}ポイントを{'チャージ' if kind == LedgerTransactionKind.CHARGE else '付与'}しました。", "success")
+                word = "チャージ" if granted.kind == LedgerTransactionKind.CHARGE else "付与"
+                if granted.replayed:
+                    flash(f"この{word}（{granted.amount:,}ポイント）はすでに登録済みです。二重には{word}していません。", "info")
+                else:
+                    flash(f"{granted.amount:,}ポイントを{word}しました。", "success")
                 return redirect(url_for("counter.member_detail", member_id=member.id), code=303)
-    accounts = list(db.session.scalars(
-        select(LedgerAccount).where(LedgerAccount.kind == LedgerAccountKind.MEMBER, LedgerAccount.member_id == member.id)
-        .order_by(LedgerAccount.id)))
-    movements = db.session.execute(
-        select(LedgerEntry, LedgerTransaction).join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
-        .where(LedgerEntry.account_id.in_([a.id for a in accounts] or [0]))
-        .order_by(LedgerEntry.id.desc()).limit(30)).all()
-    recent_payments = list(db.session.scalars(
-        select(Payment).where(Payment.member_id == member.id).order_by(Payment.id.desc()).limit(10)))
+        except members.MemberError as error:
+            form.amount.errors.append(str(error))
+        except (grants.GrantRefused, idempotency.KeyRefused) as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+    if not idempotency.valid_key(form.key.data):
+        form.key.data = idempotency.new_key()
+    accounts = ledger.member_accounts(member.id)
     return render_template("counter/members/detail.html", member=member, form=form, accounts=accounts,
-                           movements=movements, payments=recent_payments, balance=ledger.member_balance(member.id))
+                           movements=ledger.recent_movements(accounts), balance=ledger.member_balance(member.id))
 
 
 @bp.route("/members/new", methods=["GET", "POST"])
@@ -136,11 +132,11 @@ def card_suspend(card_id: int):
     card = db.session.get(Card, card_id) or abort(404)
     if request.method == "POST":
         try:
-            members.suspend_card(card)
+            members.suspend_card(card, actor=_staff())
         except members.MemberError as error:
+            db.session.rollback()
             flash(str(error), "danger")
         else:
-            audit.record("card_suspended", card, {"number": card.number})
             db.session.commit()
             flash("カードを利用停止にしました。", "success")
         return redirect(url_for("counter.member_detail", member_id=card.member_id), code=303)
@@ -154,12 +150,11 @@ def card_replace(card_id: int):
     card = db.session.get(Card, card_id) or abort(404)
     if request.method == "POST":
         try:
-            new_card = members.replace_card(card)
+            new_card = members.replace_card(card, actor=_staff())
         except members.MemberError as error:
+            db.session.rollback()
             flash(str(error), "danger")
             return redirect(url_for("counter.member_detail", member_id=card.member_id), code=303)
-        audit.record("card_replaced", card, {"old": card.number, "new": new_card.number,
-                                             "balance": ledger.member_balance(card.member_id)})
         db.session.commit()
         flash("新しいカードを発行し、残高を引き継ぎました。", "success")
         return redirect(url_for("counter.card_sheet", batch=new_card.batch), code=303)
@@ -185,7 +180,7 @@ def grants_upload():
                 batch = members.parse_grant_csv(text)
                 encoded = base64.b64encode(text.encode()).decode()
                 return render_template("counter/members/grant_preview.html", batch=batch, campaign=campaign,
-                                       memo=form.memo.data, csv_data=encoded, key=secrets.token_urlsafe(24))
+                                       memo=form.memo.data, csv_data=encoded, key=idempotency.new_key())
     return render_template("counter/members/grant_upload.html", form=form)
 
 
@@ -199,24 +194,19 @@ def grants_commit():
     except (ValueError, UnicodeDecodeError):
         abort(400)
     batch = members.parse_grant_csv(text)
-    fingerprint = hashlib.sha256(f"{campaign.id}\n{memo}\n{text}".encode()).hexdigest()
     try:
-        first = payments.claim_key(_staff(), request.form.get("key", ""), fingerprint)
-        if first is not None:
-            flash("この一括付与はすでに確定済みです（二重には付与していません）。", "info")
-            return redirect(url_for("counter.members_list"), code=303)
-        count = members.grant_batch(batch, campaign, actor=_staff(), memo=memo)
-        db.session.execute(update(IdempotencyKey).where(IdempotencyKey.account_id == _staff().id,
-                                                        IdempotencyKey.key == request.form.get("key", ""))
-                           .values(result={"grants": count, "total": batch.total}))
-        audit.record("points_granted_batch", campaign, {"lines": count, "total": batch.total, "memo": memo})
+        granted = grants.grant_batch_once(_staff(), request.form.get("key", ""), batch, campaign, memo=memo,
+                                          csv_text=text)
         db.session.commit()
-    except (members.MemberError, payments.PaymentRefused) as error:
+    except (grants.GrantRefused, idempotency.KeyRefused) as error:
         db.session.rollback()
         return render_template("counter/members/grant_preview.html", batch=batch, campaign=campaign, memo=memo,
-                               csv_data=request.form.get("csv_data", ""), key=secrets.token_urlsafe(24),
+                               csv_data=request.form.get("csv_data", ""), key=idempotency.new_key(),
                                refused=str(error)), 422
-    flash(f"{count}件、合計{batch.total:,}ポイントを付与しました。", "success")
+    if granted.replayed:
+        flash("この一括付与はすでに確定済みです（二重には付与していません）。", "info")
+    else:
+        flash(f"{granted.lines}件、合計{granted.total:,}ポイントを付与しました。", "success")
     return redirect(url_for("counter.members_list"), code=303)
 
 
@@ -225,14 +215,11 @@ def campaigns():
     """キャンペーン（有効期間）: points can be spent only within it."""
     form = CampaignForm()
     if form.validate_on_submit():
-        if form.ends_on.data < form.starts_on.data:
-            form.ends_on.errors.append("終了日は開始日以降にしてください。")
+        try:
+            grants.create_campaign(form.name.data, form.starts_on.data, form.ends_on.data, actor=_staff())
+        except grants.CampaignInvalid as invalid:
+            getattr(form, invalid.field).errors.append(str(invalid))
         else:
-            campaign = Campaign(name=form.name.data.strip(), starts_on=form.starts_on.data, ends_on=form.ends_on.data)
-            db.session.add(campaign)
-            db.session.flush()
-            audit.record("campaign_created", campaign, {"name": campaign.name, "starts_on": str(campaign.starts_on),
-                                                        "ends_on": str(campaign.ends_on)})
             db.session.commit()
             flash("キャンペーンを登録しました。", "success")
             return redirect(url_for("counter.campaigns"), code=303)

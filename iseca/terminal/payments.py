@@ -1,20 +1,22 @@
-"""決済する (決済方法②): read the customer's QR or card, enter the amount,
-confirm, charge; and the payments customers made from their wallet
-(決済方法①), shown to the till as they come in."""
+"""決済する (決済方法②): read the customer's QR or card, enter the amount and
+charge (a confirmation page first where the store asked for one); and the
+payments customers made from their wallet (決済方法①), shown to the till as
+they come in."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
+from functools import partial
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from .. import ledger, payers, payments
-from ..web.access import get_register_or_404, get_store_or_404
+from .. import idempotency, ledger, payers, payments
 from ..extensions import db, limiter
 from ..models import Payment, PaymentMethod, PaymentStatus, Register, utcnow
+from ..web.access import get_register_or_404, get_store_or_404
+from ..web.charge import charge
 from . import bp
 
 INCOMING_MINUTES = 15
@@ -118,18 +120,28 @@ def pay_scan():
     return render_template("terminal/pay/scan.html", code=code, error=error, **_context(register, run)), status
 
 
-def _payer_or_rescan(register: Register, run: str):
+def _rescan(register: Register, run: str, refusal: payments.PaymentRefused):
+    """The reading screen again, saying why the payer read before cannot be used."""
+    return render_template("terminal/pay/scan.html", code="", error=str(refusal), **_context(register, run)), 422
+
+
+def _shown_payer(register: Register, run: str):
+    """The payer of `p` for a page that shows it (checked: a card stopped
+    since it was read is refused here); or the reading screen again."""
     try:
-        return payers.payer_from_reference(request.values.get("p", ""), _store().id), None
+        payer = payers.payer_from_reference(request.values.get("p", ""), _store().id)
+        payments.check_payer(payer.member, payer.card)
     except payments.PaymentRefused as refusal:
-        page = render_template("terminal/pay/scan.html", code="", error=str(refusal), **_context(register, run))
-        return None, (page, 422)
+        return None, _rescan(register, run, refusal)
+    return payer, None
 
 
 def _amount_page(register, run, payer, *, amount_text="", error=None, insufficient=None, status=200):
-    key = request.values.get("key") or secrets.token_urlsafe(24)
-    if not payments.valid_key(key):
-        key = secrets.token_urlsafe(24)
+    """The amount page: member code, 利用可能ポイント and the amount, with
+    「決済する」 (or 「確認へ」 where the store asked for a confirmation page)."""
+    key = request.values.get("key", "")
+    if not idempotency.valid_key(key):
+        key = idempotency.new_key()
     return render_template(
         "terminal/pay/amount.html",
         payer=payer,
@@ -139,16 +151,21 @@ def _amount_page(register, run, payer, *, amount_text="", error=None, insufficie
         error=error,
         insufficient=insufficient,
         key=key,
+        confirm_first=_store().confirm_before_charge,
         **_context(register, run),
     ), status
 
 
+def _refused_page(register, run, message: str, status: int):
+    return render_template("terminal/pay/refused.html", message=message, **_context(register, run)), status
+
+
 @bp.route("/pay/amount")
 def pay_amount():
-    """会員コードと利用可能ポイント; 税込金額の入力."""
+    """会員コードと利用可能ポイント; 税込金額の入力と「決済する」."""
     register = _register()
     run = request.args.get("run", "")
-    payer, refusal = _payer_or_rescan(register, run)
+    payer, refusal = _shown_payer(register, run)
     if refusal:
         return refusal
     return _amount_page(register, run, payer, amount_text=request.args.get("amount", ""))
@@ -156,10 +173,10 @@ def pay_amount():
 
 @bp.route("/pay/confirm")
 def pay_confirm():
-    """決済内容の確認: the amount checked before 「決済する」."""
+    """決済内容の確認 (stores that switched it on in 店舗情報): the amount checked before 「決済する」."""
     register = _register()
     run = request.args.get("run", "")
-    payer, refusal = _payer_or_rescan(register, run)
+    payer, refusal = _shown_payer(register, run)
     if refusal:
         return refusal
     amount_text = request.args.get("amount", "")
@@ -171,7 +188,7 @@ def pay_confirm():
     if amount > available:
         return _amount_page(register, run, payer, amount_text=amount_text, insufficient=available, status=422)
     key = request.args.get("key", "")
-    if not payments.valid_key(key):
+    if not idempotency.valid_key(key):
         return _amount_page(register, run, payer, amount_text=amount_text)
     return render_template("terminal/pay/confirm.html", payer=payer, reference=request.args.get("p", ""),
                            amount=amount, available=available, key=key, **_context(register, run))
@@ -182,31 +199,19 @@ def pay_charge():
     """決済する: charge once per idempotency key, then the completion screen."""
     register = _register()
     run = request.form.get("run", "")
-    payer, refusal = _payer_or_rescan(register, run)
-    if refusal:
-        return refusal
-    amount_text = request.form.get("amount", "")
     try:
-        amount = payments.parse_amount(amount_text)
-        result = payments.pay_once(current_user._get_current_object(), request.form.get("key", ""), payer.member,
-                                   register, amount, PaymentMethod.STORE_SCAN, card=payer.card)
-        payment_id = result.payment.id
-        # Nothing is read after the commit but the redirect: no need to
-        # reload every object of the session from the database.
-        db.session().expire_on_commit = False
-        db.session.commit()
-    except payments.AmountInvalid as invalid:
-        db.session.rollback()
-        return _amount_page(register, run, payer, amount_text=amount_text, error=str(invalid), status=422)
-    except ledger.InsufficientBalance as short:
-        db.session.rollback()
-        return _amount_page(register, run, payer, amount_text=amount_text, insufficient=short.available, status=422)
-    except payments.RequestInFlight as busy:
-        db.session.rollback()
-        return render_template("terminal/pay/refused.html", message=str(busy), **_context(register, run)), 409
-    except payments.PaymentRefused as refused:
-        db.session.rollback()
-        return render_template("terminal/pay/refused.html", message=str(refused), **_context(register, run)), 422
+        # Checked once, by the payment itself.
+        payer = payers.payer_from_reference(request.form.get("p", ""), _store().id)
+    except payments.PaymentRefused as refusal:
+        return _rescan(register, run, refusal)
+    amount_text = request.form.get("amount", "")
+    outcome = charge(current_user._get_current_object(), request.form.get("key", ""), payer.member, register,
+                     amount_text, PaymentMethod.STORE_SCAN, card=payer.card,
+                     amount_page=partial(_amount_page, register, run, payer, amount_text=amount_text),
+                     refused_page=partial(_refused_page, register, run))
+    if not isinstance(outcome, payments.PaymentResult):
+        return outcome
+    payment_id = outcome.payment.id
     ids = _run_ids(run)
     if payment_id not in ids:
         ids.append(payment_id)

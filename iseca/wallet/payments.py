@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import base64
 import io
-import secrets
+from functools import partial
 
 import qrcode
 from flask import abort, make_response, render_template, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import ledger, payers, payments, qr
+from .. import idempotency, ledger, payers, payments, qr
 from ..extensions import db
 from ..models import AccountKind, Payment, PaymentMethod, Register
+from ..web.charge import charge
 from . import bp
 
 HISTORY_ROWS = 50
@@ -69,11 +70,15 @@ def scan():
 
 def _amount_page(register, *, amount_text="", error=None, insufficient=None, status=200):
     key = request.values.get("key", "")
-    if not payments.valid_key(key):
-        key = secrets.token_urlsafe(24)
+    if not idempotency.valid_key(key):
+        key = idempotency.new_key()
     return render_template("wallet/pay.html", register=register, store=register.store, key=key,
                            balance=ledger.member_balance(_member().id), amount_text=amount_text, error=error,
                            insufficient=insufficient, max_amount=payments.max_amount()), status
+
+
+def _refused_page(register, message: str, status: int):
+    return render_template("wallet/refused.html", message=message, register=register), status
 
 
 @bp.route("/pay/<token>", methods=["GET", "POST"])
@@ -88,27 +93,20 @@ def pay(token: str):
             return redirect(login_url, code=303)
         return render_template("wallet/pay_register.html", register=register, store=register.store, login_url=login_url)
     if request.method == "GET":
+        try:
+            # Said before the customer types an amount; the payment checks again.
+            payments.check_store(register)
+        except payments.PaymentRefused as refused:
+            return _refused_page(register, str(refused), 422)
         return _amount_page(register, amount_text=request.args.get("amount", ""))
     amount_text = request.form.get("amount", "")
-    member = _member()
-    try:
-        amount = payments.parse_amount(amount_text)
-        result = payments.pay_once(current_user._get_current_object(), request.form.get("key", ""), member,
-                                   register, amount, PaymentMethod.CUSTOMER_SCAN)
-        db.session.commit()
-    except payments.AmountInvalid as invalid:
-        db.session.rollback()
-        return _amount_page(register, amount_text=amount_text, error=str(invalid), status=422)
-    except ledger.InsufficientBalance as short:
-        db.session.rollback()
-        return _amount_page(register, amount_text=amount_text, insufficient=short.available, status=422)
-    except payments.RequestInFlight as busy:
-        db.session.rollback()
-        return render_template("wallet/refused.html", message=str(busy), register=register), 409
-    except payments.PaymentRefused as refused:
-        db.session.rollback()
-        return render_template("wallet/refused.html", message=str(refused), register=register), 422
-    return redirect(url_for("wallet.payment_done", payment_id=result.payment.id, k=request.form.get("key")), code=303)
+    outcome = charge(current_user._get_current_object(), request.form.get("key", ""), _member(), register,
+                     amount_text, PaymentMethod.CUSTOMER_SCAN,
+                     amount_page=partial(_amount_page, register, amount_text=amount_text),
+                     refused_page=partial(_refused_page, register))
+    if not isinstance(outcome, payments.PaymentResult):
+        return outcome
+    return redirect(url_for("wallet.payment_done", payment_id=outcome.payment.id, k=request.form.get("key")), code=303)
 
 
 @bp.route("/pay/<token>/confirm")
@@ -124,7 +122,7 @@ def pay_confirm(token: str):
     if amount > balance:
         return _amount_page(register, amount_text=amount_text, insufficient=balance, status=422)
     key = request.args.get("key", "")
-    if not payments.valid_key(key):
+    if not idempotency.valid_key(key):
         return _amount_page(register, amount_text=amount_text)
     return render_template("wallet/confirm.html", register=register, store=register.store, amount=amount, key=key,
                            balance=balance, token=token)

@@ -158,6 +158,10 @@ def init_app(app: Flask) -> None:
             from ..auth.views import login_throttled
 
             return login_throttled()
+        if request.endpoint == "auth.password":
+            from ..auth.views import password_throttled
+
+            return password_throttled()
         return _error(429, "操作が多すぎます", "しばらく時間をおいてから、もう一度お試しください。")
 
     @app.errorhandler(500)

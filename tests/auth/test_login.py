@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import update
 
 from iseca.extensions import db
-from iseca.models import Account, MerchantStatus, utcnow
+from iseca.auth import passwords
+from iseca.models import Account, AccountKind, MerchantStatus, utcnow
 from tests import factories
 from tests.conftest import basic_auth_header, csrf_from, login, post_form
 
@@ -149,6 +150,51 @@ def test_repeated_failures_are_throttled_per_address(app, client):
     other_address = app.test_client()
     other_address.environ_base.update(HTTP_AUTHORIZATION=basic_auth_header(), REMOTE_ADDR="192.0.2.7")
     assert login(other_address, stores[3].code, factories.PASSWORD).status_code == 303
+
+
+def test_failed_logins_at_every_login_form_of_an_account_share_one_count(app, client):
+    """A store logs in at /cms/ and at /terminal/: 5 guesses in all, not 5 at each."""
+    store = factories.make_store()
+    for area in ("cms", "terminal", "cms", "terminal", "terminal"):
+        assert login(client, store.code, "wrong wrong wrong", area=area).status_code == 200
+    for area in ("cms", "terminal"):
+        resp = login(app.test_client(), store.code, factories.PASSWORD, area=area) if area == "terminal" else \
+            login(client, store.code, factories.PASSWORD, area=area)
+        assert resp.status_code == 429, area
+        assert "一時的にログインを制限しています" in resp.get_data(as_text=True)
+    # Typed differently (lower case, full width), it is still the same account.
+    typed = store.code.lower().translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert login(app.test_client(), typed, factories.PASSWORD, area="terminal").status_code == 429
+
+
+def test_wrong_current_password_on_password_change_is_throttled(store_client, app):
+    new = "a brand new passphrase for this store"
+    for _ in range(5):
+        resp = post_form(store_client, "/cms/password", {
+            "current_password": "a guess that is wrong", "new_password": new, "new_password_confirm": new})
+        assert resp.status_code == 200 and "現在のパスワードが違います" in resp.get_data(as_text=True)
+    # The sixth try is refused even with the right password: nothing is changed.
+    resp = post_form(store_client, "/cms/password", {
+        "current_password": factories.PASSWORD, "new_password": new, "new_password_confirm": new})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 429 and "一時的にパスワードの変更を制限しています" in html
+    assert 'name="current_password"' in html
+    # The guesses count for the account's logins too (one count per account).
+    other_device = app.test_client()
+    assert login(other_device, store_client.store.code, factories.PASSWORD, area="terminal").status_code == 429
+    db.session.expire_all()
+    assert passwords.verify_password(factories.account_of(AccountKind.STORE, store_client.store.code), factories.PASSWORD)
+
+
+def test_only_wrong_current_passwords_count_on_password_change(store_client):
+    for _ in range(6):  # weak new passwords: the current one was right, no guess
+        resp = post_form(store_client, "/cms/password", {
+            "current_password": factories.PASSWORD, "new_password": "short-pw", "new_password_confirm": "short-pw"})
+        assert resp.status_code == 200 and "12文字以上" in resp.get_data(as_text=True)
+    new = "a brand new passphrase for this store"
+    resp = post_form(store_client, "/cms/password", {
+        "current_password": factories.PASSWORD, "new_password": new, "new_password_confirm": new})
+    assert resp.status_code == 303
 
 
 def test_successful_logins_are_not_throttled(app):

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from iseca.extensions import db
 
 CHROMIUM = os.environ.get("ISECA_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
@@ -60,16 +57,9 @@ def browser(playwright_instance):
 
 
 @pytest.fixture
-def live_server(app):
-    """The app served over real HTTP on a free port, for the browser."""
-    db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{server.server_port}"
-    yield server
-    server.shutdown()
-    thread.join(timeout=5)
+def live_server(server):
+    """The app served over real HTTP on a free port, for the browser (tests/conftest.py's `server`)."""
+    return server
 
 
 @pytest.fixture

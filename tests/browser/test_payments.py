@@ -46,10 +46,17 @@ def terminal_login(page, store):
     page.wait_for_url("**/terminal/")
 
 
+def read_typed_card(page, number: str):
+    """The card number typed (or sent by a handheld scanner, which ends with Enter) on the reading screen."""
+    page.goto("/terminal/pay")
+    page.get_by_label("カード番号（またはバーコードリーダーで読み取り）").fill(number)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/terminal/pay/amount**")
+
+
 def pay_amount(page, amount: str):
+    """The guide's step: type the tax-included amount and tap 「決済する」 (it charges)."""
     page.get_by_label("税込金額（円）").fill(amount)
-    page.get_by_role("button", name="確認へ").click()
-    page.wait_for_url("**/terminal/pay/confirm**")
     page.get_by_role("button", name="決済する").click()
 
 
@@ -102,12 +109,8 @@ def test_terminal_typed_card_insufficient_balance_then_several_cards_total(page)
     _, first = factories.make_card_member(1_000)
     _, second = factories.make_card_member(5_000)
     terminal_login(page, store)
-    page.goto("/terminal/pay")
-    page.get_by_label("カード番号（またはバーコードリーダーで読み取り）").fill(first.number)
-    page.keyboard.press("Enter")  # a handheld scanner ends with Enter
-    page.wait_for_url("**/terminal/pay/amount**")
-    page.get_by_label("税込金額（円）").fill("1500")
-    page.get_by_role("button", name="確認へ").click()
+    read_typed_card(page, first.number)
+    pay_amount(page, "1500")
     alert = page.locator(".insufficient")
     assert "残高が不足しています" in alert.inner_text() and "1,000" in alert.inner_text() and "現金" in alert.inner_text()
     screenshot(page, "terminal-pay-insufficient")
@@ -124,6 +127,38 @@ def test_terminal_typed_card_insufficient_balance_then_several_cards_total(page)
     page.wait_for_url("**/terminal/pay/done/**")
     assert page.locator(".run-total-amount").inner_text() == "1,500円"
     screenshot(page, "terminal-pay-run-total")
+
+
+def test_double_tap_on_kessai_suru_charges_once(page):
+    store = factories.make_store()
+    member, card = factories.make_card_member(5_000)
+    terminal_login(page, store)
+    read_typed_card(page, card.number)
+    page.get_by_label("税込金額（円）").fill("700")
+    page.get_by_role("button", name="決済する").dblclick()
+    page.wait_for_url("**/terminal/pay/done/**")
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
+    assert ledger.member_balance(member.id) == 4_300
+
+
+def test_a_store_that_asked_for_it_sees_a_confirmation_page_first(page):
+    store = factories.make_store()
+    store.confirm_before_charge = True
+    db.session.commit()
+    member, card = factories.make_card_member(3_000)
+    terminal_login(page, store)
+    read_typed_card(page, card.number)
+    page.get_by_label("税込金額（円）").fill("1280")
+    page.get_by_role("button", name="確認へ").click()
+    page.wait_for_url("**/terminal/pay/confirm**")
+    assert page.locator(".confirm-amount").inner_text() == "1,280円"
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+    page.get_by_role("button", name="決済する").click()
+    page.wait_for_url("**/terminal/pay/done/**")
+    db.session.commit()
+    assert ledger.member_balance(member.id) == 1_720
 
 
 def test_wallet_pays_a_register_and_the_terminal_shows_it_without_reload(new_context):

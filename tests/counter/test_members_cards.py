@@ -25,8 +25,11 @@ def counter(client):
 
 
 def form_post(client, url, data, page_url=None, **kwargs):
-    token = csrf_from(client.get(page_url or url).get_data(as_text=True))
-    return client.post(url, data={"csrf_token": token, **data}, **kwargs)
+    """POST as a browser sends the page's form: its CSRF token and one-time key too."""
+    page = client.get(page_url or url).get_data(as_text=True)
+    key = re.search(r'name="key" type="hidden" value="([^"]*)"|name="key" value="([^"]*)"', page)
+    hidden = {"key": key.group(1) or key.group(2)} if key else {}
+    return client.post(url, data={"csrf_token": csrf_from(page), **hidden, **data}, **kwargs)
 
 
 def test_issue_a_batch_of_cards_and_print_their_sheet(counter):
@@ -60,6 +63,10 @@ def test_single_grant_adds_points_with_audit(counter):
     txn = db.session.scalar(select(LedgerTransaction).where(LedgerTransaction.memo == "子育て応援"))
     assert txn.actor_account_id is not None
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "points_granted")).target_id == member.id
+    page = counter.get(f"/counter/members/{member.id}").get_data(as_text=True)
+    assert "3,000ポイントを付与しました" in page
+    movements = page.split("最近の動き")[1]
+    assert "付与" in movements and "+3,000" in movements and "子育て応援" in movements
 
 
 @pytest.mark.parametrize("amount", ["0", "-100", "1.5", "abc", "1000001"])

@@ -88,3 +88,30 @@ def test_reverse_returns_points(app):
 ])
 def test_settlement_periods_are_first_half_and_second_half(day, start, end):
     assert period_bounds(day) == (start, end)
+
+
+def test_spend_chooses_locks_and_splits_the_members_accounts_itself(app):
+    store = factories.make_store()
+    later = factories.make_campaign(name="後", ends_on=dt.date(2099, 12, 31))
+    sooner = factories.make_campaign(name="先", ends_on=dt.date(2098, 3, 31))
+    expired = factories.make_campaign(name="済", starts_on=dt.date(2020, 4, 1), ends_on=dt.date(2021, 3, 31))
+    member, _ = factories.make_card_member(1_000, later)
+    for campaign, amount in ((sooner, 300), (expired, 5_000)):
+        ledger.grant(member.id, campaign, amount)
+    db.session.commit()
+    spent = ledger.spend(member.id, store.id, 500)
+    db.session.commit()
+    assert spent.balance_after == 800 and spent.campaign_id is None  # 300 from 先, 200 from 後
+    moved = {e.account_id: e.amount for e in spent.transaction.entries}
+    assert moved[ledger.member_account(member.id, sooner.id).id] == -300
+    assert moved[ledger.member_account(member.id, later.id).id] == -200
+    assert moved[ledger.store_account(store.id).id] == 500
+    assert ledger.member_account(member.id, expired.id).balance == 5_000  # never drawn from
+    with pytest.raises(ledger.InsufficientBalance) as short:
+        ledger.spend(member.id, store.id, 801)
+    assert short.value.available == 800
+    db.session.rollback()
+    for amount in (0, -5, 1.5, True):
+        with pytest.raises(ledger.LedgerError):
+            ledger.spend(member.id, store.id, amount)
+    assert ledger.verify_books() == []

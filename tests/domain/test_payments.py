@@ -9,11 +9,12 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from iseca import ledger, payers, payments
+from iseca import idempotency, ledger, payers, payments
 from iseca.extensions import db
 from iseca.members import luhn_check_digit
 from iseca.models import (
     CardStatus,
+    MerchantStatus,
     LedgerTransaction,
     Payment,
     PaymentMethod,
@@ -113,7 +114,7 @@ def test_same_key_with_a_different_amount_is_refused(app):
     key = secrets.token_urlsafe(24)
     payments.pay_once(actor, key, member, store.registers[0], 1_000, PaymentMethod.STORE_SCAN, card=card)
     db.session.commit()
-    with pytest.raises(payments.IdempotencyKeyReused):
+    with pytest.raises(idempotency.KeyReused, match="別の内容で決済"):
         payments.pay_once(actor, key, member, store.registers[0], 1_500, PaymentMethod.STORE_SCAN, card=card)
     db.session.rollback()
     assert ledger.member_balance(member.id) == 2_000
@@ -135,7 +136,7 @@ def test_payment_without_a_valid_key_is_refused(app):
     store, actor = _actor()
     member, card = factories.make_card_member(800)
     for key in ("", "short", "x" * 65, "bad key with spaces!!"):
-        with pytest.raises(payments.PaymentRefused):
+        with pytest.raises(idempotency.KeyInvalid, match="画面の有効期限"):
             payments.pay_once(actor, key, member, store.registers[0], 100, PaymentMethod.STORE_SCAN, card=card)
         db.session.rollback()
 
@@ -235,5 +236,16 @@ def test_a_suspended_store_or_member_cannot_be_paid(app):
     db.session.commit()
     with pytest.raises(payments.PaymentRefused, match="利用停止中"):
         payments.pay_once(actor, secrets.token_urlsafe(24), member, store.registers[0], 100, PaymentMethod.STORE_SCAN, card=card)
+    db.session.rollback()
+    assert ledger.member_balance(member.id) == 3_000
+
+
+def test_a_suspended_store_takes_no_payment(app):
+    store = factories.make_store()
+    member, card = factories.make_card_member(3_000)
+    store.business.status = MerchantStatus.SUSPENDED
+    db.session.commit()
+    with pytest.raises(payments.StoreSuspended, match="決済を停止しています"):
+        payments.pay(member, store.registers[0], 100, PaymentMethod.STORE_SCAN, card=card)
     db.session.rollback()
     assert ledger.member_balance(member.id) == 3_000

@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from iseca import ledger
 from iseca.extensions import db
@@ -28,18 +27,6 @@ from tests.httpclient import Till
 THREADS = 8
 PAYMENTS_PER_THREAD = 12
 CARD_BALANCES = [3_000, 5_000, 2_000]
-
-
-@pytest.fixture
-def server(app):
-    db.session.commit()
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    srv.url = f"http://127.0.0.1:{srv.server_port}"
-    yield srv
-    srv.shutdown()
-    thread.join(timeout=10)
 
 
 def _payer_reference(till: Till, card_number: str, csrf: str) -> tuple[str, str]:

@@ -8,11 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from iseca import ledger, payers
+from iseca import ledger, onboarding, payers
 from iseca.extensions import db
-from iseca.models import CardStatus, Payment, PaymentMethod
+from iseca.models import AccountKind, CardStatus, Payment, PaymentMethod
 from tests import factories
-from tests.conftest import csrf_from, login
+from tests.conftest import basic_auth_header, csrf_from, login
 
 
 @pytest.fixture
@@ -54,16 +54,30 @@ def test_home_decide_button_opens_the_reader(till):
     assert "QRコードの提示をお願いします" in page and "jsQR.js" in page and "カード番号" in page
 
 
-def test_typed_card_shows_member_code_and_available_points_then_charges(till):
+FORM_RE = re.compile(r'<form method="(get|post)" action="([^"]+)"[^>]*>(.*?)</form>', re.S)
+HIDDEN_RE = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+def submit_page_form(client, html: str, **typed):
+    """Submit the page's payment form (the one carrying the key) as a browser does: its method, action and
+    hidden fields, plus what is typed."""
+    method, action, body = next(m.groups() for m in FORM_RE.finditer(html) if 'name="key"' in m.group(3))
+    data = {**dict(HIDDEN_RE.findall(body)), **typed}
+    action = action.replace("&amp;", "&")
+    if method == "get":
+        return client.get(action, query_string=data)
+    return client.post(action, data=data)
+
+
+def test_typed_card_shows_member_code_and_available_points_then_charges_at_kessai_suru(till):
+    """The guide's steps: read, type the tax-included amount, 「決済する」 → 決済完了 (no page between)."""
     member, card = factories.make_card_member(5_000)
     params = read_card(till, card.number)
     amount_page = till.get("/terminal/pay/amount", query_string=params).get_data(as_text=True)
     assert member.code in amount_page and "利用可能ポイント" in amount_page and "5,000" in amount_page
-    confirm = till.get("/terminal/pay/confirm", query_string={**params, "amount": "１，２８０", "key": "k" * 24})
-    html = confirm.get_data(as_text=True)
-    assert confirm.status_code == 200 and "1,280円" in html and "決済する" in html
-    resp, _ = charge(till, params, "1280")
-    assert resp.status_code == 303
+    assert ">決済する</button>" in amount_page and "確認へ" not in amount_page
+    resp = submit_page_form(till, amount_page, amount="１，２８０")
+    assert resp.status_code == 303 and "/terminal/pay/done/" in resp.headers["Location"]
     done = till.get(resp.headers["Location"]).get_data(as_text=True)
     payment = db.session.scalar(select(Payment))
     assert "決済完了" in done and "1,280円" in done and payment.number in done and "3,720" in done
@@ -72,7 +86,63 @@ def test_typed_card_shows_member_code_and_available_points_then_charges(till):
     assert ledger.member_balance(member.id) == 3_720
 
 
-def test_insufficient_balance_says_how_much_is_available_and_charges_nothing(till):
+def test_double_tap_on_kessai_suru_charges_once(till):
+    member, card = factories.make_card_member(5_000)
+    amount_page = till.get("/terminal/pay/amount", query_string=read_card(till, card.number)).get_data(as_text=True)
+    first = submit_page_form(till, amount_page, amount="1000")
+    second = submit_page_form(till, amount_page, amount="1000")
+    assert first.status_code == second.status_code == 303
+    assert urlsplit(first.headers["Location"]).path == urlsplit(second.headers["Location"]).path
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
+    assert ledger.member_balance(member.id) == 4_000
+
+
+def test_short_balance_at_kessai_suru_keeps_the_amount_page_and_its_key(till):
+    member, card = factories.make_card_member(800)
+    amount_page = till.get("/terminal/pay/amount", query_string=read_card(till, card.number)).get_data(as_text=True)
+    resp = submit_page_form(till, amount_page, amount="1000")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "残高が不足しています" in html and "決済はされていません" in html
+    assert 'value="1000"' in html and ">決済する</button>" in html
+    assert dict(HIDDEN_RE.findall(html))["key"] == dict(HIDDEN_RE.findall(amount_page))["key"]
+    # Corrected to what the card holds, from the same page: charged once.
+    assert submit_page_form(till, html, amount="800").status_code == 303
+    assert ledger.member_balance(member.id) == 0
+
+
+def _ask_for_confirmation(client, store) -> None:
+    """The store switches on 「決済する前に確認画面を表示する」 in 店舗情報 (管理サイト)."""
+    cms = client.application.test_client()
+    cms.environ_base["HTTP_AUTHORIZATION"] = basic_auth_header()
+    assert login(cms, store.code, factories.PASSWORD).status_code == 303
+    page = cms.get(f"/cms/stores/{store.id}").get_data(as_text=True)
+    assert "決済する前に確認画面を表示する" in page
+    fields = {"csrf_token": csrf_from(page), "category": "飲食", "area": "伊勢崎地区", "postal_code": "372-0014",
+              "address": "群馬県伊勢崎市今泉町2-410", "phone": "0270-24-5111", "hours": "9:00〜18:00",
+              "confirm_before_charge": "y"}
+    resp = cms.post(f"/cms/stores/{store.id}", data=fields)
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    db.session.refresh(store)
+    assert store.confirm_before_charge is True
+
+
+def test_a_store_that_asked_for_it_confirms_before_charging(till):
+    _ask_for_confirmation(till, till.store)
+    member, card = factories.make_card_member(5_000)
+    amount_page = till.get("/terminal/pay/amount", query_string=read_card(till, card.number)).get_data(as_text=True)
+    assert ">確認へ</button>" in amount_page
+    confirm = submit_page_form(till, amount_page, amount="１，２８０")
+    html = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "決済内容の確認" in html and "1,280円" in html
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0  # nothing charged yet
+    resp = submit_page_form(till, html)
+    assert resp.status_code == 303
+    assert ledger.member_balance(member.id) == 3_720
+
+
+def test_insufficient_balance_on_the_confirmation_page_says_how_much_is_available_and_charges_nothing(till):
+    till.store.confirm_before_charge = True  # a store that asked for the confirmation page
+    db.session.commit()
     member, card = factories.make_card_member(800)
     params = read_card(till, card.number)
     confirm = till.get("/terminal/pay/confirm", query_string={**params, "amount": "1000", "key": "k" * 24})
@@ -265,3 +335,28 @@ def test_a_store_cannot_sweep_card_numbers(till, app):
     numbers = [f"93920000000000{i}" for i in range(10, 14)]
     statuses = [scan(till, n + luhn_check_digit(n)).status_code for n in numbers]
     assert statuses == [422, 422, 422, 429]
+
+
+def test_a_till_of_a_suspended_business_cannot_charge(till):
+    """The business is suspended while its store's till is logged in: 「決済する」 is refused, nothing charged."""
+    member, card = factories.make_card_member(5_000)
+    params = read_card(till, card.number)
+    staff = factories.make_staff("staff-suspends")
+    onboarding.suspend_account(factories.account_of(AccountKind.BUSINESS, till.store.business.code), staff)
+    db.session.commit()
+    resp, _ = charge(till, params, "1000")
+    assert resp.status_code == 422 and "決済を停止しています" in resp.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+    assert ledger.member_balance(member.id) == 5_000
+
+
+def test_a_suspended_store_login_ends_the_till_and_charges_nothing(till):
+    member, card = factories.make_card_member(5_000)
+    params = read_card(till, card.number)
+    form = {"csrf_token": csrf_from(till.get("/terminal/pay").get_data(as_text=True)), "p": params["p"],
+            "r": params["r"], "amount": "1000", "key": secrets.token_urlsafe(24)}
+    onboarding.suspend_account(factories.account_of(AccountKind.STORE, till.store.code), factories.make_staff("s2"))
+    db.session.commit()
+    resp = till.post("/terminal/pay/charge", data=form)
+    assert resp.status_code in (302, 303) and "/terminal/login" in resp.headers["Location"]
+    assert ledger.member_balance(member.id) == 5_000

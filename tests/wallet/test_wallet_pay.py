@@ -11,9 +11,9 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 from sqlalchemy import func, select
 
-from iseca import ledger, payers
+from iseca import ledger, onboarding, payers
 from iseca.extensions import db
-from iseca.models import Payment, PaymentMethod, RetiredQrToken, utcnow
+from iseca.models import AccountKind, MerchantStatus, Payment, PaymentMethod, RetiredQrToken, utcnow
 from tests import factories
 from tests.conftest import csrf_from, login
 
@@ -152,3 +152,31 @@ WALLET_ROUTES = ["/wallet/qr", "/wallet/scan", "/wallet/pay/x/confirm", "/wallet
 def test_wallet_routes_need_a_member_login(client, url):
     resp = client.get(url)
     assert resp.status_code == 302 and "/wallet/login" in resp.headers["Location"]
+
+
+def _suspend(store, how: str) -> None:
+    """利用停止 as the counter does it (a login), or in the store's or business's own record."""
+    staff = factories.make_staff("staff-suspends")
+    if how in ("store_login", "business_login"):
+        kind, login_name = (AccountKind.STORE, store.code) if how == "store_login" else (AccountKind.BUSINESS, store.business.code)
+        onboarding.suspend_account(factories.account_of(kind, login_name), staff)
+    else:
+        (store if how == "store" else store.business).status = MerchantStatus.SUSPENDED
+    db.session.commit()
+
+
+@pytest.mark.parametrize("how", ["store_login", "business_login", "store", "business"])
+def test_a_suspended_store_cannot_be_paid_and_nothing_is_charged(wallet, how):
+    store = factories.make_store()
+    register = store.registers[0]
+    _suspend(store, how)
+    page = wallet.get(f"/wallet/pay/{register.qr_token}")
+    assert page.status_code == 422 and "決済を停止しています" in page.get_data(as_text=True)
+    assert 'name="amount"' not in page.get_data(as_text=True)
+    # A form kept open from before the suspension is refused too.
+    data = {"csrf_token": csrf_from(wallet.get("/wallet/history").get_data(as_text=True)), "amount": "1000",
+            "key": secrets.token_urlsafe(24)}
+    resp = wallet.post(f"/wallet/pay/{register.qr_token}", data=data)
+    assert resp.status_code == 422 and "決済を停止しています" in resp.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+    assert ledger.member_balance(wallet.member.id) == 5_000

@@ -1,0 +1,140 @@
+"""ポイント付与・チャージ and キャンペーン (ISECA窓口): points from the city to
+members, one at a time or a checked CSV batch, each once per form (one-time
+key), each with its audit row; and the campaigns (validity periods) they
+are granted under."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from . import audit, idempotency, ledger
+from .extensions import db
+from .members import GRANT_MAX_AMOUNT, GrantBatch
+from .models import Account, Campaign, LedgerTransaction, LedgerTransactionKind, Member, MemberStatus
+
+GRANT_KINDS = (LedgerTransactionKind.GRANT, LedgerTransactionKind.CHARGE)
+
+# What the clerk reads when a grant form's key is refused.
+KEY_MESSAGES = idempotency.Messages(
+    invalid="画面の有効期限が切れました。付与はされていません。内容を確かめて、もう一度登録してください。",
+    reused="この画面からはすでに別の内容で登録しています。会員詳細を開き直してから入力してください。",
+    in_flight="同じ付与を処理中です。しばらくしてから「最近の動き」で登録されたか確認してください。",
+)
+BATCH_KEY_MESSAGES = idempotency.Messages(
+    invalid="画面の有効期限が切れました。1件も付与されていません。CSVをもう一度取り込んでください。",
+    reused="この確認画面からはすでに別の内容で付与しています。CSVをもう一度取り込んでください。",
+    in_flight="同じ一括付与を処理中です。しばらくしてから会員の残高を確認してください。",
+)
+
+
+class GrantRefused(Exception):
+    """A grant that cannot be made, with a message for the clerk."""
+
+
+class CampaignInvalid(Exception):
+    """A campaign that cannot be created; `field` names the form field to show it beside."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class Granted:
+    """What the clerk is told: the amount, grant or charge, and whether this
+    was a repeat of a grant already made (nothing more was granted)."""
+
+    amount: int
+    kind: LedgerTransactionKind
+    replayed: bool = False
+
+
+@dataclass
+class BatchGranted:
+    lines: int
+    total: int
+    replayed: bool = False
+
+
+def grant(
+    member: Member,
+    campaign: Campaign,
+    amount: int,
+    *,
+    kind: LedgerTransactionKind = LedgerTransactionKind.GRANT,
+    memo: str = "",
+    actor: Account | None = None,
+    at: dt.datetime | None = None,
+) -> LedgerTransaction:
+    """付与/チャージ: `amount` points to an active member under `campaign`, with its audit row."""
+    if kind not in GRANT_KINDS:
+        raise GrantRefused("種類を選んでください。")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= GRANT_MAX_AMOUNT:
+        raise GrantRefused(f"ポイントは1〜{GRANT_MAX_AMOUNT:,}の整数で入力してください。")
+    if member.status != MemberStatus.ACTIVE:
+        raise GrantRefused("この会員は利用停止中です。付与できません。")
+    txn = ledger.grant(member.id, campaign, amount, actor=actor, memo=memo, kind=kind, at=at)
+    audit.record("points_granted", member, {"amount": amount, "kind": str(kind), "campaign_id": campaign.id,
+                                            "memo": memo, "ledger_transaction_id": txn.id}, actor=actor)
+    return txn
+
+
+def grant_once(
+    staff: Account,
+    key: str,
+    member: Member,
+    campaign: Campaign,
+    amount: int,
+    *,
+    kind: LedgerTransactionKind,
+    memo: str,
+) -> Granted:
+    """`grant` at most once per (staff, key): the same form sent again, or
+    many times at once, grants once and answers as the first did. Raises
+    GrantRefused or idempotency.KeyRefused (KEY_MESSAGES). The caller commits."""
+    fingerprint = idempotency.fingerprint(member=member.id, campaign=campaign.id, amount=amount, kind=str(kind),
+                                          memo=memo)
+    first = idempotency.claim(staff.id, key, fingerprint, KEY_MESSAGES)
+    if first is not None:
+        return Granted(int(first.result["amount"]), LedgerTransactionKind(first.result["kind"]), replayed=True)
+    txn = grant(member, campaign, amount, kind=kind, memo=memo, actor=staff)
+    idempotency.finish(staff.id, key, {"amount": amount, "kind": str(kind), "ledger_transaction_id": txn.id})
+    return Granted(amount, kind)
+
+
+def grant_batch(batch: GrantBatch, campaign: Campaign, *, actor: Account | None, memo: str) -> int:
+    """一括付与: every line of a checked batch, or none (the caller rolls back), with one audit row."""
+    if not batch.ok:
+        raise GrantRefused("エラーのある行があるため付与できません。")
+    for line in batch.lines:
+        ledger.grant(line.member.id, campaign, line.amount, actor=actor, memo=memo)
+    audit.record("points_granted_batch", campaign, {"lines": len(batch.lines), "total": batch.total, "memo": memo},
+                 actor=actor)
+    return len(batch.lines)
+
+
+def grant_batch_once(staff: Account, key: str, batch: GrantBatch, campaign: Campaign, *, memo: str,
+                     csv_text: str) -> BatchGranted:
+    """`grant_batch` at most once per preview (its key): a resubmit grants nothing more."""
+    fingerprint = idempotency.fingerprint(campaign=campaign.id, memo=memo, csv=csv_text)
+    first = idempotency.claim(staff.id, key, fingerprint, BATCH_KEY_MESSAGES)
+    if first is not None:
+        return BatchGranted(int(first.result["grants"]), int(first.result["total"]), replayed=True)
+    count = grant_batch(batch, campaign, actor=staff, memo=memo)
+    idempotency.finish(staff.id, key, {"grants": count, "total": batch.total})
+    return BatchGranted(count, batch.total)
+
+
+def create_campaign(name: str, starts_on: dt.date, ends_on: dt.date, *, actor: Account | None = None) -> Campaign:
+    """キャンペーン（有効期間）: points granted under it can be spent from `starts_on` to `ends_on`."""
+    name = (name or "").strip()
+    if not name:
+        raise CampaignInvalid("name", "名称を入力してください。")
+    if ends_on < starts_on:
+        raise CampaignInvalid("ends_on", "終了日は開始日以降にしてください。")
+    campaign = Campaign(name=name, starts_on=starts_on, ends_on=ends_on)
+    db.session.add(campaign)
+    db.session.flush()
+    audit.record("campaign_created", campaign, {"name": campaign.name, "starts_on": str(campaign.starts_on),
+                                                "ends_on": str(campaign.ends_on)}, actor=actor)
+    return campaign

@@ -1,0 +1,159 @@
+"""One-time request keys: a form that moves points carries a random key (a
+hidden field), and the first request with that key is the only one that
+acts. A repeat of it (double tap, network retry, resubmitted form, the same
+POST sent many times at once) gets the first result back; the same key with
+a different request is refused.
+
+The key's row is inserted in the transaction of the work it guards, so a
+key exists exactly when that work was committed. The messages a clerk or
+customer reads are given by the caller (a payment and a grant say different
+things).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy.exc import OperationalError
+
+from .database import insert_ignoring_conflict
+from .extensions import db
+from .models import IdempotencyKey, utcnow
+
+_KEY_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+@dataclass(frozen=True)
+class Messages:
+    """What the caller's user is told when a key is refused."""
+
+    invalid: str  # no key, or not one of ours: the page is stale
+    reused: str  # the key came before with another request
+    in_flight: str  # the first request with the key is still running
+
+
+class KeyRefused(Exception):
+    """A request its key does not allow; the message is the caller's."""
+
+
+class KeyInvalid(KeyRefused):
+    """No usable key came with the request."""
+
+
+class KeyReused(KeyRefused):
+    """The same key came with a different request (HTTP 422)."""
+
+
+class RequestInFlight(KeyRefused):
+    """The first request with this key is being processed right now (HTTP 409)."""
+
+
+def new_key() -> str:
+    """A fresh key for a form."""
+    return secrets.token_urlsafe(24)
+
+
+def valid_key(key: str | None) -> bool:
+    """Whether `key` looks like one of ours (checked before it touches the database)."""
+    return bool(key and _KEY_RE.fullmatch(key))
+
+
+def fingerprint(**fields: Any) -> str:
+    """A fingerprint of what a request asks for: the same key must come with the same one."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _claim_postgresql(values: dict, wait_ms: int) -> int | None:
+    """INSERT … SELECT … FROM (SELECT set_config('lock_timeout', …, true))
+    ON CONFLICT DO NOTHING RETURNING id: the key's row is produced after the
+    lock timeout is in force, so waiting for an uncommitted insert of the
+    same key is bounded by it (one round trip)."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    table = IdempotencyKey.__table__
+    timeout = select(func.set_config("lock_timeout", str(int(wait_ms)), True).label("t")).subquery()
+    row = select(*[literal(value, table.c[name].type) for name, value in values.items()]).where(timeout.c.t.is_not(None))
+    stmt = (
+        insert(IdempotencyKey)
+        .from_select(list(values), row)
+        .on_conflict_do_nothing(index_elements=["account_id", "key"])
+        .returning(IdempotencyKey.id)
+    )
+    return db.session.execute(stmt).scalar()
+
+
+def claim(account_id: int, key: str | None, request_fingerprint: str, messages: Messages) -> IdempotencyKey | None:
+    """Record `key` for the account in the current transaction. Returns None
+    when it is new (go ahead and do the work), or the row of the first
+    request with that key (replay its result). Raises KeyInvalid, KeyReused
+    or RequestInFlight with the caller's message."""
+    if not valid_key(key):
+        raise KeyInvalid(messages.invalid)
+    values = {"account_id": account_id, "key": key, "request_hash": request_fingerprint, "created_at": utcnow()}
+    try:
+        if db.session.get_bind().dialect.name == "postgresql":
+            # A duplicate waits this long for the first request to finish,
+            # then replays its result; past it the user is told it is in progress.
+            wait_ms = int(float(current_app.config.get("IDEMPOTENCY_WAIT_SECONDS", 5)) * 1000)
+            new_id = _claim_postgresql(values, wait_ms)
+        else:
+            new_id = insert_ignoring_conflict(IdempotencyKey, ["account_id", "key"], values)
+    except OperationalError as error:
+        # Only a lock wait that ran out means "the first is still running";
+        # anything else (a lost connection …) is a real error.
+        lock_timeout = getattr(error.orig, "sqlstate", None) == "55P03" or "database is locked" in str(error.orig)
+        if not lock_timeout:
+            raise
+        raise RequestInFlight(messages.in_flight) from error
+    if new_id is not None:
+        return None
+    first = db.session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
+    )
+    if first.request_hash != request_fingerprint:
+        raise KeyReused(messages.reused)
+    if first.result is None:
+        raise RequestInFlight(messages.in_flight)
+    return first
+
+
+def finish(account_id: int, key: str, result: dict[str, Any], *, payment_id: int | None = None) -> None:
+    """Store the result of the work a claimed key guarded (same transaction)."""
+    values: dict[str, Any] = {"result": result}
+    if payment_id is not None:
+        values["payment_id"] = payment_id
+    db.session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def stored(account_id: int, key: str | None) -> tuple[int | None, dict[str, Any]] | None:
+    """(payment id, result) recorded under the account's key, or None (found by its unique index)."""
+    if not valid_key(key):
+        return None
+    row = db.session.execute(
+        select(IdempotencyKey.payment_id, IdempotencyKey.result)
+        .where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
+    ).first()
+    if row is None or not row.result:
+        return None
+    return row.payment_id, row.result
+
+
+def prune(older_than: dt.timedelta) -> int:
+    """Forget keys older than `older_than` (at least a day, so a till's
+    retry always finds its first result). Returns how many went."""
+    if older_than < dt.timedelta(days=1):
+        raise ValueError("keys are kept at least 24 hours")
+    result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - older_than))
+    return result.rowcount

@@ -1,0 +1,55 @@
+"""決済する, as the terminal and the wallet both submit it: the typed amount
+charged once per key and committed, or the refusal rolled back and turned
+into the page that explains it (one place for both areas)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Response
+
+from .. import idempotency, ledger, payments
+from ..extensions import db
+from ..models import Account, Card, Member, PaymentMethod, Register
+
+# (error next to the amount field, available points when short, status) -> the amount page again
+AmountPage = Callable[..., tuple[str, int]]
+# (message, status) -> the refusal page
+RefusedPage = Callable[[str, int], tuple[str, int]]
+
+
+def charge(
+    actor: Account,
+    key: str,
+    member: Member,
+    register: Register,
+    amount_text: str,
+    method: PaymentMethod,
+    *,
+    card: Card | None = None,
+    amount_page: AmountPage,
+    refused_page: RefusedPage,
+) -> payments.PaymentResult | tuple[str, int] | Response:
+    """Pay `amount_text` once per (actor, key) and commit. Returns the
+    result, or (nothing charged) the amount page with the field's message or
+    the shortfall (422), or the refusal page: 409 while the same request is
+    still running, 422 otherwise."""
+    try:
+        amount = payments.parse_amount(amount_text)
+        result = payments.pay_once(actor, key, member, register, amount, method, card=card)
+        # Nothing is read after the commit but ids: no need to reload every
+        # object of the session from the database.
+        db.session().expire_on_commit = False
+        db.session.commit()
+        return result
+    except payments.AmountInvalid as invalid:
+        db.session.rollback()
+        return amount_page(error=str(invalid), status=422)
+    except ledger.InsufficientBalance as short:
+        db.session.rollback()
+        return amount_page(insufficient=short.available, status=422)
+    except idempotency.RequestInFlight as busy:
+        db.session.rollback()
+        return refused_page(str(busy), 409)
+    except (payments.PaymentRefused, idempotency.KeyRefused) as refused:
+        db.session.rollback()
+        return refused_page(str(refused), 422)
