@@ -187,14 +187,15 @@ class Gunicorn:
         return self.log.read_text(errors="replace")
 
 
-def start_gunicorn(tmp_path: Path, env: dict[str, str], name: str = "gunicorn") -> Gunicorn:
-    """gunicorn -c deploy/gunicorn.conf.py app:app on a free loopback port."""
+def start_gunicorn(tmp_path: Path, env: dict[str, str], name: str = "gunicorn", cwd: Path = ROOT) -> Gunicorn:
+    """gunicorn -c deploy/gunicorn.conf.py app:app on a free loopback port
+    (the app in `cwd`: this checkout unless told otherwise)."""
     port = free_port()
     log = tmp_path / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(DEPLOY / "gunicorn.conf.py"), "app:app"],
-            cwd=ROOT, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+            cwd=cwd, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     wait_for_port(port, process, log)
     # Workers answer once they have imported the app.

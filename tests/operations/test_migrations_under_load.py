@@ -1,5 +1,7 @@
-"""`db upgrade` on a running system: the migrations run against a database
-while tills pay through gunicorn, and no payment fails or waits long."""
+"""`db upgrade` on a running system, as README "Upgrading" does it: the
+previous release (its code taken from git) serves tills on the previous
+schema while the new release's `flask db upgrade` runs; no payment fails or
+waits long, and the books balance at the end."""
 from __future__ import annotations
 
 import random
@@ -9,7 +11,9 @@ import threading
 import time
 import uuid
 
-from flask_migrate import upgrade
+import pytest
+from alembic.script import ScriptDirectory
+from flask_migrate import downgrade
 from sqlalchemy import select, text
 
 from iseca import create_app, payments
@@ -20,29 +24,62 @@ from tests.conftest import TEST_CONFIG
 from tests.operations.conftest import ROOT, app_environment, need_redis, seed_shop, start_gunicorn, stop
 from tests.operations.test_faults import PayingTill, _check_books
 
-# The revision before the head: what a host runs before the upgrade.
-PREVIOUS = "1be8c7a7819c"
-HISTORY = 400  # payments already in the table the new indexes are built on
+HISTORY = 400  # payments already in the table the migration works on
+
+
+def previous_release(folder) -> tuple[str, str]:
+    """The code of the last commit on the main line before the newest
+    migration (git archive into `folder`), and the revision its schema is at."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_revision("head")
+    if not head.down_revision:
+        pytest.skip("only one migration: there is no previous release to upgrade from")
+    [head_file] = [p.name for p in (ROOT / "migrations" / "versions").glob(f"*{head.revision}*.py")]
+    # Along the main line (first parents) back to the last commit without the newest migration.
+    history = subprocess.run(["git", "rev-list", "--first-parent", "--max-count=500", "HEAD"],
+                             cwd=ROOT, capture_output=True, text=True)
+    commit = ""
+    for candidate in history.stdout.split():
+        present = subprocess.run(["git", "cat-file", "-e", f"{candidate}:migrations/versions/{head_file}"],
+                                 cwd=ROOT, capture_output=True)
+        if present.returncode != 0:
+            commit = candidate
+            break
+    if history.returncode != 0 or not commit:
+        pytest.skip("needs the git history of migrations/ (a full clone)")
+    archive = subprocess.run(f"git archive {commit} app.py iseca templates static migrations | tar -x -C {folder}",
+                             shell=True, cwd=ROOT, capture_output=True, text=True)
+    if archive.returncode != 0:
+        pytest.skip(f"the previous release is not in this clone's history: {archive.stderr.strip()}")
+    return commit[:12], head.down_revision
+
+
+def _alembic_config():
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    return config
 
 
 def test_db_upgrade_under_payment_load_blocks_no_payment_for_long(tmp_path, pg_databases):
-    url = pg_databases.create(migrate=False)
+    old_code = tmp_path / "previous-release"
+    old_code.mkdir()
+    release, previous = previous_release(old_code)
+    url = pg_databases.create()  # at head: the data is made with today's factories …
+    shops = seed_shop(url, balance=1_000_000, stores=3)
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        upgrade(revision=PREVIOUS)
-        db.engine.dispose()
-    shops = seed_shop(url, balance=10_000_000, stores=3)
     with app.app_context():
         register = db.session.scalars(select(Register)).first()
         members = list(db.session.scalars(select(Member)))
         for i in range(HISTORY):
             payments.pay(members[i % len(members)], register, 10, PaymentMethod.STORE_SCAN)
         db.session.commit()
+        downgrade(revision=previous)  # … then taken back to the previous release's schema
         db.engine.dispose()
 
     env = app_environment(url, ISECA_RATELIMIT_STORAGE_URI=need_redis(),
                           ISECA_RATELIMIT_KEY_PREFIX=f"iseca-migrate-{uuid.uuid4().hex[:8]}")
-    server = start_gunicorn(tmp_path, env)
+    server = start_gunicorn(tmp_path, env, cwd=old_code)  # the previous release serves
     try:
         tills = [PayingTill(server.url, shop, random.Random(i)) for i, shop in enumerate(shops)]
         latencies: list[tuple[float, float]] = []  # (start, seconds) of each charge
@@ -81,6 +118,6 @@ def test_db_upgrade_under_payment_load_blocks_no_payment_for_long(tmp_path, pg_d
         count = _check_books(url, tills, "migrate", earlier=HISTORY)
     finally:
         stop(server.process)
-    print(f"checked: flask db upgrade {PREVIOUS} → head ({', '.join(sorted(migration_heads()))}) on a payments table of "
+    print(f"checked: the previous release ({release}) served 3 paying tills while flask db upgrade {previous} → head ({', '.join(sorted(migration_heads()))}) on a payments table of "
           f"{HISTORY}+ rows took {ended - began:.1f} s while 3 tills paid; {len(during)} payments overlapped it, "
           f"none failed, the slowest {max(during) * 1000:.0f} ms; {count} payments, books balance")
