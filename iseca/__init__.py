@@ -44,6 +44,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     database.install_sqlite_pragmas()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    from .web import converters, inputs
+
+    # First of the request hooks: no check, guard, view or query reads a
+    # request the app refuses (an oversized body is a 413 here, not a CSRF error).
+    inputs.init_app(app)
     csrf.init_app(app)
     mail.init_app(app)
     htmx.init_app(app)
@@ -61,6 +66,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .wallet import bp as wallet_bp
 
     sessions.init_login_manager(login_manager)
+    converters.init_app(app)
     gate.init_app(app)
     web.init_app(app)
 

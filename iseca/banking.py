@@ -3,13 +3,13 @@
 the form a Zengin transfer file needs."""
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 
 import zengin_code  # loads the whole list (about 0.1 s): once, at import
 
 from .kana import KanaError, to_zengin_kana
 from .models import AccountType
+from .numbers import fold_digits, is_ascii_digits
 
 HOLDER_MAX = 30  # 受取人名: 30 bytes in the transfer file
 
@@ -17,15 +17,16 @@ ACCOUNT_TYPE_LABELS = {AccountType.ORDINARY.value: "普通", AccountType.CURRENT
 
 
 def _digits(value: str | None) -> str:
-    """Full-width digits folded, spaces and hyphens dropped."""
-    text = unicodedata.normalize("NFKC", value or "")
-    return "".join(ch for ch in text if ch not in " -")
+    """Full-width digits folded (not NFKC: ①②③④ is no bank code), spaces and
+    hyphens dropped."""
+    text = fold_digits(value or "")
+    return "".join(ch for ch in text if ch not in " -　－")
 
 
 def bank_name(bank_code: str | None) -> str | None:
     """The bank's name for a 4-digit code, or None when no bank has it."""
     code = _digits(bank_code)
-    if len(code) != 4 or not code.isdigit():
+    if len(code) != 4 or not is_ascii_digits(code):
         return None
     bank = zengin_code.Bank.all.get(code)
     return bank.name if bank is not None else None
@@ -35,7 +36,7 @@ def branch_name(bank_code: str | None, branch_code: str | None) -> str | None:
     """The branch's name, or None when the bank has no such branch."""
     code, branch = _digits(bank_code), _digits(branch_code)
     bank = zengin_code.Bank.all.get(code) if len(code) == 4 else None
-    if bank is None or len(branch) != 3 or not branch.isdigit():
+    if bank is None or len(branch) != 3 or not is_ascii_digits(branch):
         return None
     found = bank.branches.get(branch)
     return found.name if found is not None else None
@@ -95,13 +96,13 @@ def check_bank_account(
     number = _digits(account_number)
     if not bank:
         errors["bank_code"] = "金融機関コード（4桁）を入力してください。"
-    elif len(bank) != 4 or not bank.isdigit():
+    elif len(bank) != 4 or not is_ascii_digits(bank):
         errors["bank_code"] = "金融機関コードは4桁の数字です。"
     elif bank_name(bank) is None:
         errors["bank_code"] = f"金融機関コード「{bank}」の金融機関が見つかりません。通帳やキャッシュカードでご確認ください。"
     if not branch:
         errors["branch_code"] = "支店コード（3桁）を入力してください。"
-    elif len(branch) != 3 or not branch.isdigit():
+    elif len(branch) != 3 or not is_ascii_digits(branch):
         errors["branch_code"] = "支店コードは3桁の数字です。"
     elif "bank_code" not in errors and branch_name(bank, branch) is None:
         errors["branch_code"] = f"{bank_name(bank)}に支店コード「{branch}」の支店が見つかりません。"
@@ -109,7 +110,7 @@ def check_bank_account(
         errors["account_type"] = "預金種目（普通・当座）を選んでください。"
     if not number:
         errors["account_number"] = "口座番号を入力してください。"
-    elif not number.isdigit() or len(number) > 7:
+    elif not is_ascii_digits(number) or len(number) > 7:
         errors["account_number"] = "口座番号は7桁までの数字です。"
     holder = ""
     try:

@@ -79,8 +79,14 @@ DEFAULTS: dict[str, object] = {
     # PDFs (掲示用QRコード台紙): an embedded Japanese font; without the file the
     # non-embedded CID font HeiseiKakuGo-W5 is used, with a warning.
     "PDF_JAPANESE_FONT_PATH": "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
-    # Uploads.
+    # Request bodies: a larger one is answered 413 before it is read. Views
+    # that take files (store images, grant CSV) allow MAX_CONTENT_LENGTH;
+    # every other form FORM_MAX_CONTENT_LENGTH (the largest legitimate one is
+    # the grant preview's CSV, base64, well under 1 MB for 10,000 lines).
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    "FORM_MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 2 * 1024 * 1024,  # one field of a multipart form
+    "MAX_FORM_PARTS": 1000,
     "STORE_IMAGE_MAX_BYTES": 5 * 1024 * 1024,  # one store image before re-encoding
     "STORE_IMAGES_MAX": 10,  # images per store
 }

@@ -4,7 +4,6 @@ scope of the logged-in account, and the 「取消」 confirmation."""
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from typing import Any
 
 from flask import current_app, flash, g, redirect, render_template, request
@@ -12,41 +11,27 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import Form, PasswordField, SelectField, StringField, SubmitField
-from wtforms.fields import DateField
 from wtforms.validators import Length, ValidationError
 
-from . import cancellation
+from . import amounts, cancellation
+from .members import is_member_code
+from .numbers import fold_digits
 from .web.access import stores_of
+from .web.inputs import JapaneseDateField
 from .auth import passwords
 from .extensions import db
 from .models import Account, AccountKind, Payment, PaymentMethod, PaymentStatus, Register
 from .usage import METHOD_LABELS, STATUS_LABELS, UsageFilter
 
-DATE_MESSAGE = "日付を正しく入力してください（例: 2026-04-01）。"
-
-
-class JapaneseDateField(DateField):
-    """A date typed as 2026-04-01 or 2026/4/1 (full-width digits too)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("format", "%Y-%m-%d")
-        super().__init__(*args, **kwargs)
-
-    def process_formdata(self, valuelist):
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
-        raw = unicodedata.normalize("NFKC", valuelist[0]).strip().replace("/", "-").replace(".", "-")
-        try:
-            self.data = dt.datetime.strptime(raw, "%Y-%m-%d").date()
-        except ValueError:
-            self.data = None
-            raise ValueError(DATE_MESSAGE)
+# The amount range of 利用状況一覧: above any payment, below anything that
+# could overflow a comparison.
+FILTER_AMOUNT_MAX = 999_999_999
 
 
 def _digits(raw: str | None) -> str:
-    value = unicodedata.normalize("NFKC", raw or "").strip()
-    for ch in (",", "円", " ", "-", "¥", "￥"):
+    """A member code as typed: full-width digits folded, separators dropped."""
+    value = fold_digits(raw or "").strip()
+    for ch in (" ", "　", "-", "－"):
         value = value.replace(ch, "")
     return value
 
@@ -56,7 +41,7 @@ class TerminalFilterForm(Form):
 
     date_from = JapaneseDateField("期間（開始日）")
     date_to = JapaneseDateField("期間（終了日）")
-    member_code = StringField("会員コード", validators=[Length(max=40)])
+    member_code = StringField("会員コード")
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
@@ -64,7 +49,7 @@ class TerminalFilterForm(Form):
 
     def validate_member_code(self, field) -> None:
         code = _digits(field.data)
-        if code and not (code.isdigit() and len(code) == 10):
+        if code and not is_member_code(code):
             raise ValidationError("会員コードは10桁の数字で入力してください。")
 
     @property
@@ -89,8 +74,8 @@ class UsageFilterForm(TerminalFilterForm):
 
     store = SelectField("店舗", choices=[], validate_choice=False)
     register = SelectField("レジ", choices=[], validate_choice=False)
-    amount_min = StringField("金額（下限・円）", validators=[Length(max=20)])
-    amount_max = StringField("金額（上限・円）", validators=[Length(max=20)])
+    amount_min = StringField("金額（下限・円）")
+    amount_max = StringField("金額（上限・円）")
     status = SelectField("状態", choices=[("", "すべて")] + [(s.value, l) for s, l in STATUS_LABELS.items()],
                          validate_choice=False)
     method = SelectField("決済方法", choices=[("", "すべて")] + [(m.value, l) for m, l in METHOD_LABELS.items()],
@@ -125,12 +110,12 @@ class UsageFilterForm(TerminalFilterForm):
         self._choice(field)
 
     def _amount(self, field) -> int | None:
-        value = _digits(field.data)
-        if not value:
+        if not (field.data or "").strip():
             return None
-        if not value.isdigit() or len(value) > 12:
-            raise ValidationError("金額は数字（円）で入力してください（例: 1000）。")
-        return int(value)
+        try:
+            return amounts.parse_yen(field.data, minimum=0, maximum=FILTER_AMOUNT_MAX)
+        except amounts.AmountInvalid as invalid:
+            raise ValidationError(str(invalid)) from None
 
     def validate_amount_min(self, field) -> None:
         self._amount(field)

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
 
-from . import audit, ledger
+from . import amounts, audit, ledger
 from .extensions import db
+from .numbers import fold_digits, is_ascii_digits
 from .models import Account, AccountKind, Campaign, Card, CardStatus, Member, MemberKind, MemberStatus, utcnow
 
 
@@ -28,8 +29,13 @@ def luhn_check_digit(digits: str) -> str:
     return str((10 - total % 10) % 10)
 
 
+def is_member_code(text: str) -> bool:
+    """A 会員コード: 10 digits, 0-9 only."""
+    return len(text) == 10 and is_ascii_digits(text)
+
+
 def is_valid_card_number(number: str) -> bool:
-    return len(number) == 16 and number.isdigit() and luhn_check_digit(number[:-1]) == number[-1]
+    return len(number) == 16 and is_ascii_digits(number) and luhn_check_digit(number[:-1]) == number[-1]
 
 
 def _unique(column, make) -> str:
@@ -157,16 +163,12 @@ def find_members(query: str, limit: int = 50) -> list[Member]:
 
 
 def parse_grant_amount(raw: str) -> int:
-    """A grant amount: positive whole points, full-width digits accepted."""
-    value = unicodedata.normalize("NFKC", raw or "").replace(",", "").strip()
-    if not value.isdigit():
-        raise MemberError("ポイントは1以上の整数で入力してください。")
-    amount = int(value)
-    if amount <= 0:
-        raise MemberError("ポイントは1以上の整数で入力してください。")
-    if amount > GRANT_MAX_AMOUNT:
-        raise MemberError(f"1回の付与は{GRANT_MAX_AMOUNT:,}ポイントまでです。")
-    return amount
+    """A grant amount: positive whole points, typed as a yen amount is."""
+    try:
+        return amounts.parse_yen(raw, maximum=GRANT_MAX_AMOUNT, name="ポイント", unit="ポイント",
+                                 too_large=f"1回の付与は{GRANT_MAX_AMOUNT:,}ポイントまでです。")
+    except amounts.AmountInvalid as invalid:
+        raise MemberError(str(invalid)) from None
 
 
 @dataclass
@@ -214,10 +216,11 @@ def parse_grant_csv(text: str, max_lines: int = 10_000) -> GrantBatch:
     rows = list(csv.reader(io.StringIO(text)))
     seen: dict[str, int] = {}
     for number, row in enumerate(rows, start=1):
-        cells = [unicodedata.normalize("NFKC", c).strip() for c in row]
+        # Digits folded, not NFKC: NFKC would read "①⓪" as 10 points.
+        cells = [fold_digits(c).strip() for c in row]
         if not any(cells):
             continue
-        if number == 1 and cells and not cells[0].replace("-", "").isdigit():
+        if number == 1 and cells and not is_ascii_digits(cells[0].replace("-", "")):
             continue  # header
         if len(batch.lines) >= max_lines:
             batch.error = f"一度に取り込めるのは{max_lines:,}行までです。"
@@ -233,7 +236,7 @@ def parse_grant_csv(text: str, max_lines: int = 10_000) -> GrantBatch:
         except MemberError as error:
             line.error = str(error)
             continue
-        member = db.session.scalar(select(Member).where(Member.code == code))
+        member = db.session.scalar(select(Member).where(Member.code == code)) if is_member_code(code) else None
         if member is None:
             line.error = "この会員コードは登録されていません。"
         elif member.status != MemberStatus.ACTIVE:

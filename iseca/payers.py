@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload
 from .extensions import db
 from .members import is_valid_card_number
 from .models import Card, Member
+from .numbers import NumberInvalid, fold_digits, is_ascii_digits, parse_whole_number
 from .payments import PaymentRefused, check_payer
 
 WALLET_PREFIX = "ISECA1"
@@ -69,10 +70,14 @@ def card_qr_text(card: Card) -> str:
 
 
 def normalize_scan(raw: str) -> str:
-    """Full-width characters folded, spaces and hyphens of a card number dropped."""
+    """Full-width characters folded, spaces and hyphens of a card number dropped.
+    A card number is read from 0-9 and ０-９ only: NFKC would also make one of
+    ①②… or ¹²…, which are refused."""
     value = unicodedata.normalize("NFKC", raw or "").strip()
     compact = re.sub(r"[\s\-]", "", value)
-    if compact.isdigit():
+    if is_ascii_digits(compact):
+        if not is_ascii_digits(re.sub(r"[\s\-－]", "", fold_digits(raw).strip())):
+            raise PayerUnknown("カード番号は数字（0〜9）で入力してください。")
         return compact
     return value
 
@@ -85,7 +90,7 @@ def identify(raw: str, *, now: float | None = None) -> Payer:
         raise PayerUnknown("QRコードを読み取るか、カード番号を入力してください。")
     if value.startswith(WALLET_PREFIX + "."):
         payer = _identify_wallet(value, now)
-    elif value.isdigit():
+    elif is_ascii_digits(value):
         if len(value) != 16 or not is_valid_card_number(value):
             raise PayerUnknown("カード番号が正しくありません。16桁の番号をご確認ください。")
         card = db.session.scalar(select(Card).where(Card.number == value))
@@ -106,13 +111,17 @@ def identify(raw: str, *, now: float | None = None) -> Payer:
 
 def _identify_wallet(value: str, now: float | None) -> Payer:
     parts = value.split(".")
-    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
-        raise PayerUnknown("QRコードを読み取れませんでした。もう一度読み取ってください。")
+    unreadable = PayerUnknown("QRコードを読み取れませんでした。もう一度読み取ってください。")
+    if len(parts) != 4 or not is_ascii_digits(parts[1]) or len(parts[1]) > 20:
+        raise unreadable
     _, code, issued_text, signature = parts
+    try:
+        issued = parse_whole_number(issued_text, maximum=10**12)  # unix seconds
+    except NumberInvalid:
+        raise unreadable from None
     member = db.session.scalar(select(Member).where(Member.code == code))
     if member is None or not member.qr_secret:
         raise PayerUnknown("この会員は登録されていません。")
-    issued = int(issued_text)
     if not hmac.compare_digest(_wallet_signature(member, issued).encode(), signature.encode()):
         raise PayerUnknown("QRコードが正しくありません。もう一度読み取ってください。")
     current = now if now is not None else time.time()

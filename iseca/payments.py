@@ -8,15 +8,13 @@ never charges twice.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from . import audit, idempotency, ledger, settlement
+from . import amounts, audit, idempotency, ledger, settlement
 from .database import insert_ignoring_conflict
 from .extensions import db
 from .models import (
@@ -66,39 +64,18 @@ def new_payment_number(at: dt.datetime, sequence: int | None = None) -> str:
 # Amounts
 # ---------------------------------------------------------------------------
 
-_AMOUNT_RE = re.compile(r"[0-9]+")
-
-
 def max_amount() -> int:
     return int(current_app.config["PAYMENT_MAX_AMOUNT"])
 
 
 def parse_amount(raw: str | int | None, limit: int | None = None) -> int:
-    """The tax-included amount as typed: whole yen, full-width digits
-    (０-９) accepted, commas and a trailing 円 ignored. Raises AmountInvalid
-    with the message shown next to the field."""
+    """The tax-included amount as typed (the one yen parser, `amounts`).
+    Raises AmountInvalid with the message shown next to the field."""
     limit = max_amount() if limit is None else limit
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        text_value = str(raw)
-    else:
-        text_value = unicodedata.normalize("NFKC", raw or "").strip()
-    text_value = text_value.replace(",", "").replace("円", "").replace("¥", "").strip()
-    if not text_value:
-        raise AmountInvalid("金額を入力してください。")
-    if text_value.startswith("-"):
-        raise AmountInvalid("金額は1円以上で入力してください。")
-    if "." in text_value:
-        raise AmountInvalid("金額は1円単位の整数で入力してください（小数は使えません）。")
-    if not _AMOUNT_RE.fullmatch(text_value):
-        raise AmountInvalid("金額は数字で入力してください。")
-    if len(text_value) > 12:
-        raise AmountInvalid(f"1回の決済は{limit:,}円までです。")
-    amount = int(text_value)
-    if amount <= 0:
-        raise AmountInvalid("金額は1円以上で入力してください。")
-    if amount > limit:
-        raise AmountInvalid(f"1回の決済は{limit:,}円までです。")
-    return amount
+    try:
+        return amounts.parse_yen(raw, maximum=limit, too_large=f"1回の決済は{limit:,}円までです。")
+    except amounts.AmountInvalid as invalid:
+        raise AmountInvalid(str(invalid)) from None
 
 
 # ---------------------------------------------------------------------------

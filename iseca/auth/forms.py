@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from ..numbers import is_ascii_digits
+
 # A code's first letter says its kind (店舗 S00001, 事業者 B00001), so a wrong
 # ユーザー種別 is told apart from a wrong password without looking anything up.
 CODE_PREFIX_KINDS = {"S": ("store", "店舗", "店舗コード"), "B": ("business", "事業者", "事業者コード")}
@@ -32,7 +34,7 @@ class LoginForm(FlaskForm):
         """店舗 ticked with a B-code (or 事業者 with an S-code): say which to choose."""
         code = unicodedata.normalize("NFKC", self.code.data or "").strip().upper()
         kind, label, code_name = CODE_PREFIX_KINDS.get(code[:1], (None, "", ""))
-        if kind is not None and code[1:].isdigit() and field.data != kind:
+        if kind is not None and is_ascii_digits(code[1:]) and field.data != kind:
             raise ValidationError(
                 f"「{code[:1]}」で始まるコードは{code_name}です。ユーザー種別で「{label}」を選んでからログインしてください。"
             )

@@ -7,6 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import banking, outbox, profiles
 from ..web.access import get_business_or_404, get_store_or_404
+from ..web.inputs import accepts_files
 from ..extensions import db
 from ..public.onboarding_views import bank_names, image_response
 from . import bp
@@ -32,6 +33,7 @@ def store(store_id: int):
 
 
 @bp.route("/stores/<int:store_id>/images", methods=["POST"])
+@accepts_files("image")
 def store_image_upload(store_id: int):
     """画像の追加: checked, re-encoded, stored."""
     store = get_store_or_404(current_user, store_id)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from .. import usage
 from ..web.access import get_store_payment_or_404, stores_of
+from ..web.inputs import page_arg
 from ..csvexport import ENCODING_LABELS, ENCODINGS, CsvStream, unencodable
 from ..extensions import db, limiter
 from ..history_web import (
@@ -93,8 +94,7 @@ def usage_list():
     args: dict[str, str] = {}
     if form.validate():
         args = form.url_args()
-        number = request.args.get("page", "1")
-        page = usage.page_of(make_filter(current_user, form), int(number) if number.isdigit() else 1)
+        page = usage.page_of(make_filter(current_user, form), page_arg())
     context = dict(
         form=form,
         page=page,
@@ -209,7 +209,9 @@ def usage_daily():
     report = None
     args = {}
     if form.validate():
-        args = {k: v for k, v in form.url_args().items() if k in ("date_from", "date_to", "store", "register")}
+        # Every condition of the address is shown on the page (the template
+        # lists those it does not offer), applied and carried to the CSV.
+        args = form.url_args()
         report = usage.daily_totals(make_filter(current_user, form))
     return render_template(
         "cms/usage_daily.html",

@@ -9,6 +9,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from .. import onboarding, outbox
+from ..web.inputs import page_arg
 from ..extensions import db
 from ..models import ApplicationStatus, Business, MerchantApplication
 from ..public.forms import ApplicationForm
@@ -48,7 +49,7 @@ def applications():
     else:
         status = "all"
         order = MerchantApplication.submitted_at.desc()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     pagination = db.paginate(stmt.order_by(order, MerchantApplication.id), page=page, per_page=PER_PAGE, error_out=False)
     counts = dict(db.session.execute(
         select(MerchantApplication.status, func.count()).group_by(MerchantApplication.status)

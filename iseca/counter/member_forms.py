@@ -1,10 +1,11 @@
 """Forms of the counter's members, cards and grants pages."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField, StringField
+from wtforms import HiddenField, RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..members import MAX_BATCH
+from ..web.inputs import IdSelectField, JapaneseDateField, WholeNumberField
 
 
 class AppMemberForm(FlaskForm):
@@ -14,7 +15,7 @@ class AppMemberForm(FlaskForm):
 
 
 class IssueCardsForm(FlaskForm):
-    count = IntegerField("発行枚数", default=1, validators=[
+    count = WholeNumberField("発行枚数", default=1, maximum=MAX_BATCH, message=f"発行枚数は1〜{MAX_BATCH}枚です。", validators=[
         InputRequired(message="発行枚数を入力してください。"),
         NumberRange(min=1, max=MAX_BATCH, message=f"発行枚数は1〜{MAX_BATCH}枚です。")])
     name = StringField("氏名（1枚のときのみ・任意）", validators=[Optional(), Length(max=100)])
@@ -27,7 +28,7 @@ class IssueCardsForm(FlaskForm):
 class GrantForm(FlaskForm):
     kind = RadioField("種類", choices=[("grant", "付与"), ("charge", "チャージ（入金あり）")], default="grant",
                       validators=[DataRequired(message="種類を選んでください。")])
-    campaign_id = SelectField("キャンペーン（有効期間）", coerce=int,
+    campaign_id = IdSelectField("キャンペーン（有効期間）",
                               validators=[DataRequired(message="キャンペーンを選んでください。")])
     amount = StringField("付与ポイント", validators=[DataRequired(message="付与ポイントを入力してください。")])
     memo = StringField("理由・メモ", validators=[DataRequired(message="理由を入力してください。"), Length(max=200)])
@@ -36,7 +37,7 @@ class GrantForm(FlaskForm):
 
 
 class GrantUploadForm(FlaskForm):
-    campaign_id = SelectField("キャンペーン（有効期間）", coerce=int,
+    campaign_id = IdSelectField("キャンペーン（有効期間）",
                               validators=[DataRequired(message="キャンペーンを選んでください。")])
     memo = StringField("理由・メモ", validators=[DataRequired(message="理由を入力してください。"), Length(max=200)])
     file = FileField("CSVファイル（会員コード,ポイント）", validators=[FileRequired(message="CSVファイルを選んでください。")])
@@ -44,5 +45,5 @@ class GrantUploadForm(FlaskForm):
 
 class CampaignForm(FlaskForm):
     name = StringField("名称", validators=[DataRequired(message="名称を入力してください。"), Length(max=200)])
-    starts_on = DateField("開始日", validators=[InputRequired(message="開始日を入力してください（例: 2026-04-01）。")])
-    ends_on = DateField("終了日", validators=[InputRequired(message="終了日を入力してください（例: 2027-03-31）。")])
+    starts_on = JapaneseDateField("開始日", validators=[InputRequired(message="開始日を入力してください（例: 2026-04-01）。")])
+    ends_on = JapaneseDateField("終了日", validators=[InputRequired(message="終了日を入力してください（例: 2027-03-31）。")])

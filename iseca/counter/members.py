@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import audit, grants, idempotency, ledger, members, payers
+from ..web.inputs import accepts_files, form_id, not_sent_by_the_page
 from ..extensions import db
 from ..models import Campaign, Card, LedgerTransactionKind, Member
 from ..timeutil import today_jst
@@ -163,6 +164,7 @@ def card_replace(card_id: int):
 
 
 @bp.route("/grants/upload", methods=["GET", "POST"])
+@accepts_files("file")
 def grants_upload():
     """ポイント一括付与 (CSV): upload, then a preview; nothing is granted yet."""
     form = GrantUploadForm()
@@ -187,12 +189,12 @@ def grants_upload():
 @bp.route("/grants/commit", methods=["POST"])
 def grants_commit():
     """一括付与の確定: every line or none, once per preview (a resubmit grants nothing more)."""
-    campaign = db.session.get(Campaign, int(request.form.get("campaign_id", "0") or 0)) or abort(404)
+    campaign = db.session.get(Campaign, form_id("campaign_id") or 0) or abort(404)
     memo = request.form.get("memo", "")[:200]
     try:
         text = base64.b64decode(request.form.get("csv_data", ""), validate=True).decode()
     except (ValueError, UnicodeDecodeError):
-        abort(400)
+        not_sent_by_the_page()
     batch = members.parse_grant_csv(text)
     try:
         granted = grants.grant_batch_once(_staff(), request.form.get("key", ""), batch, campaign, memo=memo,

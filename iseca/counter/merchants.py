@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
-from wtforms import DateField, IntegerField, SelectField
+from wtforms import SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from .. import banking, onboarding, outbox
+from ..web.inputs import JapaneseDateField, WholeNumberField, as_id, page_arg
 from ..extensions import db
 from ..models import Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, Store
 from ..profiles import bank_of
@@ -25,11 +26,11 @@ class ActionForm(JapaneseForm):
 
 class KitForm(JapaneseForm):
     store_id = SelectField("店舗", coerce=str, validate_choice=False, validators=[Optional()])
-    handed_on = DateField("受け渡し日", validators=[InputRequired(message="受け渡し日を入力してください。")])
-    flag = IntegerField("のぼり旗", default=0, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
-    qr_sheet = IntegerField("掲示用QRコード台紙", default=0, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
-    sticker_round = IntegerField("ステッカー（丸型）", default=0, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
-    sticker_square = IntegerField("ステッカー（角型）", default=0, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
+    handed_on = JapaneseDateField("受け渡し日", validators=[InputRequired(message="受け渡し日を入力してください。")])
+    flag = WholeNumberField("のぼり旗", default=0, maximum=50, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
+    qr_sheet = WholeNumberField("掲示用QRコード台紙", default=0, maximum=50, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
+    sticker_round = WholeNumberField("ステッカー（丸型）", default=0, maximum=50, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
+    sticker_square = WholeNumberField("ステッカー（角型）", default=0, maximum=50, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
 
     def items(self) -> dict[KitItem, int]:
         return {
@@ -81,7 +82,7 @@ def merchants():
             Business.name.ilike(like), Business.code.ilike(like), Business.name_kana.ilike(like),
             Business.id.in_(select(Store.business_id).where(or_(Store.name.ilike(like), Store.code.ilike(like)))),
         ))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     pagination = db.paginate(stmt.order_by(Business.code), page=page, per_page=PER_PAGE, error_out=False)
     return render_template("counter/merchants.html", pagination=pagination, q=q)
 
@@ -118,7 +119,7 @@ def kit_handover(business_id: int):
         else:
             store = None
             if form.store_id.data:
-                store = stores_by_id(business).get(int(form.store_id.data)) if form.store_id.data.isdigit() else None
+                store = stores_by_id(business).get(as_id(form.store_id.data))
                 if store is None:
                     abort(404)
             onboarding.record_kit_handover(business, items, form.handed_on.data, current_user._get_current_object(), store)

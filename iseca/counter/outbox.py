@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from .. import audit
 from .. import outbox as mail
+from ..web.inputs import page_arg
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus
 from ..public.forms import JapaneseForm
@@ -40,7 +41,7 @@ def outbox():
         stmt = stmt.where(OutboxMessage.status == OutboxStatus(status))
     else:
         status = ""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     pagination = db.paginate(stmt.order_by(OutboxMessage.id.desc()), page=page, per_page=PER_PAGE, error_out=False)
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     return render_template(

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from .. import qr
 from .. import register_pages as pages
 from ..web.access import get_store_or_404
+from ..web.inputs import id_args, page_arg
 from ..extensions import db
 from ..models import Register, Store
 from . import bp
@@ -44,10 +45,7 @@ def registers():
     """店舗QRコード: find stores, open one's registers, print many stores' 台紙."""
     q = " ".join((request.args.get("q") or "").split())[:100]
     unpublished_only = request.args.get("unpublished") == "1"
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = page_arg()
     stmt = _store_search(q, unpublished_only)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     stores = list(db.session.scalars(stmt.order_by(Store.code).limit(STORES_PER_PAGE).offset((page - 1) * STORES_PER_PAGE)))
@@ -68,11 +66,7 @@ def registers():
 @bp.route("/registers/sheets.pdf")
 def register_sheets_pdf():
     """掲示用QRコード台紙 of the chosen stores: one PDF, one page per register."""
-    ids = []
-    for raw in request.args.getlist("store_id"):
-        if raw.isdigit():
-            ids.append(int(raw))
-    registers = qr.registers_for_sheets(ids)
+    registers = qr.registers_for_sheets(id_args("store_id"))
     back = url_for("counter.registers", q=request.args.get("q") or None,
                    unpublished=request.args.get("unpublished") or None)
     if not registers:

@@ -8,6 +8,7 @@ from flask import current_app, g, render_template
 from sqlalchemy import select
 
 from .. import ledger
+from ..numbers import is_ascii_digits
 from ..extensions import db, limiter
 from ..models import Card, CardStatus, Payment
 from . import bp
@@ -24,7 +25,7 @@ def _wrong_secret(response) -> bool:
                deduct_when=_wrong_secret, scope="card-page")
 def card_balance(number: str, secret: str):
     """残高と最近のご利用: balance and recent uses of one card."""
-    card = db.session.scalar(select(Card).where(Card.number == number[:20])) if number.isdigit() else None
+    card = db.session.scalar(select(Card).where(Card.number == number[:20])) if is_ascii_digits(number) else None
     if card is None or not hmac.compare_digest(card.secret.encode(), secret.encode()[:100]):
         g.card_secret_wrong = True
         page = render_template("errors/error.html", code=404, title="カードが見つかりません",

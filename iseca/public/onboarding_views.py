@@ -7,6 +7,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import func, or_, select
 
 from .. import banking, onboarding, outbox
+from ..web.inputs import page_arg
 from ..extensions import db, limiter
 from ..kana import KanaError, to_zengin_kana
 from ..models import MerchantStatus, Store, StoreImage
@@ -124,8 +125,7 @@ def stores():
         stmt = stmt.where(Store.area == area)
     else:
         area = ""
-    page = request.args.get("page", 1, type=int)
-    pagination = db.paginate(stmt.order_by(Store.name_kana, Store.id), page=max(page, 1), per_page=PER_PAGE,
+    pagination = db.paginate(stmt.order_by(Store.name_kana, Store.id), page=page_arg(), per_page=PER_PAGE,
                              error_out=False)
     first_images = _first_images([s.id for s in pagination.items])
     context = dict(pagination=pagination, q=q, category=category, area=area, first_images=first_images,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from .. import usage
 from ..web.access import get_store_payment_or_404
+from ..web.inputs import id_arg
 from ..extensions import db, limiter
 from ..history_web import (
     TerminalFilterForm,
@@ -29,11 +30,11 @@ BATCH = 30
 def _cursor(f: usage.UsageFilter):
     """The (created_at, id) after which 「もっと見る」 continues, if the
     `before` payment is one this store may see."""
-    before = request.args.get("before", "")
-    if not before.isdigit():
+    before = id_arg("before")
+    if before is None:
         return None
     row = db.session.execute(
-        select(Payment.created_at, Payment.id).where(Payment.id == int(before), *usage.conditions(f))
+        select(Payment.created_at, Payment.id).where(Payment.id == before, *usage.conditions(f))
     ).first()
     return (row.created_at, row.id) if row else None
 

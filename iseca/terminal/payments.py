@@ -13,6 +13,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from .. import idempotency, ledger, payers, payments
+from ..web.inputs import value_id
 from ..extensions import db, limiter
 from ..models import Payment, PaymentMethod, PaymentStatus, Register, utcnow
 from ..web.access import get_register_or_404, get_store_or_404
@@ -33,12 +34,10 @@ def _store():
 def _register() -> Register:
     """The register this till books on: `r` if given (it must be the
     store's own), else the store's first register in use."""
-    raw = request.values.get("r", "")
+    register_id = value_id("r")
     _store()
-    if raw:
-        if not raw.isdigit():
-            abort(404)
-        register = get_register_or_404(current_user, int(raw))
+    if register_id is not None:
+        register = get_register_or_404(current_user, register_id)
         if register.retired_at is not None:
             abort(404)
         return register

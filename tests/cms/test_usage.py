@@ -163,9 +163,21 @@ def test_presets_link_to_explicit_dates_and_keep_other_conditions(app, data):
         ({"date_from": "2026-13-45"}, "date_from", "日付を正しく入力してください"),
         ({"date_from": "2026-04-10", "date_to": "2026-04-01"}, "date_to", "終了日は開始日と同じか"),
         ({"member_code": "12ab"}, "member_code", "会員コードは10桁の数字"),
-        ({"amount_min": "千円"}, "amount_min", "金額は数字（円）で入力"),
+        ({"amount_min": "千円"}, "amount_min", "金額は数字で入力"),
         ({"amount_min": "5000", "amount_max": "100"}, "amount_max", "上限は下限と同じか"),
         ({"status": "lost"}, "status", "一覧から選んでください"),
+        # Refused, never silently read as something else (5 yen, or "no limit").
+        ({"amount_min": "-5"}, "amount_min", "金額は0円以上で入力"),
+        ({"amount_max": "9" * 24}, "amount_max", "金額は999,999,999円以下で入力"),
+        ({"amount_min": "²"}, "amount_min", "金額は数字で入力"),
+        ({"amount_max": "①⓪"}, "amount_max", "金額は数字で入力"),
+        ({"amount_min": "1.5"}, "amount_min", "金額は1円単位の整数で入力してください（小数は使えません）"),
+        ({"member_code": "¹²³⁴⁵⁶⁷⁸⁹⁰"}, "member_code", "会員コードは10桁の数字"),
+        ({"date_from": "0001-01-01"}, "date_from", "日付は2000年1月1日から2099年12月31日まで"),
+        ({"date_to": "9999-12-31"}, "date_to", "日付は2000年1月1日から2099年12月31日まで"),
+        ({"store": "99999999999"}, "store", "一覧から選んでください"),
+        ({"register": "abc"}, "register", "一覧から選んでください"),
+        ({"method": "cash"}, "method", "一覧から選んでください"),
     ],
 )
 def test_bad_conditions_are_explained_next_to_the_field_and_kept(app, data, query, field, message):
@@ -173,7 +185,7 @@ def test_bad_conditions_are_explained_next_to_the_field_and_kept(app, data, quer
     html = client.get("/cms/usage", query_string=query).get_data(as_text=True)
     assert re.search(rf'id="{field}-error"><li>{message}', html), html[:200]
     for value in query.values():
-        if field != "status":
+        if field not in ("status", "store", "register", "method"):  # selects keep the choice, not a value
             assert f'value="{value}"' in html
     assert numbers_on(html) == []
 

@@ -107,7 +107,7 @@ def test_csv_with_one_bad_line_grants_nothing(counter):
     a, _ = factories.make_card_member()
     preview = _upload(counter, campaign, f"{a.code},1000\n0000000000,500\n{a.code},-5\n")
     html = preview.get_data(as_text=True)
-    assert "登録されていません" in html and "1以上の整数" in html and "1件も付与されません" in html
+    assert "登録されていません" in html and "1ポイント以上" in html and "1件も付与されません" in html
     assert 'action="/counter/grants/commit"' not in html
     # a hand-made commit of the same content is refused too
     import base64 as b64

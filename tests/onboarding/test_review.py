@@ -211,7 +211,7 @@ def test_kit_form_messages_are_japanese_and_another_business_store_is_refused(cl
     html = post_form(staff_client, f"{url}/kit", {"store_id": "", "handed_on": "昨日", "flag": "たくさん",
                                                   "qr_sheet": "0", "sticker_round": "0", "sticker_square": "0"},
                      page_url=url).get_data(as_text=True)
-    assert "無効な日付型です" in html and "無効な整数です" in html and "Not a valid" not in html
+    assert "日付を正しく入力してください" in html and "0〜50の数字で入力してください" in html and "Not a valid" not in html
     resp = post_form(staff_client, f"{url}/kit", {"store_id": str(other.id), "handed_on": "2026-04-01", "flag": "1"},
                      page_url=url)
     assert resp.status_code == 404

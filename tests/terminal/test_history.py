@@ -74,6 +74,26 @@ def test_filter_by_period_and_member_code(app, data):
     assert "会員コードは10桁の数字で入力してください。" in bad and 'value="abc"' in bad
 
 
+@pytest.mark.parametrize("query,message", [
+    ({"date_from": "0001-01-01"}, "日付は2000年1月1日から2099年12月31日までの範囲で入力してください。"),
+    ({"date_to": "9999-12-31"}, "日付は2000年1月1日から2099年12月31日までの範囲で入力してください。"),
+    ({"date_from": "２０２６／１３／０１"}, "日付を正しく入力してください"),
+    ({"member_code": "①②③④⑤⑥⑦⑧⑨⓪"}, "会員コードは10桁の数字で入力してください。"),
+])
+def test_dates_out_of_range_and_unicode_digits_get_a_message_and_no_rows(app, data, query, message):
+    client = terminal(app, data.stores[0].code)
+    response = client.get("/terminal/history", query_string=query)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and message in html
+    assert NUMBER_RE.findall(html) == []
+
+
+@pytest.mark.parametrize("before", ["2147483648", "9" * 30, "²", "-1", "abc"])
+def test_a_more_link_with_an_impossible_cursor_is_not_found(app, data, before):
+    client = terminal(app, data.stores[0].code)
+    assert client.get("/terminal/history", query_string={"before": before}).status_code == 404
+
+
 def test_tap_a_row_for_detail_then_cancel_with_confirmation(app):
     store = factories.make_store()
     member, card = factories.make_card_member(2_000)
