@@ -67,7 +67,7 @@ def main() -> int:
             response = client.post("/terminal/pay", data={"csrf_token": token, "code": number})
             assert response.status_code == 303, response.status_code
             query = parse_qs(urlsplit(response.headers["Location"]).query)
-            refs.append((query["p"][0], query["r"][0]))
+            refs.append((query["payer"][0], query["register"][0]))
 
         statements: list[str] = []
         db_time = [0.0]
@@ -87,7 +87,7 @@ def main() -> int:
 
         def charge(i: int):
             reference, register = refs[i % len(refs)]
-            form = {"csrf_token": token, "p": reference, "r": register, "amount": "1", "key": secrets.token_urlsafe(18)}
+            form = {"csrf_token": token, "payer": reference, "register": register, "amount": "1", "key": secrets.token_urlsafe(18)}
             response = client.post("/terminal/pay/charge", data=form)
             assert response.status_code == 303, (response.status_code, response.get_data(as_text=True)[:500])
 

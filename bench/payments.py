@@ -163,7 +163,7 @@ def drive(port: int, store_codes: list[str], numbers: list[str], clients: int, s
             status, headers, _ = client.request("POST", "/terminal/pay", {"csrf_token": token, "code": number})
             assert status == 303, f"scan {status}"
             query = parse_qs(urlsplit(headers["Location"]).query)
-            refs.append((query["p"][0], query["r"][0]))
+            refs.append((query["payer"][0], query["register"][0]))
         ready.wait()
         go.wait()
         mine_lat, mine_status = [], {}
@@ -171,7 +171,7 @@ def drive(port: int, store_codes: list[str], numbers: list[str], clients: int, s
         while time.perf_counter() < stop_at[0]:
             reference, register = refs[i % len(refs)]
             i += 1
-            form = {"csrf_token": token, "p": reference, "r": register, "amount": "1", "key": secrets.token_urlsafe(18)}
+            form = {"csrf_token": token, "payer": reference, "register": register, "amount": "1", "key": secrets.token_urlsafe(18)}
             started = time.perf_counter()
             status, _, _ = client.request("POST", "/terminal/pay/charge", form)
             mine_lat.append(time.perf_counter() - started)

@@ -1,11 +1,17 @@
-"""Creating login accounts (the counter, the CLI and onboarding use these)."""
+"""Login accounts and their administration: creating them (the counter,
+the CLI and onboarding), and at the counter a merchant account's password
+reset (mailed), 利用停止 and 利用再開; each writes its audit row."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from . import audit, outbox
 from .auth.passwords import generate_initial_password, set_password
+from .auth.sessions import revoke_all_sessions
 from .extensions import db
-from .models import Account, AccountKind
+from .models import Account, AccountKind, Business, MerchantStatus, OutboxMessage
+
+SUBJECT_PASSWORD_RESET = "【ISECA】パスワード再発行のお知らせ"
 
 
 class AccountExists(Exception):
@@ -32,3 +38,45 @@ def create_account(
     db.session.add(account)
     db.session.flush()
     return account, password
+
+
+def merchant_accounts(business: Business) -> list[Account]:
+    """The business account and its stores' accounts."""
+    return list(db.session.scalars(
+        select(Account)
+        .where(Account.business_id == business.id, Account.kind.in_([AccountKind.BUSINESS, AccountKind.STORE]))
+        .order_by(Account.kind, Account.login)
+    ))
+
+
+def mail_address_of(account: Account) -> str:
+    """Where a merchant account's mail goes: its own address, else its business's."""
+    if account.email:
+        return account.email
+    business = db.session.get(Business, account.business_id) if account.business_id else None
+    return business.email if business is not None else ""
+
+
+def reset_password(account: Account, staff: Account) -> tuple[str, OutboxMessage]:
+    """A new initial password, mailed; every session ends; the account must
+    change it at the next login."""
+    password = generate_initial_password()
+    set_password(account, password, initial=True)
+    revoke_all_sessions(account.id)
+    audit.record("password_reset", account, {"login": account.login}, actor=staff)
+    body = outbox.mail_body("password_reset", account=account, password=password)
+    message = outbox.queue(mail_address_of(account), SUBJECT_PASSWORD_RESET, body)
+    return password, message
+
+
+def suspend_account(account: Account, staff: Account) -> None:
+    """利用停止: the account can no longer log in; its sessions end now."""
+    account.status = MerchantStatus.SUSPENDED
+    revoke_all_sessions(account.id)
+    audit.record("account_suspended", account, {"login": account.login}, actor=staff)
+
+
+def reactivate_account(account: Account, staff: Account) -> None:
+    """利用再開."""
+    account.status = MerchantStatus.ACTIVE
+    audit.record("account_reactivated", account, {"login": account.login}, actor=staff)

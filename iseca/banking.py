@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 import zengin_code  # loads the whole list (about 0.1 s): once, at import
 
 from .kana import KanaError, to_zengin_kana
+from .labels import label
 from .models import AccountType
 from .numbers import fold_digits, is_ascii_digits
 
 HOLDER_MAX = 30  # 受取人名: 30 bytes in the transfer file
 
-ACCOUNT_TYPE_LABELS = {AccountType.ORDINARY.value: "普通", AccountType.CURRENT.value: "当座"}
 
 
 def _digits(value: str | None) -> str:
@@ -106,7 +106,7 @@ def check_bank_account(
         errors["branch_code"] = "支店コードは3桁の数字です。"
     elif "bank_code" not in errors and branch_name(bank, branch) is None:
         errors["branch_code"] = f"{bank_name(bank)}に支店コード「{branch}」の支店が見つかりません。"
-    if account_type not in ACCOUNT_TYPE_LABELS:
+    if account_type not in {t.value for t in AccountType}:
         errors["account_type"] = "預金種目（普通・当座）を選んでください。"
     if not number:
         errors["account_number"] = "口座番号を入力してください。"
@@ -135,7 +135,7 @@ def masked(account: dict[str, str]) -> dict[str, str]:
     return {
         "bank_code": account.get("bank_code", ""),
         "branch_code": account.get("branch_code", ""),
-        "account_type": ACCOUNT_TYPE_LABELS.get(str(account.get("account_type", "")), ""),
+        "account_type": label(account.get("account_type", ""), "bank_account_type"),
         "account_number": mask_account_number(account.get("account_number", "")),
         "account_holder_kana": holder[:2] + "*" * max(len(holder) - 2, 0),
     }
@@ -148,7 +148,7 @@ def describe(account: dict[str, str], *, mask: bool = True) -> str:
     parts = [
         f"{bank_name(bank) or bank}（{bank}）",
         f"{branch_name(bank, branch) or branch}（{branch}）",
-        ACCOUNT_TYPE_LABELS.get(str(account.get("account_type", "")), ""),
+        label(account.get("account_type", ""), "bank_account_type"),
         mask_account_number(number) if mask else number,
         account.get("account_holder_kana", ""),
     ]

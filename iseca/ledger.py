@@ -315,12 +315,6 @@ def reverse(
     return post(kind, [(accounts[i], amount) for i, amount in totals.items() if amount], actor=actor, memo=memo)
 
 
-def entries_of(accounts: Iterable[LedgerAccount]) -> list[LedgerEntry]:
-    """The entries of some accounts, oldest first (for statements and history)."""
-    ids = [a.id for a in accounts]
-    return list(db.session.scalars(select(LedgerEntry).where(LedgerEntry.account_id.in_(ids)).order_by(LedgerEntry.id)))
-
-
 def member_accounts(member_id: int) -> list[LedgerAccount]:
     """All of a member's accounts, every campaign's (also ended ones), oldest first."""
     return list(db.session.scalars(

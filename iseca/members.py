@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import secrets
 import unicodedata
@@ -11,9 +10,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 
 from . import amounts, audit, ledger
+from .database import contains_text
 from .extensions import db
+from .models import Account, AccountKind, Card, CardStatus, Member, MemberKind, MemberStatus, utcnow
 from .numbers import fold_digits, is_ascii_digits
-from .models import Account, AccountKind, Campaign, Card, CardStatus, Member, MemberKind, MemberStatus, utcnow
 
 
 def luhn_check_digit(digits: str) -> str:
@@ -158,7 +158,7 @@ def find_members(query: str, limit: int = 50) -> list[Member]:
         digits = text.replace("-", "").replace(" ", "")
         card_members = select(Card.member_id).where(Card.number == digits)
         stmt = stmt.where(or_(Member.code == digits, Member.id.in_(card_members), Member.email == text.lower(),
-                              Member.name.contains(text)))
+                              contains_text(Member.name, text)))
     return list(db.session.scalars(stmt))
 
 
@@ -251,5 +251,3 @@ def parse_grant_csv(text: str, max_lines: int = 10_000) -> GrantBatch:
     return batch
 
 
-def campaign_is_open(campaign: Campaign, on: dt.date) -> bool:
-    return campaign.starts_on <= on <= campaign.ends_on

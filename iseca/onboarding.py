@@ -1,6 +1,7 @@
 """加盟店登録から利用開始まで: applications, their review, the accounts
-approval creates and the mails that carry them, the kit hand-over and the
-publication to 「使えるお店」."""
+approval creates and the mails that carry them (templates/mail/), the kit
+hand-over and the publication to 「使えるお店」. Account administration
+(password reset, 利用停止) is iseca/accounts.py."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,14 +10,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from . import audit, outbox
 from .accounts import create_account
-from .auth.sessions import revoke_all_sessions
-from .auth.passwords import generate_initial_password, set_password
 from .extensions import db
+from .labels import KIT_ITEM
 from .merchants import create_business, create_register, create_store
 from .models import (
     Account,
@@ -27,7 +26,6 @@ from .models import (
     KitHandover,
     KitItem,
     MerchantApplication,
-    MerchantStatus,
     OutboxMessage,
     Store,
     utcnow,
@@ -51,27 +49,11 @@ ELIGIBILITY = [
     "取扱物品や役務等が適切である",
 ]
 
-STATUS_LABELS = {
-    ApplicationStatus.RECEIVED: "受付",
-    ApplicationStatus.APPROVED: "承認",
-    ApplicationStatus.REJECTED: "却下",
-}
-
-SOURCE_LABELS = {"online": "オンライン", "paper": "書面"}
-
-KIT_LABELS = {
-    KitItem.FLAG: "のぼり旗",
-    KitItem.QR_SHEET: "掲示用QRコード台紙",
-    KitItem.STICKER_ROUND: "ステッカー（丸型）",
-    KitItem.STICKER_SQUARE: "ステッカー（角型）",
-}
 
 SUBJECT_STORE_ACCOUNT = "【ISECA】店舗アカウント開設が完了しました"
 SUBJECT_BUSINESS_ACCOUNT = "【ISECA】事業者アカウント開設が完了しました"
 SUBJECT_RECEIVED = "【ISECA】加盟店登録のお申込みを受け付けました"
 SUBJECT_REJECTED = "【ISECA】加盟店登録のお申込みについて"
-SUBJECT_PASSWORD_RESET = "【ISECA】パスワード再発行のお知らせ"
-SUBJECT_BANK_CHANGED = "【ISECA】振込先口座が変更されました"
 
 _CITY_RE = re.compile(r"^(群馬県\s*)?伊勢崎市")
 
@@ -86,198 +68,6 @@ OUTSIDE_CITY_MESSAGE = (
     "ISECAの加盟店は伊勢崎市内の店舗・事業所に限られます。"
     "伊勢崎市内の住所を「群馬県伊勢崎市」または「伊勢崎市」から入力してください。"
 )
-
-
-# ---------------------------------------------------------------------------
-# Mail texts, modelled on the guide's account mail
-# ---------------------------------------------------------------------------
-
-
-def _urls() -> dict[str, str]:
-    base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
-    return {
-        "cms": f"{base}/cms/",
-        "terminal": f"{base}/terminal/",
-        "gate_user": str(current_app.config["BASIC_AUTH_USERNAME"]),
-        "gate_password": str(current_app.config["BASIC_AUTH_PASSWORD"]),
-    }
-
-
-FOOTER = """
-※このメールは送信専用です。ご不明な点はISECA窓口までお問い合わせください。
-
-ISECA窓口（伊勢崎市 企画部 事務管理課）
-伊勢崎市役所東館 1階
-TEL：0270-27-2708（直通） 平日午前8：30～午後5：15（土日祝・年末年始を除く）
-"""
-
-
-def store_account_mail(business_name: str, store: Store, password: str) -> str:
-    """The body of 「店舗アカウント開設が完了しました」."""
-    u = _urls()
-    return f"""{business_name} 様
-
-ISECA（伊勢崎市電子地域通貨）加盟店のお申込みいただきありがとうございます。
-
-ISECAをご利用いただくためのアカウントが下記の通り開設されましたのでお知らせいたします。
-
-■店舗アカウント■
-加盟店舗名：{store.name}
-
-＊店舗アカウント
-店舗ID：{store.code}
-店舗パスワード：{password}
-
-以下の機能をご利用いただけます
-
-■管理サイト■
-管理サイトは利用実績の確認や利用取消などを行っていただくためのシステムです。
-以下のURLにアカウント情報を入力し必ずログインを行ってください。
-「店舗」を選択して「店舗コード」を入力しログインすると利用履歴の確認、取消、QRコードの作成が可能です。店舗掲示用QRコードは、レジ一覧からダウンロードしてください。
-
-＊管理サイトURL
-{u['cms']}
-
-2段階認証があります。
-
-1、1回目認証
-ID : {u['gate_user']}
-パスワード : {u['gate_password']}
-
-2、2回目認証
-ユーザー種別 : 店舗
-店舗ID : {store.code}
-パスワード : {password}
-
-■加盟店アプリ■
-スマートフォンやタブレットのブラウザで以下のURLを開いてご利用いただけます。
-{u['terminal']}
-
-アプリのログインは以下をご入力ください
-店舗ID : {store.code}
-パスワード : {password}
-
-（留意点）
-・初回ログイン直後に初期パスワードからの変更が必要となります（管理サイトと加盟店アプリで同一のパスワードです）。
-・90日以上パスワードが変更されていない場合、アラートメッセージが表示されます。
-・加盟店キット（のぼり旗・掲示用QRコード台紙・ステッカー）は市役所ISECA窓口でお受け取りください。
-{FOOTER}"""
-
-
-def business_account_mail(business: Business, stores: list[Store], password: str) -> str:
-    """The body of 「事業者アカウント開設が完了しました」."""
-    u = _urls()
-    store_lines = "\n".join(f"・{s.name}（店舗ID：{s.code}）" for s in stores)
-    return f"""{business.name} 様
-
-ISECA（伊勢崎市電子地域通貨）加盟店のお申込みいただきありがとうございます。
-
-ISECAをご利用いただくためのアカウントが下記の通り開設されましたのでお知らせいたします。
-
-■事業者アカウント■
-事業者名：{business.name}
-
-＊事業者アカウント
-事業者ID：{business.code}
-事業者パスワード：{password}
-
-＊お持ちの店舗（店舗アカウントは店舗ごとに別のメールでお知らせしています）
-{store_lines}
-
-■管理サイト■
-事業者アカウントでは、お持ちのすべての店舗の利用状況・精算金額の確認と、事業者情報（連絡先・振込先口座）の確認・変更ができます。
-以下のURLにアカウント情報を入力し必ずログインを行ってください。
-
-＊管理サイトURL
-{u['cms']}
-
-2段階認証があります。
-
-1、1回目認証
-ID : {u['gate_user']}
-パスワード : {u['gate_password']}
-
-2、2回目認証
-ユーザー種別 : 事業者
-事業者ID : {business.code}
-パスワード : {password}
-
-（留意点）
-・初回ログイン直後に初期パスワードからの変更が必要となります。
-・振込先口座にお間違いがないか、事業者情報で必ずご確認ください。
-{FOOTER}"""
-
-
-def received_mail(business_name: str, stores: list[str]) -> str:
-    store_lines = "\n".join(f"・{name}" for name in stores)
-    return f"""{business_name} 様
-
-ISECA（伊勢崎市電子地域通貨）加盟店登録のお申込みを受け付けました。
-
-＊お申込みの店舗
-{store_lines}
-
-ISECA窓口で内容を確認のうえ、アカウント開設のご案内（店舗ID・事業者ID・初期パスワード）をメールでお送りします。
-{FOOTER}"""
-
-
-def rejected_mail(business_name: str, reason: str) -> str:
-    return f"""{business_name} 様
-
-ISECA（伊勢崎市電子地域通貨）加盟店登録のお申込みをいただき、ありがとうございました。
-
-誠に恐れ入りますが、次の理由により今回のお申込みはお受けできませんでした。
-
-＊理由
-{reason}
-
-ご不明な点は、ISECA窓口までお問い合わせください。
-{FOOTER}"""
-
-
-def password_reset_mail(account: Account, password: str) -> str:
-    u = _urls()
-    kind = "店舗" if account.kind == AccountKind.STORE else "事業者"
-    terminal = (
-        f"\n■加盟店アプリ■\n{u['terminal']}\n店舗ID : {account.login}\nパスワード : {password}\n"
-        if account.kind == AccountKind.STORE else ""
-    )
-    return f"""{account.name} 様
-
-ISECA窓口で{kind}アカウントのパスワードを再発行しました。これまでのパスワードは使えません。
-
-＊{kind}アカウント
-{kind}ID：{account.login}
-初期パスワード：{password}
-
-＊管理サイトURL
-{u['cms']}
-
-1、1回目認証
-ID : {u['gate_user']}
-パスワード : {u['gate_password']}
-
-2、2回目認証
-ユーザー種別 : {kind}
-{kind}ID : {account.login}
-パスワード : {password}
-{terminal}
-ログイン直後に、新しいパスワードへの変更が必要です。
-お心当たりのない場合は、ISECA窓口までご連絡ください。
-{FOOTER}"""
-
-
-def bank_changed_mail(business: Business, old: str, new: str, when: str) -> str:
-    return f"""{business.name} 様
-
-管理サイトで振込先口座が変更されました（{when}）。
-
-変更前：{old}
-変更後：{new}
-
-今後の精算金は変更後の口座へお振込みします。
-お心当たりのない場合は、至急ISECA窓口までご連絡ください。
-{FOOTER}"""
 
 
 # ---------------------------------------------------------------------------
@@ -302,8 +92,9 @@ def submit_application(data: dict[str, Any], *, source: str = "online") -> tuple
     db.session.flush()
     audit.record("application_submitted", application, {"source": source, "stores": len(data["stores"])},
                  actor_label=None if source == "paper" else "public")
-    message = outbox.queue(business["email"], SUBJECT_RECEIVED,
-                         received_mail(business["name"], [s["name"] for s in data["stores"]]))
+    body = outbox.mail_body("application_received", business_name=business["name"],
+                            stores=[s["name"] for s in data["stores"]])
+    message = outbox.queue(business["email"], SUBJECT_RECEIVED, body)
     return application, message
 
 
@@ -368,12 +159,11 @@ def approve_application(application: MerchantApplication, staff: Account) -> App
         approval.passwords[store.code] = password
         store_mails.append((store, password))
     application.business_id = business.id
-    approval.messages.append(outbox.queue(
-        business.email, SUBJECT_BUSINESS_ACCOUNT, business_account_mail(business, approval.stores, business_password)
-    ))
+    body = outbox.mail_body("business_account", business=business, stores=approval.stores, password=business_password)
+    approval.messages.append(outbox.queue(business.email, SUBJECT_BUSINESS_ACCOUNT, body))
     for store, password in store_mails:
-        approval.messages.append(outbox.queue(business.email, SUBJECT_STORE_ACCOUNT,
-                                            store_account_mail(business.name, store, password)))
+        body = outbox.mail_body("store_account", business_name=business.name, store=store, password=password)
+        approval.messages.append(outbox.queue(business.email, SUBJECT_STORE_ACCOUNT, body))
     audit.record("application_approved", application, {
         "business": business.code, "stores": [s.code for s in approval.stores],
     }, actor=staff)
@@ -384,7 +174,8 @@ def reject_application(application: MerchantApplication, staff: Account, reason:
     """却下: record the reason and queue the mail that carries it."""
     _take_for_review(application, ApplicationStatus.REJECTED, staff, reason)
     audit.record("application_rejected", application, {"reason": reason}, actor=staff)
-    return outbox.queue(application.email, SUBJECT_REJECTED, rejected_mail(application.business_name, reason))
+    body = outbox.mail_body("application_rejected", business_name=application.business_name, reason=reason)
+    return outbox.queue(application.email, SUBJECT_REJECTED, body)
 
 
 # ---------------------------------------------------------------------------
@@ -406,7 +197,7 @@ def record_kit_handover(business: Business, items: dict[KitItem, int], handed_on
     db.session.flush()
     audit.record("kit_handed_over", business, {
         "store": store.code if store else None, "handed_on": handed_on.isoformat(),
-        "items": {KIT_LABELS[i]: q for i, q in items.items() if q > 0},
+        "items": {KIT_ITEM[i]: q for i, q in items.items() if q > 0},
     }, actor=staff)
     return rows
 
@@ -427,49 +218,3 @@ def unpublish_store(store: Store, staff: Account) -> bool:
     store.published_at = None
     audit.record("store_unpublished", store, {"store": store.code}, actor=staff)
     return True
-
-
-# ---------------------------------------------------------------------------
-# Merchant accounts: password reset, suspension
-# ---------------------------------------------------------------------------
-
-
-def merchant_accounts(business: Business) -> list[Account]:
-    """The business account and its stores' accounts."""
-    return list(db.session.scalars(
-        select(Account)
-        .where(Account.business_id == business.id, Account.kind.in_([AccountKind.BUSINESS, AccountKind.STORE]))
-        .order_by(Account.kind, Account.login)
-    ))
-
-
-def mail_address_of(account: Account) -> str:
-    """Where a merchant account's mail goes: its own address, else its business's."""
-    if account.email:
-        return account.email
-    business = db.session.get(Business, account.business_id) if account.business_id else None
-    return business.email if business is not None else ""
-
-
-def reset_password(account: Account, staff: Account) -> tuple[str, OutboxMessage]:
-    """A new initial password, mailed; every session ends; the account must
-    change it at the next login."""
-    password = generate_initial_password()
-    set_password(account, password, initial=True)
-    revoke_all_sessions(account.id)
-    audit.record("password_reset", account, {"login": account.login}, actor=staff)
-    message = outbox.queue(mail_address_of(account), SUBJECT_PASSWORD_RESET, password_reset_mail(account, password))
-    return password, message
-
-
-def suspend_account(account: Account, staff: Account) -> None:
-    """利用停止: the account can no longer log in; its sessions end now."""
-    account.status = MerchantStatus.SUSPENDED
-    revoke_all_sessions(account.id)
-    audit.record("account_suspended", account, {"login": account.login}, actor=staff)
-
-
-def reactivate_account(account: Account, staff: Account) -> None:
-    """利用再開."""
-    account.status = MerchantStatus.ACTIVE
-    audit.record("account_reactivated", account, {"login": account.login}, actor=staff)

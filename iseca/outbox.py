@@ -9,7 +9,8 @@ kept with its error and retried later with a growing delay; after
 MAIL_MAX_ATTEMPTS it waits for a person to press 「再送」 in the console.
 
 With no MAIL_SERVER configured nothing is sent: the messages stay pending
-and the console shows them.
+and the console shows them. The text of every mail is a template under
+templates/mail/ (`mail_body`).
 """
 from __future__ import annotations
 
@@ -34,6 +35,21 @@ def queue(recipient: str, subject: str, body: str) -> OutboxMessage:
     db.session.add(message)
     db.session.flush()
     return message
+
+
+def mail_body(name: str, **context) -> str:
+    """The text of templates/mail/<name>.txt, ending with a line break. Every
+    mail may use `urls`: the addresses and the BASIC gate login of the sites."""
+    base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    urls = {
+        "cms": f"{base}/cms/",
+        "terminal": f"{base}/terminal/",
+        "gate_user": str(current_app.config["BASIC_AUTH_USERNAME"]),
+        "gate_password": str(current_app.config["BASIC_AUTH_PASSWORD"]),
+    }
+    # The app's template environment (filters such as `label`), without the
+    # page context: a mail is also written outside any request (CLI, jobs).
+    return current_app.jinja_env.get_template(f"mail/{name}.txt").render(urls=urls, **context) + "\n"
 
 
 def is_configured() -> bool:
@@ -173,19 +189,3 @@ def resend(message: OutboxMessage) -> None:
     """Put a message back in the queue now (the console's 「再送」)."""
     message.status = OutboxStatus.PENDING
     message.next_attempt_at = None
-
-
-def register_cli(app) -> None:
-    """`flask --app app send-mail`: send what is due (for a cron job or systemd timer)."""
-    import click
-
-    @app.cli.command("send-mail")
-    @click.option("--limit", default=500, show_default=True, help="at most this many messages in one run")
-    def send_mail_command(limit: int) -> None:
-        """Send the e-mails waiting in the outbox (due ones only; failures are retried later)."""
-        if not is_configured():
-            raise click.ClickException("ISECA_MAIL_SERVER is not set: the messages stay in the outbox")
-        counts = send_pending(limit=limit)
-        click.echo(f"sent {counts['sent']}, failed {counts['failed']}")
-        if counts["failed"]:
-            raise SystemExit(1)

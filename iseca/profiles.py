@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import current_app
+from flask import abort, current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 
@@ -14,8 +14,9 @@ from . import audit, banking, outbox
 from .banking import BankAccount
 from .extensions import db
 from .models import Account, AccountType, Business, OutboxMessage, Store, StoreImage, utcnow
-from .onboarding import SUBJECT_BANK_CHANGED, bank_changed_mail
-from .web import jst
+from .timeutil import jst
+
+SUBJECT_BANK_CHANGED = "【ISECA】振込先口座が変更されました"
 
 STORE_FIELDS = ("category", "area", "postal_code", "address", "phone", "hours", "holidays_text", "website", "description")
 STORE_SETTINGS = ("confirm_before_charge",)  # on/off choices of the store
@@ -124,8 +125,6 @@ def add_store_image(store: Store, data: bytes, caption: str, actor: Account) -> 
 
 def get_store_image_or_404(store: Store, image_id: int) -> StoreImage:
     """An image of this store (404 for another store's image)."""
-    from flask import abort
-
     image = db.session.get(StoreImage, image_id)
     if image is None or image.store_id != store.id:
         abort(404)
@@ -192,8 +191,8 @@ def update_business_profile(business: Business, values: dict[str, Any], bank: Ba
         audit.record("bank_account_changed", business, {
             "business": business.code, "old": banking.masked(old_bank), "new": banking.masked(new_bank),
         }, actor=actor)
-        body = bank_changed_mail(business, banking.describe(old_bank), banking.describe(new_bank),
-                                 jst(business.bank_changed_at))
+        body = outbox.mail_body("bank_changed", business=business, old=banking.describe(old_bank),
+                                new=banking.describe(new_bank), when=jst(business.bank_changed_at))
         for address in dict.fromkeys(a for a in (business.email, old_email) if a):
             messages.append(outbox.queue(address, SUBJECT_BANK_CHANGED, body))
     return messages

@@ -20,6 +20,13 @@ def start_of_day_utc(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), JST).astimezone(dt.timezone.utc)
 
 
+def jst(value: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M") -> str:
+    """A UTC timestamp shown in Japan time ('' for none)."""
+    if value is None:
+        return ""
+    return value.astimezone(JST).strftime(fmt)
+
+
 def jst_date(moment: dt.datetime) -> dt.date:
     """The Japanese calendar day of a timestamp."""
     return moment.astimezone(JST).date()

@@ -35,12 +35,6 @@ from .timeutil import start_of_day_utc, today_jst
 
 PER_PAGE = 50
 
-STATUS_LABELS = {PaymentStatus.COMPLETED: "決済済", PaymentStatus.CANCELLED: "取消済"}
-METHOD_LABELS = {
-    PaymentMethod.CUSTOMER_SCAN: "決済方法①（お客様が店舗QRを読取）",
-    PaymentMethod.STORE_SCAN: "決済方法②（お店がお客様のQR・カードを読取）",
-}
-METHOD_SHORT = {PaymentMethod.CUSTOMER_SCAN: "①店舗QR", PaymentMethod.STORE_SCAN: "②会員QR・カード"}
 
 
 # ---------------------------------------------------------------------------

@@ -1,16 +1,21 @@
 """Fixtures: an app per test on a real database (SQLite always, PostgreSQL
-when ISECA_TEST_DATABASE_URL is set), schema built by the Alembic migration."""
+when ISECA_TEST_DATABASE_URL is set), schema built by the Alembic migration;
+clients logged in as each kind of account; a real SMTP server (aiosmtpd)."""
 from __future__ import annotations
 
 import base64
 import contextvars
+import email
+import email.policy
 import os
 import re
+import socket
 import threading
 import uuid
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -19,6 +24,7 @@ from werkzeug.serving import make_server
 
 from iseca import create_app
 from iseca.extensions import db
+from iseca.extensions import mail as flask_mail
 
 PG_URL = os.environ.get("ISECA_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -198,3 +204,81 @@ def store_client(client, app):
     assert resp.status_code == 303, resp.get_data(as_text=True)
     client.store = store
     return client
+
+
+class Inbox:
+    """What the SMTP server received, parsed as e-mail messages."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.lock = threading.Lock()
+        self.refuse = False  # answer every message with a permanent error
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse:
+            return "554 5.7.1 refused for the test"
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 OK"
+
+    def with_subject(self, subject: str) -> list[email.message.EmailMessage]:
+        return [m for m in self.messages if m["Subject"] == subject]
+
+    def body(self, message) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server on 127.0.0.1; the app is configured to send to it."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SUPPRESS_SEND=False, MAIL_TIMEOUT=5)
+    flask_mail.init_app(app)
+    inbox.port = port
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def staff_client(app):
+    """A counter clerk, logged in to the console."""
+    client = app.test_client()
+    from tests import factories
+
+    factories.make_staff()
+    resp = login(client, "staff1", factories.PASSWORD, area="counter", kind=None)
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def gate_client(app):
+    """A browser that has passed the BASIC gate (a second, independent one)."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = basic_auth_header()
+    return client
+
+
+LOGIN_RE = {
+    "store_id": re.compile(r"店舗ID：(S\d+)"),
+    "store_password": re.compile(r"店舗パスワード：(\S+)"),
+    "business_id": re.compile(r"事業者ID：(B\d+)"),
+    "business_password": re.compile(r"事業者パスワード：(\S+)"),
+}
+
+
+def credentials(body: str, kind: str) -> tuple[str, str]:
+    """The ID and initial password a mail carries."""
+    return LOGIN_RE[f"{kind}_id"].search(body).group(1), LOGIN_RE[f"{kind}_password"].search(body).group(1)

@@ -90,3 +90,37 @@ def make_app_member(balance: int = 0, campaign: Campaign | None = None, *, email
         grants.grant(member, campaign or make_campaign(), balance)
     db.session.commit()
     return member, account
+
+
+def application_form(stores: int = 2, **overrides) -> dict[str, str]:
+    """A complete, valid application as the form posts it."""
+    data = {
+        "name": "株式会社いせさきテスト",
+        "name_kana": "カブシキガイシャイセサキテスト",
+        "representative": "伊勢崎 花子",
+        "postal_code": "372-8501",
+        "address": "群馬県伊勢崎市今泉町2-410",
+        "phone": "0270-24-5111",
+        "email": "owner@isesaki-test.example.jp",
+        "bank_code": "0001",
+        "branch_code": "001",
+        "account_type": "1",
+        "account_number": "1234567",
+        "account_holder_kana": "カブシキガイシャ　イセサキテスト",
+        "eligibility_1": "y", "eligibility_2": "y", "eligibility_3": "y", "eligibility_4": "y", "eligibility_5": "y",
+        "agree": "y",
+    }
+    names = ["いせさき駅前ベーカリー", "あかぼり珈琲店", "さかい花店"]
+    kanas = ["イセサキエキマエベーカリー", "アカボリコーヒーテン", "サカイハナテン"]
+    categories = ["食料品", "飲食", "小売"]
+    areas = ["伊勢崎地区", "赤堀地区", "境地区"]
+    for i in range(stores):
+        data.update({
+            f"stores-{i}-name": names[i], f"stores-{i}-name_kana": kanas[i],
+            f"stores-{i}-category": categories[i], f"stores-{i}-area": areas[i],
+            f"stores-{i}-postal_code": "372-0042", f"stores-{i}-address": f"群馬県伊勢崎市中央町{i + 1}-1",
+            f"stores-{i}-phone": f"0270-11-000{i}", f"stores-{i}-hours": "9:00〜18:00",
+            f"stores-{i}-holidays_text": "水曜日",
+        })
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}

@@ -8,6 +8,7 @@ from typing import Callable
 from flask import abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
+from ..labels import ACCOUNT_KIND
 from ..models import AccountKind
 
 
@@ -26,32 +27,17 @@ AREAS: dict[str, Area] = {
     "wallet": Area("wallet", "ISECAウォレット", (AccountKind.MEMBER,), "wallet.index"),
 }
 
-KIND_LABELS = {
-    AccountKind.STORE: "店舗",
-    AccountKind.BUSINESS: "事業者",
-    AccountKind.STAFF: "ISECA窓口職員",
-    AccountKind.MEMBER: "会員",
-}
 
 
 def area_of_request() -> Area | None:
-    """The area the current request belongs to, by its blueprint or path."""
+    """The area the current request belongs to, by its blueprint (the
+    outermost one, for pages nested in an area) or path."""
     if request.view_args and request.view_args.get("area") in AREAS:
         return AREAS[request.view_args["area"]]
-    if request.blueprint in AREAS:
-        return AREAS[request.blueprint]
+    if request.blueprints and request.blueprints[-1] in AREAS:
+        return AREAS[request.blueprints[-1]]
     first = request.path.strip("/").split("/", 1)[0]
     return AREAS.get(first)
-
-
-def home_area_of(kind: AccountKind) -> Area:
-    """Where an account of this kind lands after login by default."""
-    return {
-        AccountKind.STORE: AREAS["cms"],
-        AccountKind.BUSINESS: AREAS["cms"],
-        AccountKind.STAFF: AREAS["counter"],
-        AccountKind.MEMBER: AREAS["wallet"],
-    }[kind]
 
 
 def login_required(*kinds: AccountKind) -> Callable:
@@ -68,7 +54,7 @@ def login_required(*kinds: AccountKind) -> Callable:
             if current_user.kind not in kinds:
                 if area is None:
                     abort(403)
-                labels = "・".join(KIND_LABELS[k] for k in kinds)
+                labels = "・".join(ACCOUNT_KIND[k] for k in kinds)
                 flash(f"この画面は{labels}アカウントでログインして使います。", "warning")
                 return _to_login(url_for("auth.login", area=area.name))
             return view(*args, **kwargs)
@@ -93,9 +79,7 @@ def require_kinds_for_blueprint(bp, *kinds: AccountKind, public_endpoints: tuple
 
     @bp.before_request
     def _check():
-        from flask import request as req
-
-        if req.endpoint in public_endpoints:
+        if request.endpoint in public_endpoints:
             return None
         guard = login_required(*kinds)(lambda: None)
         return guard()

@@ -100,19 +100,6 @@ def end_session(account: Account) -> None:
     session.clear()
 
 
-def revoke_other_sessions(account: Account) -> int:
-    """End every session of the account but the current one (password change)."""
-    current_id = account.login_session.id if account.login_session else None
-    stmt = (
-        update(LoginSession)
-        .where(LoginSession.account_id == account.id, LoginSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    if current_id is not None:
-        stmt = stmt.where(LoginSession.id != current_id)
-    return db.session.execute(stmt).rowcount
-
-
 def revoke_all_sessions(account_id: int) -> int:
     """End every session of an account (suspension, password reset by staff)."""
     stmt = (

@@ -3,11 +3,16 @@ from flask import Blueprint
 
 from ..auth.areas import require_kinds_for_blueprint
 from ..models import AccountKind
+from ..web.cancel import bp as cancel_pages
+from ..web.registers import bp as register_pages
 
 bp = Blueprint("cms", __name__)
 require_kinds_for_blueprint(bp, AccountKind.STORE, AccountKind.BUSINESS)
+# レジ一覧 and 店舗QRコード (管理サイト > TOPページメニュー > レジ一覧 > 「QRコード表示」).
+bp.register_blueprint(register_pages, list_all_stores=True)
+# 取消 of a payment from 利用状況一覧.
+bp.register_blueprint(cancel_pages, url_prefix="/usage", url_defaults={"list_endpoint": "cms.usage"})
 
 from . import views  # noqa: E402,F401
-from . import registers  # noqa: E402,F401  (レジ一覧, 店舗QRコード)
 from . import profile_views  # noqa: E402,F401  (店舗情報・事業者情報)
 from . import usage  # noqa: E402,F401

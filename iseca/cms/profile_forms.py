@@ -6,7 +6,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..onboarding import AREAS, CATEGORIES
-from ..public.forms import (
+from ..web.forms import (
     BankAccountMixin, JapaneseForm, in_city, nfkc, required, valid_email, valid_phone, valid_postal, valid_url,
 )
 

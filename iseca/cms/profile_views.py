@@ -9,7 +9,8 @@ from .. import banking, outbox, profiles
 from ..web.access import get_business_or_404, get_store_or_404
 from ..web.inputs import accepts_files
 from ..extensions import db
-from ..public.onboarding_views import bank_names, image_response
+from ..web.forms import bank_names
+from ..web.pages import image_response
 from . import bp
 from .profile_forms import BusinessProfileForm, StoreImageForm, StoreProfileForm
 

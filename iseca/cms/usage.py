@@ -5,24 +5,15 @@ from __future__ import annotations
 
 from flask import Response, current_app, render_template, request, stream_with_context, url_for
 from flask_login import current_user
-from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
-from .. import usage
-from ..web.access import get_store_payment_or_404, stores_of
+from .. import labels, usage
+from ..web.access import stores_of
 from ..web.inputs import page_arg
 from ..csvexport import ENCODING_LABELS, ENCODINGS, CsvStream, unencodable
-from ..extensions import db, limiter
-from ..history_web import (
-    UsageFilterForm,
-    cancel_failed,
-    cancel_request,
-    make_filter,
-    wants_fragment,
-    reauth_key,
-    reauth_limit,
-    safe_back,
-)
+from ..extensions import db
+from ..web.history import UsageFilterForm, make_filter
+from ..web.pages import page_or_fragment
 from ..models import Account, AccountKind, utcnow
 from ..timeutil import today_jst
 from . import bp
@@ -104,14 +95,10 @@ def usage_list():
         csv_encodings=ENCODING_LABELS,
         replacement_notes=_replacement_notes(current_user, int(form.store.data) if form.store.data and not form.errors else None),
         several_stores=current_user.kind == AccountKind.BUSINESS,
-        status_labels=usage.STATUS_LABELS,
-        method_labels=usage.METHOD_SHORT,
         back=request.full_path.rstrip("?"),
     )
     # Errors come back with 200 so that htmx swaps them in (it ignores 4xx).
-    if wants_fragment():
-        return render_block("cms/usage.html", "results", **context)
-    return render_template("cms/usage.html", **context)
+    return page_or_fragment("cms/usage.html", "results", **context)
 
 
 def _csv_row(row) -> list:
@@ -134,8 +121,8 @@ def _csv_row(row) -> list:
     ]
 
 
-METHOD_TEXT = dict(usage.METHOD_LABELS)
-STATUS_TEXT = dict(usage.STATUS_LABELS)
+METHOD_TEXT = dict(labels.PAYMENT_METHOD)
+STATUS_TEXT = dict(labels.PAYMENT_STATUS)
 
 
 def _csv_response(name: str, encoding: str, header: list[str], rows, identifiers: tuple[int, ...]) -> Response:
@@ -188,18 +175,9 @@ def usage_list_with_errors(form: UsageFilterForm):
     return render_template(
         "cms/usage.html", form=form, page=None, args={}, presets=_preset_links("cms.usage", {}),
         today=today_jst(), csv_encodings=ENCODING_LABELS, replacement_notes=[],
-        several_stores=current_user.kind == AccountKind.BUSINESS, status_labels=usage.STATUS_LABELS,
-        method_labels=usage.METHOD_SHORT, back=url_for("cms.usage"),
+        several_stores=current_user.kind == AccountKind.BUSINESS,
+        back=url_for("cms.usage"),
     ), 400
-
-
-@bp.route("/usage/<int:payment_id>/cancel", methods=["GET", "POST"])
-@limiter.limit(reauth_limit, key_func=reauth_key, methods=["POST"], deduct_when=cancel_failed, scope="reauth")
-def usage_cancel(payment_id: int):
-    """取消: a confirmation that repeats date-time, amount and member code."""
-    payment = get_store_payment_or_404(current_user, payment_id)
-    back = safe_back(url_for("cms.usage"), url_for("cms.usage"))
-    return cancel_request(payment, template="cms/usage_cancel.html", back_url=back, done_url=back)
 
 
 @bp.route("/usage/daily")

@@ -8,20 +8,14 @@ from sqlalchemy import func, select
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import onboarding, outbox
+from .. import banking, onboarding, outbox
 from ..web.inputs import page_arg
 from ..extensions import db
 from ..models import ApplicationStatus, Business, MerchantApplication
-from ..public.forms import ApplicationForm
-from ..public.onboarding_views import bank_names, handle_store_buttons
-from ..public.forms import JapaneseForm
+from ..web.forms import ApplicationForm, ButtonForm, JapaneseForm, bank_names, submit_application_form
 from . import bp
 
 PER_PAGE = 30
-
-
-class ApproveForm(JapaneseForm):
-    """承認 (CSRF only: the button is the decision)."""
 
 
 class RejectForm(JapaneseForm):
@@ -29,13 +23,6 @@ class RejectForm(JapaneseForm):
         "却下の理由（申込者にメールでお知らせします）",
         validators=[DataRequired(message="却下の理由を入力してください。"), Length(max=2000)],
     )
-
-
-def get_application_or_404(application_id: int) -> MerchantApplication:
-    application = db.session.get(MerchantApplication, application_id)
-    if application is None:
-        abort(404)
-    return application
 
 
 @bp.route("/applications")
@@ -49,29 +36,25 @@ def applications():
     else:
         status = "all"
         order = MerchantApplication.submitted_at.desc()
-    page = page_arg()
-    pagination = db.paginate(stmt.order_by(order, MerchantApplication.id), page=page, per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(stmt.order_by(order, MerchantApplication.id), page=page_arg(), per_page=PER_PAGE, error_out=False)
     counts = dict(db.session.execute(
         select(MerchantApplication.status, func.count()).group_by(MerchantApplication.status)
     ).all())
-    return render_template("counter/applications.html", pagination=pagination, status=status, counts=counts,
-                           labels=onboarding.STATUS_LABELS, sources=onboarding.SOURCE_LABELS)
+    return render_template("counter/applications.html", pagination=pagination, status=status, counts=counts)
 
 
 @bp.route("/applications/<int:application_id>")
 def application(application_id: int):
     """申込の内容と審査."""
-    app_ = get_application_or_404(application_id)
-    return _detail(app_, ApproveForm(), RejectForm())
+    app_ = db.get_or_404(MerchantApplication, application_id)
+    return _detail(app_, ButtonForm(), RejectForm())
 
 
 def _detail(app_: MerchantApplication, approve_form, reject_form, status: int = 200):
-    from .. import banking
-
     business = db.session.get(Business, app_.business_id) if app_.business_id else None
     return render_template(
         "counter/application.html", application=app_, approve_form=approve_form, reject_form=reject_form,
-        business=business, labels=onboarding.STATUS_LABELS, sources=onboarding.SOURCE_LABELS,
+        business=business,
         bank_line=banking.describe(app_.data.get("bank", {}), mask=False), eligibility=onboarding.ELIGIBILITY,
     ), status
 
@@ -79,8 +62,8 @@ def _detail(app_: MerchantApplication, approve_form, reject_form, status: int = 
 @bp.route("/applications/<int:application_id>/approve", methods=["POST"])
 def approve(application_id: int):
     """承認: accounts, registers and mails in one transaction; a second click does nothing."""
-    app_ = get_application_or_404(application_id)
-    form = ApproveForm()
+    app_ = db.get_or_404(MerchantApplication, application_id)
+    form = ButtonForm()
     if not form.validate_on_submit():
         abort(400)
     try:
@@ -102,10 +85,10 @@ def approve(application_id: int):
 @bp.route("/applications/<int:application_id>/reject", methods=["POST"])
 def reject(application_id: int):
     """却下: the reason is mailed to the applicant."""
-    app_ = get_application_or_404(application_id)
+    app_ = db.get_or_404(MerchantApplication, application_id)
     form = RejectForm()
     if not form.validate_on_submit():
-        return _detail(app_, ApproveForm(), form)
+        return _detail(app_, ButtonForm(), form)
     try:
         message = onboarding.reject_application(app_, current_user._get_current_object(), form.reason.data.strip())
     except onboarding.AlreadyReviewed:
@@ -122,10 +105,8 @@ def reject(application_id: int):
 def new_application():
     """書面での申込を窓口で入力する (the same form as online)."""
     form = ApplicationForm()
-    if request.method == "POST" and not handle_store_buttons(form) and form.validate_on_submit():
-        app_, message = onboarding.submit_application(form.as_data(), source="paper")
-        db.session.commit()
-        outbox.send_after_commit([message])
+    app_ = submit_application_form(form, source="paper")
+    if app_ is not None:
         flash("書面の申込を登録しました。内容を確認して承認してください。", "success")
         return redirect(url_for("counter.application", application_id=app_.id), code=303)
     return render_template("counter/application_new.html", form=form, **bank_names(form))

@@ -3,10 +3,8 @@ grants (single and CSV), lost cards, campaigns."""
 from __future__ import annotations
 
 import base64
-import io
 import secrets
 
-import qrcode
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,6 +14,7 @@ from ..web.inputs import accepts_files, form_id, not_sent_by_the_page
 from ..extensions import db
 from ..models import Campaign, Card, LedgerTransactionKind, Member
 from ..timeutil import today_jst
+from ..web.pages import qr_data_uri
 from . import bp
 from .member_forms import AppMemberForm, CampaignForm, GrantForm, GrantUploadForm, IssueCardsForm
 
@@ -30,13 +29,6 @@ def _campaign_choices(form_field, *, open_only: bool = True) -> None:
     form_field.choices = [(0, "選んでください")] + [
         (c.id, f"{c.name}（{c.starts_on:%Y/%m/%d}〜{c.ends_on:%Y/%m/%d}）") for c in rows if not open_only or c.ends_on >= today
     ]
-
-
-def _qr_data_uri(text: str) -> str:
-    image = qrcode.make(text, box_size=4, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 @bp.route("/members")
@@ -123,7 +115,7 @@ def card_sheet(batch: str):
     cards = list(db.session.scalars(select(Card).where(Card.batch == batch).order_by(Card.id)))
     if not cards:
         abort(404)
-    sheet = [(card, payers.card_qr_text(card), _qr_data_uri(payers.card_qr_text(card))) for card in cards]
+    sheet = [(card, payers.card_qr_text(card), qr_data_uri(payers.card_qr_text(card), box_size=4, border=2)) for card in cards]
     return render_template("counter/members/sheet.html", batch=batch, sheet=sheet)
 
 

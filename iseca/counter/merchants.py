@@ -8,20 +8,17 @@ from sqlalchemy import or_, select
 from wtforms import SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from .. import banking, onboarding, outbox
+from .. import accounts, banking, onboarding, outbox
+from ..database import contains_text
 from ..web.inputs import JapaneseDateField, WholeNumberField, as_id, page_arg
 from ..extensions import db
 from ..models import Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, Store
 from ..profiles import bank_of
 from ..timeutil import today_jst
-from ..public.forms import JapaneseForm
+from ..web.forms import ButtonForm, JapaneseForm
 from . import bp
 
 PER_PAGE = 30
-
-
-class ActionForm(JapaneseForm):
-    """A button that changes data (CSRF only)."""
 
 
 class KitForm(JapaneseForm):
@@ -39,20 +36,6 @@ class KitForm(JapaneseForm):
             KitItem.STICKER_ROUND: self.sticker_round.data or 0,
             KitItem.STICKER_SQUARE: self.sticker_square.data or 0,
         }
-
-
-def get_business_or_404(business_id: int) -> Business:
-    business = db.session.get(Business, business_id)
-    if business is None:
-        abort(404)
-    return business
-
-
-def get_store_or_404(store_id: int) -> Store:
-    store = db.session.get(Store, store_id)
-    if store is None:
-        abort(404)
-    return store
 
 
 def get_merchant_account_or_404(account_id: int) -> Account:
@@ -77,20 +60,19 @@ def merchants():
     q = (request.args.get("q") or "").strip()[:100]
     stmt = select(Business)
     if q:
-        like = f"%{q}%"
         stmt = stmt.where(or_(
-            Business.name.ilike(like), Business.code.ilike(like), Business.name_kana.ilike(like),
-            Business.id.in_(select(Store.business_id).where(or_(Store.name.ilike(like), Store.code.ilike(like)))),
+            contains_text(Business.name, q), contains_text(Business.code, q), contains_text(Business.name_kana, q),
+            Business.id.in_(select(Store.business_id).where(or_(contains_text(Store.name, q),
+                                                                contains_text(Store.code, q)))),
         ))
-    page = page_arg()
-    pagination = db.paginate(stmt.order_by(Business.code), page=page, per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(stmt.order_by(Business.code), page=page_arg(), per_page=PER_PAGE, error_out=False)
     return render_template("counter/merchants.html", pagination=pagination, q=q)
 
 
 @bp.route("/merchants/<int:business_id>")
 def merchant(business_id: int):
     """加盟店の詳細: stores, accounts, bank account, kit hand-over."""
-    business = get_business_or_404(business_id)
+    business = db.get_or_404(Business, business_id)
     return _merchant_page(business, _kit_form(business))
 
 
@@ -101,16 +83,16 @@ def _merchant_page(business: Business, kit_form: KitForm):
     ))
     stores = {s.id: s for s in business.stores}
     return render_template(
-        "counter/merchant.html", business=business, accounts=onboarding.merchant_accounts(business),
-        action_form=ActionForm(), kit_form=kit_form, handovers=handovers, stores=stores,
-        kit_labels=onboarding.KIT_LABELS, bank_line=banking.describe(bank_of(business), mask=False),
+        "counter/merchant.html", business=business, accounts=accounts.merchant_accounts(business),
+        action_form=ButtonForm(), kit_form=kit_form, handovers=handovers, stores=stores,
+        bank_line=banking.describe(bank_of(business), mask=False),
     )
 
 
 @bp.route("/merchants/<int:business_id>/kit", methods=["POST"])
 def kit_handover(business_id: int):
     """加盟店キットの受け渡しを記録する."""
-    business = get_business_or_404(business_id)
+    business = db.get_or_404(Business, business_id)
     form = _kit_form(business)
     if form.validate_on_submit():
         items = form.items()
@@ -140,8 +122,8 @@ def _back(business_id: int, anchor: str):
 @bp.route("/stores/<int:store_id>/publish", methods=["POST"])
 def publish(store_id: int):
     """「使えるお店」へ公開."""
-    store = get_store_or_404(store_id)
-    if not ActionForm().validate_on_submit():
+    store = db.get_or_404(Store, store_id)
+    if not ButtonForm().validate_on_submit():
         abort(400)
     if onboarding.publish_store(store, current_user._get_current_object()):
         db.session.commit()
@@ -154,8 +136,8 @@ def publish(store_id: int):
 @bp.route("/stores/<int:store_id>/unpublish", methods=["POST"])
 def unpublish(store_id: int):
     """「使えるお店」から外す (非公開)."""
-    store = get_store_or_404(store_id)
-    if not ActionForm().validate_on_submit():
+    store = db.get_or_404(Store, store_id)
+    if not ButtonForm().validate_on_submit():
         abort(400)
     if onboarding.unpublish_store(store, current_user._get_current_object()):
         db.session.commit()
@@ -169,9 +151,9 @@ def unpublish(store_id: int):
 def reset_password(account_id: int):
     """パスワード再発行: a new initial password, mailed; forced change at next login."""
     account = get_merchant_account_or_404(account_id)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
-    _, message = onboarding.reset_password(account, current_user._get_current_object())
+    _, message = accounts.reset_password(account, current_user._get_current_object())
     db.session.commit()
     outbox.send_after_commit([message])
     flash(f"{account.login} のパスワードを再発行し、{message.recipient} あてにメールでお知らせします。", "success")
@@ -182,10 +164,10 @@ def reset_password(account_id: int):
 def suspend(account_id: int):
     """利用停止: the account is logged out everywhere and cannot log in."""
     account = get_merchant_account_or_404(account_id)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     if account.status != MerchantStatus.SUSPENDED:
-        onboarding.suspend_account(account, current_user._get_current_object())
+        accounts.suspend_account(account, current_user._get_current_object())
         db.session.commit()
     flash(f"{account.login} を利用停止にしました。", "success")
     return _back(account.business_id, "accounts")
@@ -195,10 +177,10 @@ def suspend(account_id: int):
 def reactivate(account_id: int):
     """利用再開."""
     account = get_merchant_account_or_404(account_id)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     if account.status != MerchantStatus.ACTIVE:
-        onboarding.reactivate_account(account, current_user._get_current_object())
+        accounts.reactivate_account(account, current_user._get_current_object())
         db.session.commit()
     flash(f"{account.login} の利用を再開しました。", "success")
     return _back(account.business_id, "accounts")

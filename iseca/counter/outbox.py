@@ -9,27 +9,11 @@ from .. import outbox as mail
 from ..web.inputs import page_arg
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus
-from ..public.forms import JapaneseForm
+from ..web.forms import ButtonForm
 from . import bp
 
 PER_PAGE = 50
 
-STATUS_LABELS = {
-    OutboxStatus.PENDING: "未送信",
-    OutboxStatus.SENT: "送信済",
-    OutboxStatus.FAILED: "送信失敗",
-}
-
-
-class OutboxActionForm(JapaneseForm):
-    """再送 / 今すぐ送信 (CSRF only)."""
-
-
-def get_message_or_404(message_id: int) -> OutboxMessage:
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None:
-        abort(404)
-    return message
 
 
 @bp.route("/outbox")
@@ -41,12 +25,11 @@ def outbox():
         stmt = stmt.where(OutboxMessage.status == OutboxStatus(status))
     else:
         status = ""
-    page = page_arg()
-    pagination = db.paginate(stmt.order_by(OutboxMessage.id.desc()), page=page, per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(stmt.order_by(OutboxMessage.id.desc()), page=page_arg(), per_page=PER_PAGE, error_out=False)
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     return render_template(
-        "counter/outbox.html", pagination=pagination, status=status, counts=counts, labels=STATUS_LABELS,
-        form=OutboxActionForm(), configured=mail.is_configured(),
+        "counter/outbox.html", pagination=pagination, status=status, counts=counts,
+        form=ButtonForm(), configured=mail.is_configured(),
         max_attempts=int(current_app.config.get("MAIL_MAX_ATTEMPTS", 8)),
     )
 
@@ -54,15 +37,15 @@ def outbox():
 @bp.route("/outbox/<int:message_id>")
 def outbox_message(message_id: int):
     """One message as it was (or will be) sent."""
-    return render_template("counter/outbox_message.html", message=get_message_or_404(message_id),
-                           labels=STATUS_LABELS, form=OutboxActionForm(), configured=mail.is_configured())
+    return render_template("counter/outbox_message.html", message=db.get_or_404(OutboxMessage, message_id),
+                           form=ButtonForm(), configured=mail.is_configured())
 
 
 @bp.route("/outbox/<int:message_id>/resend", methods=["POST"])
 def outbox_resend(message_id: int):
     """再送: back in the queue now, then try to send it."""
-    message = get_message_or_404(message_id)
-    if not OutboxActionForm().validate_on_submit():
+    message = db.get_or_404(OutboxMessage, message_id)
+    if not ButtonForm().validate_on_submit():
         abort(400)
     mail.resend(message)
     audit.record("mail_resend", message, {"recipient": message.recipient, "subject": message.subject})
@@ -82,7 +65,7 @@ def outbox_resend(message_id: int):
 @bp.route("/outbox/send", methods=["POST"])
 def outbox_send_now():
     """今すぐ送信: send every message that is due."""
-    if not OutboxActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     if not mail.is_configured():
         flash("SMTPサーバーが設定されていないため、送信できません。", "warning")

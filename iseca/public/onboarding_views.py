@@ -2,35 +2,20 @@
 「使えるお店」 (the list of published stores, their pages and images)."""
 from __future__ import annotations
 
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
-from jinja2_fragments.flask import render_block
-from sqlalchemy import func, or_, select
+import jaconv
+from flask import abort, current_app, redirect, render_template, request, url_for
+from sqlalchemy import or_, select
 
-from .. import banking, onboarding, outbox
+from .. import banking, onboarding
+from ..database import contains_text
 from ..web.inputs import page_arg
 from ..extensions import db, limiter
-from ..kana import KanaError, to_zengin_kana
 from ..models import MerchantStatus, Store, StoreImage
+from ..web.forms import ApplicationForm, bank_names, holder_preview, submit_application_form
+from ..web.pages import image_response, page_or_fragment
 from . import bp
-from .forms import MAX_STORES, ApplicationForm
 
 PER_PAGE = 20
-
-
-def handle_store_buttons(form: ApplicationForm) -> bool:
-    """「店舗を追加」/「この店舗を削除」: change the list of stores and show the
-    form again, keeping everything typed. True when one was pressed."""
-    if "add_store" in request.form:
-        if len(form.stores.entries) < MAX_STORES:
-            form.stores.append_entry()
-        return True
-    remove = request.form.get("remove_store")
-    if remove is not None:
-        if len(form.stores.entries) > 1:
-            form.stores.entries = [e for e in form.stores.entries if e.name != remove]
-            form.stores._compact_indices()
-        return True
-    return False
 
 
 @bp.route("/apply", methods=["GET", "POST"])
@@ -43,10 +28,7 @@ def handle_store_buttons(form: ApplicationForm) -> bool:
 def apply():
     """加盟店登録: the online application form."""
     form = ApplicationForm()
-    if request.method == "POST" and not handle_store_buttons(form) and form.validate_on_submit():
-        _, message = onboarding.submit_application(form.as_data(), source="online")
-        db.session.commit()
-        outbox.send_after_commit([message])
+    if submit_application_form(form, source="online") is not None:
         return redirect(url_for("public.apply_done"), code=303)
     # Errors come back with 200: htmx (hx-boost) swaps only successful responses.
     return render_template("public/apply.html", form=form, **bank_names(form))
@@ -56,25 +38,6 @@ def apply():
 def apply_done():
     """お申込みの受付完了."""
     return render_template("public/apply_done.html")
-
-
-def bank_names(form) -> dict:
-    return {
-        "bank_label": banking.bank_name(form.bank_code.data),
-        "branch_label": banking.branch_name(form.bank_code.data, form.branch_code.data),
-        **holder_preview(form.account_holder_kana.data),
-    }
-
-
-def holder_preview(holder: str | None) -> dict:
-    """The holder name as the transfer file will carry it, or why it cannot."""
-    if not (holder or "").strip():
-        return {"holder_label": None, "holder_problem": None}
-    try:
-        return {"holder_label": to_zengin_kana(holder, max_bytes=banking.HOLDER_MAX, field="口座名義（カナ）"),
-                "holder_problem": None}
-    except KanaError as problem:
-        return {"holder_label": None, "holder_problem": problem.message}
 
 
 @bp.route("/bank-names", methods=["GET", "POST"])
@@ -90,8 +53,7 @@ def bank_lookup():
         bank_label=banking.bank_name(bank_code), branch_label=banking.branch_name(bank_code, branch_code),
         **holder_preview(request.values.get("account_holder_kana", "")[:100]),
     )
-    response = make_response(html)
-    return response
+    return html
 
 
 # ---------------------------------------------------------------------------
@@ -112,11 +74,7 @@ def stores():
     area = request.args.get("area") or ""
     stmt = published_stores()
     if q:
-        import jaconv
-
-        like = f"%{q.replace('%', '').replace('_', '')}%"
-        kana_like = f"%{jaconv.hira2kata(q).replace('%', '').replace('_', '')}%"
-        stmt = stmt.where(or_(Store.name.ilike(like), Store.name_kana.ilike(kana_like)))
+        stmt = stmt.where(or_(contains_text(Store.name, q), contains_text(Store.name_kana, jaconv.hira2kata(q))))
     if category in onboarding.CATEGORIES:
         stmt = stmt.where(Store.category == category)
     else:
@@ -132,9 +90,7 @@ def stores():
                    categories=onboarding.CATEGORIES, areas=onboarding.AREAS)
     # A search swaps only the results; a boosted link, a reload or htmx
     # restoring history (no cache: historyCacheSize 0) gets the whole page.
-    if request.htmx and not request.htmx.boosted and not request.headers.get("HX-History-Restore-Request"):
-        return render_block("public/stores.html", "results", **context)
-    return render_template("public/stores.html", **context)
+    return page_or_fragment("public/stores.html", "results", **context)
 
 
 def _first_images(store_ids: list[int]) -> dict[int, int]:
@@ -173,16 +129,3 @@ def store_image(store_id: int, image_id: int):
     if image is None or image.store_id != store.id:
         abort(404)
     return image_response(image, public=True)
-
-
-def image_response(image: StoreImage, *, public: bool):
-    """The stored bytes with their own content type; never rendered as anything else."""
-    response = make_response(image.data)
-    response.headers["Content-Type"] = image.content_type
-    response.headers["Content-Disposition"] = "inline"
-    response.headers["Cache-Control"] = "public, max-age=300" if public else "private, no-store"
-    return response
-
-
-def count_published() -> int:
-    return db.session.scalar(select(func.count()).select_from(published_stores().subquery())) or 0

@@ -3,9 +3,12 @@ from flask import Blueprint
 
 from ..auth.areas import require_kinds_for_blueprint
 from ..models import AccountKind
+from ..web.cancel import bp as cancel_pages
 
 bp = Blueprint("terminal", __name__)
 require_kinds_for_blueprint(bp, AccountKind.STORE)
+# 取消 of a payment from 店舗利用履歴 (its detail page).
+bp.register_blueprint(cancel_pages, url_prefix="/history", url_defaults={"list_endpoint": "terminal.history"})
 
 from . import views  # noqa: E402,F401
 from . import history  # noqa: E402,F401

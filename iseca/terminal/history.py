@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 from flask_login import current_user
-from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 from .. import usage
 from ..web.access import get_store_payment_or_404
+from ..cancellation import cancellation_deadline, refusal_reason
+from ..extensions import db
+from ..web.history import TerminalFilterForm, make_filter, safe_back
 from ..web.inputs import id_arg
-from ..extensions import db, limiter
-from ..history_web import (
-    TerminalFilterForm,
-    cancel_failed,
-    cancel_request,
-    make_filter,
-    wants_fragment,
-    reauth_key,
-    reauth_limit,
-    safe_back,
-)
+from ..web.pages import page_or_fragment
 from ..models import Payment
 from . import bp
 
@@ -61,33 +53,21 @@ def history():
         filtered=bool(args),
         continued="before" in request.args,
         back=request.full_path.rstrip("?"),
-        status_labels=usage.STATUS_LABELS,
     )
-    if wants_fragment():
-        return render_block("terminal/history/index.html", "items", **context)
-    return render_template("terminal/history/index.html", **context)
+    return page_or_fragment("terminal/history/index.html", "items", **context)
 
 
 @bp.route("/history/<int:payment_id>")
 def history_detail(payment_id: int):
-    """A row of the history, tapped: everything about the payment, and 「取消」."""
-    from ..cancellation import cancellation_deadline, refusal_reason
-
+    """A row of the history, tapped: everything about the payment, and 「取消」
+    (iseca/web/cancel.py, which comes back here)."""
     payment = get_store_payment_or_404(current_user, payment_id)
+    back_url = safe_back(url_for("terminal.history"), url_for("terminal.history"))
     return render_template(
         "terminal/history/detail.html",
         payment=payment,
         deadline=cancellation_deadline(payment),
         refusal=refusal_reason(payment),
-        back_url=safe_back(url_for("terminal.history"), url_for("terminal.history")),
+        back_url=back_url,
+        here=url_for("terminal.history_detail", payment_id=payment.id, back=back_url),
     )
-
-
-@bp.route("/history/<int:payment_id>/cancel", methods=["GET", "POST"])
-@limiter.limit(reauth_limit, key_func=reauth_key, methods=["POST"], deduct_when=cancel_failed, scope="reauth")
-def history_cancel(payment_id: int):
-    """取消 from the terminal, after a confirmation."""
-    payment = get_store_payment_or_404(current_user, payment_id)
-    back = safe_back(url_for("terminal.history"), url_for("terminal.history"))
-    detail = url_for("terminal.history_detail", payment_id=payment.id, back=back)
-    return cancel_request(payment, template="terminal/history/cancel.html", back_url=detail, done_url=detail)

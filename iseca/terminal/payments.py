@@ -18,6 +18,7 @@ from ..extensions import db, limiter
 from ..models import Payment, PaymentMethod, PaymentStatus, Register, utcnow
 from ..web.access import get_register_or_404, get_store_or_404
 from ..web.charge import charge
+from ..web.pages import page_or_fragment
 from . import bp
 
 INCOMING_MINUTES = 15
@@ -32,9 +33,12 @@ def _store():
 
 
 def _register() -> Register:
-    """The register this till books on: `r` if given (it must be the
-    store's own), else the store's first register in use."""
-    register_id = value_id("r")
+    """The register this till books on: `register` if given (it must be
+    the store's own; `r`, its old name, still read for bookmarked tills),
+    else the store's first register in use."""
+    register_id = value_id("register")
+    if register_id is None:
+        register_id = value_id("r")
     _store()
     if register_id is not None:
         register = get_register_or_404(current_user, register_id)
@@ -114,7 +118,7 @@ def pay_scan():
             error = str(refusal)
         else:
             reference = payers.payer_reference(payer, _store().id)
-            return redirect(url_for("terminal.pay_amount", p=reference, r=register.id, run=run or None), code=303)
+            return redirect(url_for("terminal.pay_amount", payer=reference, register=register.id, run=run or None), code=303)
     status = 422 if error else 200
     return render_template("terminal/pay/scan.html", code=code, error=error, **_context(register, run)), status
 
@@ -128,7 +132,7 @@ def _shown_payer(register: Register, run: str):
     """The payer of `p` for a page that shows it (checked: a card stopped
     since it was read is refused here); or the reading screen again."""
     try:
-        payer = payers.payer_from_reference(request.values.get("p", ""), _store().id)
+        payer = payers.payer_from_reference(request.values.get("payer", ""), _store().id)
         payments.check_payer(payer.member, payer.card)
     except payments.PaymentRefused as refusal:
         return None, _rescan(register, run, refusal)
@@ -144,7 +148,7 @@ def _amount_page(register, run, payer, *, amount_text="", error=None, insufficie
     return render_template(
         "terminal/pay/amount.html",
         payer=payer,
-        reference=request.values.get("p", ""),
+        reference=request.values.get("payer", ""),
         available=ledger.member_balance(payer.member.id),
         amount_text=amount_text,
         error=error,
@@ -189,7 +193,7 @@ def pay_confirm():
     key = request.args.get("key", "")
     if not idempotency.valid_key(key):
         return _amount_page(register, run, payer, amount_text=amount_text)
-    return render_template("terminal/pay/confirm.html", payer=payer, reference=request.args.get("p", ""),
+    return render_template("terminal/pay/confirm.html", payer=payer, reference=request.args.get("payer", ""),
                            amount=amount, available=available, key=key, **_context(register, run))
 
 
@@ -200,7 +204,7 @@ def pay_charge():
     run = request.form.get("run", "")
     try:
         # Checked once, by the payment itself.
-        payer = payers.payer_from_reference(request.form.get("p", ""), _store().id)
+        payer = payers.payer_from_reference(request.form.get("payer", ""), _store().id)
     except payments.PaymentRefused as refusal:
         return _rescan(register, run, refusal)
     amount_text = request.form.get("amount", "")
@@ -215,7 +219,7 @@ def pay_charge():
     if payment_id not in ids:
         ids.append(payment_id)
     return redirect(url_for("terminal.pay_done", payment_id=payment_id, run=_run_serializer().dumps(ids),
-                            k=request.form.get("key")), code=303)
+                            key=request.form.get("key")), code=303)
 
 
 def _store_payment_or_404(payment_id: int) -> Payment:
@@ -230,7 +234,7 @@ def pay_done(payment_id: int):
     """決済完了: amount, remaining balance, transaction number and time; 合算 of a multi-card run."""
     payment = _store_payment_or_404(payment_id)
     run = request.args.get("run", "")
-    return render_template("terminal/pay/done.html", payment=payment, remaining=payments.balance_after(payment, current_user.id, request.args.get("k")),
+    return render_template("terminal/pay/done.html", payment=payment, remaining=payments.balance_after(payment, current_user.id, request.args.get("key")),
                            **_context(payment.register, run))
 
 
@@ -245,5 +249,5 @@ def pay_incoming():
         .order_by(Payment.created_at.desc(), Payment.id.desc())
         .limit(20)
     ))
-    template = "terminal/pay/_incoming.html" if request.htmx and not request.htmx.boosted else "terminal/pay/incoming.html"
-    return render_template(template, incoming=rows, minutes=INCOMING_MINUTES, store=_store())
+    return page_or_fragment("terminal/pay/incoming.html", "incoming", incoming=rows, minutes=INCOMING_MINUTES,
+                            store=_store())

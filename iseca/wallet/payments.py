@@ -2,11 +2,8 @@
 address), enters the amount, confirms; plus my QR for 決済方法② and history."""
 from __future__ import annotations
 
-import base64
-import io
 from functools import partial
 
-import qrcode
 from flask import abort, make_response, render_template, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,6 +12,7 @@ from .. import idempotency, ledger, payers, payments, qr
 from ..extensions import db
 from ..models import AccountKind, Payment, PaymentMethod, Register
 from ..web.charge import charge
+from ..web.pages import page_or_fragment, qr_data_uri
 from . import bp
 
 HISTORY_ROWS = 50
@@ -42,24 +40,15 @@ def _is_member() -> bool:
     return current_user.is_authenticated and current_user.kind == AccountKind.MEMBER
 
 
-def _qr_data_uri(text: str) -> str:
-    image = qrcode.make(text, box_size=8, border=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
 @bp.route("/qr")
 def my_qr():
     """QRコード表示: what the store's terminal reads; re-generated every few seconds.
     The same URL serves the page and, for htmx polling, the code alone."""
     member = _member()
     ttl = payers.wallet_qr_ttl()
-    context = dict(member=member, qr=_qr_data_uri(payers.wallet_qr_text(member)), ttl=ttl,
+    context = dict(member=member, qr=qr_data_uri(payers.wallet_qr_text(member)), ttl=ttl,
                    refresh=max(5, ttl // 3), balance=ledger.member_balance(member.id))
-    if request.htmx and not request.htmx.boosted:
-        return render_template("wallet/_qr.html", **context)
-    return render_template("wallet/qr.html", **context)
+    return page_or_fragment("wallet/qr.html", "code", **context)
 
 
 @bp.route("/scan")
@@ -106,7 +95,7 @@ def pay(token: str):
                      refused_page=partial(_refused_page, register))
     if not isinstance(outcome, payments.PaymentResult):
         return outcome
-    return redirect(url_for("wallet.payment_done", payment_id=outcome.payment.id, k=request.form.get("key")), code=303)
+    return redirect(url_for("wallet.payment_done", payment_id=outcome.payment.id, key=request.form.get("key")), code=303)
 
 
 @bp.route("/pay/<token>/confirm")
@@ -134,7 +123,7 @@ def payment_done(payment_id: int):
     payment = db.session.get(Payment, payment_id)
     if payment is None or payment.member_id != _member().id:
         abort(404)
-    return render_template("wallet/done.html", payment=payment, remaining=payments.balance_after(payment, current_user.id, request.args.get("k")))
+    return render_template("wallet/done.html", payment=payment, remaining=payments.balance_after(payment, current_user.id, request.args.get("key")))
 
 
 @bp.route("/history")

@@ -1,9 +1,10 @@
-"""What every page shares: template filters, the menu context, security
-headers, the forced password change, error pages."""
+"""The web layer: what several areas share, so that no area imports another.
+This module holds what every page shares (template filters, the menu
+context, security headers, the forced password change, error pages); its
+modules hold ownership checks (access), page-or-fragment answers (pages),
+forms and validators (forms), the history filters (history) and the pages
+nested in two areas (registers, cancel)."""
 from __future__ import annotations
-
-import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,13 +12,13 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from ..auth.areas import KIND_LABELS, area_of_request
+from ..auth.areas import area_of_request
 from ..auth.passwords import password_expired
+from ..auth.views import login_throttled
 from ..extensions import db, login_manager
-from ..models import AccountKind, PaymentStatus
-from ..usage import STATUS_LABELS
-
-JST = ZoneInfo("Asia/Tokyo")
+from ..labels import label
+from ..models import AccountKind
+from ..timeutil import jst
 
 CSP = "; ".join(
     [
@@ -46,27 +47,16 @@ def yen(value: int | None) -> str:
     return f"{int(value):,}円"
 
 
-def jst(value: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M") -> str:
-    """A UTC timestamp shown in Japan time."""
-    if value is None:
-        return ""
-    return value.astimezone(JST).strftime(fmt)
-
-
 def menu_current(endpoint: str, *section: str) -> Markup:
     """aria-current for a menu link: "page" on the page itself, "true" on the
-    pages under it (`section`: endpoints, or prefixes ending in "_")."""
+    pages under it (`section`: endpoints, or prefixes ending in "_" or in "."
+    for a nested blueprint's pages)."""
     current = request.endpoint or ""
     if current == endpoint:
         return Markup(' aria-current="page"')
-    if any(current.startswith(s) if s.endswith("_") else current == s for s in section):
+    if any(current.startswith(s) if s.endswith(("_", ".")) else current == s for s in section):
         return Markup(' aria-current="true"')
     return Markup("")
-
-
-def payment_status(status: str) -> str:
-    """'cancelled' → '取消済', 'completed' → '決済済' (the same words everywhere)."""
-    return STATUS_LABELS[PaymentStatus(status)]
 
 
 def init_app(app: Flask) -> None:
@@ -75,7 +65,7 @@ def init_app(app: Flask) -> None:
     static_urls.init_app(app)
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["jst"] = jst
-    app.jinja_env.filters["payment_status"] = payment_status
+    app.jinja_env.filters["label"] = label
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -99,7 +89,7 @@ def init_app(app: Flask) -> None:
         return {
             "area": area,
             "account": account if in_area else None,
-            "kind_label": KIND_LABELS.get(account.kind, "") if account is not None else "",
+            "kind_label": label(account.kind, "account_kind") if account is not None else "",
             "password_alert": in_area and not account.must_change_password and password_expired(account),
             "AccountKind": AccountKind,
         }
@@ -155,8 +145,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(429)
     def _too_many(error):
         if request.endpoint == "auth.login":
-            from ..auth.views import login_throttled
-
             return login_throttled()
         if request.endpoint == "auth.password":
             from ..auth.views import password_throttled

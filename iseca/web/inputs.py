@@ -133,7 +133,7 @@ def not_sent_by_the_page() -> None:
 
 
 def id_arg(name: str) -> int | None:
-    """An id in the query string (`?before=`, `?r=`): None when absent; 404
+    """An id in the query string (`?before=`, `?register=`): None when absent; 404
     when it is not one that could exist (a link the app never makes)."""
     return _read_int(request.args.get(name), minimum=1, not_valid=_not_found)
 

@@ -10,14 +10,10 @@
   });
 })();
 
-// 利用状況一覧 / 日計: 「印刷する」 buttons, and focus on the new results after
-// an htmx page change so that screen readers announce them.
+// 利用状況一覧 / 日計: focus on the new results after an htmx page change so
+// that screen readers announce them.
 (function () {
   "use strict";
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest && event.target.closest("[data-print]");
-    if (button) { window.print(); }
-  });
   // The results section is replaced whole (outerHTML), so listen for the new one.
   document.addEventListener("htmx:load", function (event) {
     if (event.target && event.target.id === "results") {

@@ -11,7 +11,7 @@ from PIL import Image
 from iseca.onboarding import ELIGIBILITY, SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
 from tests import factories
 from tests.browser.conftest import screenshot
-from tests.onboarding.conftest import credentials, smtp  # noqa: F401  (the SMTP server fixture)
+from tests.conftest import credentials
 
 
 def fill_store(page, index: int, name: str, kana: str, category: str, area: str, address: str):

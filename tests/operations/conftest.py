@@ -306,7 +306,7 @@ def pay(till, shop: Shop, amount: int, key: str) -> tuple[int, dict, str]:
     from urllib.parse import parse_qs, urlsplit
 
     query = parse_qs(urlsplit(headers["Location"]).query)
-    form = {"csrf_token": csrf, "p": query["p"][0], "r": query["r"][0], "amount": str(amount), "key": key}
+    form = {"csrf_token": csrf, "payer": query["payer"][0], "register": query["register"][0], "amount": str(amount), "key": key}
     return till.post("/terminal/pay/charge", form)
 
 

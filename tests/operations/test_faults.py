@@ -52,7 +52,9 @@ class PayingTill:
         status, headers, _ = self.till.post("/terminal/pay", {"csrf_token": self.csrf, "code": shop.card_number})
         assert status == 303, status
         query = parse_qs(urlsplit(headers["Location"]).query)
-        self.payer = {"p": query["p"][0], "r": query["r"][0]}
+        # Field names as this server uses them (a previous release said p and r).
+        names = ("payer", "register") if "payer" in query else ("p", "r")
+        self.payer = {name: query[name][0] for name in names}
 
     def charge_once(self, amount: int, key: str, *, attempts: int = 40) -> tuple[int, str]:
         form = {"csrf_token": self.csrf, **self.payer, "amount": str(amount), "key": key}

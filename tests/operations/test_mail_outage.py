@@ -11,7 +11,7 @@ from iseca import outbox
 from iseca.extensions import db
 from iseca.extensions import mail as flask_mail
 from iseca.models import OutboxMessage, OutboxStatus, utcnow
-from tests.onboarding.conftest import Inbox
+from tests.conftest import Inbox
 from tests.operations.conftest import free_port
 
 

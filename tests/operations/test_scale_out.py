@@ -22,7 +22,7 @@ from iseca.models import OutboxMessage, OutboxStatus, Payment
 from tests import factories
 from tests.conftest import TEST_CONFIG
 from tests.httpclient import Till
-from tests.onboarding.conftest import Inbox
+from tests.conftest import Inbox
 from tests.operations.conftest import (
     ROOT,
     app_environment,
@@ -110,7 +110,7 @@ def test_a_payment_retried_on_the_other_host_charges_once(hosts):
         from urllib.parse import parse_qs
 
         query = parse_qs(urlsplit(headers["Location"]).query)
-        form = {"csrf_token": csrf, "p": query["p"][0], "r": query["r"][0], "amount": "777", "key": key}
+        form = {"csrf_token": csrf, "payer": query["payer"][0], "register": query["register"][0], "amount": "777", "key": key}
         first = till_a.post("/terminal/pay/charge", form)
         again = till_b.post("/terminal/pay/charge", form)
         assert first[0] == again[0] == 303

@@ -33,7 +33,7 @@ def _payer_reference(till: Till, card_number: str, csrf: str) -> tuple[str, str]
     status, headers, _ = till.post("/terminal/pay", {"csrf_token": csrf, "code": card_number})
     assert status == 303, status
     query = parse_qs(urlsplit(headers["Location"]).query)
-    return query["p"][0], query["r"][0]
+    return query["payer"][0], query["register"][0]
 
 
 def test_parallel_tills_never_overspend_and_books_balance(app, server):
@@ -63,7 +63,7 @@ def test_parallel_tills_never_overspend_and_books_balance(app, server):
                 reference, register = refs[number]
                 amount = rng.choice([100, 250, 480, 700, 1_000])
                 key = secrets.token_urlsafe(24)
-                form = {"csrf_token": csrf, "p": reference, "r": register, "amount": str(amount), "key": key}
+                form = {"csrf_token": csrf, "payer": reference, "register": register, "amount": str(amount), "key": key}
                 status, headers, text = till.post("/terminal/pay/charge", form)
                 assert status in (303, 422), (status, text[:500])
                 location = headers.get("Location", "")
@@ -133,7 +133,7 @@ def test_same_key_sent_by_many_tills_at_once_charges_once(app, server):
     assert till.login("terminal", store.code, factories.PASSWORD) == 303
     csrf = till.csrf("/terminal/pay")
     reference, register = _payer_reference(till, card.number, csrf)
-    form = {"csrf_token": csrf, "p": reference, "r": register, "amount": "1200", "key": secrets.token_urlsafe(24)}
+    form = {"csrf_token": csrf, "payer": reference, "register": register, "amount": "1200", "key": secrets.token_urlsafe(24)}
     cookies = dict(till.cookies)
     statuses: list[tuple[int, str]] = []
     lock = threading.Lock()
@@ -179,7 +179,7 @@ def test_repeat_while_the_first_is_still_running_gets_409_then_goes_through(app,
     csrf = till.csrf("/terminal/pay")
     reference, register = _payer_reference(till, card.number, csrf)
     key = secrets.token_urlsafe(24)
-    form = {"csrf_token": csrf, "p": reference, "r": register, "amount": "1000", "key": key}
+    form = {"csrf_token": csrf, "payer": reference, "register": register, "amount": "1000", "key": key}
     engine = create_engine(db.engine.url.render_as_string(hide_password=False))
     with engine.connect() as conn:
         first = conn.begin()  # the first request, still running: its key is not committed yet

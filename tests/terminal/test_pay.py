@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from iseca import ledger, onboarding, payers
+from iseca import accounts, ledger, payers
 from iseca.extensions import db
 from iseca.models import AccountKind, CardStatus, Payment, PaymentMethod
 from tests import factories
@@ -40,8 +40,8 @@ def charge(client, params: dict, amount, key: str | None = None):
     html = page.get_data(as_text=True)
     found = re.search(r'name="key" value="([^"]+)"', html)
     key = key or (found.group(1) if found else secrets.token_urlsafe(24))
-    data = {"csrf_token": csrf_from(client.get("/terminal/pay").get_data(as_text=True)), "p": params["p"],
-            "r": params["r"], "run": params.get("run", ""), "amount": amount, "key": key}
+    data = {"csrf_token": csrf_from(client.get("/terminal/pay").get_data(as_text=True)), "payer": params["payer"],
+            "register": params["register"], "run": params.get("run", ""), "amount": amount, "key": key}
     return client.post("/terminal/pay/charge", data=data), data
 
 
@@ -82,7 +82,7 @@ def test_typed_card_shows_member_code_and_available_points_then_charges_at_kessa
     payment = db.session.scalar(select(Payment))
     assert "決済完了" in done and "1,280円" in done and payment.number in done and "3,720" in done
     assert payment.method == PaymentMethod.STORE_SCAN and payment.card_id == card.id
-    assert payment.register_id == int(params["r"])
+    assert payment.register_id == int(params["register"])
     assert ledger.member_balance(member.id) == 3_720
 
 
@@ -242,7 +242,7 @@ def test_a_store_cannot_charge_on_another_stores_register(till):
     other = factories.make_store()
     member, card = factories.make_card_member(5_000)
     params = read_card(till, card.number)
-    resp, _ = charge(till, {**params, "r": str(other.registers[0].id)}, "100")
+    resp, _ = charge(till, {**params, "register": str(other.registers[0].id)}, "100")
     assert resp.status_code == 404
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
 
@@ -251,7 +251,7 @@ def test_a_payer_read_by_another_store_cannot_be_used(till, app):
     member, card = factories.make_card_member(5_000)
     other = factories.make_store()
     reference = payers.payer_reference(payers.identify(card.number), other.id)
-    resp, _ = charge(till, {"p": reference, "r": str(till.store.registers[0].id)}, "100")
+    resp, _ = charge(till, {"payer": reference, "register": str(till.store.registers[0].id)}, "100")
     assert resp.status_code == 422
     assert ledger.member_balance(member.id) == 5_000
 
@@ -337,12 +337,21 @@ def test_a_store_cannot_sweep_card_numbers(till, app):
     assert statuses == [422, 422, 422, 429]
 
 
+def test_the_till_keeps_its_register_in_the_address_by_name(till):
+    """`register=` names the register a till books on; a till bookmarked
+    with the old `r=` still opens on its register."""
+    second = till.store.registers[1]
+    for name in ("register", "r"):
+        html = till.get(f"/terminal/pay?{name}={second.id}").get_data(as_text=True)
+        assert f'<option value="{second.id}" selected>' in html, name
+
+
 def test_a_till_of_a_suspended_business_cannot_charge(till):
     """The business is suspended while its store's till is logged in: 「決済する」 is refused, nothing charged."""
     member, card = factories.make_card_member(5_000)
     params = read_card(till, card.number)
     staff = factories.make_staff("staff-suspends")
-    onboarding.suspend_account(factories.account_of(AccountKind.BUSINESS, till.store.business.code), staff)
+    accounts.suspend_account(factories.account_of(AccountKind.BUSINESS, till.store.business.code), staff)
     db.session.commit()
     resp, _ = charge(till, params, "1000")
     assert resp.status_code == 422 and "決済を停止しています" in resp.get_data(as_text=True)
@@ -353,9 +362,9 @@ def test_a_till_of_a_suspended_business_cannot_charge(till):
 def test_a_suspended_store_login_ends_the_till_and_charges_nothing(till):
     member, card = factories.make_card_member(5_000)
     params = read_card(till, card.number)
-    form = {"csrf_token": csrf_from(till.get("/terminal/pay").get_data(as_text=True)), "p": params["p"],
-            "r": params["r"], "amount": "1000", "key": secrets.token_urlsafe(24)}
-    onboarding.suspend_account(factories.account_of(AccountKind.STORE, till.store.code), factories.make_staff("s2"))
+    form = {"csrf_token": csrf_from(till.get("/terminal/pay").get_data(as_text=True)), "payer": params["payer"],
+            "register": params["register"], "amount": "1000", "key": secrets.token_urlsafe(24)}
+    accounts.suspend_account(factories.account_of(AccountKind.STORE, till.store.code), factories.make_staff("s2"))
     db.session.commit()
     resp = till.post("/terminal/pay/charge", data=form)
     assert resp.status_code in (302, 303) and "/terminal/login" in resp.headers["Location"]

@@ -11,7 +11,7 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 from sqlalchemy import func, select
 
-from iseca import ledger, onboarding, payers
+from iseca import accounts, ledger, payers
 from iseca.extensions import db
 from iseca.models import AccountKind, MerchantStatus, Payment, PaymentMethod, RetiredQrToken, utcnow
 from tests import factories
@@ -159,7 +159,7 @@ def _suspend(store, how: str) -> None:
     staff = factories.make_staff("staff-suspends")
     if how in ("store_login", "business_login"):
         kind, login_name = (AccountKind.STORE, store.code) if how == "store_login" else (AccountKind.BUSINESS, store.business.code)
-        onboarding.suspend_account(factories.account_of(kind, login_name), staff)
+        accounts.suspend_account(factories.account_of(kind, login_name), staff)
     else:
         (store if how == "store" else store.business).status = MerchantStatus.SUSPENDED
     db.session.commit()

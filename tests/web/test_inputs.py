@@ -218,7 +218,7 @@ def test_the_till_charges_nothing_for_what_is_not_a_yen_amount(app, client, type
     scanned = client.post("/terminal/pay", data={"csrf_token": csrf_from(page), "code": card.number})
     params = {k: v[0] for k, v in parse_qs(urlsplit(scanned.headers["Location"]).query).items()}
     response = client.post("/terminal/pay/charge", data={
-        "csrf_token": csrf_from(page), "p": params["p"], "r": params["r"], "amount": typed, "key": "k" * 24})
+        "csrf_token": csrf_from(page), "payer": params["payer"], "register": params["register"], "amount": typed, "key": "k" * 24})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "金額は数字で入力してください" in html or "1回の決済は500,000円までです" in html
@@ -234,6 +234,6 @@ def test_the_till_reads_leading_zeros_as_the_amount_they_write(app, client):
     scanned = client.post("/terminal/pay", data={"csrf_token": csrf_from(page), "code": card.number})
     params = {k: v[0] for k, v in parse_qs(urlsplit(scanned.headers["Location"]).query).items()}
     response = client.post("/terminal/pay/charge", data={
-        "csrf_token": csrf_from(page), "p": params["p"], "r": params["r"], "amount": "00000000000001", "key": "k" * 24})
+        "csrf_token": csrf_from(page), "payer": params["payer"], "register": params["register"], "amount": "00000000000001", "key": "k" * 24})
     assert response.status_code == 303
     assert ledger.member_balance(member.id) == 4_999

@@ -9,7 +9,7 @@ from iseca.models import MerchantApplication
 from iseca.onboarding import ELIGIBILITY
 from tests.conftest import post_form
 
-from .conftest import application_form
+from tests.factories import application_form
 
 
 def field_block(html: str, name: str) -> str:

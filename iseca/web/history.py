@@ -1,27 +1,26 @@
 """What the management site's 利用状況一覧 and the terminal's 店舗利用履歴
 share: the 「絞り込み」 form (read from the URL, never from a cookie), the
-scope of the logged-in account, and the 「取消」 confirmation."""
+scope of the logged-in account, and the way back to the list as it was
+filtered. The 「取消」 confirmation of both is iseca/web/cancel.py."""
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from flask import current_app, flash, g, redirect, render_template, request
-from flask_login import current_user
-from flask_wtf import FlaskForm
+from flask import request
 from sqlalchemy import select
-from wtforms import Form, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import Length, ValidationError
+from wtforms import Form, SelectField, StringField
+from wtforms.validators import ValidationError
 
-from . import amounts, cancellation
-from .members import is_member_code
-from .numbers import fold_digits
-from .web.access import stores_of
-from .web.inputs import JapaneseDateField
-from .auth import passwords
-from .extensions import db
-from .models import Account, AccountKind, Payment, PaymentMethod, PaymentStatus, Register
-from .usage import METHOD_LABELS, STATUS_LABELS, UsageFilter
+from .. import amounts
+from ..extensions import db
+from ..labels import choices
+from ..members import is_member_code
+from ..models import Account, AccountKind, PaymentMethod, PaymentStatus, Register
+from ..numbers import fold_digits
+from ..usage import UsageFilter
+from .access import stores_of
+from .inputs import JapaneseDateField
 
 # The amount range of 利用状況一覧: above any payment, below anything that
 # could overflow a comparison.
@@ -76,9 +75,9 @@ class UsageFilterForm(TerminalFilterForm):
     register = SelectField("レジ", choices=[], validate_choice=False)
     amount_min = StringField("金額（下限・円）")
     amount_max = StringField("金額（上限・円）")
-    status = SelectField("状態", choices=[("", "すべて")] + [(s.value, l) for s, l in STATUS_LABELS.items()],
+    status = SelectField("状態", choices=[("", "すべて")] + choices("payment_status"),
                          validate_choice=False)
-    method = SelectField("決済方法", choices=[("", "すべて")] + [(m.value, l) for m, l in METHOD_LABELS.items()],
+    method = SelectField("決済方法", choices=[("", "すべて")] + choices("payment_method"),
                          validate_choice=False)
 
     def setup(self, account: Account) -> None:
@@ -149,13 +148,6 @@ class UsageFilterForm(TerminalFilterForm):
         return args
 
 
-def wants_fragment() -> bool:
-    """htmx asked for just the swapped part: not a boosted navigation, and not
-    the history restore of the back button (which needs the whole page)."""
-    htmx = request.htmx
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
-
-
 def scope_of(account: Account) -> dict[str, int]:
     """The part of the filter the account imposes: a store sees only itself."""
     if account.kind == AccountKind.STORE:
@@ -164,77 +156,8 @@ def scope_of(account: Account) -> dict[str, int]:
 
 
 def make_filter(account: Account, form: TerminalFilterForm) -> UsageFilter:
+    """The query of the list: what the form asks, within what the account may see."""
     return UsageFilter(**scope_of(account), **form.filter_values())
-
-
-# ---------------------------------------------------------------------------
-# 取消 with its confirmation
-# ---------------------------------------------------------------------------
-
-
-class CancelForm(FlaskForm):
-    password = PasswordField("パスワード", validators=[Length(max=256)])
-    submit = SubmitField("取消する")
-
-
-def cancel_failed(response) -> bool:
-    return bool(g.get("reauth_failed"))
-
-
-def reauth_key() -> str:
-    return f"reauth:{getattr(current_user, 'id', None) or request.remote_addr}"
-
-
-def reauth_limit() -> str:
-    return str(current_app.config["LOGIN_FAILURES_PER_ACCOUNT"])
-
-
-def cancel_request(payment: Payment, *, template: str, back_url: str, done_url: str, **context):
-    """The 「取消」 confirmation (GET) and the cancellation itself (POST).
-
-    The page repeats the date-time, amount and member code; a payment older
-    than today needs the password of the logged-in account again."""
-    account: Account = current_user._get_current_object()
-    form = CancelForm()
-    need_password = cancellation.needs_password(payment)
-    refusal = cancellation.refusal_reason(payment)
-    if request.method == "POST" and form.validate_on_submit():
-        if payment.status == PaymentStatus.CANCELLED:  # a repeat, or the other till was first
-            flash(f"取引番号 {payment.number} はすでに取消されています。ポイントの返還は1回だけ行われています。", "info")
-            return redirect(done_url, code=303)
-        if need_password and not (form.password.data and passwords.verify_password(account, form.password.data)):
-            g.reauth_failed = True
-            form.password.errors.append(
-                "パスワードが違います。" if form.password.data else "取消のため、パスワードを入力してください。"
-            )
-        else:
-            try:
-                outcome = cancellation.cancel_payment(payment, actor=account)
-            except cancellation.CancellationRefused as refused:
-                db.session.rollback()
-                refusal = str(refused)
-            else:
-                db.session.commit()
-                if outcome.cancelled_now:
-                    message = f"取引番号 {payment.number}（{payment.amount:,}円）を取消しました。ポイントは会員に戻りました。"
-                    if outcome.adjustment is not None:
-                        message += "精算済みの期間の決済のため、取消額は次回の精算から差し引かれます。"
-                    flash(message, "success")
-                else:
-                    flash(f"取引番号 {payment.number} はすでに取消されています。ポイントの返還は1回だけ行われています。", "info")
-                return redirect(done_url, code=303)
-    return (
-        render_template(
-            template,
-            payment=payment,
-            form=form,
-            need_password=need_password,
-            refusal=refusal,
-            deadline=cancellation.cancellation_deadline(payment),
-            back_url=back_url,
-            **context,
-        )
-    )
 
 
 def safe_back(prefix: str, default: str) -> str:

@@ -4,11 +4,10 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from flask import Flask
 from flask.cli import AppGroup
 
-from . import audit, idempotency, ledger
-from .extensions import db
+from .. import audit, idempotency, ledger
+from ..extensions import db
 
 group = AppGroup("payments", help="Payments: idempotency keys and the books.")
 
@@ -32,7 +31,3 @@ def verify_books() -> None:
     if problems:
         raise click.ClickException(f"{len(problems)} problems in the books")
     click.echo("The books balance.")
-
-
-def register(app: Flask) -> None:
-    app.cli.add_command(group)

@@ -13,7 +13,8 @@ from iseca.models import ApplicationStatus, AuditLog, Business, MerchantApplicat
 from iseca.onboarding import SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
 from tests.conftest import basic_auth_header, csrf_from, login, post_form
 
-from .conftest import application_form, credentials
+from tests.conftest import credentials
+from tests.factories import application_form
 
 
 def png_bytes(size=(640, 480), color=(200, 80, 40)) -> bytes:

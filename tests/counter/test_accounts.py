@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from iseca.extensions import db
 from iseca.models import Account, AccountKind, AuditLog, MerchantStatus
-from iseca.onboarding import SUBJECT_PASSWORD_RESET
+from iseca.accounts import SUBJECT_PASSWORD_RESET
 from tests import factories
 from tests.conftest import basic_auth_header, login, post_form
 

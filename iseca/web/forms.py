@@ -1,25 +1,31 @@
-"""加盟店登録 (the application form), shared with the counter for paper
-applications, and the pieces the management site reuses (bank account,
-addresses in the city)."""
+"""Forms and validators of every area: the base form with Japanese messages,
+the field rules (e-mail, phone, postal code, an address in the city, kana,
+URL), the bank account fields, and 加盟店登録 (the application form), which
+the public site and the counter (paper applications) both use."""
 from __future__ import annotations
 
 import re
 import unicodedata
 
 import jaconv
+from flask import request
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, RadioField, SelectField, StringField
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from .. import banking, onboarding, outbox
 from ..banking import BankAccountProblems, check_bank_account
+from ..extensions import db
+from ..kana import KanaError, to_zengin_kana
+from ..models import MerchantApplication
 from ..onboarding import AREAS, CATEGORIES, ELIGIBILITY, OUTSIDE_CITY_MESSAGE, in_isesaki
+from ..registers import NAME_MAX_LENGTH
 
 MAX_STORES = 20
 
 
 def _japanese(self, form):
-    from wtforms.i18n import get_translations
-
     return get_translations(["ja"])
 
 
@@ -28,6 +34,10 @@ class JapaneseForm(FlaskForm):
 
     class Meta:
         get_translations = _japanese
+
+
+class ButtonForm(JapaneseForm):
+    """A button that changes data (承認, 公開, 再送 …): its CSRF token alone."""
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 PHONE_RE = re.compile(r"^0\d{1,4}-?\d{1,4}-?\d{3,4}$")
@@ -186,3 +196,72 @@ class ApplicationForm(BankAccountMixin, JapaneseForm):
             "eligibility": [f.label.text for f in self.eligibility_fields() if f.data],
             "agreed": bool(self.agree.data),
         }
+
+
+def submit_application_form(form: ApplicationForm, *, source: str) -> MerchantApplication | None:
+    """加盟店登録 sent, online or keyed in at the counter from paper: the
+    store buttons change the form; a valid form is stored, committed, and
+    its 受付 mail sent. None while the form is to be shown again."""
+    if request.method != "POST" or handle_store_buttons(form) or not form.validate_on_submit():
+        return None
+    application, message = onboarding.submit_application(form.as_data(), source=source)
+    db.session.commit()
+    outbox.send_after_commit([message])
+    return application
+
+
+def handle_store_buttons(form: ApplicationForm) -> bool:
+    """「店舗を追加」/「この店舗を削除」: change the list of stores and show the
+    form again, keeping everything typed. True when one was pressed."""
+    if "add_store" in request.form:
+        if len(form.stores.entries) < MAX_STORES:
+            form.stores.append_entry()
+        return True
+    remove = request.form.get("remove_store")
+    if remove is not None:
+        if len(form.stores.entries) > 1:
+            form.stores.entries = [e for e in form.stores.entries if e.name != remove]
+            form.stores._compact_indices()
+        return True
+    return False
+
+
+def bank_names(form) -> dict:
+    """The bank, branch and holder names shown beside the codes typed in `form`."""
+    return {
+        "bank_label": banking.bank_name(form.bank_code.data),
+        "branch_label": banking.branch_name(form.bank_code.data, form.branch_code.data),
+        **holder_preview(form.account_holder_kana.data),
+    }
+
+
+def holder_preview(holder: str | None) -> dict:
+    """The holder name as the transfer file will carry it, or why it cannot."""
+    if not (holder or "").strip():
+        return {"holder_label": None, "holder_problem": None}
+    try:
+        return {"holder_label": to_zengin_kana(holder, max_bytes=banking.HOLDER_MAX, field="口座名義（カナ）"),
+                "holder_problem": None}
+    except KanaError as problem:
+        return {"holder_label": None, "holder_problem": problem.message}
+
+
+class RegisterNameForm(FlaskForm):
+    """Name of a new register, or the new name of one (レジ一覧)."""
+
+    name = StringField(
+        "レジ名",
+        validators=[
+            DataRequired(message="レジ名を入力してください。"),
+            Length(max=NAME_MAX_LENGTH, message=f"レジ名は{NAME_MAX_LENGTH}文字以内で入力してください。"),
+        ],
+    )
+    submit = SubmitField("保存する")
+
+
+class ConfirmForm(FlaskForm):
+    """A confirmation page's form; `fingerprint` names the QR code the user saw,
+    so that a repeated submission does not act twice."""
+
+    fingerprint = HiddenField()
+    submit = SubmitField("実行する")

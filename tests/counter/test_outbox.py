@@ -12,7 +12,7 @@ from iseca.extensions import mail as flask_mail
 from iseca.models import OutboxMessage, OutboxStatus, utcnow
 from tests.conftest import post_form
 
-from .conftest import free_port
+from tests.conftest import free_port
 
 
 def test_queued_mail_is_sent_with_japanese_subject_and_body(app, smtp):

@@ -12,7 +12,8 @@ from iseca.models import (
 from tests import factories
 from tests.conftest import post_form
 
-from .conftest import application_form, credentials
+from tests.conftest import credentials
+from tests.factories import application_form
 
 
 def submit(client, **overrides) -> MerchantApplication:
