@@ -74,8 +74,21 @@ DEFAULTS: dict[str, object] = {
     "CARD_PAGE_FAILURES_PER_ADDRESS": "10 per 15 minutes",
     # Unknown card numbers or codes read at one store's tills.
     "TERMINAL_SCAN_FAILURES_PER_ACCOUNT": "30 per 15 minutes",
+    # 精算: fee in thousandths of the net sales (rounded down), and how long
+    # after midnight a period waits before it may be closed (payments still
+    # being written at 24:00 belong to it).
     "SETTLEMENT_FEE_RATE_PERMILLE": 0,
+    "SETTLEMENT_CLOSE_GRACE_MINUTES": 10,
     "TRANSFEROR_NAME": "他)ジムカンカ",
+    # 総合振込 (Zengin transfer file): the city's account and its 委託者
+    # (振込依頼人) as its bank assigned them. Development values: set the
+    # real ones in production (ISECA_ZENGIN_REQUESTER_CODE=… etc.).
+    "ZENGIN_REQUESTER_CODE": "0000000000",  # 委託者コード, 10 digits
+    "ZENGIN_REQUESTER_NAME": "ｲｾｻｷｼ",  # 委託者名, half-width kana
+    "ZENGIN_BANK_CODE": "0128",  # 仕向銀行: 群馬銀行
+    "ZENGIN_BRANCH_CODE": "150",  # 仕向支店: 伊勢崎
+    "ZENGIN_ACCOUNT_TYPE": "1",  # 1 普通, 2 当座
+    "ZENGIN_ACCOUNT_NUMBER": "0000000",
     # PDFs (掲示用QRコード台紙): an embedded Japanese font; without the file the
     # non-embedded CID font HeiseiKakuGo-W5 is used, with a warning.
     "PDF_JAPANESE_FONT_PATH": "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
@@ -134,5 +147,7 @@ def apply_production_rules(app: Flask) -> None:
         )
     if not str(app.config["PUBLIC_BASE_URL"]).startswith("https://"):
         app.logger.warning("ISECA_PUBLIC_BASE_URL is not an https address: printed store QR codes would carry it")
+    if app.config["ZENGIN_REQUESTER_CODE"] == "0000000000":
+        app.logger.warning("ISECA_ZENGIN_REQUESTER_CODE and the city's account are not set: transfer files are not valid")
     if app.config["BASIC_AUTH_PASSWORD"] == "guest":
         app.logger.warning("The BASIC gate uses the guide's default guest/guest credentials")

@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 
 from sqlalchemy import BigInteger, and_, case, func, literal, or_, select, text, update
 
+from . import database
 from .extensions import db
 from .models import (
     Account,
@@ -147,6 +148,55 @@ def _post(kind, movements, *, actor, memo, at, rows_locked: bool) -> LedgerTrans
     for account, _ in movements:
         db.session.expire(account, ["balance"])
     return txn
+
+
+def post_many(
+    kind: LedgerTransactionKind,
+    batches: Sequence[Sequence[tuple[LedgerAccount, int]] | None],
+    *,
+    actor: Account | None = None,
+    memo: str = "",
+    at: dt.datetime | None = None,
+) -> list[int | None]:
+    """Record many movements at once (精算 of a whole period): each batch is
+    what `post` takes, or None for no movement. Returns the transaction id
+    of each batch (None for None). Only for accounts that are not members'
+    (no balance floor to check); the rows are locked in id order first."""
+    at = at or utcnow()
+    movements = [m for m in batches if m]
+    for batch in movements:
+        amounts = [amount for _, amount in batch]
+        if any(not isinstance(a, int) or isinstance(a, bool) for a in amounts):
+            raise LedgerError("amounts must be integers of yen")
+        if sum(amounts) != 0:
+            raise LedgerError("entries of a transaction must sum to zero")
+        if any(a == 0 for a in amounts) or len(batch) < 2:
+            raise LedgerError("a transaction moves a non-zero amount between at least two accounts")
+        if any(account.kind == LedgerAccountKind.MEMBER for account, _ in batch):
+            raise LedgerError("post_many does not move members' points")
+    if not movements:
+        return [None for _ in batches]
+    deltas: dict[int, int] = defaultdict(int)
+    for batch in movements:
+        for account, amount in batch:
+            deltas[account.id] += amount
+    ids = sorted(deltas)
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(LedgerAccount.id).where(LedgerAccount.id.in_(ids)).order_by(LedgerAccount.id).with_for_update())
+    txn_ids = database.insert_rows(LedgerTransaction.__table__, [
+        {"kind": kind, "actor_account_id": actor.id if actor else None, "memo": memo[:300], "created_at": at}
+        for _ in movements
+    ])
+    database.insert_rows_without_ids(LedgerEntry.__table__, [
+        {"transaction_id": txn_id, "account_id": account.id, "amount": amount}
+        for txn_id, batch in zip(txn_ids, movements) for account, amount in sorted(batch, key=lambda m: m[0].id)
+    ])
+    database.add_by_id(LedgerAccount.__table__, "balance", {i: d for i, d in deltas.items() if d})
+    for batch in movements:
+        for account, _ in batch:
+            db.session.expire(account, ["balance"])
+    ids_iter = iter(txn_ids)
+    return [next(ids_iter) if m else None for m in batches]
 
 
 def _available(account_ids: list[int]) -> int:

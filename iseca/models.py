@@ -607,6 +607,7 @@ class SettlementStatus(StrEnum):
     SCHEDULED = "scheduled"  # 予定
     TRANSFERRED = "transferred"  # 振込済
     FAILED = "failed"  # 振込不能 → 次回繰越
+    CARRIED = "carried"  # nothing to transfer: zero, or negative and carried forward
 
 
 class Settlement(db.Model):
@@ -621,8 +622,9 @@ class Settlement(db.Model):
     payments_total: Mapped[int] = mapped_column(BigInteger, default=0)
     cancellations_total: Mapped[int] = mapped_column(BigInteger, default=0)
     adjustments_total: Mapped[int] = mapped_column(BigInteger, default=0)  # ± carried in
+    fee_rate_permille: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # the rate the fee was computed with
     fee: Mapped[int] = mapped_column(BigInteger, default=0)
-    amount: Mapped[int] = mapped_column(BigInteger, default=0)  # to transfer
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)  # to transfer (negative: carried forward)
     status: Mapped[SettlementStatus] = mapped_column(
         _enum(SettlementStatus, "settlement_status"), default=SettlementStatus.SCHEDULED
     )

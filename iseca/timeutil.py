@@ -27,6 +27,14 @@ def jst(value: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M") -> str:
     return value.astimezone(JST).strftime(fmt)
 
 
+def datetime_attr(value: dt.datetime | None) -> str:
+    """For `<time datetime>`: Japan time to the second with its offset
+    (the HTML syntax allows no microseconds beyond three digits); '' for none."""
+    if value is None:
+        return ""
+    return value.astimezone(JST).isoformat(timespec="seconds")
+
+
 def jst_date(moment: dt.datetime) -> dt.date:
     """The Japanese calendar day of a timestamp."""
     return moment.astimezone(JST).date()

@@ -7,7 +7,7 @@ import itertools
 from iseca import grants
 from iseca.accounts import create_account
 from iseca.extensions import db
-from iseca.members import create_member, issue_card
+from iseca.members import GRANT_MAX_AMOUNT, create_member, issue_card
 from iseca.merchants import create_business, create_register, create_store
 from iseca.models import Account, AccountKind, Business, Campaign, MemberKind, Store
 
@@ -54,12 +54,21 @@ def make_campaign(**overrides) -> Campaign:
     return campaign
 
 
+def _grant(member, campaign: Campaign | None, balance: int) -> None:
+    """`balance` points through grants.grant(), in grants of at most the
+    counter's limit each (as the counter would give a large balance)."""
+    campaign = campaign or (make_campaign() if balance else None)
+    while balance > 0:
+        amount = min(balance, GRANT_MAX_AMOUNT)
+        grants.grant(member, campaign, amount)
+        balance -= amount
+
+
 def make_card_member(balance: int = 0, campaign: Campaign | None = None):
     """A card member with a card and `balance` points; returns (member, card)."""
     member = create_member(MemberKind.CARD, name="カード 会員")
     card = issue_card(member)
-    if balance:
-        grants.grant(member, campaign or make_campaign(), balance)
+    _grant(member, campaign, balance)
     db.session.commit()
     return member, card
 
@@ -86,8 +95,7 @@ def make_app_member(balance: int = 0, campaign: Campaign | None = None, *, email
     member = create_member(MemberKind.APP, name=f"アプリ 会員{n}", email=email)
     account, _ = create_account(AccountKind.MEMBER, email, password=PASSWORD, initial=False, name=member.name,
                                 email=email, member_id=member.id)
-    if balance:
-        grants.grant(member, campaign or make_campaign(), balance)
+    _grant(member, campaign, balance)
     db.session.commit()
     return member, account
 

@@ -17,7 +17,7 @@ def test_create_staff_then_log_into_counter_with_forced_change(runner, client):
     assert "suzuki" in result.output
     resp = login(client, "suzuki", "first-time-pass-1", area="counter", kind=None)
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/counter/password")
-    assert client.get("/counter/").headers["Location"].endswith("/counter/password")
+    assert client.get("/counter/").headers["Location"].endswith("/counter/password?next=/counter/")
 
 
 def test_create_staff_twice_is_refused(runner):

@@ -9,6 +9,7 @@ must be refused change nothing in the database; a method a route does not
 take answers 405."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -16,9 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from iseca import members as members_domain
-from iseca import onboarding, outbox, payments
+from iseca import onboarding, outbox, payments, settlement, zengin
 from iseca.extensions import db
-from iseca.models import AccountKind, MerchantApplication, OutboxMessage, PaymentMethod, StoreImage, utcnow
+from iseca.models import (AccountKind, MerchantApplication, OutboxMessage, PaymentMethod, Settlement, SettlementPeriod,
+                          StoreImage, utcnow)
 from tests import factories
 from tests.conftest import basic_auth_header, csrf_from, login
 
@@ -34,10 +36,13 @@ PUBLIC = dict.fromkeys(KINDS, OK)
 CMS = {**dict.fromkeys(KINDS, LOGIN), "anonymous": GATE, **dict.fromkeys(STORES + ("business", "other_business"), OK)}
 # A store's own data: the store and its business see it, nobody else.
 CMS_OWN = {**CMS, "sibling_store": HIDDEN, "other_store": HIDDEN, "other_business": HIDDEN}
+# 精算: a business's settlement; each of its stores sees its own share of it.
+CMS_SETTLEMENT = {**CMS, "other_store": HIDDEN, "other_business": HIDDEN}
 # 事業者情報: business accounts alone, each its own.
 CMS_BUSINESS = {**CMS, **dict.fromkeys(STORES, HIDDEN)}
 TERMINAL = {**dict.fromkeys(KINDS, LOGIN), **dict.fromkeys(STORES, OK)}
 TERMINAL_OWN = {**TERMINAL, "sibling_store": HIDDEN, "other_store": HIDDEN}
+TERMINAL_SETTLEMENT = {**TERMINAL, "other_store": HIDDEN}
 COUNTER = {**dict.fromkeys(KINDS, LOGIN), "staff": OK}
 WALLET = {**dict.fromkeys(KINDS, LOGIN), "member": OK}
 # A store's QR address: anyone may open it; paying needs a member login.
@@ -60,7 +65,9 @@ RULES: dict[str, dict] = {
     "auth.logout": by_area({**dict.fromkeys(KINDS, LOGIN), "anonymous": GATE}, *[dict.fromkeys(KINDS, LOGIN)] * 3),
     "auth.password": by_area(CMS, TERMINAL, COUNTER, WALLET),
     # 管理サイト
-    "cms.index": CMS, "cms.stores": CMS, "cms.settlements": CMS,
+    "cms.index": CMS, "cms.stores": CMS,
+    "cms.settlement.index": CMS,
+    **{f"cms.settlement.{page}": CMS_SETTLEMENT for page in ("statement", "statement_csv", "statement_pdf")},
     "cms.store": CMS_OWN, "cms.store_image_upload": CMS_OWN, "cms.store_image": CMS_OWN,
     "cms.store_image_delete": CMS_OWN, "cms.store_image_move": CMS_OWN,
     "cms.business": CMS_BUSINESS,
@@ -74,6 +81,8 @@ RULES: dict[str, dict] = {
     "terminal.cancel.confirm": TERMINAL_OWN,
     "terminal.pay_scan": TERMINAL, "terminal.pay_amount": TERMINAL, "terminal.pay_confirm": TERMINAL,
     "terminal.pay_charge": TERMINAL, "terminal.pay_done": TERMINAL_OWN, "terminal.pay_incoming": TERMINAL,
+    "terminal.settlement.index": TERMINAL,
+    **{f"terminal.settlement.{page}": TERMINAL_SETTLEMENT for page in ("statement", "statement_csv", "statement_pdf")},
     # ウォレット
     "wallet.index": WALLET, "wallet.history": WALLET, "wallet.my_qr": WALLET, "wallet.scan": WALLET,
     "wallet.pay": WALLET_PAY, "wallet.pay_confirm": WALLET, "wallet.payment_done": WALLET,
@@ -87,6 +96,9 @@ RULES: dict[str, dict] = {
         "register.retire", "register.reissue",
         "members_list", "member_detail", "member_new", "cards_issue", "card_sheet", "card_suspend", "card_replace",
         "grants_upload", "grants_commit", "campaigns",
+        "settlements", "settlements_close_ended", "settlement_period", "settlement_close", "settlement_prepare",
+        "settlement_zengin", "settlement_transfers_csv", "settlement_statement", "settlement_done",
+        "settlement_failed",
     )},
 }
 
@@ -111,6 +123,7 @@ class World:
     card: object
     image: object
     campaign_id: int
+    settlement: object
 
     def values(self) -> dict[str, object]:
         """A value for every URL parameter of the app, naming A1's things."""
@@ -124,6 +137,7 @@ class World:
             "member_id": self.member.id, "card_id": self.card.id, "batch": self.card.batch,
             "number": self.card.number, "secret": self.card.secret, "token": register.qr_token,
             "filename": "css/app.css",
+            "period_id": self.settlement.period_id, "settlement_id": self.settlement.id, "ext": "pdf",
         }
 
     def form(self, endpoint: str) -> dict[str, object]:
@@ -153,8 +167,15 @@ def world(app) -> World:
     })
     outbox.queue("y@example.jp", "件名", "本文")
     factories.make_staff()
+    # A closed period with a settlement of business A (精算).
+    earlier = factories.make_payment_at(a1.registers[0], member, 300, utcnow() - dt.timedelta(days=40))
+    closed = db.session.get(SettlementPeriod, earlier.period_id)
+    settlement.close_period(closed)
+    closed.transfer_date = closed.ends_on + dt.timedelta(days=20)
+    zengin.prepare_transfers(closed)  # 振込データ作成: the transfer file and its CSV exist
+    settled = db.session.scalar(select(Settlement).where(Settlement.business_id == a.id))
     db.session.commit()
-    return World(a, a1, a2, b, b1, member, member_account, payment, card, image, campaign.id)
+    return World(a, a1, a2, b, b1, member, member_account, payment, card, image, campaign.id, settled)
 
 
 def client_of(app, world: World, kind: str):

@@ -80,9 +80,12 @@ account_guesses = limiter.shared_limit(
 
 
 def _safe_next(area: Area) -> str | None:
+    """`next` when it is a page of this area on this site, else None."""
     target = request.args.get("next") or ""
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith(f"/{area.name}"):
+    if parts.scheme or parts.netloc or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    if not (parts.path == f"/{area.name}" or parts.path.startswith(f"/{area.name}/")):
         return None
     return target
 
@@ -131,7 +134,8 @@ def login(area: str):
             db.session.commit()
             if account.must_change_password:
                 flash("初期パスワードからの変更が必要です。新しいパスワードを設定してください。", "warning")
-                return redirect(url_for("auth.password", area=area), code=303)
+                # Where the person was going (a store's payment page) survives the change.
+                return redirect(url_for("auth.password", area=area, next=_safe_next(the_area)), code=303)
             return redirect(_safe_next(the_area) or url_for(the_area.home), code=303)
     return render_template("auth/login.html", form=form, area=the_area)
 
@@ -175,7 +179,7 @@ def password(area: str):
                 sessions.start_session(account, remember=remember)
                 db.session.commit()
                 flash("パスワードを変更しました。", "success")
-                return redirect(url_for(the_area.home), code=303)
+                return redirect(_safe_next(the_area) or url_for(the_area.home), code=303)
     return render_template("auth/password.html", form=form, area=the_area)
 
 

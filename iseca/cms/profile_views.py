@@ -5,7 +5,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import banking, outbox, profiles
+from .. import banking, outbox, profiles, settlement
 from ..web.access import get_business_or_404, get_store_or_404
 from ..web.inputs import accepts_files
 from ..extensions import db
@@ -112,4 +112,5 @@ def business():
             flash("事業者情報を保存しました。", "success")
         return redirect(url_for("cms.business"), code=303)
     return render_template("cms/business.html", business=business, form=form,
-                           bank_line=banking.describe(profiles.bank_of(business)), **bank_names(form))
+                           bank_line=banking.describe(profiles.bank_of(business)),
+                           bank_effective=settlement.account_takes_effect_from(business.id), **bank_names(form))

@@ -22,9 +22,3 @@ def stores():
     if current_user.kind == AccountKind.STORE and own:
         return redirect(url_for("cms.store", store_id=own[0].id))
     return render_template("cms/stores.html", stores=own)
-
-
-@bp.route("/settlements")
-def settlements():
-    """精算."""
-    return render_template("cms/settlements.html")

@@ -14,3 +14,4 @@ from . import views  # noqa: E402,F401
 from . import registers  # noqa: E402,F401  (レジ・店舗QRコード)
 from . import applications, merchants, outbox  # noqa: E402,F401  (onboarding: 申込・加盟店・メール)
 from . import members  # noqa: E402,F401
+from . import settlements  # noqa: E402,F401  (精算)

@@ -18,7 +18,7 @@ from ..extensions import db, limiter
 from ..models import Payment, PaymentMethod, PaymentStatus, Register, utcnow
 from ..web.access import get_register_or_404, get_store_or_404
 from ..web.charge import charge
-from ..web.pages import page_or_fragment
+from ..web.pages import content_version, page_or_fragment, wants_fragment
 from . import bp
 
 INCOMING_MINUTES = 15
@@ -249,5 +249,10 @@ def pay_incoming():
         .order_by(Payment.created_at.desc(), Payment.id.desc())
         .limit(20)
     ))
+    # The list's version: a poll that finds nothing new gets 204 and htmx leaves
+    # the live region alone, so a screen reader does not read it again.
+    version = content_version([(p.id, p.status.value) for p in rows])
+    if wants_fragment() and request.args.get("v") == version:
+        return "", 204
     return page_or_fragment("terminal/pay/incoming.html", "incoming", incoming=rows, minutes=INCOMING_MINUTES,
-                            store=_store())
+                            store=_store(), version=version)

@@ -2,9 +2,11 @@
 address), enters the amount, confirms; plus my QR for 決済方法② and history."""
 from __future__ import annotations
 
+import re
 from functools import partial
+from urllib.parse import urlsplit
 
-from flask import abort, make_response, render_template, redirect, request, url_for
+from flask import abort, current_app, make_response, render_template, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -51,10 +53,22 @@ def my_qr():
     return page_or_fragment("wallet/qr.html", "code", **context)
 
 
+STORE_QR_PATH = re.compile(r"^/wallet/pay/[A-Za-z0-9_-]+$")
+
+
 @bp.route("/scan")
 def scan():
-    """店舗QRコードを読み取る: the camera reads the register QR and opens its address."""
-    return render_template("wallet/scan.html")
+    """店舗QRコードを読み取る: the camera reads the register QR and opens its address;
+    without a camera, the address read by the phone's camera app is pasted here."""
+    address = (request.args.get("address") or "").strip()
+    error = None
+    if address:
+        path = urlsplit(address).path
+        if STORE_QR_PATH.match(path):
+            return redirect(path, code=303)
+        error = "ISECAの店舗QRコードのアドレスではありません。アドレスをそのまま貼り付けてください。"
+    example = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/wallet/pay/…"
+    return render_template("wallet/scan.html", address=address, address_error=error, example=example), 422 if error else 200
 
 
 def _amount_page(register, *, amount_text="", error=None, insufficient=None, status=200):

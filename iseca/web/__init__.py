@@ -6,19 +6,17 @@ forms and validators (forms), the history filters (history) and the pages
 nested in two areas (registers, cancel)."""
 from __future__ import annotations
 
-from flask import Flask, flash, g, redirect, render_template, request, url_for
+from flask import Flask, flash, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..auth.areas import area_of_request
 from ..auth.passwords import password_expired
-from ..auth.views import login_throttled
-from ..extensions import db, login_manager
 from ..labels import label
 from ..models import AccountKind
-from ..timeutil import jst
+from ..timeutil import datetime_attr, jst
+from . import errors
+from .pages import wants_fragment
 
 CSP = "; ".join(
     [
@@ -65,6 +63,7 @@ def init_app(app: Flask) -> None:
     static_urls.init_app(app)
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["jst"] = jst
+    app.jinja_env.filters["datetime_attr"] = datetime_attr
     app.jinja_env.filters["label"] = label
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -78,7 +77,10 @@ def init_app(app: Flask) -> None:
             if area is None or current_user.kind not in area.kinds:
                 return None
             flash("初期パスワードからの変更が必要です。新しいパスワードを設定してください。", "warning")
-            return redirect(url_for("auth.password", area=area.name))
+            # A page asked for on the way (a store QR read while logged in) is kept;
+            # the password view follows it only when it is a page of this area.
+            target = request.full_path.rstrip("?") if request.method == "GET" and not wants_fragment() else None
+            return redirect(url_for("auth.password", area=area.name, next=target))
         return None
 
     @app.context_processor
@@ -111,50 +113,7 @@ def init_app(app: Flask) -> None:
         headers.add("Vary", "HX-Request")
         return response
 
-    def _error(code: int, title: str, message: str):
-        return render_template("errors/error.html", code=code, title=title, message=message), code
-
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(InterfaceError)
-    def _database_unavailable(error):
-        """The database is down or restarting: a clear page, and the till may retry."""
-        app.logger.error("database unavailable: %s", type(getattr(error, "orig", error)).__name__)
-        try:
-            db.session.rollback()
-        except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
-            pass
-        # Render as signed out: the page must not ask the database who is logged in.
-        g._login_user = login_manager.anonymous_user()
-        body, code = _error(503, "ただいま混み合っているか、メンテナンス中です",
-                            "お手数ですが、しばらく待ってからもう一度お試しください。"
-                            "お支払いが済んだかどうかは、利用履歴でご確認いただけます。")
-        return body, code, {"Retry-After": "30", "Cache-Control": "no-store"}
-
-    @app.errorhandler(CSRFError)
-    def _csrf_error(error):
-        return _error(400, "画面の有効期限が切れました", "お手数ですが、前の画面に戻って再読み込みしてから、もう一度操作してください。")
-
-    @app.errorhandler(403)
-    def _forbidden(error):
-        return _error(403, "この操作は許可されていません", "ログインしているアカウントでは、このページを表示できません。")
-
-    @app.errorhandler(404)
-    def _not_found(error):
-        return _error(404, "ページが見つかりません", "アドレスが正しいかご確認ください。")
-
-    @app.errorhandler(429)
-    def _too_many(error):
-        if request.endpoint == "auth.login":
-            return login_throttled()
-        if request.endpoint == "auth.password":
-            from ..auth.views import password_throttled
-
-            return password_throttled()
-        return _error(429, "操作が多すぎます", "しばらく時間をおいてから、もう一度お試しください。")
-
-    @app.errorhandler(500)
-    def _server_error(error):
-        return _error(500, "システムエラーが発生しました", "お手数ですが、時間をおいてもう一度お試しください。解決しない場合はISECA窓口にご連絡ください。")
+    errors.init_app(app)
 
     app.jinja_env.globals["menu_current"] = menu_current
     app.jinja_env.globals["nl2br"] = lambda text: Markup("<br>").join((text or "").splitlines())

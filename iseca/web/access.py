@@ -7,7 +7,7 @@ from flask import abort
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Account, AccountKind, Business, Payment, Register, Store
+from ..models import Account, AccountKind, Business, Payment, Register, Settlement, SettlementPeriod, Store
 
 
 def stores_of(account: Account) -> list[Store]:
@@ -60,3 +60,32 @@ def get_store_payment_or_404(account: Account, payment_id: int) -> Payment:
         abort(404)
     get_store_or_404(account, payment.store_id)
     return payment
+
+
+def settlements_of(account: Account) -> list[Settlement]:
+    """The settlements an account may see, newest period first: its
+    business's (a store account sees its store's share of them)."""
+    if account.kind not in (AccountKind.STORE, AccountKind.BUSINESS) or account.business_id is None:
+        return []
+    return list(db.session.scalars(
+        select(Settlement).join(SettlementPeriod)
+        .where(Settlement.business_id == account.business_id)
+        .order_by(SettlementPeriod.starts_on.desc())
+    ))
+
+
+def share_of(account: Account) -> int | None:
+    """The store whose share a store account sees; None for the whole business."""
+    return account.store_id if account.kind == AccountKind.STORE else None
+
+
+def get_settlement_or_404(account: Account, settlement_id: int) -> Settlement:
+    """A settlement of the account's business (staff: any); 404 otherwise."""
+    row = db.session.get(Settlement, settlement_id)
+    if row is None:
+        abort(404)
+    if account.kind == AccountKind.STAFF:
+        return row
+    if account.kind in (AccountKind.STORE, AccountKind.BUSINESS) and account.business_id == row.business_id:
+        return row
+    abort(404)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import Flask, abort, current_app, render_template, request
+from flask import Flask, abort, current_app, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 from wtforms import Field, SelectField
@@ -25,6 +25,7 @@ from wtforms.fields import DateField
 from wtforms.widgets import TextInput
 
 from ..numbers import DB_INT_MAX, NumberInvalid, fold_digits, parse_whole_number
+from .errors import error_response
 
 # C0 controls but tab, line feed and carriage return (text areas send them),
 # DEL and the C1 controls: never typed, and NUL breaks PostgreSQL.
@@ -102,7 +103,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(InputRefused)
     def _input_refused(error: InputRefused):
-        return render_template("errors/error.html", code=400, title=error.title, message=error.description), 400
+        # The same answer as every other error: whole page, or the message alone for an htmx fragment.
+        return error_response(400, error.title, error.description)
 
 
 # ---------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Answers that several areas give the same way: the whole page or its
-htmx fragment, a stored image, a QR code as a data: URI."""
+htmx fragment (and the version of a polled one), a stored image, a QR code
+as a data: URI."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 
 import qrcode
@@ -26,6 +28,12 @@ def page_or_fragment(template: str, block: str, **context) -> str:
     if wants_fragment():
         return render_block(template, block, **context)
     return render_template(template, **context)
+
+
+def content_version(parts) -> str:
+    """A short fingerprint of what a polled fragment shows: the next poll sends
+    it back (`v=`), and the view answers 204 when nothing changed."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
 def image_response(image: StoreImage, *, public: bool):

@@ -1,12 +1,18 @@
 // Small behaviours shared by every page. No inline scripts: the CSP forbids them.
 (function () {
   "use strict";
-  // Move focus to the main content after a boosted navigation, for screen readers.
+  // After a boosted navigation, move focus for screen readers: to the first
+  // field that needs attention when the page came back with errors (its
+  // message is tied to it by aria-describedby), to an expired-form notice,
+  // otherwise to the main content.
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.detail && event.detail.boosted) {
-      var main = document.getElementById("main");
-      if (main) { main.focus({ preventScroll: true }); }
-    }
+    if (!(event.detail && event.detail.boosted)) { return; }
+    var main = document.getElementById("main");
+    if (!main) { return; }
+    var invalid = main.querySelector("[aria-invalid=true]");
+    var notice = document.getElementById("form-expired");
+    var target = invalid || notice || main;
+    target.focus({ preventScroll: target === main });
   });
 })();
 
@@ -19,6 +25,80 @@
     if (event.target && event.target.id === "results") {
       var heading = document.getElementById("results-heading");
       if (heading) { heading.focus({ preventScroll: false }); }
+    }
+  });
+})();
+
+// Error answers. A boosted navigation or form gets the whole error page and
+// htmx swaps it like any page (responseHandling in base.html). A fragment (a
+// part of the page that htmx asked for) gets the message alone, marked
+// [data-error-message]: it is shown just before that part instead of
+// replacing it, so the part keeps working once the problem is gone. A view's
+// own answer for an error status (a form with its messages) swaps as usual.
+(function () {
+  "use strict";
+  var NETWORK = "通信できませんでした。電波やネットワークの状態を確かめて、もう一度お試しください。";
+
+  function anchorOf(target) {
+    if (!target || target === document.body || !document.body.contains(target)) {
+      var main = document.getElementById("main");
+      return main && main.firstElementChild ? main.firstElementChild : null;
+    }
+    return target;
+  }
+  function boxBefore(anchor) {
+    var box = anchor && anchor.previousElementSibling;
+    return box && box.classList.contains("fragment-error") ? box : null;
+  }
+  function show(target, node) {
+    var anchor = anchorOf(target);
+    if (!anchor) { return; }
+    var old = boxBefore(anchor);
+    // The same message again (a poll that keeps failing) is not re-announced.
+    if (old && old.textContent === node.textContent) { return; }
+    node.classList.add("fragment-error");
+    if (old) { old.replaceWith(node); } else { anchor.insertAdjacentElement("beforebegin", node); }
+  }
+  function clear(target) {
+    var old = boxBefore(anchorOf(target));
+    if (old) { old.remove(); }
+  }
+  function textBox(text) {
+    var box = document.createElement("div");
+    box.className = "alert alert-danger";
+    box.setAttribute("role", "alert");
+    box.textContent = text;
+    return box;
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var d = event.detail;
+    if (!d.isError) { clear(d.target); return; }
+    if (d.boosted) { return; }
+    var doc = new DOMParser().parseFromString(d.serverResponse || "", "text/html");
+    var message = doc.querySelector("[data-error-message]");
+    if (!message && doc.body && doc.body.querySelector("main")) {
+      // A whole page where a part was expected (a proxy's or an old page's): say so.
+      message = textBox("エラーが発生しました（" + d.xhr.status + "）。画面を再読み込みしてください。");
+    }
+    if (!message) { return; }
+    d.shouldSwap = false;
+    show(d.target, document.importNode(message, true));
+  });
+  document.addEventListener("htmx:sendError", function (event) { show(event.detail.target, textBox(NETWORK)); });
+  document.addEventListener("htmx:timeout", function (event) { show(event.detail.target, textBox(NETWORK)); });
+})();
+
+// The CSRF token of htmx requests: the body's hx-headers keep the token of
+// the first page (a boosted navigation swaps the body's content, not its
+// attributes); a page drawn again after an expired token carries a fresh one
+// in its forms, so send that.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:configRequest", function (event) {
+    var input = document.querySelector("input[name=csrf_token]");
+    if (input && input.value && event.detail.verb !== "get") {
+      event.detail.headers["X-CSRFToken"] = input.value;
     }
   });
 })();

@@ -6,13 +6,30 @@
 (function () {
   "use strict";
 
+  // Without a camera (none, refused, or no reader) the video box goes away
+  // and the page's typed-entry path is shown and focused instead:
+  // data-scanner-fallback="ID" names it, data-scanner-no-camera says what to do.
+  function unavailable(box, why) {
+    var video = box.querySelector("video");
+    if (video) { video.hidden = true; }
+    box.setAttribute("data-scanner-state", "unavailable");
+    var status = box.querySelector(".scanner-status");
+    if (status) { status.textContent = why + (box.getAttribute("data-scanner-no-camera") || ""); }
+    var fallback = document.getElementById(box.getAttribute("data-scanner-fallback") || "");
+    if (fallback) {
+      fallback.hidden = false;
+      var field = fallback.querySelector("input:not([type=hidden]), select, textarea");
+      if (field && !fallback.contains(document.activeElement)) { field.focus(); }
+    }
+  }
+
   function start(box) {
     var video = box.querySelector("video");
     var canvas = box.querySelector("canvas");
     var status = box.querySelector(".scanner-status");
     var say = function (text) { if (status) { status.textContent = text; } };
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      say("この端末ではカメラで読み取れません。番号を入力してください。");
+      unavailable(box, "この端末ではカメラで読み取れません。");
       return;
     }
     if (typeof window.jsQR !== "function") {
@@ -22,7 +39,7 @@
         box.setAttribute("data-scanner-waited", String(waited + 1));
         window.setTimeout(function () { start(box); }, 100);
       } else {
-        say("読み取り機能を読み込めませんでした。番号を入力してください。");
+        unavailable(box, "読み取り機能を読み込めませんでした。");
       }
       return;
     }
@@ -73,6 +90,7 @@
         stream = s;
         video.srcObject = s;
         video.hidden = false;
+        box.setAttribute("data-scanner-state", "reading");
         return video.play();
       })
       .then(function () {
@@ -80,7 +98,8 @@
         tick();
       })
       .catch(function () {
-        say("カメラを使えません（許可されていないか、カメラがありません）。番号を入力してください。");
+        stop();
+        unavailable(box, "カメラを使えません（許可されていないか、カメラがありません）。");
       });
     window.addEventListener("pagehide", stop);
     document.addEventListener("htmx:beforeHistorySave", stop);

@@ -213,8 +213,8 @@ def test_initial_password_must_be_changed_first(client):
     db.session.commit()
     resp = login(client, store.code, factories.PASSWORD)
     assert resp.headers["Location"].endswith("/cms/password")
-    # Anything else leads back to the change form.
-    assert client.get("/cms/registers").headers["Location"].endswith("/cms/password")
+    # Anything else leads back to the change form, which then returns there.
+    assert client.get("/cms/registers").headers["Location"].endswith("/cms/password?next=/cms/registers")
     page = client.get("/cms/password").get_data(as_text=True)
     assert "初期パスワードからの変更が必要です" in page
     resp = post_form(client, "/cms/password", {

@@ -108,24 +108,90 @@ MAIN_PAGES = {
 }
 
 
+# The figures a person reads first: totals, balances, amounts.
+KEY_FIGURES = ".figures dd, .balance .amount, .done-amount, .incoming-amount, .run-total-amount, td.amount, .history-list .amount"
+PHONES = {"360": {"width": 360, "height": 740}, "390": PHONE}
+
+
+def _too_wide(page) -> list[int] | None:
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    return widths if widths[0] > widths[1] else None
+
+
+def _outside(page, selector: str) -> list[str]:
+    """Visible elements matching `selector` that are not wholly inside the viewport."""
+    return page.eval_on_selector_all(selector, """els => els.filter(e => e.offsetParent !== null).filter(e => {
+        const r = e.getBoundingClientRect();
+        return r.left < 0 || r.right > window.innerWidth + 0.5 || r.width === 0;
+    }).map(e => e.textContent.trim())""")
+
+
+@pytest.mark.parametrize("phone", list(PHONES))
 @pytest.mark.parametrize("who", list(MAIN_PAGES))
-def test_main_pages_fit_a_phone_without_sideways_scrolling(new_context, town, who):
+def test_main_pages_fit_a_phone_without_sideways_scrolling(new_context, town, who, phone):
     area, code, kind = _who(town, who)
-    page = new_context(viewport=PHONE).new_page()
+    page = new_context(viewport=PHONES[phone]).new_page()
     if area:
         _login(page, area, code, kind)
-    too_wide = {}
-    for path in MAIN_PAGES[who]:
+    too_wide, cut = {}, {}
+    for path in MAIN_PAGES[who] + DETAIL_PAGES.get(who, lambda t: [])(town):
         assert page.goto(path).status == 200, path
-        widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-        if widths[0] > widths[1]:
+        widths = _too_wide(page)
+        if widths:
             too_wide[path] = widths
-            screenshot(page, f"too-wide-{who}-{path.strip('/').replace('/', '-') or 'top'}")
+            screenshot(page, f"too-wide-{phone}-{who}-{path.strip('/').replace('/', '-') or 'top'}")
+        outside = _outside(page, KEY_FIGURES)
+        if outside:
+            cut[path] = outside
     assert too_wide == {}
+    assert cut == {}
 
 
-def test_detail_pages_of_the_counter_fit_a_phone(new_context, town):
-    page = new_context(viewport=PHONE).new_page()
+DETAIL_PAGES = {
+    "store": lambda town: [f"/cms/stores/{town['store'].id}", f"/cms/registers/{town['store'].registers[0].id}/qr"],
+    "till": lambda town: ["/terminal/pay/incoming", "/terminal/password"],
+    "resident": lambda town: ["/wallet/scan", f"/wallet/pay/{town['store'].registers[0].qr_token}"],
+}
+
+
+@pytest.mark.parametrize("phone", list(PHONES))
+def test_usage_rows_show_amount_status_and_cancel_on_a_phone(new_context, town, phone):
+    page = new_context(viewport=PHONES[phone]).new_page()
+    _login(page, "cms", town["business"].code, "business")
+    page.goto("/cms/usage")
+    assert _too_wide(page) is None
+    row = page.locator("main .usage-table tbody tr").first
+    for cell in (row.locator("td.amount"), row.locator(".badge"), row.get_by_role("link", name="取消")):
+        assert cell.is_visible()
+    assert _outside(page, "main .usage-table tbody tr:first-child td.amount, main .usage-table tbody tr:first-child .badge,"
+                          " main .usage-table tbody tr:first-child .row-actions a") == []
+    assert re.fullmatch(r"[\d,]+円", row.locator("td.amount").inner_text())
+    screenshot(page, f"walkthrough-usage-phone-{phone}")
+
+
+@pytest.mark.parametrize("phone", list(PHONES))
+def test_the_tills_running_total_is_in_view_on_a_phone(new_context, town, phone):
+    """「続けて別のカードで決済」: the 合計 the clerk keys into the register."""
+    from iseca.terminal.payments import _run_serializer
+
+    store = town["store"]
+    members = [factories.make_card_member(200_000) for _ in range(3)]
+    paid = [factories.make_payment_at(store.registers[0], member, amount, utcnow(), card=card)
+            for (member, card), amount in zip(members, (12_345, 6_780, 123_456))]
+    run = _run_serializer().dumps([p.id for p in paid])
+    page = new_context(viewport=PHONES[phone]).new_page()
+    _login(page, "terminal", store.code)
+    page.goto(f"/terminal/pay/done/{paid[-1].id}?run={run}")
+    total = page.locator(".run-total-amount")
+    assert total.inner_text().strip() == "142,581円"
+    assert _outside(page, ".run-total-amount, .run-total td.amount") == []
+    assert _too_wide(page) is None
+    screenshot(page, f"walkthrough-run-total-{phone}")
+
+
+@pytest.mark.parametrize("phone", list(PHONES))
+def test_detail_pages_of_the_counter_fit_a_phone(new_context, town, phone):
+    page = new_context(viewport=PHONES[phone]).new_page()
     _login(page, "counter", "clerk1")
     page.goto("/counter/merchants")
     page.get_by_role("link", name="有限会社いせさき商店").first.click()
@@ -135,16 +201,6 @@ def test_detail_pages_of_the_counter_fit_a_phone(new_context, town):
     page.locator("main table a").first.click()
     page.wait_for_url("**/counter/members/*")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
-def test_wide_usage_table_scrolls_inside_its_box_on_a_phone(new_context, town):
-    page = new_context(viewport=PHONE).new_page()
-    _login(page, "cms", town["business"].code, "business")
-    page.goto("/cms/usage")
-    box = page.locator(".table-scroll").first
-    assert box.evaluate("el => el.scrollWidth > el.clientWidth")  # the table is wider than the phone …
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # … but the page is not
-    screenshot(page, "walkthrough-usage-phone")
 
 
 def _current(page):

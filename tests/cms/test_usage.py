@@ -31,7 +31,7 @@ from iseca.timeutil import JST, today_jst
 from tests import factories, usage_data
 from tests.conftest import basic_auth_header, csrf_from, login, post_form
 
-NUMBER_RE = re.compile(r"<td>(\d{16})</td>")
+NUMBER_RE = re.compile(r"<td[^>]*>(\d{16})</td>")
 
 
 def numbers_on(html: str) -> list[str]:

@@ -282,7 +282,7 @@ def test_several_cards_one_after_another_show_the_running_total(till):
         numbers.append(resp.headers["Location"])
     done = till.get(numbers[-1]).get_data(as_text=True)
     assert "合算" in done and "2,000円" in done and "続けて別のカードで決済" in done
-    assert done.count("<tr><td>") == 3
+    assert done.count('<tr><td data-label="取引番号">') == 3
 
 
 def test_wallet_payments_appear_in_the_incoming_list(till):
@@ -294,6 +294,23 @@ def test_wallet_payments_appear_in_the_incoming_list(till):
     assert "1,100円" in fragment and member.code in fragment and "<html" not in fragment
     home = till.get("/terminal/").get_data(as_text=True)
     assert 'hx-get="/terminal/pay/incoming"' in home and "金額を確認" in home
+
+
+def test_incoming_poll_answers_204_until_the_list_changes(till):
+    member, _ = factories.make_app_member(3_000)
+    from iseca import payments
+    payments.pay(member, till.store.registers[0], 1_100, PaymentMethod.CUSTOMER_SCAN)
+    db.session.commit()
+    htmx = {"HX-Request": "true"}
+    fragment = till.get("/terminal/pay/incoming", headers=htmx).get_data(as_text=True)
+    version = re.search(r'hx-get="/terminal/pay/incoming\?v=([0-9a-f]+)"', fragment).group(1)
+    assert till.get(f"/terminal/pay/incoming?v={version}", headers=htmx).status_code == 204
+    page = till.get(f"/terminal/pay/incoming?v={version}")
+    assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
+    payments.pay(member, till.store.registers[0], 700, PaymentMethod.CUSTOMER_SCAN)
+    db.session.commit()
+    changed = till.get(f"/terminal/pay/incoming?v={version}", headers=htmx)
+    assert changed.status_code == 200 and "700円" in changed.get_data(as_text=True)
 
 
 def test_incoming_list_shows_only_this_stores_payments(till):

@@ -1,0 +1,23 @@
+"""Forms of the counter's 精算 pages."""
+from flask_wtf.file import FileField, FileRequired
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..web.forms import ButtonForm, JapaneseForm
+from ..web.inputs import JapaneseDateField
+
+# A confirmation page's button (締める, 振込データ作成, 振込完了): the CSRF token alone.
+ConfirmForm = ButtonForm
+
+
+class ScheduleUploadForm(JapaneseForm):
+    file = FileField("振込スケジュールのCSV", validators=[FileRequired(message="CSVファイルを選んでください。")])
+
+
+class TransferDateForm(JapaneseForm):
+    transfer_date = JapaneseDateField("振込予定日", validators=[Optional()], render_kw={"type": "date"})
+
+
+class TransferFailedForm(JapaneseForm):
+    reason = StringField("振込不能の理由", validators=[
+        DataRequired(message="振込不能の理由を入力してください（例: 口座解約済み）。"), Length(max=200)])

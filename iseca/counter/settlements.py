@@ -1,0 +1,242 @@
+"""精算 (ISECA窓口): periods with their state and 振込予定日 (edit, suggest,
+import the schedule), closing, each business's settlement with search, the
+総合振込 file and its CSV, transfers done or failed, and the 利用額明細."""
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from .. import members, outbox, schedule, settlement, statements, zengin
+from ..csvexport import ENCODINGS
+from ..database import contains_text
+from ..extensions import db
+from ..models import Business, PeriodStatus, Settlement, SettlementPeriod, utcnow
+from ..web.inputs import accepts_files
+from . import bp
+from .settlement_forms import ConfirmForm, ScheduleUploadForm, TransferDateForm, TransferFailedForm
+
+
+def _staff():
+    return current_user._get_current_object()
+
+
+def _period_or_404(period_id: int) -> SettlementPeriod:
+    return db.session.get(SettlementPeriod, period_id) or abort(404)
+
+
+def _overview():
+    totals = dict((pid, (n, total)) for pid, n, total in db.session.execute(
+        select(Settlement.period_id, func.count(), func.coalesce(func.sum(Settlement.amount), 0))
+        .where(Settlement.amount > 0).group_by(Settlement.period_id)
+    ))
+    periods = list(db.session.scalars(select(SettlementPeriod).order_by(SettlementPeriod.starts_on.desc())))
+    at = utcnow()
+    return [(p, totals.get(p.id, (0, 0)), settlement.can_close(p, at) and p.status == PeriodStatus.OPEN) for p in periods]
+
+
+@bp.route("/settlements", methods=["GET", "POST"])
+@accepts_files("file")
+def settlements():
+    """精算期間の一覧 and 振込スケジュールの取込 (CSV: all rows or none)."""
+    form = ScheduleUploadForm()
+    if form.validate_on_submit():
+        try:
+            parsed = schedule.parse_schedule_csv(members.decode_csv(form.file.data.read()))
+            changed = schedule.import_schedule(parsed, actor=_staff())
+        except (schedule.ScheduleError, members.MemberError) as error:
+            db.session.rollback()
+            form.file.errors.extend(str(error).split("\n"))
+        else:
+            db.session.commit()
+            dated = sum(1 for r in parsed.rows if r.transfer_date)
+            flash(f"振込スケジュールを取り込みました（{len(parsed.rows)}期間: 振込予定日あり{dated}件・未定"
+                  f"{len(parsed.rows) - dated}件、変更{changed}件）。", "success")
+            return redirect(url_for("counter.settlements"), code=303)
+    return render_template("counter/settlements/index.html", form=form, rows=_overview(),
+                           wareki=schedule.wareki, period_text=schedule.period_text,
+                           suggest=schedule.suggest_transfer_date), 422 if form.errors else 200
+
+
+@bp.route("/settlements/<int:period_id>", methods=["GET", "POST"])
+def settlement_period(period_id: int):
+    """One period: 振込予定日 (edit or take the suggestion), its settlements
+    (search by business), the transfer file and the transfer state."""
+    period = _period_or_404(period_id)
+    suggestion = schedule.suggest_transfer_date(period)
+    form = TransferDateForm(data={"transfer_date": period.transfer_date})
+    if request.method == "GET" and request.args.get("suggest"):
+        form.transfer_date.data = suggestion
+    if form.validate_on_submit():
+        try:
+            changed = schedule.set_transfer_date(period, form.transfer_date.data, actor=_staff())
+        except schedule.ScheduleError as error:
+            db.session.rollback()
+            form.transfer_date.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(f"振込予定日を{schedule.wareki(period.transfer_date)}にしました。" if changed else "振込予定日は変わっていません。",
+                  "success")
+            return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
+    q = request.args.get("q", "").strip()
+    stmt = (select(Settlement).join(Business).where(Settlement.period_id == period.id).order_by(Business.code))
+    if q:
+        stmt = stmt.where(contains_text(Business.name, q) | contains_text(Business.code, q))
+    rows = list(db.session.scalars(stmt))
+    return render_template(
+        "counter/settlements/period.html", period=period, form=form, rows=rows, q=q, suggestion=suggestion,
+        wareki=schedule.wareki, period_text=schedule.period_text, status_text=statements.status_text,
+        ready=zengin.transfers(period) if period.status == PeriodStatus.CLOSED else [],
+        left_out=zengin.left_out(period) if period.status == PeriodStatus.CLOSED else [],
+        holiday=schedule.holiday_name(suggestion), confirm=ConfirmForm(),
+    ), 422 if form.errors else 200
+
+
+@bp.route("/settlements/<int:period_id>/close", methods=["GET", "POST"])
+def settlement_close(period_id: int):
+    """締め処理, after a confirmation page: the period is frozen and every business's settlement computed."""
+    period = _period_or_404(period_id)
+    form = ConfirmForm()
+    refusal = None
+    if form.validate_on_submit():
+        try:
+            outcome = settlement.close_period(period, actor=_staff())
+        except settlement.SettlementError as error:
+            db.session.rollback()
+            refusal = str(error)
+        else:
+            db.session.commit()
+            if outcome.closed_now:
+                flash(f"{schedule.period_text(period)}を締めました（{outcome.settlements}事業者、振込合計{outcome.total:,}円）。",
+                      "success")
+            else:
+                flash("この期間はすでに締められています（二重には締めていません）。", "info")
+            return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
+    if period.status != PeriodStatus.OPEN:
+        refusal = refusal or "この期間はすでに締められています。"
+    elif not settlement.can_close(period, utcnow()):
+        refusal = refusal or "この期間はまだ終わっていないため締められません。"
+    return render_template("counter/settlements/close.html", period=period, form=form, refusal=refusal,
+                           period_text=schedule.period_text), 422 if refusal and request.method == "POST" else 200
+
+
+@bp.route("/settlements/close", methods=["GET", "POST"])
+def settlements_close_ended():
+    """終了した期間をすべて締める (oldest first, as `flask settlement close` does), after a confirmation."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        outcomes = [o for o in settlement.close_ended_periods(actor=_staff()) if o.closed_now]
+        if outcomes:
+            flash(f"{len(outcomes)}期間を締めました（{sum(o.settlements for o in outcomes)}件の精算、振込合計"
+                  f"{sum(o.total for o in outcomes):,}円）。", "success")
+        else:
+            flash("締める期間はありませんでした。", "info")
+        return redirect(url_for("counter.settlements"), code=303)
+    due = settlement.ended_open_periods(utcnow())
+    return render_template("counter/settlements/close_all.html", form=form, due=due, period_text=schedule.period_text)
+
+
+@bp.route("/settlements/<int:period_id>/transfer-file", methods=["POST"])
+def settlement_prepare(period_id: int):
+    """振込データ作成: take each business's bank account now (once); incomplete ones are left out and carried."""
+    period = _period_or_404(period_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        prepared = zengin.prepare_transfers(period, actor=_staff())
+    except zengin.ZenginError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        outbox.send_after_commit(prepared.messages)
+        message = f"振込データを作成しました（{prepared.ready}件）。"
+        if prepared.left_out:
+            message += f"口座情報に不備のある{len(prepared.left_out)}事業者は除外し、次回に繰り越しました。"
+        flash(message, "success" if not prepared.left_out else "warning")
+    return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
+
+
+def _download(data: bytes, filename: str, mimetype: str) -> Response:
+    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/settlements/<int:period_id>/zengin.txt")
+def settlement_zengin(period_id: int):
+    """The 総合振込 file (Zengin format, CP932, 120-byte records with CRLF)."""
+    period = _period_or_404(period_id)
+    try:
+        data = zengin.transfer_file(period)
+    except zengin.ZenginError:
+        abort(404)
+    return _download(data, f"sogofurikomi_{period.starts_on:%Y%m%d}.txt", "text/plain")
+
+
+@bp.route("/settlements/<int:period_id>/transfers.csv")
+def settlement_transfers_csv(period_id: int):
+    """The same transfers as a readable CSV."""
+    period = _period_or_404(period_id)
+    encoding = request.args.get("encoding", "cp932")
+    if encoding not in ENCODINGS:
+        abort(404)
+    try:
+        data = zengin.transfer_csv(period, encoding)
+    except zengin.ZenginError:
+        abort(404)
+    return _download(data, f"furikomi_{period.starts_on:%Y%m%d}.csv", "text/csv")
+
+
+@bp.route("/settlements/<int:period_id>/done", methods=["GET", "POST"])
+def settlement_done(period_id: int):
+    """振込完了 for the period's file, after a confirmation page; each business is mailed."""
+    period = _period_or_404(period_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        messages: list = []
+        try:
+            rows = settlement.mark_transferred(period, actor=_staff(), messages=messages)
+        except settlement.SettlementError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            outbox.send_after_commit(messages)
+            flash(f"{len(rows)}件を振込済にし、振込完了通知を送りました。" if rows else "振込済にするものはありませんでした。",
+                  "success")
+        return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
+    return render_template("counter/settlements/done.html", period=period, form=form, ready=zengin.transfers(period),
+                           period_text=schedule.period_text, wareki=schedule.wareki)
+
+
+@bp.route("/settlements/transfers/<int:settlement_id>/failed", methods=["GET", "POST"])
+def settlement_failed(settlement_id: int):
+    """振込不能 for one transfer, with the reason: carried over, the business mailed."""
+    row = db.session.get(Settlement, settlement_id) or abort(404)
+    form = TransferFailedForm()
+    if form.validate_on_submit():
+        messages: list = []
+        try:
+            changed = settlement.mark_failed(row, form.reason.data, actor=_staff(), messages=messages)
+        except settlement.SettlementError as error:
+            db.session.rollback()
+            form.reason.errors.append(str(error))
+        else:
+            db.session.commit()
+            outbox.send_after_commit(messages)
+            flash(f"{row.business.name}の振込を振込不能にし、次回へ繰り越しました。" if changed
+                  else "この振込はすでに振込不能か、振込不能にできない状態です。", "success" if changed else "info")
+            return redirect(url_for("counter.settlement_period", period_id=row.period_id), code=303)
+    return render_template("counter/settlements/failed.html", row=row, form=form, period_text=schedule.period_text), \
+        422 if form.errors else 200
+
+
+@bp.route("/settlements/transfers/<int:settlement_id>/meisai.<ext>")
+def settlement_statement(settlement_id: int, ext: str):
+    """A business's 利用額明細 (PDF or CSV), as the business downloads it."""
+    row = db.session.get(Settlement, settlement_id) or abort(404)
+    st = statements.statement(row)
+    if ext == "pdf":
+        return _download(statements.statement_pdf(st), statements.filename(st, "pdf"), "application/pdf")
+    if ext == "csv":
+        return _download(statements.statement_csv(st), statements.filename(st, "csv"), "text/csv")
+    abort(404)

@@ -1,0 +1,135 @@
+"""ISECA窓口 > 精算: import the schedule, set or suggest a 振込予定日, close a
+period after a confirmation, make the transfer file, mark transfers done or
+failed; only staff reach any of it."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from iseca.extensions import db
+from iseca.models import OutboxMessage, Settlement, SettlementPeriod, SettlementStatus
+from iseca.timeutil import JST
+from tests import factories
+from tests.conftest import csrf_from, login, post_form
+
+GUIDE_TABLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "transfer-schedule.csv"
+
+
+@pytest.fixture
+def staff_client(client):
+    factories.make_staff()
+    assert login(client, "staff1", factories.PASSWORD, area="counter", kind=None).status_code == 303
+    return client
+
+
+@pytest.fixture
+def ended(app):
+    """A period of February 2025 with two businesses' payments, ended long ago."""
+    good = factories.make_business(name="ひまわり商店", email="himawari@example.jp", bank_code="0001",
+                                   branch_code="001", account_number="1234567", account_holder_kana="ﾋﾏﾜﾘ")
+    broken = factories.make_business(name="口座未登録の店", email="broken@example.jp")
+    member, _ = factories.make_card_member(100_000)
+    for b, amount in ((good, 4_000), (broken, 600)):
+        store = factories.make_store(b)
+        factories.make_payment_at(store.registers[0], member, amount, dt.datetime(2025, 2, 20, 10, tzinfo=JST))
+    return db.session.scalar(select(SettlementPeriod).where(SettlementPeriod.starts_on == dt.date(2025, 2, 16)))
+
+
+def _text(resp) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", resp.get_data(as_text=True)))
+
+
+def _upload(client, data: bytes, name: str = "schedule.csv"):
+    import io
+
+    page = client.get("/counter/settlements")
+    return client.post("/counter/settlements", data={"csrf_token": csrf_from(page.get_data(as_text=True)),
+                                                     "file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+def test_importing_the_guides_table_shows_its_23_dates_and_2_undecided(staff_client):
+    if not GUIDE_TABLE.exists():  # pragma: no cover
+        pytest.skip("the guide's table is not beside the repository")
+    resp = _upload(staff_client, GUIDE_TABLE.read_bytes())
+    assert resp.status_code == 303
+    page = staff_client.get("/counter/settlements")
+    text = _text(page)
+    assert "振込スケジュールを取り込みました（25期間: 振込予定日あり23件・未定2件、変更23件）" in text
+    table = page.get_data(as_text=True).split('id="periods"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>.*?</tr>", table, re.S)
+    assert len(rows) == 25
+    assert sum("未定" in r for r in rows) == 2
+    assert "令和7年2月16日から28日まで" in table and "令和7年3月19日" in table and "令和6年4月15日" in table
+
+
+def test_a_schedule_with_an_error_imports_nothing_and_says_which_line(staff_client):
+    resp = _upload(staff_client, "2024-04-01,2024-04-15,2024-05-09\n2024-04-16,2024-04-30,2024-04-20\n".encode())
+    assert resp.status_code == 422
+    assert "2行目: 振込予定日（2024-04-20）が期間の終了日より前です。" in _text(resp)
+    assert db.session.scalar(select(func.count()).select_from(SettlementPeriod)) == 0
+
+
+def test_the_transfer_date_is_suggested_edited_and_checked(staff_client, ended):
+    url = f"/counter/settlements/{ended.id}"
+    page = staff_client.get(url + "?suggest=1").get_data(as_text=True)
+    assert 'value="2025-03-19"' in page  # Thursday 20 March 2025 is 春分の日: the day before
+    resp = post_form(staff_client, url, {"transfer_date": "2025-02-27"})
+    assert resp.status_code == 422 and "振込予定日は期間の終了日より後の日付にしてください。" in _text(resp)
+    assert 'value="2025-02-27"' in resp.get_data(as_text=True)  # what was typed stays
+    assert post_form(staff_client, url, {"transfer_date": "2025-03-19"}).status_code == 303
+    assert db.session.get(SettlementPeriod, ended.id).transfer_date == dt.date(2025, 3, 19)
+
+
+def test_close_export_and_mark_done_from_the_console(staff_client, ended):
+    url = f"/counter/settlements/{ended.id}"
+    assert "この期間を締めます" in _text(staff_client.get(url + "/close"))
+    resp = post_form(staff_client, url + "/close", {})
+    assert resp.status_code == 303
+    assert "2事業者、振込合計4,600円" in _text(staff_client.get(url))
+    again = post_form(staff_client, url + "/close", {}, page_url=url)
+    assert again.status_code == 303 and "すでに締められています" in _text(staff_client.get(url))
+    assert db.session.scalar(select(func.count()).select_from(Settlement)) == 2
+
+    post_form(staff_client, url, {"transfer_date": "2025-03-19"})
+    assert post_form(staff_client, url + "/transfer-file", {}, page_url=url).status_code == 303
+    page = _text(staff_client.get(url))
+    assert "口座情報に不備のある1事業者は除外し、次回に繰り越しました" in page
+    assert "口座未登録の店（" in page and "金融機関コード（4桁）を入力してください。" in page
+    zengin = staff_client.get(url + "/zengin.txt")
+    assert zengin.status_code == 200 and len(zengin.data) == 4 * 122
+    assert "ﾋﾏﾜﾘ" in staff_client.get(url + "/transfers.csv").data.decode("cp932")
+
+    assert "振込データの1件（合計4,000円）" in _text(staff_client.get(url + "/done"))
+    assert post_form(staff_client, url + "/done", {}).status_code == 303
+    assert "1件を振込済にし、振込完了通知を送りました。" in _text(staff_client.get(url))
+    subjects = dict(db.session.execute(select(OutboxMessage.recipient, OutboxMessage.subject)).all())
+    assert subjects == {"himawari@example.jp": "【ISECA】振込完了通知",
+                        "broken@example.jp": "【ISECA】精算金をお振込みできませんでした（振込先口座のご確認のお願い）"}
+
+
+def test_a_transfer_marked_failed_needs_a_reason(staff_client, ended):
+    from iseca import settlement
+
+    settlement.close_period(ended, at=dt.datetime(2025, 3, 1, 1, tzinfo=JST))
+    db.session.commit()
+    row = db.session.scalar(select(Settlement).where(Settlement.amount == 4_000))
+    url = f"/counter/settlements/transfers/{row.id}/failed"
+    resp = post_form(staff_client, url, {"reason": ""})
+    assert resp.status_code == 422 and "振込不能の理由を入力してください" in _text(resp)
+    assert post_form(staff_client, url, {"reason": "口座解約済み"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Settlement, row.id).status == SettlementStatus.FAILED
+
+
+@pytest.mark.parametrize("path", ["/counter/settlements", "/counter/settlements/{p}", "/counter/settlements/{p}/close",
+                                  "/counter/settlements/{p}/zengin.txt", "/counter/settlements/{p}/done"])
+def test_merchants_cannot_reach_the_console(client, ended, path):
+    store = factories.make_store()
+    login(client, store.code, factories.PASSWORD)
+    resp = client.get(path.format(p=ended.id))
+    assert resp.status_code in (302, 303, 404) and "振込" not in resp.get_data(as_text=True)
