@@ -7,7 +7,7 @@ PORT   ?= 5000
 PYTEST_ARGS ?= -n auto
 FLASK  := $(BIN)/flask --app app
 
-.PHONY: run test install install-dev migrate clean
+.PHONY: run run-https https-address test install install-dev migrate clean
 
 $(BIN)/python:
 	@echo "== Creating the Python environment in $(VENV)"
@@ -37,6 +37,34 @@ run: install
 	$(FLASK) demo --if-empty
 	@echo "== Serving $(ISECA_PUBLIC_BASE_URL) (Ctrl+C stops)"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+## run-https: for a phone on the shop's network (the camera needs https):
+# https://<this machine's address>:$(HTTPS_PORT) on every interface, with a
+# self-signed certificate made once into instance/ for that address (the
+# phone asks once to accept it). Only for trying it out: never in production.
+HTTPS_PORT ?= 5443
+LAN_ADDRESS ?= $(shell hostname -I 2>/dev/null | awk '{print $$1}')
+HTTPS_CERT_DIR ?= instance
+HTTPS_CERT = $(HTTPS_CERT_DIR)/https-$(LAN_ADDRESS).pem
+HTTPS_KEY  = $(HTTPS_CERT_DIR)/https-$(LAN_ADDRESS).key
+run-https: export ISECA_PUBLIC_BASE_URL ?= https://$(LAN_ADDRESS):$(HTTPS_PORT)
+run-https: install https-address $(HTTPS_CERT)
+	@echo "== Preparing the database"
+	$(FLASK) db upgrade
+	$(FLASK) demo --if-empty
+	@echo "== Serving $(ISECA_PUBLIC_BASE_URL) to the local network (self-signed certificate $(HTTPS_CERT); Ctrl+C stops)"
+	$(FLASK) run --host 0.0.0.0 --port $(HTTPS_PORT) --cert $(HTTPS_CERT) --key $(HTTPS_KEY)
+
+https-address:
+	@test -n "$(LAN_ADDRESS)" || { echo "No network address found: LAN_ADDRESS=192.168.x.y make run-https"; exit 1; }
+
+$(HTTPS_CERT_DIR)/https-%.pem:
+	@echo "== Making a self-signed certificate for $*"
+	mkdir -p $(HTTPS_CERT_DIR)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=ISECA trial $*" \
+	  -addext "subjectAltName=IP:$*,IP:127.0.0.1,DNS:localhost" \
+	  -keyout $(HTTPS_CERT_DIR)/https-$*.key -out $@ 2>/dev/null
+	chmod 600 $(HTTPS_CERT_DIR)/https-$*.key
 
 ## test: the whole suite (SQLite; PostgreSQL too when ISECA_TEST_DATABASE_URL is set)
 test: install-dev

@@ -31,6 +31,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     config_module.load_secret_key(app)
     config_module.apply_production_rules(app)
 
+    from .web import requestlog
+
+    requestlog.init_app(app)  # first: the request id exists before any other hook can answer
+
     if app.config["PROXY_FIX_HOPS"]:
         hops = int(app.config["PROXY_FIX_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
@@ -66,6 +70,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     gate.init_app(app)
     web.init_app(app)
 
+    from . import health
+
+    health.init_app(app)
+    app.register_blueprint(health.bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(cms_bp, url_prefix="/cms")

@@ -49,6 +49,8 @@ DEFAULTS: dict[str, object] = {
     "LOGIN_FAILURES_PER_ADDRESS": "30 per 15 minutes",
     # Applications received from one client address (加盟店登録, against floods).
     "APPLY_RATE_LIMIT": "20 per hour",
+    # One JSON line per request on stderr (iseca/web/requestlog.py).
+    "REQUEST_LOG": True,
     # Number of reverse proxies in front of the app (X-Forwarded-For hops).
     "PROXY_FIX_HOPS": 0,
     # E-mail: with no MAIL_SERVER the outbox keeps the messages unsent.

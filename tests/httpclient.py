@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import http.cookies
 import re
+import ssl
 from urllib.parse import urlencode, urlsplit
 
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -13,19 +14,29 @@ CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 class Till:
     """One device: its own connection and cookies."""
 
-    def __init__(self, base_url: str, timeout: float = 60, headers: dict[str, str] | None = None):
+    def __init__(self, base_url: str, timeout: float = 60, headers: dict[str, str] | None = None,
+                 ssl_context: ssl.SSLContext | None = None):
         self.headers = dict(headers or {})  # sent with every request (e.g. the BASIC gate's Authorization)
         parts = urlsplit(base_url)
+        self.base_url = base_url.rstrip("/")
         self.host, self.port = parts.hostname, parts.port
         self.timeout = timeout
+        self.ssl_context = ssl_context  # https (a browser's Referer is then sent: Flask-WTF checks it)
         self.cookies: dict[str, str] = {}
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        self.conn = self._connect()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self.ssl_context is not None:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.ssl_context)
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
 
     def request(self, method: str, path: str, data: dict | None = None) -> tuple[int, dict, str]:
         body = urlencode(data) if data is not None else None
         headers = {**self.headers, "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+            if self.ssl_context is not None:
+                headers.setdefault("Referer", self.base_url + path)
         for attempt in range(2):
             try:
                 self.conn.request(method, path, body=body, headers=headers)
@@ -34,7 +45,7 @@ class Till:
                 break
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self.conn.close()
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                self.conn = self._connect()
                 if attempt:
                     raise
         for header in resp.headers.get_all("Set-Cookie") or []:

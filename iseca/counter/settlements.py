@@ -230,13 +230,11 @@ def settlement_failed(settlement_id: int):
         422 if form.errors else 200
 
 
-@bp.route("/settlements/transfers/<int:settlement_id>/meisai.<ext>")
+@bp.route("/settlements/transfers/<int:settlement_id>/meisai.<any(pdf, csv):ext>")
 def settlement_statement(settlement_id: int, ext: str):
     """A business's 利用額明細 (PDF or CSV), as the business downloads it."""
     row = db.session.get(Settlement, settlement_id) or abort(404)
     st = statements.statement(row)
     if ext == "pdf":
         return _download(statements.statement_pdf(st), statements.filename(st, "pdf"), "application/pdf")
-    if ext == "csv":
-        return _download(statements.statement_csv(st), statements.filename(st, "csv"), "text/csv")
-    abort(404)
+    return _download(statements.statement_csv(st), statements.filename(st, "csv"), "text/csv")

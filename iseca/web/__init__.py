@@ -60,6 +60,9 @@ def menu_current(endpoint: str, *section: str) -> Markup:
 
 
 def init_app(app: Flask) -> None:
+    from . import static_urls
+
+    static_urls.init_app(app)
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["datetime_attr"] = datetime_attr

@@ -11,12 +11,13 @@ import logging
 from io import BytesIO
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from ..extensions import db
+from ..extensions import db, login_manager
 from .pages import wants_fragment
 from .refill import refill_form
 
@@ -36,6 +37,8 @@ MESSAGES = {
     500: ("システムエラーが発生しました", "お手数ですが、時間をおいてもう一度お試しください。解決しない場合はISECA窓口にご連絡ください。"),
     503: ("ただいま処理できません", "しばらく時間をおいてから、もう一度お試しください。"),
 }
+DATABASE_UNAVAILABLE = ("ただいま混み合っているか、メンテナンス中です",
+                        "お手数ですが、しばらく待ってからもう一度お試しください。お支払いが済んだかどうかは、利用履歴でご確認いただけます。")
 EXPIRED = ("画面の有効期限が切れました", "お手数ですが、前の画面に戻って再読み込みしてから、もう一度操作してください。")
 EXPIRED_FORM = "画面の有効期限が切れました。入力内容はそのまま残っています。内容を確かめて、もう一度送信してください。"
 
@@ -159,3 +162,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(InternalServerError)
     def _server_error(error):
         return error_response(500)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(error):
+        """The database is down or restarting: a clear page, and the till may retry."""
+        log.error("database unavailable: %s", type(getattr(error, "orig", error)).__name__)
+        # Drawn as signed out: the page must not ask the database who is logged in.
+        g._login_user = login_manager.anonymous_user()
+        return error_response(503, *DATABASE_UNAVAILABLE, headers={"Retry-After": "30", "Cache-Control": "no-store"})

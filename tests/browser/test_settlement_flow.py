@@ -18,7 +18,6 @@ import pytest
 from iseca.timeutil import JST
 from tests import factories
 from tests.browser.conftest import screenshot
-from tests.onboarding.conftest import smtp  # noqa: F401  (the SMTP server fixture)
 
 GUIDE_TABLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "transfer-schedule.csv"
 

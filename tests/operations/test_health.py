@@ -1,0 +1,95 @@
+"""/healthz and /readyz as a load balancer and monitoring read them, and
+the 503 page a till shows while the database is unreachable."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text
+
+from iseca import create_app
+from iseca.extensions import db
+from iseca.health import migration_heads
+from iseca.models import OutboxMessage, OutboxStatus, utcnow
+from tests.conftest import TEST_CONFIG
+
+
+def test_healthz_answers_without_the_database(tmp_path):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/no.sqlite3"})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+    assert response.headers["Cache-Control"] == "no-store"
+    print("checked: /healthz is 200 {'status': 'ok'} even with an unreachable database")
+
+
+def test_readyz_reports_migrations_and_the_outbox_backlog(app, client, backend):
+    now = utcnow()
+    db.session.add_all([
+        OutboxMessage(recipient="a@example.jp", subject="s", body="b", status=OutboxStatus.PENDING,
+                      created_at=now - dt.timedelta(minutes=10)),
+        OutboxMessage(recipient="b@example.jp", subject="s", body="b", status=OutboxStatus.FAILED,
+                      created_at=now - dt.timedelta(minutes=3)),
+        OutboxMessage(recipient="c@example.jp", subject="s", body="b", status=OutboxStatus.SENT,
+                      created_at=now - dt.timedelta(hours=5), sent_at=now),
+    ])
+    db.session.commit()
+    response = client.get("/readyz")
+    report = response.json
+    assert response.status_code == 200, report
+    assert report["ready"] is True and report["database"] == "ok"
+    assert report["migrations"]["at_head"] is True
+    assert report["migrations"]["database"] == sorted(migration_heads())
+    assert report["outbox"]["unsent"] == 2  # the sent one is not backlog
+    assert 595 <= report["outbox"]["oldest_unsent_age_seconds"] <= 700
+    print(f"checked on {backend}: /readyz 200, migrations at head, outbox backlog 2 aged "
+          f"{report['outbox']['oldest_unsent_age_seconds']} s")
+
+
+def test_readyz_is_503_when_the_schema_is_behind_the_code(app, client, backend):
+    [head] = migration_heads()
+    db.session.execute(text("UPDATE alembic_version SET version_num = 'behind'"))
+    db.session.commit()
+    try:
+        response = client.get("/readyz")
+    finally:
+        db.session.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+        db.session.commit()
+    assert response.status_code == 503
+    assert response.json["ready"] is False
+    assert response.json["migrations"] == {"at_head": False, "database": ["behind"], "code": [head]}
+    print(f"checked on {backend}: /readyz 503 when the database's revision is not the code's head")
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(tmp_path):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/no.sqlite3"})
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["ready"] is False and response.json["database"] == "unreachable"
+    print("checked: /readyz 503 with database 'unreachable'")
+
+
+def test_database_down_shows_a_japanese_503_page_with_the_request_id(tmp_path):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/no.sqlite3"})
+    response = app.test_client().get("/stores", headers={"X-Request-ID": "nginx0123456789abcdef"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "ただいま混み合っているか、メンテナンス中です" in html
+    assert "お問い合わせ番号: <span>nginx0123456789abcdef</span>" in html
+    assert response.headers["Retry-After"] == "30"
+    print("checked: a page needing the database answers 503 「ただいま混み合っているか、メンテナンス中です」, Retry-After 30")
+
+
+def test_health_checks_never_look_up_the_signed_in_account(store_client, app, backend):
+    """A browser's session cookie on /readyz must not make it ask the database who is signed in."""
+    from sqlalchemy import event
+
+    statements = []
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert store_client.get("/healthz").status_code == 200
+        assert store_client.get("/readyz").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert not [s for s in statements if "login_sessions" in s], statements
+    print(f"checked on {backend}: /healthz and /readyz with a store's session cookie ran no session lookup "
+          f"({len(statements)} statements, all for the readiness report)")
