@@ -70,6 +70,8 @@ RULES: dict[str, dict] = {
     **{f"cms.settlement.{page}": CMS_SETTLEMENT for page in ("statement", "statement_csv", "statement_pdf")},
     "cms.store": CMS_OWN, "cms.store_image_upload": CMS_OWN, "cms.store_image": CMS_OWN,
     "cms.store_image_delete": CMS_OWN, "cms.store_image_move": CMS_OWN,
+    # Health checks: answered to anyone, before the gate (the load balancer asks them).
+    "health.healthz": dict.fromkeys(KINDS, OK), "health.readyz": dict.fromkeys(KINDS, OK),
     "cms.business": CMS_BUSINESS, "cms.audit_log": CMS_BUSINESS, "cms.audit_csv": CMS_BUSINESS,
     "cms.usage": CMS, "cms.usage_csv": CMS, "cms.usage_daily": CMS, "cms.usage_daily_csv": CMS,
     "cms.cancel.confirm": CMS_OWN,

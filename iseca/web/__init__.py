@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask, flash, redirect, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..auth.areas import area_of_request
 from ..auth.passwords import password_expired
@@ -91,6 +92,13 @@ def init_app(app: Flask) -> None:
         return request.endpoint not in (None, "static") and not request.headers.get("HX-Request") or \
             bool(request.headers.get("HX-Boosted"))
 
+    def _notices(area_name: str) -> list:
+        # An error page (the database down) still renders, without notices.
+        try:
+            return running_notices(area_name)
+        except SQLAlchemyError:
+            return []
+
     @app.context_processor
     def _page_context():
         area = area_of_request()
@@ -102,7 +110,7 @@ def init_app(app: Flask) -> None:
             "kind_label": label(account.kind, "account_kind") if account is not None else "",
             "password_alert": in_area and not account.must_change_password and password_expired(account),
             "AccountKind": AccountKind,
-            "notices": running_notices(area.name if area is not None else "public") if _shows_notices() else [],
+            "notices": _notices(area.name if area is not None else "public") if _shows_notices() else [],
         }
 
     @app.after_request
