@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, event, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
 
+from bench.pgdb import drop_database, fresh_database  # noqa: E402
 from iseca import create_app  # noqa: E402
 from iseca.accounts import create_account  # noqa: E402
 from iseca.extensions import db  # noqa: E402
@@ -34,23 +34,6 @@ from iseca.timeutil import today_jst  # noqa: E402
 
 PASSWORD = "benchmark passphrase long enough"
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
-
-
-def admin(url: str):
-    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-
-def fresh_database(url: str) -> None:
-    name = make_url(url).database
-    with admin(url).connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-
-def drop_database(url: str) -> None:
-    name = make_url(url).database
-    with admin(url).connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def generate(count: int, noise: int) -> dict:

@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
+from bench.pgdb import drop_database, fresh_database  # noqa: E402
 from iseca import create_app, ledger, settlement, zengin  # noqa: E402
 from iseca.extensions import db  # noqa: E402
 from iseca.merchants import create_business, create_register, create_store  # noqa: E402
@@ -34,23 +34,6 @@ GROUP_BY = """
     SELECT business_id, store_id, sum(amount),
            sum(CASE WHEN cancel_period_id = :period THEN amount ELSE 0 END)
     FROM payments WHERE period_id = :period GROUP BY business_id, store_id"""
-
-
-def admin(url: str):
-    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-
-def fresh_database(url: str) -> None:
-    name = make_url(url).database
-    with admin(url).connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-
-def drop_database(url: str) -> None:
-    name = make_url(url).database
-    with admin(url).connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def generate(payments: int, stores: int) -> int:
