@@ -82,3 +82,13 @@ def test_the_check_sees_every_way_of_importing_an_area(tmp_path):
     assert [p.split(" imports ")[1] for p in problems] == [
         "iseca.public.forms", "iseca.counter", "iseca.wallet.payments", "iseca.terminal",
     ]
+
+
+def test_forms_render_their_hidden_fields_through_one_macro():
+    """Every form writes its CSRF token through _form.html's hidden_fields
+    (a token field without an id): `hidden_tag()` gives each form the same
+    id="csrf_token", which is invalid on a page of several forms."""
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    offenders = sorted(str(p.relative_to(templates)) for p in templates.rglob("*.html")
+                       if "hidden_tag()" in p.read_text(encoding="utf-8"))
+    assert offenders == []
