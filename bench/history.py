@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
-from bench.pgdb import drop_database, fresh_database  # noqa: E402
+from bench.pgdb import finish, fresh_database  # noqa: E402
 from iseca import create_app  # noqa: E402
 from iseca.accounts import create_account  # noqa: E402
 from iseca.extensions import db  # noqa: E402
@@ -179,11 +179,7 @@ def main() -> None:
             print(f"  {label:9} app  {rows:>9,} rows {app_seconds:7.2f} s {rows / app_seconds:>10,.0f} rows/s {size / 1e6:7.1f} MB")
             print(f"  {'':9} COPY {copy_lines:>9,} rows {copy_seconds:7.2f} s {copy_lines / copy_seconds:>10,.0f} rows/s {copied / 1e6:7.1f} MB")
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if not args.keep:
-            drop_database(args.url)
+        finish(app, args.url, args.keep)
 
 
 if __name__ == "__main__":

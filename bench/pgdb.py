@@ -23,3 +23,14 @@ def drop_database(url: str) -> None:
     name = make_url(url).database
     with admin(url).connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def finish(app, url: str, keep: bool) -> None:
+    """End the run's connections, then drop its database unless asked to keep it."""
+    from iseca.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if not keep:
+        drop_database(url)

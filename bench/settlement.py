@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
-from bench.pgdb import drop_database, fresh_database  # noqa: E402
+from bench.pgdb import finish, fresh_database  # noqa: E402
 from iseca import create_app, ledger, settlement, zengin  # noqa: E402
 from iseca.extensions import db  # noqa: E402
 from iseca.merchants import create_business, create_register, create_store  # noqa: E402
@@ -136,11 +136,7 @@ def main() -> None:
             print(f"  Zengin file:                       {file_seconds * 1000:8.1f} ms   ({len(data):,} bytes; again {again_seconds * 1000:.1f} ms, same: {data == again})")
             print(f"  readable CSV:                      {csv_seconds * 1000:8.1f} ms   ({len(csv_data):,} bytes)")
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if not args.keep:
-            drop_database(args.url)
+        finish(app, args.url, args.keep)
 
 
 if __name__ == "__main__":
