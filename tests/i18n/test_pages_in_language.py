@@ -54,7 +54,9 @@ class Visible(HTMLParser):
 
 
 def visible_text(response) -> str:
-    body = response.get_data(as_text=True)
+    # A CSV for Excel is CP932 (its charset says Windows-31J): read as the reader's program would.
+    charset = response.mimetype_params.get("charset", "utf-8").lower()
+    body = response.get_data().decode({"windows-31j": "cp932", "shift_jis": "cp932"}.get(charset, charset))
     if response.mimetype == "text/html":
         parser = Visible()
         parser.feed(body)
