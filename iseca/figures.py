@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 
 from .extensions import db
@@ -95,7 +96,7 @@ def city_figures(date_from: dt.date, date_to: dt.date) -> CityFigures:
     count = func.count(case((kept, Payment.id)))
     in_range = _between(Payment.created_at, date_from, date_to)
     for attr, column in (("by_category", Store.category), ("by_area", Store.area)):
-        setattr(f, attr, [(name or "（未設定）", n, int(yen)) for name, n, yen in db.session.execute(
+        setattr(f, attr, [(name or _("（未設定）"), n, int(yen)) for name, n, yen in db.session.execute(
             select(column, count, net).join(Store, Store.id == Payment.store_id).where(in_range)
             .group_by(column).order_by(net.desc())
         )])

@@ -7,7 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from . import audit, idempotency, ledger
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from . import audit, i18n, idempotency, ledger
 from .extensions import db
 from .members import GRANT_MAX_AMOUNT, GrantBatch
 from .models import Account, Campaign, LedgerTransaction, LedgerTransactionKind, Member, MemberStatus
@@ -16,14 +19,14 @@ GRANT_KINDS = (LedgerTransactionKind.GRANT, LedgerTransactionKind.CHARGE)
 
 # What the clerk reads when a grant form's key is refused.
 KEY_MESSAGES = idempotency.Messages(
-    invalid="画面の有効期限が切れました。付与はされていません。内容を確かめて、もう一度登録してください。",
-    reused="この画面からはすでに別の内容で登録しています。会員詳細を開き直してから入力してください。",
-    in_flight="同じ付与を処理中です。しばらくしてから「最近の動き」で登録されたか確認してください。",
+    invalid=_l("画面の有効期限が切れました。付与はされていません。内容を確かめて、もう一度登録してください。"),
+    reused=_l("この画面からはすでに別の内容で登録しています。会員詳細を開き直してから入力してください。"),
+    in_flight=_l("同じ付与を処理中です。しばらくしてから「最近の動き」で登録されたか確認してください。"),
 )
 BATCH_KEY_MESSAGES = idempotency.Messages(
-    invalid="画面の有効期限が切れました。1件も付与されていません。CSVをもう一度取り込んでください。",
-    reused="この確認画面からはすでに別の内容で付与しています。CSVをもう一度取り込んでください。",
-    in_flight="同じ一括付与を処理中です。しばらくしてから会員の残高を確認してください。",
+    invalid=_l("画面の有効期限が切れました。1件も付与されていません。CSVをもう一度取り込んでください。"),
+    reused=_l("この確認画面からはすでに別の内容で付与しています。CSVをもう一度取り込んでください。"),
+    in_flight=_l("同じ一括付与を処理中です。しばらくしてから会員の残高を確認してください。"),
 )
 
 
@@ -68,11 +71,11 @@ def grant(
 ) -> LedgerTransaction:
     """付与/チャージ: `amount` points to an active member under `campaign`, with its audit row."""
     if kind not in GRANT_KINDS:
-        raise GrantRefused("種類を選んでください。")
+        raise GrantRefused(_("種類を選んでください。"))
     if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= GRANT_MAX_AMOUNT:
-        raise GrantRefused(f"ポイントは1〜{GRANT_MAX_AMOUNT:,}の整数で入力してください。")
+        raise GrantRefused(_("ポイントは1〜%(max)sの整数で入力してください。", max=i18n.number(GRANT_MAX_AMOUNT)))
     if member.status != MemberStatus.ACTIVE:
-        raise GrantRefused("この会員は利用停止中です。付与できません。")
+        raise GrantRefused(_("この会員は利用停止中です。付与できません。"))
     txn = ledger.grant(member.id, campaign, amount, actor=actor, memo=memo, kind=kind, at=at)
     audit.record("points_granted", member, {"amount": amount, "kind": str(kind), "campaign_id": campaign.id,
                                             "memo": memo, "ledger_transaction_id": txn.id}, actor=actor)
@@ -105,7 +108,7 @@ def grant_once(
 def grant_batch(batch: GrantBatch, campaign: Campaign, *, actor: Account | None, memo: str) -> int:
     """一括付与: every line of a checked batch, or none (the caller rolls back), with one audit row."""
     if not batch.ok:
-        raise GrantRefused("エラーのある行があるため付与できません。")
+        raise GrantRefused(_("エラーのある行があるため付与できません。"))
     for line in batch.lines:
         ledger.grant(line.member.id, campaign, line.amount, actor=actor, memo=memo)
     audit.record("points_granted_batch", campaign, {"lines": len(batch.lines), "total": batch.total, "memo": memo},
@@ -129,9 +132,9 @@ def create_campaign(name: str, starts_on: dt.date, ends_on: dt.date, *, actor: A
     """キャンペーン（有効期間）: points granted under it can be spent from `starts_on` to `ends_on`."""
     name = (name or "").strip()
     if not name:
-        raise CampaignInvalid("name", "名称を入力してください。")
+        raise CampaignInvalid("name", _("名称を入力してください。"))
     if ends_on < starts_on:
-        raise CampaignInvalid("ends_on", "終了日は開始日以降にしてください。")
+        raise CampaignInvalid("ends_on", _("終了日は開始日以降にしてください。"))
     campaign = Campaign(name=name, starts_on=starts_on, ends_on=ends_on)
     db.session.add(campaign)
     db.session.flush()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import TextAreaField
@@ -20,8 +22,8 @@ PER_PAGE = 30
 
 class RejectForm(JapaneseForm):
     reason = TextAreaField(
-        "却下の理由（申込者にメールでお知らせします）",
-        validators=[DataRequired(message="却下の理由を入力してください。"), Length(max=2000)],
+        _l("却下の理由（申込者にメールでお知らせします）"),
+        validators=[DataRequired(message=_l("却下の理由を入力してください。")), Length(max=2000)],
     )
 
 
@@ -76,13 +78,14 @@ def approve(application_id: int):
         approval = onboarding.approve_application(app_, current_user._get_current_object())
     except onboarding.AlreadyReviewed:
         db.session.rollback()
-        flash("この申込はすでに審査済みです。", "info")
+        flash(_("この申込はすでに審査済みです。"), "info")
         return redirect(url_for("counter.application", application_id=application_id), code=303)
     db.session.commit()
     outbox.send_after_commit(approval.messages)
     flash(
-        f"承認しました。事業者 {approval.business.code}、店舗 {'・'.join(s.code for s in approval.stores)} の"
-        f"アカウントを開設し、お知らせのメール{len(approval.messages)}通を送信キューに入れました。",
+        _("承認しました。事業者 %(business)s、店舗 %(stores)s のアカウントを開設し、お知らせのメール%(mails)s通を送信キューに入れました。",
+          business=approval.business.code, stores=_("・").join(s.code for s in approval.stores),
+          mails=len(approval.messages)),
         "success",
     )
     return redirect(url_for("counter.merchant", business_id=approval.business.id), code=303)
@@ -99,11 +102,11 @@ def reject(application_id: int):
         message = onboarding.reject_application(app_, current_user._get_current_object(), form.reason.data.strip())
     except onboarding.AlreadyReviewed:
         db.session.rollback()
-        flash("この申込はすでに審査済みです。", "info")
+        flash(_("この申込はすでに審査済みです。"), "info")
         return redirect(url_for("counter.application", application_id=application_id), code=303)
     db.session.commit()
     outbox.send_after_commit([message])
-    flash("却下しました。理由を申込者にメールでお知らせします。", "success")
+    flash(_("却下しました。理由を申込者にメールでお知らせします。"), "success")
     return redirect(url_for("counter.applications"), code=303)
 
 
@@ -113,6 +116,6 @@ def new_application():
     form = ApplicationForm()
     app_ = submit_application_form(form, source="paper")
     if app_ is not None:
-        flash("書面の申込を登録しました。内容を確認して承認してください。", "success")
+        flash(_("書面の申込を登録しました。内容を確認して承認してください。"), "success")
         return redirect(url_for("counter.application", application_id=app_.id), code=303)
     return render_template("counter/application_new.html", form=form, **bank_names(form))

@@ -6,10 +6,11 @@ import base64
 import secrets
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit, grants, idempotency, ledger, members, payers
+from .. import audit, grants, i18n, idempotency, ledger, members, payers
 from ..web.inputs import accepts_files, form_id, not_sent_by_the_page
 from ..extensions import db
 from ..models import Campaign, Card, LedgerTransactionKind, Member
@@ -26,8 +27,9 @@ def _staff():
 def _campaign_choices(form_field, *, open_only: bool = True) -> None:
     today = today_jst()
     rows = db.session.scalars(select(Campaign).order_by(Campaign.starts_on.desc()))
-    form_field.choices = [(0, "選んでください")] + [
-        (c.id, f"{c.name}（{c.starts_on:%Y/%m/%d}〜{c.ends_on:%Y/%m/%d}）") for c in rows if not open_only or c.ends_on >= today
+    form_field.choices = [(0, _("選んでください"))] + [
+        (c.id, _("%(name)s（%(starts)s〜%(ends)s）", name=c.name, starts=i18n.date(c.starts_on), ends=i18n.date(c.ends_on)))
+        for c in rows if not open_only or c.ends_on >= today
     ]
 
 
@@ -49,16 +51,20 @@ def member_detail(member_id: int):
             amount = members.parse_grant_amount(form.amount.data)
             campaign = db.session.get(Campaign, form.campaign_id.data)
             if campaign is None:
-                form.campaign_id.errors.append("キャンペーンを選んでください。")
+                form.campaign_id.errors.append(_("キャンペーンを選んでください。"))
             else:
                 granted = grants.grant_once(_staff(), form.key.data, member, campaign, amount,
                                             kind=LedgerTransactionKind(form.kind.data), memo=form.memo.data)
                 db.session.commit()
-                word = "チャージ" if granted.kind == LedgerTransactionKind.CHARGE else "付与"
+                points = i18n.number(granted.amount)
+                charged = granted.kind == LedgerTransactionKind.CHARGE
                 if granted.replayed:
-                    flash(f"この{word}（{granted.amount:,}ポイント）はすでに登録済みです。二重には{word}していません。", "info")
+                    flash(_("このチャージ（%(points)sポイント）はすでに登録済みです。二重にはチャージしていません。", points=points)
+                          if charged else
+                          _("この付与（%(points)sポイント）はすでに登録済みです。二重には付与していません。", points=points), "info")
                 else:
-                    flash(f"{granted.amount:,}ポイントを{word}しました。", "success")
+                    flash(_("%(points)sポイントをチャージしました。", points=points) if charged else
+                          _("%(points)sポイントを付与しました。", points=points), "success")
                 return redirect(url_for("counter.member_detail", member_id=member.id), code=303)
         except members.MemberError as error:
             form.amount.errors.append(str(error))
@@ -98,13 +104,13 @@ def cards_issue():
     if form.validate_on_submit():
         batch = form.batch.data.strip()
         if db.session.scalar(select(Card.id).where(Card.batch == batch).limit(1)) is not None:
-            form.batch.errors.append("この発行ロット名はすでに使われています。")
+            form.batch.errors.append(_("この発行ロット名はすでに使われています。"))
         else:
             cards = members.issue_card_members(form.count.data, batch=batch,
                                                name=(form.name.data or "").strip() if form.count.data == 1 else "")
             audit.record("cards_issued", None, {"batch": batch, "count": len(cards)})
             db.session.commit()
-            flash(f"カードを{len(cards)}枚発行しました。", "success")
+            flash(_("カードを%(count)s枚発行しました。", count=len(cards)), "success")
             return redirect(url_for("counter.card_sheet", batch=batch), code=303)
     return render_template("counter/members/issue.html", form=form)
 
@@ -131,7 +137,7 @@ def card_suspend(card_id: int):
             flash(str(error), "danger")
         else:
             db.session.commit()
-            flash("カードを利用停止にしました。", "success")
+            flash(_("カードを利用停止にしました。"), "success")
         return redirect(url_for("counter.member_detail", member_id=card.member_id), code=303)
     return render_template("counter/members/card_action.html", card=card, action="suspend",
                            balance=ledger.member_balance(card.member_id))
@@ -149,7 +155,7 @@ def card_replace(card_id: int):
             flash(str(error), "danger")
             return redirect(url_for("counter.member_detail", member_id=card.member_id), code=303)
         db.session.commit()
-        flash("新しいカードを発行し、残高を引き継ぎました。", "success")
+        flash(_("新しいカードを発行し、残高を引き継ぎました。"), "success")
         return redirect(url_for("counter.card_sheet", batch=new_card.batch), code=303)
     return render_template("counter/members/card_action.html", card=card, action="replace",
                            balance=ledger.member_balance(card.member_id))
@@ -169,7 +175,7 @@ def grants_upload():
             form.file.errors.append(str(error))
         else:
             if campaign is None:
-                form.campaign_id.errors.append("キャンペーンを選んでください。")
+                form.campaign_id.errors.append(_("キャンペーンを選んでください。"))
             else:
                 batch = members.parse_grant_csv(text)
                 encoded = base64.b64encode(text.encode()).decode()
@@ -198,9 +204,9 @@ def grants_commit():
                                csv_data=request.form.get("csv_data", ""), key=idempotency.new_key(),
                                refused=str(error)), 422
     if granted.replayed:
-        flash("この一括付与はすでに確定済みです（二重には付与していません）。", "info")
+        flash(_("この一括付与はすでに確定済みです（二重には付与していません）。"), "info")
     else:
-        flash(f"{granted.lines}件、合計{granted.total:,}ポイントを付与しました。", "success")
+        flash(_("%(lines)s件、合計%(points)sポイントを付与しました。", lines=granted.lines, points=i18n.number(granted.total)), "success")
     return redirect(url_for("counter.members_list"), code=303)
 
 
@@ -215,7 +221,7 @@ def campaigns():
             getattr(form, invalid.field).errors.append(str(invalid))
         else:
             db.session.commit()
-            flash("キャンペーンを登録しました。", "success")
+            flash(_("キャンペーンを登録しました。"), "success")
             return redirect(url_for("counter.campaigns"), code=303)
     rows = list(db.session.scalars(select(Campaign).order_by(Campaign.starts_on.desc())))
     return render_template("counter/members/campaigns.html", form=form, rows=rows)

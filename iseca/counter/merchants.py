@@ -3,6 +3,8 @@ to 「使えるお店」, kit hand-over, password reset, suspension."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
 from wtforms import SelectField
@@ -24,12 +26,12 @@ PER_PAGE = 30
 
 
 class KitForm(JapaneseForm):
-    store_id = SelectField("店舗", coerce=str, validate_choice=False, validators=[Optional()])
-    handed_on = JapaneseDateField("受け渡し日", validators=[InputRequired(message="受け渡し日を入力してください。")])
-    flag = WholeNumberField("のぼり旗", default=0, maximum=50, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
-    qr_sheet = WholeNumberField("掲示用QRコード台紙", default=0, maximum=50, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
-    sticker_round = WholeNumberField("ステッカー（丸型）", default=0, maximum=50, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
-    sticker_square = WholeNumberField("ステッカー（角型）", default=0, maximum=50, validators=[Optional(), NumberRange(min=0, max=50, message="0〜50で入力してください。")])
+    store_id = SelectField(_l("店舗"), coerce=str, validate_choice=False, validators=[Optional()])
+    handed_on = JapaneseDateField(_l("受け渡し日"), validators=[InputRequired(message=_l("受け渡し日を入力してください。"))])
+    flag = WholeNumberField(_l("のぼり旗"), default=0, maximum=50, message=_l("0〜50の数字で入力してください。"), validators=[Optional(), NumberRange(min=0, max=50, message=_l("0〜50で入力してください。"))])
+    qr_sheet = WholeNumberField(_l("掲示用QRコード台紙"), default=0, maximum=50, message=_l("0〜50の数字で入力してください。"), validators=[Optional(), NumberRange(min=0, max=50, message=_l("0〜50で入力してください。"))])
+    sticker_round = WholeNumberField(_l("ステッカー（丸型）"), default=0, maximum=50, message=_l("0〜50の数字で入力してください。"), validators=[Optional(), NumberRange(min=0, max=50, message=_l("0〜50で入力してください。"))])
+    sticker_square = WholeNumberField(_l("ステッカー（角型）"), default=0, maximum=50, message=_l("0〜50の数字で入力してください。"), validators=[Optional(), NumberRange(min=0, max=50, message=_l("0〜50で入力してください。"))])
 
     def items(self) -> dict[KitItem, int]:
         return {
@@ -50,7 +52,7 @@ def get_merchant_account_or_404(account_id: int) -> Account:
 
 def _kit_form(business: Business) -> KitForm:
     form = KitForm()
-    form.store_id.choices = [("", "事業者全体（店舗を特定しない）")] + [(str(s.id), f"{s.name}（{s.code}）") for s in business.stores]
+    form.store_id.choices = [("", _("事業者全体（店舗を特定しない）"))] + [(str(s.id), _("%(name)s（%(code)s）", name=s.name, code=s.code)) for s in business.stores]
     if request.method == "GET":
         form.handed_on.data = today_jst()
     return form
@@ -111,7 +113,7 @@ def kit_handover(business_id: int):
     if form.validate_on_submit():
         items = form.items()
         if not any(q > 0 for q in items.values()):
-            form.flag.errors = list(form.flag.errors) + ["受け渡した品の数量を入力してください。"]
+            form.flag.errors = list(form.flag.errors) + [_("受け渡した品の数量を入力してください。")]
         else:
             store = None
             if form.store_id.data:
@@ -120,7 +122,7 @@ def kit_handover(business_id: int):
                     abort(404)
             onboarding.record_kit_handover(business, items, form.handed_on.data, current_user._get_current_object(), store)
             db.session.commit()
-            flash("加盟店キットの受け渡しを記録しました。", "success")
+            flash(_("加盟店キットの受け渡しを記録しました。"), "success")
             return redirect(url_for("counter.merchant", business_id=business.id, _anchor="kit"), code=303)
     return _merchant_page(business, form)
 
@@ -142,11 +144,11 @@ def publish(store_id: int):
     warnings = onboarding.publication_warnings(store)
     if onboarding.publish_store(store, current_user._get_current_object()):
         db.session.commit()
-        flash(f"{store.name}を「使えるお店」に公開しました。", "success")
+        flash(_("%(store)sを「使えるお店」に公開しました。", store=store.name), "success")
         for warning in warnings:
-            flash(f"ご注意: {warning}決済を受けられる準備ができているか、店舗にご確認ください。", "warning")
+            flash(_("ご注意: %(warning)s決済を受けられる準備ができているか、店舗にご確認ください。", warning=warning), "warning")
     else:
-        flash(f"{store.name}はすでに公開中です。", "info")
+        flash(_("%(store)sはすでに公開中です。", store=store.name), "info")
     return _back(store.business_id, "stores")
 
 
@@ -158,9 +160,9 @@ def unpublish(store_id: int):
         abort(400)
     if onboarding.unpublish_store(store, current_user._get_current_object()):
         db.session.commit()
-        flash(f"{store.name}を「使えるお店」から外しました（非公開）。", "success")
+        flash(_("%(store)sを「使えるお店」から外しました（非公開）。", store=store.name), "success")
     else:
-        flash(f"{store.name}は公開されていません。", "info")
+        flash(_("%(store)sは公開されていません。", store=store.name), "info")
     return _back(store.business_id, "stores")
 
 
@@ -170,10 +172,10 @@ def reset_password(account_id: int):
     account = get_merchant_account_or_404(account_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    _, message = accounts.reset_password(account, current_user._get_current_object())
+    _password, message = accounts.reset_password(account, current_user._get_current_object())
     db.session.commit()
     outbox.send_after_commit([message])
-    flash(f"{account.login} のパスワードを再発行し、{message.recipient} あてにメールでお知らせします。", "success")
+    flash(_("%(login)s のパスワードを再発行し、%(email)s あてにメールでお知らせします。", login=account.login, email=message.recipient), "success")
     return _back(account.business_id, "accounts")
 
 
@@ -186,7 +188,7 @@ def suspend(account_id: int):
     if account.status != MerchantStatus.SUSPENDED:
         accounts.suspend_account(account, current_user._get_current_object())
         db.session.commit()
-    flash(f"{account.login} を利用停止にしました。", "success")
+    flash(_("%(login)s を利用停止にしました。", login=account.login), "success")
     return _back(account.business_id, "accounts")
 
 
@@ -199,7 +201,7 @@ def reactivate(account_id: int):
     if account.status != MerchantStatus.ACTIVE:
         accounts.reactivate_account(account, current_user._get_current_object())
         db.session.commit()
-    flash(f"{account.login} の利用を再開しました。", "success")
+    flash(_("%(login)s の利用を再開しました。", login=account.login), "success")
     return _back(account.business_id, "accounts")
 
 
@@ -218,7 +220,7 @@ def suspend_business(business_id: int):
     if not ButtonForm().validate_on_submit():
         abort(400)
     message = suspension.suspend_business(business, current_user._get_current_object())
-    return _suspension_done(business.id, message, f"{business.name}を利用停止にしました。決済・「使えるお店」・ログインを止めています。",
+    return _suspension_done(business.id, message, _("%(business)sを利用停止にしました。決済・「使えるお店」・ログインを止めています。", business=business.name),
                             "status")
 
 
@@ -229,7 +231,7 @@ def reactivate_business(business_id: int):
     if not ButtonForm().validate_on_submit():
         abort(400)
     message = suspension.reactivate_business(business, current_user._get_current_object())
-    return _suspension_done(business.id, message, f"{business.name}の利用を再開しました。", "status")
+    return _suspension_done(business.id, message, _("%(business)sの利用を再開しました。", business=business.name), "status")
 
 
 @bp.route("/stores/<int:store_id>/suspend", methods=["POST"])
@@ -239,7 +241,7 @@ def suspend_store(store_id: int):
     if not ButtonForm().validate_on_submit():
         abort(400)
     message = suspension.suspend_store(store, current_user._get_current_object())
-    return _suspension_done(store.business_id, message, f"{store.name}を利用停止にしました。", "stores")
+    return _suspension_done(store.business_id, message, _("%(store)sを利用停止にしました。", store=store.name), "stores")
 
 
 @bp.route("/stores/<int:store_id>/reactivate", methods=["POST"])
@@ -249,7 +251,7 @@ def reactivate_store(store_id: int):
     if not ButtonForm().validate_on_submit():
         abort(400)
     message = suspension.reactivate_store(store, current_user._get_current_object())
-    return _suspension_done(store.business_id, message, f"{store.name}の利用を再開しました。", "stores")
+    return _suspension_done(store.business_id, message, _("%(store)sの利用を再開しました。", store=store.name), "stores")
 
 
 @bp.route("/audit")
@@ -278,7 +280,8 @@ def edit_business(business_id: int):
         messages = profiles.staff_update_business(business, values, form.bank_account, current_user._get_current_object())
         db.session.commit()
         outbox.send_after_commit(messages)
-        flash("事業者情報を保存しました。" + ("事業者にメールでお知らせします。" if messages else "変更はありませんでした。"), "success")
+        flash(_("事業者情報を保存しました。事業者にメールでお知らせします。") if messages else _("事業者情報を保存しました。変更はありませんでした。"),
+              "success")
         return redirect(url_for("counter.merchant", business_id=business.id), code=303)
     return render_template("counter/business_edit.html", business=business, form=form, **bank_names(form))
 
@@ -294,6 +297,7 @@ def edit_store(store_id: int):
                                                current_user._get_current_object())
         db.session.commit()
         outbox.send_after_commit(messages)
-        flash("店舗情報を保存しました。" + ("事業者にメールでお知らせします。" if messages else "変更はありませんでした。"), "success")
+        flash(_("店舗情報を保存しました。事業者にメールでお知らせします。") if messages else _("店舗情報を保存しました。変更はありませんでした。"),
+              "success")
         return redirect(url_for("counter.merchant", business_id=store.business_id, _anchor="stores"), code=303)
     return render_template("counter/store_edit.html", store=store, form=form)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -16,19 +18,19 @@ from . import bp
 
 
 class NoticeForm(JapaneseForm):
-    title = StringField("見出し", validators=[DataRequired(message="見出しを入力してください。"), Length(max=200)])
-    body = TextAreaField("本文（任意）", validators=[Optional(), Length(max=2000, message="本文は2000文字以内にしてください。")])
-    audience = SelectField("表示先", choices=choices("notice_audience"), validate_choice=False)
-    starts_on = JapaneseDateField("表示開始日", validators=[InputRequired(message="表示開始日を入力してください。")])
-    ends_on = JapaneseDateField("表示終了日", validators=[InputRequired(message="表示終了日を入力してください。")])
+    title = StringField(_l("見出し"), validators=[DataRequired(message=_l("見出しを入力してください。")), Length(max=200)])
+    body = TextAreaField(_l("本文（任意）"), validators=[Optional(), Length(max=2000, message=_l("本文は2000文字以内にしてください。"))])
+    audience = SelectField(_l("表示先"), choices=choices("notice_audience"), validate_choice=False)
+    starts_on = JapaneseDateField(_l("表示開始日"), validators=[InputRequired(message=_l("表示開始日を入力してください。"))])
+    ends_on = JapaneseDateField(_l("表示終了日"), validators=[InputRequired(message=_l("表示終了日を入力してください。"))])
 
     def validate_audience(self, field) -> None:
-        if field.data not in {value for value, _ in choices("notice_audience")}:
-            raise ValidationError("表示先を一覧から選んでください。")
+        if field.data not in {value for value, _label in choices("notice_audience")}:
+            raise ValidationError(_("表示先を一覧から選んでください。"))
 
     def validate_ends_on(self, field) -> None:
         if field.data and self.starts_on.data and field.data < self.starts_on.data:
-            raise ValidationError("終了日は開始日と同じか、それより後の日付にしてください。")
+            raise ValidationError(_("終了日は開始日と同じか、それより後の日付にしてください。"))
 
 
 @bp.route("/notices", methods=["GET", "POST"])
@@ -39,7 +41,7 @@ def notices_page():
         notices.publish_notice(form.title.data.strip(), (form.body.data or "").strip(), NoticeAudience(form.audience.data),
                                form.starts_on.data, form.ends_on.data, current_user._get_current_object())
         db.session.commit()
-        flash("お知らせを掲載しました。", "success")
+        flash(_("お知らせを掲載しました。"), "success")
         return redirect(url_for("counter.notices_page"), code=303)
     return render_template("counter/notices.html", form=form, notices=notices.all_notices(), action_form=ButtonForm())
 
@@ -52,5 +54,5 @@ def notice_end(notice_id: int):
         abort(400)
     if notices.end_notice(notice, current_user._get_current_object()):
         db.session.commit()
-    flash("お知らせの掲載を終了しました。", "success")
+    flash(_("お知らせの掲載を終了しました。"), "success")
     return redirect(url_for("counter.notices_page"), code=303)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from .. import audit
@@ -53,11 +54,11 @@ def outbox_resend(message_id: int):
     mail.send_after_commit([message])
     db.session.refresh(message)
     if message.status == OutboxStatus.SENT:
-        flash("メールを送信しました。", "success")
+        flash(_("メールを送信しました。"), "success")
     elif not mail.is_configured():
-        flash("送信キューに戻しました（SMTPサーバーが設定されていないため、まだ送信されません）。", "warning")
+        flash(_("送信キューに戻しました（SMTPサーバーが設定されていないため、まだ送信されません）。"), "warning")
     else:
-        flash(f"送信できませんでした: {message.last_error}", "danger")
+        flash(_("送信できませんでした: %(error)s", error=message.last_error), "danger")
     return redirect(request.form.get("back") == "list" and url_for("counter.outbox") or
                     url_for("counter.outbox_message", message_id=message.id), code=303)
 
@@ -68,8 +69,8 @@ def outbox_send_now():
     if not ButtonForm().validate_on_submit():
         abort(400)
     if not mail.is_configured():
-        flash("SMTPサーバーが設定されていないため、送信できません。", "warning")
+        flash(_("SMTPサーバーが設定されていないため、送信できません。"), "warning")
         return redirect(url_for("counter.outbox"), code=303)
     counts = mail.send_pending()
-    flash(f"送信しました: 成功 {counts['sent']}通、失敗 {counts['failed']}通。", "success" if not counts["failed"] else "warning")
+    flash(_("送信しました: 成功 %(sent)s通、失敗 %(failed)s通。", sent=counts["sent"], failed=counts["failed"]), "success" if not counts["failed"] else "warning")
     return redirect(url_for("counter.outbox"), code=303)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from .. import qr
@@ -57,9 +58,9 @@ def register_sheets_pdf():
     back = url_for("counter.registers", q=request.args.get("q") or None,
                    unpublished=request.args.get("unpublished") or None)
     if not registers:
-        flash("台紙を印刷する店舗を選んでください（利用中のレジがある店舗に限ります）。", "warning")
+        flash(_("台紙を印刷する店舗を選んでください（利用中のレジがある店舗に限ります）。"), "warning")
         return redirect(back, code=303)
     if len(registers) > MAX_SHEETS_PER_PDF:
-        flash(f"一度に印刷できる台紙は{MAX_SHEETS_PER_PDF}枚までです。店舗を分けて印刷してください。", "warning")
+        flash(_("一度に印刷できる台紙は%(max)s枚までです。店舗を分けて印刷してください。", max=MAX_SHEETS_PER_PDF), "warning")
         return redirect(back, code=303)
     return send_sheets_pdf(registers)

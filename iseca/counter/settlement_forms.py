@@ -1,4 +1,5 @@
 """Forms of the counter's 精算 pages."""
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
@@ -11,13 +12,13 @@ ConfirmForm = ButtonForm
 
 
 class ScheduleUploadForm(JapaneseForm):
-    file = FileField("振込スケジュールのCSV", validators=[FileRequired(message="CSVファイルを選んでください。")])
+    file = FileField(_l("振込スケジュールのCSV"), validators=[FileRequired(message=_l("CSVファイルを選んでください。"))])
 
 
 class TransferDateForm(JapaneseForm):
-    transfer_date = JapaneseDateField("振込予定日", validators=[Optional()], render_kw={"type": "date"})
+    transfer_date = JapaneseDateField(_l("振込予定日"), validators=[Optional()], render_kw={"type": "date"})
 
 
 class TransferFailedForm(JapaneseForm):
-    reason = StringField("振込不能の理由", validators=[
-        DataRequired(message="振込不能の理由を入力してください（例: 口座解約済み）。"), Length(max=200)])
+    reason = StringField(_l("振込不能の理由"), validators=[
+        DataRequired(message=_l("振込不能の理由を入力してください（例: 口座解約済み）。")), Length(max=200)])

@@ -3,22 +3,42 @@ import the schedule), closing, each business's settlement with search, the
 総合振込 file and its CSV, transfers done or failed, and the 利用額明細."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import members, outbox, schedule, settlement, statements, zengin
+from .. import i18n, members, outbox, schedule, settlement, statements, zengin
 from ..csvexport import ENCODINGS
 from ..database import contains_text
 from ..extensions import db
 from ..models import Business, PeriodStatus, Settlement, SettlementPeriod, utcnow
 from ..web.inputs import accepts_files
 from . import bp
+from .views import csv_encoding
 from .settlement_forms import ConfirmForm, ScheduleUploadForm, TransferDateForm, TransferFailedForm
 
 
 def _staff():
     return current_user._get_current_object()
+
+
+def schedule_date(day: dt.date | None) -> str:
+    """A date of the settlement schedule: 和暦 in Japanese as the guide writes
+    it (令和7年3月19日), the reader's own date (Babel) in other languages."""
+    if i18n.current() == "ja":
+        return schedule.wareki(day)
+    return i18n.date(day) if day is not None else _("未定")
+
+
+def period_text(period: SettlementPeriod | tuple[dt.date, dt.date]) -> str:
+    """売上対象期間: 令和6年3月16日から31日まで in Japanese, a range of dates in other languages."""
+    if i18n.current() == "ja":
+        return schedule.period_text(period)
+    starts_on, ends_on = (period.starts_on, period.ends_on) if isinstance(period, SettlementPeriod) else period
+    return _("%(starts)s〜%(ends)s", starts=i18n.date(starts_on), ends=i18n.date(ends_on))
 
 
 def _period_or_404(period_id: int) -> SettlementPeriod:
@@ -50,11 +70,11 @@ def settlements():
         else:
             db.session.commit()
             dated = sum(1 for r in parsed.rows if r.transfer_date)
-            flash(f"振込スケジュールを取り込みました（{len(parsed.rows)}期間: 振込予定日あり{dated}件・未定"
-                  f"{len(parsed.rows) - dated}件、変更{changed}件）。", "success")
+            flash(_("振込スケジュールを取り込みました（%(periods)s期間: 振込予定日あり%(dated)s件・未定%(undated)s件、変更%(changed)s件）。",
+                    periods=len(parsed.rows), dated=dated, undated=len(parsed.rows) - dated, changed=changed), "success")
             return redirect(url_for("counter.settlements"), code=303)
     return render_template("counter/settlements/index.html", form=form, rows=_overview(),
-                           wareki=schedule.wareki, period_text=schedule.period_text,
+                           wareki=schedule_date, period_text=period_text,
                            suggest=schedule.suggest_transfer_date), 422 if form.errors else 200
 
 
@@ -75,8 +95,8 @@ def settlement_period(period_id: int):
             form.transfer_date.errors.append(str(error))
         else:
             db.session.commit()
-            flash(f"振込予定日を{schedule.wareki(period.transfer_date)}にしました。" if changed else "振込予定日は変わっていません。",
-                  "success")
+            flash(_("振込予定日を%(date)sにしました。", date=schedule_date(period.transfer_date)) if changed
+                  else _("振込予定日は変わっていません。"), "success")
             return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
     q = request.args.get("q", "").strip()
     stmt = (select(Settlement).join(Business).where(Settlement.period_id == period.id).order_by(Business.code))
@@ -85,7 +105,7 @@ def settlement_period(period_id: int):
     rows = list(db.session.scalars(stmt))
     return render_template(
         "counter/settlements/period.html", period=period, form=form, rows=rows, q=q, suggestion=suggestion,
-        wareki=schedule.wareki, period_text=schedule.period_text, status_text=statements.status_text,
+        wareki=schedule_date, period_text=period_text, status_text=statements.status_text,
         ready=zengin.transfers(period) if period.status == PeriodStatus.CLOSED else [],
         left_out=zengin.left_out(period) if period.status == PeriodStatus.CLOSED else [],
         holiday=schedule.holiday_name(suggestion), confirm=ConfirmForm(),
@@ -107,17 +127,17 @@ def settlement_close(period_id: int):
         else:
             db.session.commit()
             if outcome.closed_now:
-                flash(f"{schedule.period_text(period)}を締めました（{outcome.settlements}事業者、振込合計{outcome.total:,}円）。",
-                      "success")
+                flash(_("%(period)sを締めました（%(businesses)s事業者、振込合計%(total)s）。", period=period_text(period),
+                        businesses=outcome.settlements, total=i18n.yen(outcome.total)), "success")
             else:
-                flash("この期間はすでに締められています（二重には締めていません）。", "info")
+                flash(_("この期間はすでに締められています（二重には締めていません）。"), "info")
             return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
     if period.status != PeriodStatus.OPEN:
-        refusal = refusal or "この期間はすでに締められています。"
+        refusal = refusal or _("この期間はすでに締められています。")
     elif not settlement.can_close(period, utcnow()):
-        refusal = refusal or "この期間はまだ終わっていないため締められません。"
+        refusal = refusal or _("この期間はまだ終わっていないため締められません。")
     return render_template("counter/settlements/close.html", period=period, form=form, refusal=refusal,
-                           period_text=schedule.period_text), 422 if refusal and request.method == "POST" else 200
+                           period_text=period_text), 422 if refusal and request.method == "POST" else 200
 
 
 @bp.route("/settlements/close", methods=["GET", "POST"])
@@ -127,13 +147,14 @@ def settlements_close_ended():
     if form.validate_on_submit():
         outcomes = [o for o in settlement.close_ended_periods(actor=_staff()) if o.closed_now]
         if outcomes:
-            flash(f"{len(outcomes)}期間を締めました（{sum(o.settlements for o in outcomes)}件の精算、振込合計"
-                  f"{sum(o.total for o in outcomes):,}円）。", "success")
+            flash(_("%(periods)s期間を締めました（%(settlements)s件の精算、振込合計%(total)s）。", periods=len(outcomes),
+                    settlements=sum(o.settlements for o in outcomes), total=i18n.yen(sum(o.total for o in outcomes))),
+                  "success")
         else:
-            flash("締める期間はありませんでした。", "info")
+            flash(_("締める期間はありませんでした。"), "info")
         return redirect(url_for("counter.settlements"), code=303)
     due = settlement.ended_open_periods(utcnow())
-    return render_template("counter/settlements/close_all.html", form=form, due=due, period_text=schedule.period_text)
+    return render_template("counter/settlements/close_all.html", form=form, due=due, period_text=period_text)
 
 
 @bp.route("/settlements/<int:period_id>/transfer-file", methods=["POST"])
@@ -150,9 +171,9 @@ def settlement_prepare(period_id: int):
     else:
         db.session.commit()
         outbox.send_after_commit(prepared.messages)
-        message = f"振込データを作成しました（{prepared.ready}件）。"
+        message = _("振込データを作成しました（%(count)s件）。", count=prepared.ready)
         if prepared.left_out:
-            message += f"口座情報に不備のある{len(prepared.left_out)}事業者は除外し、次回に繰り越しました。"
+            message += _("口座情報に不備のある%(count)s事業者は除外し、次回に繰り越しました。", count=len(prepared.left_out))
         flash(message, "success" if not prepared.left_out else "warning")
     return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
 
@@ -176,14 +197,15 @@ def settlement_zengin(period_id: int):
 def settlement_transfers_csv(period_id: int):
     """The same transfers as a readable CSV."""
     period = _period_or_404(period_id)
-    encoding = request.args.get("encoding", "cp932")
-    if encoding not in ENCODINGS:
+    if request.args.get("encoding", "cp932") not in ENCODINGS:
         abort(404)
+    encoding = csv_encoding()
     try:
         data = zengin.transfer_csv(period, encoding)
     except zengin.ZenginError:
         abort(404)
-    return _download(data, f"furikomi_{period.starts_on:%Y%m%d}.csv", "text/csv")
+    return _download(data, f"furikomi_{period.starts_on:%Y%m%d}.csv",
+                     "text/csv; charset=Windows-31J" if encoding == "cp932" else "text/csv; charset=UTF-8")
 
 
 @bp.route("/settlements/<int:period_id>/done", methods=["GET", "POST"])
@@ -201,11 +223,11 @@ def settlement_done(period_id: int):
         else:
             db.session.commit()
             outbox.send_after_commit(messages)
-            flash(f"{len(rows)}件を振込済にし、振込完了通知を送りました。" if rows else "振込済にするものはありませんでした。",
-                  "success")
+            flash(_("%(count)s件を振込済にし、振込完了通知を送りました。", count=len(rows)) if rows
+                  else _("振込済にするものはありませんでした。"), "success")
         return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
     return render_template("counter/settlements/done.html", period=period, form=form, ready=zengin.transfers(period),
-                           period_text=schedule.period_text, wareki=schedule.wareki)
+                           period_text=period_text, wareki=schedule_date)
 
 
 @bp.route("/settlements/transfers/<int:settlement_id>/failed", methods=["GET", "POST"])
@@ -223,10 +245,10 @@ def settlement_failed(settlement_id: int):
         else:
             db.session.commit()
             outbox.send_after_commit(messages)
-            flash(f"{row.business.name}の振込を振込不能にし、次回へ繰り越しました。" if changed
-                  else "この振込はすでに振込不能か、振込不能にできない状態です。", "success" if changed else "info")
+            flash(_("%(business)sの振込を振込不能にし、次回へ繰り越しました。", business=row.business.name) if changed
+                  else _("この振込はすでに振込不能か、振込不能にできない状態です。"), "success" if changed else "info")
             return redirect(url_for("counter.settlement_period", period_id=row.period_id), code=303)
-    return render_template("counter/settlements/failed.html", row=row, form=form, period_text=schedule.period_text), \
+    return render_template("counter/settlements/failed.html", row=row, form=form, period_text=period_text), \
         422 if form.errors else 200
 
 

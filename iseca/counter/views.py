@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from babel.dates import format_skeleton
 from flask import Response, abort, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import Form
 from wtforms.validators import ValidationError
 
-from .. import figures
-from ..csvexport import CsvStream
+from .. import figures, i18n
+from ..csvexport import ENCODINGS, CsvStream
 from ..timeutil import today_jst
 from ..web.inputs import JapaneseDateField
 from . import bp
@@ -20,15 +23,15 @@ MAX_DAYS = 366
 
 
 class RangeForm(Form):
-    date_from = JapaneseDateField("期間（開始日）")
-    date_to = JapaneseDateField("期間（終了日）")
+    date_from = JapaneseDateField(_l("期間（開始日）"))
+    date_to = JapaneseDateField(_l("期間（終了日）"))
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data:
             if field.data < self.date_from.data:
-                raise ValidationError("終了日は開始日と同じか、それより後の日付にしてください。")
+                raise ValidationError(_("終了日は開始日と同じか、それより後の日付にしてください。"))
             if (field.data - self.date_from.data).days >= MAX_DAYS:
-                raise ValidationError(f"期間は{MAX_DAYS}日以内にしてください。")
+                raise ValidationError(_("期間は%(days)s日以内にしてください。", days=MAX_DAYS))
 
 
 def _range() -> tuple[RangeForm, dt.date, dt.date]:
@@ -48,6 +51,14 @@ def _range() -> tuple[RangeForm, dt.date, dt.date]:
     return form, first, last
 
 
+@bp.app_template_global()
+def chart_day(day: dt.date) -> str:
+    """A day under a chart's column: 03/05 in Japanese, Mar 5 in English."""
+    if i18n.current() == "ja":
+        return day.strftime("%m/%d")
+    return format_skeleton("MMMd", day, locale=i18n.current())
+
+
 @bp.route("/")
 def index():
     """窓口TOP: today's actions and the figures of the chosen range."""
@@ -56,15 +67,26 @@ def index():
                            f=figures.city_figures(first, last))
 
 
+# Each chart's CSV: its header (translated when written) and its rows.
 CHARTS = {
-    "daily": (["日付", "決済件数", "決済金額（円）", "利用会員数"],
+    "daily": ([_l("日付"), _l("決済件数"), _l("決済金額（円）"), _l("利用会員数")],
               lambda f: [[d.isoformat(), n, yen, members] for d, n, yen, members in f.daily]),
-    "category": (["業種", "決済件数（取消除く）", "決済金額（円・取消除く）"], lambda f: [list(r) for r in f.by_category]),
-    "area": (["地区", "決済件数（取消除く）", "決済金額（円・取消除く）"], lambda f: [list(r) for r in f.by_area]),
-    "stores": (["店舗コード", "店舗名", "決済件数（取消除く）", "決済金額（円・取消除く）"], lambda f: [list(r) for r in f.top_stores]),
-    "outstanding": (["キャンペーン", "有効期限", "未使用残高（ポイント）"],
+    "category": ([_l("業種"), _l("決済件数（取消除く）"), _l("決済金額（円・取消除く）")], lambda f: [list(r) for r in f.by_category]),
+    "area": ([_l("地区"), _l("決済件数（取消除く）"), _l("決済金額（円・取消除く）")], lambda f: [list(r) for r in f.by_area]),
+    "stores": ([_l("店舗コード"), _l("店舗名"), _l("決済件数（取消除く）"), _l("決済金額（円・取消除く）")], lambda f: [list(r) for r in f.top_stores]),
+    "outstanding": ([_l("キャンペーン"), _l("有効期限"), _l("未使用残高（ポイント）")],
                     lambda f: [[name, ends_on.isoformat(), amount] for name, ends_on, amount in f.outstanding]),
 }
+
+
+def csv_encoding() -> str:
+    """The encoding of a console CSV: the one asked for (?encoding=), else CP932
+    for Excel in Japanese and UTF-8 with a BOM in other languages (CP932 holds
+    no accents or Vietnamese, and English headers need no Japanese Excel)."""
+    asked = request.args.get("encoding")
+    if asked in ENCODINGS:
+        return asked
+    return "cp932" if i18n.current() == "ja" else "utf-8"
 
 
 @bp.route("/figures.csv")
@@ -73,9 +95,11 @@ def figures_csv():
     chart = request.args.get("chart", "daily")
     if chart not in CHARTS:
         abort(404)
-    _, first, last = _range()
+    _form, first, last = _range()
     header, rows = CHARTS[chart]
-    stream = CsvStream("cp932")
-    body = b"".join(stream.chunks(header, rows(figures.city_figures(first, last))))
-    return Response(body, content_type="text/csv; charset=Windows-31J", headers={
+    encoding = csv_encoding()
+    stream = CsvStream(encoding)
+    body = b"".join(stream.chunks([str(h) for h in header], rows(figures.city_figures(first, last))))
+    charset = "Windows-31J" if encoding == "cp932" else "UTF-8"
+    return Response(body, content_type=f"text/csv; charset={charset}", headers={
         "Content-Disposition": f'attachment; filename="iseca-{chart}-{first:%Y%m%d}-{last:%Y%m%d}.csv"'})
