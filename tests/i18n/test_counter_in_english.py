@@ -121,3 +121,59 @@ def test_the_figures_csv_has_english_headers_in_utf8_for_an_english_reader(app, 
     excel = english_staff.get("/counter/figures.csv", query_string={"chart": "stores", "encoding": "cp932"})
     assert excel.headers["Content-Type"] == "text/csv; charset=Windows-31J"
     assert excel.get_data().decode("cp932").startswith("Store code,")
+
+
+@pytest.fixture
+def ended_period(app):
+    """A period of February 2025 with one business's payments, ended long ago."""
+    from sqlalchemy import select
+
+    from iseca.extensions import db
+    from iseca.models import SettlementPeriod
+    from iseca.timeutil import JST
+
+    business = factories.make_business(name="Himawari", email="himawari@example.jp", bank_code="0001",
+                                       branch_code="001", account_number="1234567", account_holder_kana="ﾋﾏﾜﾘ")
+    member, _ = factories.make_card_member(10_000)
+    factories.make_payment_at(factories.make_store(business).registers[0], member, 4_000,
+                              dt.datetime(2025, 2, 20, 10, tzinfo=JST))
+    return db.session.scalar(select(SettlementPeriod).where(SettlementPeriod.starts_on == dt.date(2025, 2, 16)))
+
+
+def _text(resp) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", resp.get_data(as_text=True)))
+
+
+def test_the_settlement_schedule_reads_in_english_dates_and_stays_wareki_in_japanese(app, english_staff, ended_period):
+    url = f"/counter/settlements/{ended_period.id}"
+    assert post_form(english_staff, url, {"transfer_date": "2025-03-19"}).status_code == 303
+    page = _text(english_staff.get(url))
+    assert "The scheduled transfer date is now Mar 19, 2025." in page
+    assert "Feb 16, 2025 – Feb 28, 2025" in page and "令和" not in page
+    overview = _text(english_staff.get("/counter/settlements"))
+    assert "Mar 19, 2025" in overview and "令和" not in overview
+    closed = post_form(english_staff, url + "/close", {})
+    assert closed.status_code == 303
+    assert "Feb 16, 2025 – Feb 28, 2025 is closed (businesses: 1, total to transfer: ¥4,000)." in \
+        _text(english_staff.get(url))
+    english_staff.set_cookie("lang", "ja")
+    japanese = _text(english_staff.get("/counter/settlements"))
+    assert "令和7年3月19日" in japanese and "令和7年2月16日から28日まで" in japanese
+
+
+def test_a_failed_transfer_without_a_reason_is_refused_in_english(app, english_staff, ended_period):
+    from sqlalchemy import select
+
+    from iseca import settlement
+    from iseca.extensions import db
+    from iseca.models import Settlement
+    from iseca.timeutil import JST
+
+    settlement.close_period(ended_period, at=dt.datetime(2025, 3, 1, 1, tzinfo=JST))
+    db.session.commit()
+    row = db.session.scalar(select(Settlement))
+    resp = post_form(english_staff, f"/counter/settlements/transfers/{row.id}/failed", {"reason": ""})
+    assert resp.status_code == 422
+    assert errors_of(resp.get_data(as_text=True), "reason") == [
+        "Enter the reason the transfer failed (e.g. account closed)."]
+    assert "Transfer failed: Himawari" in _text(resp)
