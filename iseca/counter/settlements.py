@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from babel.dates import format_interval
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -34,11 +35,11 @@ def schedule_date(day: dt.date | None) -> str:
 
 
 def period_text(period: SettlementPeriod | tuple[dt.date, dt.date]) -> str:
-    """売上対象期間: 令和6年3月16日から31日まで in Japanese, a range of dates in other languages."""
+    """売上対象期間: 令和6年3月16日から31日まで in Japanese, the locale's range of dates elsewhere (Mar 16 – 31, 2024)."""
     if i18n.current() == "ja":
         return schedule.period_text(period)
     starts_on, ends_on = (period.starts_on, period.ends_on) if isinstance(period, SettlementPeriod) else period
-    return _("%(starts)s〜%(ends)s", starts=i18n.date(starts_on), ends=i18n.date(ends_on))
+    return format_interval(starts_on, ends_on, "yMMMd", locale=i18n.current())
 
 
 def _period_or_404(period_id: int) -> SettlementPeriod:
