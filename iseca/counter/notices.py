@@ -24,6 +24,11 @@ class NoticeForm(JapaneseForm):
     starts_on = JapaneseDateField(_l("表示開始日"), validators=[InputRequired(message=_l("表示開始日を入力してください。"))])
     ends_on = JapaneseDateField(_l("表示終了日"), validators=[InputRequired(message=_l("表示終了日を入力してください。"))])
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The words in the reader's language (the class attribute was read at import).
+        self.audience.choices = choices("notice_audience")
+
     def validate_audience(self, field) -> None:
         if field.data not in {value for value, _label in choices("notice_audience")}:
             raise ValidationError(_("表示先を一覧から選んでください。"))
