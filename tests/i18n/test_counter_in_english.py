@@ -50,7 +50,7 @@ def test_a_notice_period_ending_before_it_starts_is_refused_in_english(app, engl
         "starts_on": (today + dt.timedelta(days=2)).isoformat(), "ends_on": today.isoformat()})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert errors_of(html, "ends_on") == ["The end date must be the start date or later."]
+    assert errors_of(html, "ends_on") == ["The last day must be the same as or after the first day."]
     missing = post_form(english_staff, "/counter/notices", {"title": "", "audience": "everyone", "starts_on": "",
                                                             "ends_on": today.isoformat()}).get_data(as_text=True)
     assert errors_of(missing, "title") == ["Enter a title."]
@@ -72,7 +72,7 @@ def test_a_kit_quantity_out_of_range_is_refused_in_english(app, english_staff):
 def test_a_reversed_range_on_the_console_home_is_refused_in_english(app, english_staff):
     html = english_staff.get("/counter/", query_string={"date_from": "2026-03-10", "date_to": "2026-03-01"}) \
         .get_data(as_text=True)
-    assert errors_of(html, "date_to") == ["The end date must be the start date or later."]
+    assert errors_of(html, "date_to") == ["The last day must be the same as or after the first day."]
 
 
 def test_the_console_home_charts_read_in_english_with_yen_amounts(app, english_staff):
