@@ -80,13 +80,13 @@ CHARTS = {
 
 
 def csv_encoding() -> str:
-    """The encoding of a console CSV: the one asked for (?encoding=), else CP932
-    for Excel in Japanese and UTF-8 with a BOM in other languages (CP932 holds
-    no accents or Vietnamese, and English headers need no Japanese Excel)."""
+    """The encoding of a console CSV: for a Japanese reader the one asked for
+    (?encoding=, CP932 for Excel by default); UTF-8 with a BOM for any other
+    language whatever was asked (Excel outside Japan reads it; CP932 would not)."""
+    if i18n.current() != "ja":
+        return "utf-8"
     asked = request.args.get("encoding")
-    if asked in ENCODINGS:
-        return asked
-    return "cp932" if i18n.current() == "ja" else "utf-8"
+    return asked if asked in ENCODINGS else "cp932"
 
 
 @bp.route("/figures.csv")

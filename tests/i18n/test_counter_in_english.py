@@ -118,9 +118,14 @@ def test_the_figures_csv_has_english_headers_in_utf8_for_an_english_reader(app, 
     header, first = text.splitlines()[:2]
     assert header == 'Store code,Store name,Payments (cancellations excluded),"Amount (yen, cancellations excluded)"'
     assert first.endswith("Sakai Diner,1,1234")
+    # Asked for the Excel (CP932) file, an English reader still gets UTF-8: CP932 is for Japanese Excel.
     excel = english_staff.get("/counter/figures.csv", query_string={"chart": "stores", "encoding": "cp932"})
-    assert excel.headers["Content-Type"] == "text/csv; charset=Windows-31J"
-    assert excel.get_data().decode("cp932").startswith("Store code,")
+    assert excel.headers["Content-Type"] == "text/csv; charset=UTF-8"
+    assert excel.get_data().decode("utf-8-sig").startswith("Store code,")
+    english_staff.set_cookie("lang", "ja")
+    japanese = english_staff.get("/counter/figures.csv", query_string={"chart": "stores"})
+    assert japanese.headers["Content-Type"] == "text/csv; charset=Windows-31J"
+    assert japanese.get_data().decode("cp932").startswith("店舗コード,店舗名,")
 
 
 @pytest.fixture
