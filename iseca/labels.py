@@ -81,6 +81,7 @@ AUDIT_ACTION = {
     "card_replaced": "カード再発行（残高移行）",
     "mail_resend": "メール再送",
     "idempotency_keys_pruned": "決済キーの整理",
+    "day_totals_rebuilt": "日別・レジ別集計の再作成",
     "notice_published": "お知らせの掲載",
     "notice_ended": "お知らせの掲載終了",
 }
