@@ -14,9 +14,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass, field, replace
-from typing import Iterator
+from typing import Collection, Iterator
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import Interval, and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -405,3 +405,61 @@ def jst_text(moment: dt.datetime | None) -> str:
         return ""
     t = moment.astimezone(JST_OFFSET)
     return f"{t.year:04d}/{t.month:02d}/{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+
+
+# ---------------------------------------------------------------------------
+# The CSV made by the database (PostgreSQL)
+# ---------------------------------------------------------------------------
+
+
+def csv_statement(f: UsageFilter, *, method_labels: dict, status_labels: dict, excel_identifiers: bool,
+                  formula_starts: Collection[str]):
+    """The cells of the CSV of `f`, as PostgreSQL's COPY writes them: the same
+    text, cell for cell, as the Python writer (cms/usage.py `_csv_row` through
+    csvexport.CsvStream) makes of `rows_statement(f)`.
+
+    Labels (決済方法, 状態) and the formula starts come in as bound values, so
+    that the caller decides their words; an empty cell is NULL, which COPY
+    writes as nothing (an empty string it would write as "")."""
+    base = rows_statement(f).subquery()
+
+    def text(value):
+        return func.nullif(value, literal(""))
+
+    def plain(value):
+        # A spreadsheet would run it as a formula: a leading ' makes it text.
+        return text(case((func.substr(value, 1, 1).in_(list(formula_starts)), literal("'").concat(value)),
+                         else_=value))
+
+    def identifier(value):
+        if not excel_identifiers:
+            return plain(value)
+        return text(literal('="').concat(func.replace(value, literal('"'), literal('""'))).concat(literal('"')))
+
+    def label(value, labels: dict):
+        return plain(case(*((value == key, literal(words)) for key, words in labels.items()), else_=None))
+
+    def moment(value, pattern: str):
+        return func.to_char(value + literal(dt.timedelta(hours=9), Interval()), literal(pattern))
+
+    seconds = "YYYY/MM/DD HH24:MI:SS"
+    canceller = case(
+        (func.coalesce(base.c.cancelled_by_login, literal("")) != literal(""),
+         func.coalesce(base.c.cancelled_by_name, literal("")).concat(literal("（"))
+         .concat(base.c.cancelled_by_login).concat(literal("）"))),
+        else_=None,
+    )
+    return select(
+        moment(base.c.created_at, seconds),
+        identifier(base.c.number),
+        identifier(base.c.store_code),
+        plain(base.c.store_name),
+        plain(base.c.register_name),
+        identifier(base.c.member_code),
+        label(base.c.method, method_labels),
+        base.c.amount,
+        label(base.c.status, status_labels),
+        moment(base.c.cancelled_at, seconds),
+        plain(canceller),
+        func.to_char(base.c.cancel_deadline, literal("YYYY/MM/DD")),
+    ).order_by(base.c.created_at.desc(), base.c.id.desc())  # the subquery's order, kept (no second sort)

@@ -1,5 +1,7 @@
-"""register day totals: per-day, per-register totals of payments and
-cancellations, filled from the payments made so far
+"""register day totals
+
+Per-day, per-register totals of payments and cancellations, filled from the
+payments made so far.
 
 Revision ID: 50d1c5fb8c2b
 Revises: 73d9ba07736b
