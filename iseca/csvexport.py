@@ -166,16 +166,22 @@ class CsvStream:
         self._writer.writerow([neutralise(h) for h in header])
         yield self._take()
         batch: list = []
+        append = batch.append
         for record in records:
-            batch.append(record[:-1])
+            append(record)
             if len(batch) == rows_per_chunk:
                 yield self._records(batch)
-                batch = []
+                batch.clear()
         if batch:
             yield self._records(batch)
 
     def _records(self, batch: list) -> bytes:
-        data = b"\r\n".join(batch) + b"\r\n"
+        data = b"".join(batch)
+        if data.count(b"\n") == len(batch):
+            # No line break inside a cell: every LF ends a record.
+            data = data.replace(b"\n", b"\r\n")
+        else:
+            data = b"".join(bytes(record[:-1]) + b"\r\n" for record in batch)
         if self._cp932 is not None:
             return self._cp932.encode(data.decode("utf-8"))
         return data

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from . import settlement
+from .csvexport import neutralise
 from .day_totals import jst_day
 from .extensions import db
 from .models import (
@@ -437,15 +438,17 @@ def csv_statement(f: UsageFilter, *, method_labels: dict, status_labels: dict, e
         return text(literal('="').concat(func.replace(value, literal('"'), literal('""'))).concat(literal('"')))
 
     def label(value, labels: dict):
-        return plain(case(*((value == key, literal(words)) for key, words in labels.items()), else_=None))
+        # The words are the caller's constants: made plain here, not per row.
+        return text(case(*((value == key, literal(neutralise(words))) for key, words in labels.items()), else_=None))
 
     def moment(value, pattern: str):
         return func.to_char(value + literal(dt.timedelta(hours=9), Interval()), literal(pattern))
 
     seconds = "YYYY/MM/DD HH24:MI:SS"
+    # 「name（login）」 starts with the name, or with （ when the name is empty.
     canceller = case(
         (func.coalesce(base.c.cancelled_by_login, literal("")) != literal(""),
-         func.coalesce(base.c.cancelled_by_name, literal("")).concat(literal("（"))
+         func.coalesce(plain(base.c.cancelled_by_name), literal("")).concat(literal("（"))
          .concat(base.c.cancelled_by_login).concat(literal("）"))),
         else_=None,
     )
@@ -460,6 +463,6 @@ def csv_statement(f: UsageFilter, *, method_labels: dict, status_labels: dict, e
         base.c.amount,
         label(base.c.status, status_labels),
         moment(base.c.cancelled_at, seconds),
-        plain(canceller),
+        canceller,
         func.to_char(base.c.cancel_deadline, literal("YYYY/MM/DD")),
     ).order_by(base.c.created_at.desc(), base.c.id.desc())  # the subquery's order, kept (no second sort)
