@@ -161,3 +161,24 @@ def test_many_tills_paying_into_one_register_on_one_day_all_count(app, backend):
     assert today.cancelled_count == len(ids) * 3
     report = usage.daily_totals(UsageFilter(own_store_id=store.id))
     assert report.totals.payment_count == len(ids) * per_thread and report.totals.cancel_count == len(ids) * 3
+
+
+@pytest.mark.parametrize("conditions", [
+    dict(status=PaymentStatus.CANCELLED),
+    dict(status=PaymentStatus.COMPLETED, method=PaymentMethod.CUSTOMER_SCAN),
+    dict(date_from=usage_data.FIRST_DAY + dt.timedelta(days=2), date_to=usage_data.FIRST_DAY + dt.timedelta(days=8)),
+    dict(amount_min=500),  # answered from the payments themselves
+])
+def test_every_page_of_a_filter_shows_the_next_rows_newest_first(data, conditions):
+    """Deep pages skip whole days by their totals: each page still starts
+    where the one before ended, whatever the filter."""
+    f = UsageFilter(business_id=data.business.id, **conditions)
+    expected = [r.id for r in data.expected(business_id=data.business.id, **conditions)]
+    first = usage.page_of(f, page=1, per_page=7)
+    assert first.totals.count == len(expected) and first.pages == -(-len(expected) // 7)
+    seen = []
+    for n in range(1, first.pages + 1):
+        page = usage.page_of(f, page=n, per_page=7)
+        assert page.first_index == (n - 1) * 7 + 1
+        seen += [r.id for r in page.rows]
+    assert seen == expected
