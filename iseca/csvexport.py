@@ -158,11 +158,12 @@ class CsvStream:
                 cells[i] = excel_text(str(value)) if value is not None else ""
         return cells
 
-    def chunks_of_records(self, header: Sequence[str], records: Iterable, rows_per_chunk: int = 2000) -> Iterator[bytes]:
+    def chunks_of_records(self, header: Sequence[str], records: Iterable, rows_per_chunk: int = 250) -> Iterator[bytes]:
         """The header, then rows that come already written as CSV (UTF-8,
         each record ending in LF, as PostgreSQL's COPY writes them): the line
         ends made CRLF (a line break inside a quoted cell stays as it is) and
-        the text encoded, about `rows_per_chunk` rows per chunk."""
+        the text encoded, about `rows_per_chunk` rows per chunk (small: the
+        database goes on writing rows while a chunk is encoded)."""
         self._writer.writerow([neutralise(h) for h in header])
         yield self._take()
         batch: list = []

@@ -350,6 +350,15 @@ class DailyReport:
     totals: DailyLine | None = None
     days: list[tuple[dt.date, DailyLine]] = field(default_factory=list)
 
+    def lines_of(self, day: dt.date) -> list[DailyLine]:
+        """The registers' lines of one day (a page of all time has hundreds of days)."""
+        by_day = self.__dict__.get("_by_day")
+        if by_day is None:
+            by_day = self.__dict__["_by_day"] = {}
+            for line in self.lines:
+                by_day.setdefault(line.day, []).append(line)
+        return by_day.get(day, [])
+
 
 def daily_totals(f: UsageFilter) -> DailyReport:
     """日計: for each day and register, the payments made that day and the
