@@ -4,7 +4,7 @@ Per-day, per-register totals of payments and cancellations, filled from the
 payments made so far.
 
 Revision ID: 50d1c5fb8c2b
-Revises: 73d9ba07736b
+Revises: b3c1d2e4f5a6
 Create Date: 2026-11-29 18:28:47.774420
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '50d1c5fb8c2b'
-down_revision = '73d9ba07736b'
+down_revision = 'b3c1d2e4f5a6'
 branch_labels = None
 depends_on = None
 

@@ -18,7 +18,7 @@ from iseca.timeutil import JST, today_jst
 from iseca.usage import UsageFilter
 from tests import factories, usage_data
 
-REVISION_BEFORE = "73d9ba07736b"
+REVISION_BEFORE = "b3c1d2e4f5a6"
 
 
 @pytest.fixture
