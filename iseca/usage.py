@@ -448,7 +448,8 @@ def csv_statement(f: UsageFilter, *, method_labels: dict, status_labels: dict, e
 
     def label(value, labels: dict):
         # The words are the caller's constants: made plain here, not per row.
-        return text(case(*((value == key, literal(neutralise(words))) for key, words in labels.items()), else_=None))
+        return text(case(*((value == key, literal(neutralise(str(words)))) for key, words in labels.items()),
+                         else_=None))
 
     def moment(value, pattern: str):
         return func.to_char(value + literal(dt.timedelta(hours=9), Interval()), literal(pattern))
