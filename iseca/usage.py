@@ -231,18 +231,20 @@ def _day_counters(f: UsageFilter) -> tuple:
 
 def _seek(f: UsageFilter, offset: int) -> tuple[dt.date | None, int]:
     """Where the row at `offset` (newest first) lies: the day it falls on and
-    its offset within that day and the days before, counted from the
-    per-day totals, so that page 2,000 reads about as many rows as page 1."""
+    its offset among the rows of that day and earlier, counted from the
+    per-day totals, so that page 2,000 reads about as many rows as page 1.
+    (None, offset) when the totals end before it."""
     count = _day_counters(f)[0]
     T = RegisterDayTotal
     per_day = db.session.execute(
         select(T.day, func.sum(count)).where(*day_conditions(f)).group_by(T.day).order_by(T.day.desc())
     )
+    left = offset
     for day, n in per_day:
         n = int(n or 0)
-        if offset < n:
-            return (dt.date.fromisoformat(day) if isinstance(day, str) else day), offset
-        offset -= n
+        if left < n:
+            return (dt.date.fromisoformat(day) if isinstance(day, str) else day), left
+        left -= n
     return None, offset
 
 
