@@ -17,7 +17,7 @@ from .models import (
     PaymentStatus, PeriodStatus, Settlement, SettlementPeriod, SettlementStatus, Store,
 )
 from .timeutil import start_of_day_utc
-from .usage import jst_day
+from .day_totals import jst_day
 
 TOP_STORES = 10
 

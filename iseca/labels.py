@@ -86,6 +86,7 @@ AUDIT_ACTION = {
     "card_replaced": N_("カード再発行（残高移行）"),
     "mail_resend": N_("メール再送"),
     "idempotency_keys_pruned": N_("決済キーの整理"),
+    "day_totals_rebuilt": N_("日別・レジ別集計の再作成"),
     "notice_published": N_("お知らせの掲載"),
     "notice_ended": N_("お知らせの掲載終了"),
     "language_changed": N_("表示言語の変更"),

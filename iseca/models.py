@@ -575,6 +575,35 @@ class Payment(db.Model):
     cancelled_by: Mapped[Optional[Account]] = relationship(foreign_keys=[cancelled_by_account_id])
 
 
+class RegisterDayTotal(db.Model):
+    """The payments and cancellations of one register on one day (Japan
+    time), per payment method: what the totals of 利用状況一覧 and the 日計
+    read, so that a year costs what a day costs. Kept in the same
+    transaction as each payment and cancellation (iseca/day_totals.py) and
+    checked against the payments by `flask payments verify-books`."""
+
+    __tablename__ = "register_day_totals"
+    __table_args__ = (
+        Index("ix_register_day_totals_store_day", "store_id", "day"),
+        Index("ix_register_day_totals_business_day", "business_id", "day"),
+    )
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # JST
+    register_id: Mapped[int] = mapped_column(ForeignKey("registers.id"), primary_key=True)
+    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"), primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id"))
+    # Payments made this day, and how many of them have been cancelled since
+    # (利用状況一覧 counts a payment on its own day, whatever its status).
+    payment_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    payment_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancelled_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancelled_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Cancellations made this day, of payments of any day (the 日計 of the till).
+    cancel_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancel_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class IdempotencyKey(db.Model):
     """The first result of a request, replayed when the same key comes again."""
 
