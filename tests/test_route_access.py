@@ -20,7 +20,7 @@ from iseca import members as members_domain
 from iseca import onboarding, outbox, payments, settlement, zengin
 from iseca.extensions import db
 from iseca.models import (AccountKind, AuditLog, MerchantApplication, Notice, NoticeAudience, OutboxMessage, PaymentMethod,
-                          Settlement, SettlementPeriod, StoreImage, utcnow)
+                          PublicText, Settlement, SettlementPeriod, StoreImage, utcnow)
 from tests import factories
 from tests.conftest import basic_auth_header, csrf_from, login
 
@@ -105,6 +105,7 @@ RULES: dict[str, dict] = {
         "settlements", "settlements_close_ended", "settlement_period", "settlement_close", "settlement_prepare",
         "settlement_zengin", "settlement_transfers_csv", "settlement_statement", "settlement_done",
         "settlement_failed",
+        "texts", "text_edit", "text_version", "text_publish",
     )},
 }
 
@@ -145,11 +146,13 @@ class World:
             "number": self.card.number, "secret": self.card.secret, "token": register.qr_token,
             "filename": "css/app.css",
             "period_id": self.settlement.period_id, "settlement_id": self.settlement.id, "ext": "pdf",
+            "page": "faq", "lang": "en", "version_id": db.session.scalar(select(PublicText.id)),
         }
 
     def form(self, endpoint: str) -> dict[str, object]:
         """What a POST carries beyond its CSRF token, where the route needs it to reach its form."""
         return {"counter.grants_commit": {"campaign_id": self.campaign_id},
+                "counter.text_edit": {"body": "## FAQ", "action": "publish"},
                 "language.switch": {"lang": "en", "next": "/"}}.get(endpoint, {})
 
 
@@ -177,6 +180,7 @@ def world(app) -> World:
     db.session.add(Notice(title="メンテナンス", audience=NoticeAudience.EVERYONE, starts_at=utcnow(),
                           ends_at=utcnow() + dt.timedelta(days=1)))
     factories.make_staff()
+    db.session.add(PublicText(page="faq", lang="en", body="## Draft"))  # a draft of the public FAQ in English
     # A closed period with a settlement of business A (精算).
     earlier = factories.make_payment_at(a1.registers[0], member, 300, utcnow() - dt.timedelta(days=40))
     closed = db.session.get(SettlementPeriod, earlier.period_id)

@@ -10,7 +10,6 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from .. import accounts, audit, banking, onboarding, outbox, profiles, schedule, statements, suspension
 from ..database import contains_text
-from ..i18n import N_
 from ..web.inputs import JapaneseDateField, WholeNumberField, as_id, page_arg
 from ..extensions import db
 from ..models import (Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, OutboxMessage, Payment,
@@ -24,8 +23,6 @@ from . import bp
 
 PER_PAGE = 30
 SETTLEMENTS_SHOWN = 24  # a year of periods
-# The words statements.status_text gives a settlement's state, translated where shown.
-SETTLEMENT_STATE_WORDS = (N_("振込済"), N_("振込不能→次回繰越"), N_("次回繰越"), N_("振込なし"), N_("振込予定"), N_("確定"))
 
 
 class KitForm(JapaneseForm):
