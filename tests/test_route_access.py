@@ -101,7 +101,7 @@ RULES: dict[str, dict] = {
         "register.qr", "register.qr_png", "register.sheet", "register.sheet_pdf", "register.rename",
         "register.retire", "register.reissue",
         "members_list", "member_detail", "member_new", "cards_issue", "card_sheet", "card_suspend", "card_replace",
-        "grants_upload", "grants_commit", "campaigns",
+        "grants_upload", "grants_commit", "campaigns", "campaign_edit",
         "settlements", "settlements_close_ended", "settlement_period", "settlement_close", "settlement_prepare",
         "settlement_zengin", "settlement_transfers_csv", "settlement_statement", "settlement_done",
         "settlement_failed",
@@ -146,7 +146,7 @@ class World:
             "number": self.card.number, "secret": self.card.secret, "token": register.qr_token,
             "filename": "css/app.css",
             "period_id": self.settlement.period_id, "settlement_id": self.settlement.id, "ext": "pdf",
-            "page": "faq", "lang": "en", "version_id": db.session.scalar(select(PublicText.id)),
+            "campaign_id": self.campaign_id, "page": "faq", "lang": "en", "version_id": db.session.scalar(select(PublicText.id)),
         }
 
     def form(self, endpoint: str) -> dict[str, object]:
