@@ -92,7 +92,7 @@ RULES: dict[str, dict] = {
     "wallet.pay": WALLET_PAY, "wallet.pay_confirm": WALLET, "wallet.payment_done": WALLET,
     # ISECA窓口: staff alone, every page
     **{f"counter.{name}": COUNTER for name in (
-        "index", "figures_csv", "applications", "application", "approve", "reject", "new_application",
+        "index", "figures_csv", "applications", "application", "approve", "reject", "new_application", "edit_application",
         "merchants", "merchant", "kit_handover", "publish", "unpublish", "reset_password", "suspend", "reactivate",
         "suspend_business", "reactivate_business", "suspend_store", "reactivate_store", "audit_log", "audit_csv",
         "edit_business", "edit_store", "notices_page", "notice_end",
