@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import nh3
 from flask_babel import force_locale, gettext
@@ -146,16 +147,27 @@ _CONTACT = (
 )
 
 
+# The public site's own texts (its content module), given by the public pages
+# when they are registered: the guide's FAQ as (question, answer) pairs and the
+# goods that cannot be paid as a list.
+_BUILTIN: dict[str, Callable[[], Any]] = {}
+
+
+def register_builtin(page: str, source: Callable[[], Any]) -> None:
+    """Where the built-in text of `page` comes from (called by the public pages)."""
+    _BUILTIN[page] = source
+
+
 def builtin_markdown(page: str, lang: str) -> str:
     """The built-in text of `page` in `lang` (as the catalogues translate it), written as Markdown."""
-    from .public.content import FAQ, NOT_PAYABLE
-
     translate = gettext  # the guide's sentences: their catalogue entries belong to the public pages
     with force_locale(lang):
         if page == "faq":
-            return "\n\n".join(f"## {translate(str(q))}\n\n{translate(str(a))}" for q, a in FAQ) + "\n"
+            pairs = _BUILTIN["faq"]() if "faq" in _BUILTIN else []
+            return "\n\n".join(f"## {translate(str(q))}\n\n{translate(str(a))}" for q, a in pairs) + "\n"
         if page == "not_payable":
-            return "\n".join(f"{i}. {translate(str(item))}" for i, item in enumerate(NOT_PAYABLE, 1)) + "\n"
+            items = _BUILTIN["not_payable"]() if "not_payable" in _BUILTIN else []
+            return "\n".join(f"{i}. {translate(str(item))}" for i, item in enumerate(items, 1)) + "\n"
         lines = ["## " + translate("ISECA窓口"), ""]
         for term, value in _CONTACT:
             text = value if value.startswith("[") else translate(value)

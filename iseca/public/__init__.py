@@ -2,8 +2,12 @@
 from flask import Blueprint
 
 from .. import i18n, public_texts
+from . import content
 
 bp = Blueprint("public", __name__)
+# The console's editor starts from the guide's own texts.
+public_texts.register_builtin("faq", lambda: content.FAQ)
+public_texts.register_builtin("not_payable", lambda: content.NOT_PAYABLE)
 
 
 @bp.context_processor
