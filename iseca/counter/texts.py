@@ -59,11 +59,13 @@ def text_edit(page: str, lang: str):
             return redirect(url_for("counter.text_edit", page=page, lang=lang), code=303)
         preview = public_texts.render(form.body.data)
     shown = public_texts.published(page, lang)
+    published_in = [LANGUAGES[s.lang] for s in public_texts.overview() if s.page == page and s.published_at]
     status = 200 if request.method == "GET" or not form.errors else 422
     return render_template("counter/texts/edit.html", form=form, page=page, lang=lang, preview=preview,
                            title=public_texts.PAGES[page], language=LANGUAGES[lang], shown=shown,
                            versions=public_texts.versions(page, lang), action_form=ButtonForm(),
-                           public_endpoint=public_texts.PUBLIC_ENDPOINTS[page]), status
+                           public_endpoint=public_texts.PUBLIC_ENDPOINTS[page], published_in=published_in,
+                           languages=LANGUAGES), status
 
 
 def _version_or_404(page: str, lang: str, version_id: int) -> PublicText:
