@@ -15,6 +15,7 @@ from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import PublicText
 from ..web.forms import ButtonForm, JapaneseForm
+from ..web.inputs import as_id
 from . import bp
 
 PAGE = "<any(faq, not_payable, contact):page>"
@@ -45,7 +46,7 @@ def text_edit(page: str, lang: str):
     form = PublicTextForm()
     preview = None
     if request.method == "GET":
-        start = db.session.get(PublicText, request.args.get("from", type=int) or 0)
+        start = db.session.get(PublicText, as_id(request.args.get("from")) or 0)
         if start is None or (start.page, start.lang) != (page, lang):
             start = public_texts.latest(page, lang)
         form.body.data = start.body if start is not None else public_texts.builtin_markdown(page, lang)

@@ -58,3 +58,16 @@ def test_an_approved_application_cannot_be_edited(client, staff_client):
     stored = db.session.get(MerchantApplication, application.id)
     assert stored.status == ApplicationStatus.APPROVED and stored.data["business"]["phone"] == "0270-24-5111"
     assert "申込内容を修正する" not in staff_client.get(f"/counter/applications/{application.id}").get_data(as_text=True)
+
+
+def test_a_rejected_application_cannot_be_edited(client, staff_client):
+    application = submit(client)
+    url = f"/counter/applications/{application.id}/edit"
+    values = form_values(staff_client.get(url).get_data(as_text=True))
+    assert post_form(staff_client, f"/counter/applications/{application.id}/reject", {"reason": "市外の店舗のため"},
+                     page_url=f"/counter/applications/{application.id}").status_code == 303
+    resp = staff_client.post(url, data={**values, "phone": "0270-27-2708"})
+    assert resp.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(MerchantApplication, application.id).data["business"]["phone"] == "0270-24-5111"
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "application_updated")) is None

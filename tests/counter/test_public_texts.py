@@ -132,3 +132,8 @@ def test_an_empty_text_is_refused_in_english_too(staff_client):
     staff_client.set_cookie("lang", "en")
     resp = post_form(staff_client, EDIT.format(page="faq", lang="ja"), {"body": "", "action": "publish"})
     assert resp.status_code == 422 and "Enter the text." in resp.get_data(as_text=True)
+
+
+def test_the_editor_ignores_a_version_number_beyond_the_database(staff_client):
+    resp = staff_client.get(EDIT.format(page="faq", lang="ja") + "?from=9223372036854775808")
+    assert resp.status_code == 200 and "管理サイトまたは加盟店アプリにログインができません" in resp.get_data(as_text=True)
