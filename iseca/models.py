@@ -538,6 +538,10 @@ class Payment(db.Model):
               postgresql_where=text("cancelled_at IS NOT NULL"), sqlite_where=text("cancelled_at IS NOT NULL")),
         Index("ix_payments_business_cancelled", "business_id", "cancelled_at",
               postgresql_where=text("cancelled_at IS NOT NULL"), sqlite_where=text("cancelled_at IS NOT NULL")),
+        # 窓口TOP: the city's figures over a range of days, read from the index
+        # alone on PostgreSQL (it carries what the aggregates sum and group by).
+        Index("ix_payments_created", "created_at",
+              postgresql_include=["store_id", "member_id", "amount", "status"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -813,3 +817,25 @@ class Notice(db.Model):
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     created_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PublicText(db.Model):
+    """One version of a public page's text the city edits (よくあるご質問,
+    ISECAで決済できないモノ・サービス, お問い合わせ先) in one language, as
+    Markdown. Every save is a new row; a page shows its language's latest
+    published version, or the built-in text when none is published."""
+
+    __tablename__ = "public_texts"
+    __table_args__ = (Index("ix_public_texts_page_lang_published", "page", "lang", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page: Mapped[str] = mapped_column(String(20))  # faq / not_payable / contact
+    lang: Mapped[str] = mapped_column(String(8))  # ja / en / pt_BR / vi
+    body: Mapped[str] = mapped_column(Text)
+    created_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    published_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
+
+    created_by: Mapped[Optional[Account]] = relationship(foreign_keys=[created_by_account_id])
+    published_by: Mapped[Optional[Account]] = relationship(foreign_keys=[published_by_account_id])
