@@ -1,7 +1,7 @@
 """public texts: versions of the FAQ, the goods that cannot be paid and the contact page the city edits, per language
 
 Revision ID: c4d5e6f7a8b9
-Revises: b3c1d2e4f5a6
+Revises: 50d1c5fb8c2b
 Create Date: 2026-11-29 19:00:00
 
 A new table: nothing existing is locked.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = 'c4d5e6f7a8b9'
-down_revision = 'b3c1d2e4f5a6'
+down_revision = '50d1c5fb8c2b'
 branch_labels = None
 depends_on = None
 
