@@ -48,3 +48,11 @@ class CampaignForm(FlaskForm):
     name = StringField(_l("名称"), validators=[DataRequired(message=_l("名称を入力してください。")), Length(max=200)])
     starts_on = JapaneseDateField(_l("開始日"), validators=[InputRequired(message=_l("開始日を入力してください（例: 2026-04-01）。"))])
     ends_on = JapaneseDateField(_l("終了日"), validators=[InputRequired(message=_l("終了日を入力してください（例: 2027-03-31）。"))])
+
+
+class CampaignEditForm(FlaskForm):
+    """キャンペーン変更: the same fields as a new campaign, checked again on the confirmation."""
+
+    name = StringField(_l("名称"), validators=[DataRequired(message=_l("名称を入力してください。")), Length(max=200)])
+    starts_on = JapaneseDateField(_l("開始日"), validators=[InputRequired(message=_l("開始日を入力してください（例: 2026-04-01）。"))])
+    ends_on = JapaneseDateField(_l("終了日"), validators=[InputRequired(message=_l("終了日を入力してください（例: 2027-03-31）。"))])

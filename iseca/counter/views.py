@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Form
 from wtforms.validators import ValidationError
 
-from .. import figures, i18n
+from .. import figures, i18n, schedule
 from ..csvexport import ENCODINGS, CsvStream
 from ..timeutil import today_jst
 from ..web.inputs import JapaneseDateField
@@ -64,7 +64,7 @@ def index():
     """窓口TOP: today's actions and the figures of the chosen range."""
     form, first, last = _range()
     return render_template("counter/index.html", form=form, actions=figures.actions_today(),
-                           f=figures.city_figures(first, last))
+                           f=figures.city_figures(first, last), wareki=schedule.wareki)
 
 
 # Each chart's CSV: its header (translated when written) and its rows.
