@@ -198,18 +198,28 @@ def start_gunicorn(tmp_path: Path, env: dict[str, str], name: str = "gunicorn", 
             cwd=cwd, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     wait_for_port(port, process, log)
-    # Workers answer once they have imported the app.
-    deadline = time.monotonic() + 30
+    wait_for_workers(port, process, log)
+    return Gunicorn(process, port, log)
+
+
+def wait_for_workers(port: int, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+    """Until a worker answers, i.e. has imported the app. Any answer counts:
+    a previous release without /healthz answers it 404."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                conn.close()
-                break
-        except OSError:
-            time.sleep(0.2)
-    return Gunicorn(process, port, log)
+            status = conn.getresponse().status
+            conn.close()
+            if status < 500:
+                return
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"no gunicorn worker answered on 127.0.0.1:{port} within {seconds} s:\n{log.read_text()[-3000:]}")
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
