@@ -51,7 +51,7 @@ from tests.operations.conftest import (
     need_redis,
     pay,
     seed_shop,
-    start_gunicorn,
+    start_gunicorns,
     start_nginx,
     stop,
 )
@@ -68,10 +68,8 @@ def hosts(tmp_path_factory, pg_databases):
                           ISECA_RATELIMIT_KEY_PREFIX=f"iseca-scale-{uuid.uuid4().hex[:8]}", GUNICORN_WORKERS="1")
     started = []
     try:
-        a = start_gunicorn(tmp, env, "host-a")
-        started.append(a)
-        b = start_gunicorn(tmp, env, "host-b")
-        started.append(b)
+        a, b = start_gunicorns(tmp, env, ["host-a", "host-b"])
+        started += [a, b]
         nginx = start_nginx(tmp, [a.port, b.port])
         started.append(nginx)
         yield {"url": url, "a": a, "b": b, "nginx": nginx, "shops": shops, "env": env}
@@ -200,7 +198,7 @@ def _seed_ended_periods(url: str) -> dict:
         campaign = factories.make_campaign()
         first = factories.make_store()
         stores = [first, factories.make_store(first.business), factories.make_store(), factories.make_store()]
-        member, _ = factories.make_card_member(1_000_000, campaign)
+        member, _ = factories.make_card_member(100_000, campaign)
         expected: dict[tuple[dt.date, int], int] = defaultdict(int)  # (period start, business) → payments
         for p, (starts_on, _) in enumerate((three_back, two_back)):
             for i, store in enumerate(stores):
