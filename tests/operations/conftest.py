@@ -268,13 +268,21 @@ def wait_for_workers(port: int, process: subprocess.Popen, log: Path, seconds: f
     pytest.fail(f"no gunicorn worker answered on 127.0.0.1:{port} within {seconds} s:\n{log.read_text()[-3000:]}")
 
 
+_CERTIFICATE: tuple[Path, Path] | None = None
+
+
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 (and localhost), valid one day."""
+    """A certificate for 127.0.0.1 (and localhost), valid one day; made once
+    per run (in the first folder asked) and shared by every nginx."""
+    global _CERTIFICATE
+    if _CERTIFICATE and all(p.exists() for p in _CERTIFICATE):
+        return _CERTIFICATE
     openssl = need_program("openssl", "openssl")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    _CERTIFICATE = cert, key
     return cert, key
 
 
