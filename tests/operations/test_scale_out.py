@@ -278,12 +278,13 @@ def test_period_closing_started_on_two_hosts_at_once_closes_each_period_once(tmp
                                    .where(AuditLog.action == "settlement_period_closed"))
         assert audits == len(seeded["ended"])
         db.engine.dispose()
-    books = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "payments", "verify-books"], cwd=ROOT,
-                           env=env, capture_output=True, text=True, timeout=120)
-    assert books.returncode == 0 and "The books balance." in books.stdout, books.stdout + books.stderr
+    with app.app_context():  # the command, through Flask's CLI runner
+        books = app.test_cli_runner().invoke(args=["payments", "verify-books"])
+        db.engine.dispose()
+    assert books.exit_code == 0 and "The books balance." in books.output, books.output
     said = [out.strip().replace("\n", " / ") for out in outputs]
     print(f"checked: two `flask settlement close` processes (two hosts' timers) waited together on the periods table "
           f"and were released at once: periods {', '.join(f'{a}–{b}' for a, b in seeded['ended'])} closed once each "
           f"({len(rows)} settlements, one per business per period with its payments, {moved} ledger transactions, "
           f"{audits} closing audit rows); the running period stays open with its 4,321円 at the store; "
-          f"verify-books: {books.stdout.strip()}; the hosts said: {said}")
+          f"verify-books: {books.output.strip()}; the hosts said: {said}")
