@@ -1,21 +1,20 @@
 """The city's figures for the counter console (窓口TOP): points issued
 (付与・チャージ), used (決済 − 取消), outstanding by campaign and when it
 expires; payments and active members per day; use by 業種 and 地区; the top
-stores. Every figure is an SQL aggregate, most of them over the per-day
-totals (register_day_totals), so the page stays fast over millions of
-payments (bench/console.py)."""
+stores. Every figure is one SQL aggregate (no rows read into Python), so the
+page stays fast over millions of payments (bench/console.py)."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from .extensions import db
 from .models import (
     Business, Campaign, KitHandover, LedgerAccount, LedgerAccountKind, LedgerEntry, LedgerTransaction,
     LedgerTransactionKind, MerchantApplication, ApplicationStatus, OutboxMessage, OutboxStatus, Payment,
-    PeriodStatus, RegisterDayTotal, Settlement, SettlementPeriod, SettlementStatus, Store,
+    PaymentStatus, PeriodStatus, Settlement, SettlementPeriod, SettlementStatus, Store,
 )
 from .timeutil import start_of_day_utc
 from .day_totals import jst_day
@@ -50,10 +49,6 @@ class CityFigures:
         return sum(amount for _, _, amount in self.outstanding)
 
 
-def _as_date(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-
-
 def _between(column, date_from: dt.date, date_to: dt.date):
     return column.between(start_of_day_utc(date_from), start_of_day_utc(date_to + dt.timedelta(days=1)) - dt.timedelta(microseconds=1))
 
@@ -72,9 +67,9 @@ def city_figures(date_from: dt.date, date_to: dt.date) -> CityFigures:
     ).all())
     f.granted = int(issued.get(LedgerTransactionKind.GRANT, 0))
     f.charged = int(issued.get(LedgerTransactionKind.CHARGE, 0))
-    totals = RegisterDayTotal
-    in_days = totals.day.between(date_from, date_to)
-    f.cancelled = int(db.session.scalar(select(func.coalesce(func.sum(totals.cancel_sum), 0)).where(in_days)))
+    f.cancelled = int(db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0))
+                                        .where(Payment.status == PaymentStatus.CANCELLED,
+                                               _between(Payment.cancelled_at, date_from, date_to))))
     f.outstanding = [(name, ends_on, int(total)) for name, ends_on, total in db.session.execute(
         select(Campaign.name, Campaign.ends_on, func.sum(LedgerAccount.balance))
         .join(LedgerAccount, LedgerAccount.campaign_id == Campaign.id)
@@ -82,40 +77,36 @@ def city_figures(date_from: dt.date, date_to: dt.date) -> CityFigures:
         .group_by(Campaign.id, Campaign.name, Campaign.ends_on)
         .order_by(Campaign.ends_on, Campaign.id)
     )]
-    # Payments per day and per store from the per-day totals (kept with every
-    # payment and cancellation: a year costs what a day costs); only the members
-    # active each day are counted from the payments themselves.
-    members = dict((_as_date(d), n) for d, n in db.session.execute(
-        select(jst_day(Payment.created_at), func.count(Payment.member_id.distinct()))
-        .where(_between(Payment.created_at, date_from, date_to)).group_by(jst_day(Payment.created_at))
-    ))
-    per_day = {_as_date(d): (int(n), int(yen)) for d, n, yen in db.session.execute(
-        select(totals.day, func.sum(totals.payment_count), func.sum(totals.payment_sum))
-        .where(in_days).group_by(totals.day)
-    )}
+    day = jst_day(Payment.created_at)
+    f.daily = [(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)), n, int(yen), members)
+               for d, n, yen, members in db.session.execute(
+        select(day, func.count(), func.sum(Payment.amount), func.count(Payment.member_id.distinct()))
+        .where(_between(Payment.created_at, date_from, date_to))
+        .group_by(day).order_by(day)
+    )]
     # Every day of the range, a day without payments as zeros (the chart keeps its time axis).
-    f.daily = []
-    for i in range((date_to - date_from).days + 1):
-        d = date_from + dt.timedelta(days=i)
-        n, yen = per_day.get(d, (0, 0))
-        f.daily.append((d, n, yen, members.get(d, 0)))
+    by_day = {line[0]: line for line in f.daily}
+    f.daily = [by_day.get(date_from + dt.timedelta(days=i), (date_from + dt.timedelta(days=i), 0, 0, 0))
+               for i in range((date_to - date_from).days + 1)]
     f.paid = sum(yen for _, _, yen, _ in f.daily)
-    # 業種, 地区 and the top stores from one aggregate per store (payments made
-    # in the range and not cancelled since), then added up here.
-    per_store = [(code, name, category or "（未設定）", area or "（未設定）", int(n), int(yen))
+    # 業種, 地区 and the top stores from one pass over the range's payments,
+    # grouped by store (at most one row per store), then added up here.
+    kept = Payment.status == PaymentStatus.COMPLETED
+    net = func.coalesce(func.sum(case((kept, Payment.amount), else_=0)), 0)
+    count = func.count(case((kept, Payment.id)))
+    per_store = [(code, name, category or "（未設定）", area or "（未設定）", n, int(yen))
                  for code, name, category, area, n, yen in db.session.execute(
-        select(Store.code, Store.name, Store.category, Store.area,
-               func.sum(totals.payment_count - totals.cancelled_count), func.sum(totals.payment_sum - totals.cancelled_sum))
-        .join(Store, Store.id == totals.store_id).where(in_days)
+        select(Store.code, Store.name, Store.category, Store.area, count, net)
+        .join(Store, Store.id == Payment.store_id).where(_between(Payment.created_at, date_from, date_to))
         .group_by(Store.id, Store.code, Store.name, Store.category, Store.area)
     )]
     for attr, position in (("by_category", 2), ("by_area", 3)):
-        by_name: dict[str, list[int]] = {}
+        totals: dict[str, list[int]] = {}
         for line in per_store:
-            total = by_name.setdefault(line[position], [0, 0])
+            total = totals.setdefault(line[position], [0, 0])
             total[0] += line[4]
             total[1] += line[5]
-        setattr(f, attr, sorted(((name, n, yen) for name, (n, yen) in by_name.items()), key=lambda t: (-t[2], t[0])))
+        setattr(f, attr, sorted(((name, n, yen) for name, (n, yen) in totals.items()), key=lambda t: (-t[2], t[0])))
     f.top_stores = [(code, name, n, yen) for code, name, _, _, n, yen in
                     sorted(per_store, key=lambda line: (-line[5], line[0]))[:TOP_STORES]]
     return f
