@@ -79,7 +79,8 @@ def period_text(period: SettlementPeriod | tuple[dt.date, dt.date], locale: str 
     starts_on, ends_on = (period.starts_on, period.ends_on) if isinstance(period, SettlementPeriod) else period
     locale = locale or i18n.current()
     if locale != "ja":
-        return babel_dates.format_interval(starts_on, ends_on, "yMMMd", locale=locale)
+        # CLDR puts thin spaces around the dash; plain ones read the same in a mail or a PDF font.
+        return babel_dates.format_interval(starts_on, ends_on, "yMMMd", locale=locale).replace("\u2009", " ")
     return f"{wareki(starts_on, 'ja')}から{ends_on.day}日まで"
 
 
