@@ -35,7 +35,7 @@ import io
 import datetime as dt
 from typing import Collection, Iterable, Iterator, Sequence
 
-from flask_babel import gettext
+from flask_babel import gettext, pgettext
 
 from . import i18n
 from .i18n import N_
@@ -71,8 +71,14 @@ def content_type(encoding: str) -> str:
 
 
 def header(words: Sequence[str]) -> list[str]:
-    """A header row (Japanese msgids) in the reader's language."""
-    return [gettext(word) for word in words]
+    """A header row (Japanese msgids) in the reader's language: a word's
+    column heading where the catalogue has one (pgettext "column")."""
+    return [_column(word) for word in words]
+
+
+def _column(word: str) -> str:
+    heading = pgettext("column", word)
+    return heading if heading != word else gettext(word)
 
 
 def datetime_text(moment: dt.datetime | None, locale: str | None = None) -> str:

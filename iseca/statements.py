@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from sqlalchemy import case, func, select
 
 from . import banking, i18n, schedule
@@ -294,7 +295,7 @@ def statement_pdf(st: Statement) -> bytes:
     per_store.setStyle(TableStyle([("ALIGN", (2, 1), (-1, -1), "RIGHT")]))
     story += [per_store, Spacer(1, 5 * mm), Paragraph(_("明細"), body)]
     detail = Table(
-        [[_("区分"), _("日時"), _("取引番号"), _("店舗"), _("内容"), _("金額")]]
+        [[_("区分"), _("日時"), _("取引番号"), pgettext("column", "店舗"), _("内容"), _("金額")]]
         + [[_(line.kind), i18n.jst(line.at, "%Y/%m/%d %H:%M") if line.at else "", line.number,
             line.store_name, Paragraph(line.note, small), yen(line.amount)] for line in st.lines],
         colWidths=[11 * mm, 27 * mm, 38 * mm, 32 * mm, 46 * mm, 26 * mm], repeatRows=1,

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import request
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import Form, SelectField, StringField
@@ -87,6 +88,8 @@ class UsageFilterForm(TerminalFilterForm):
         # The words of the lists in the reader's language (set per request).
         self.status.choices = [("", _("すべて"))] + choices("payment_status")
         self.method.choices = [("", _("すべて"))] + choices("payment_method")
+        self.store.label.text = pgettext("column", "店舗")
+        self.register.label.text = pgettext("column", "レジ")
         stores = stores_of(account)
         self.store.choices = [("", _("すべての店舗"))] + [
             (str(s.id), _("%(name)s（%(code)s）", name=s.name, code=s.code)) for s in stores]

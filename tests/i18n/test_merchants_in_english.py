@@ -213,7 +213,7 @@ def test_usage_csv_in_english_is_utf8_with_bom_english_words_and_iso_times(paid_
     data = resp.get_data()
     assert data.startswith(b"\xef\xbb\xbf")
     lines = data.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("Date and time (Japan time),Transaction number,Store code,Store name,register,")
+    assert lines[0].startswith("Date and time (Japan time),Transaction number,Store code,Store name,Register,")
     assert f"{at:%Y-%m-%d %H:%M:%S}" in lines[1] and ",1280," in lines[1]
     assert f'"=""{payment.number}"""' in lines[1]  # ="…": every digit kept in Excel
     page = client.get("/cms/usage").get_data(as_text=True)
