@@ -111,6 +111,9 @@ DETAIL_WORDS = {
     "representative": N_("代表者名"), "name_kana": N_("フリガナ"), "category": N_("業種"), "area": N_("地区"), "hours": N_("営業時間"),
     "holidays_text": N_("定休日"), "website": N_("ホームページ"), "description": N_("お店の紹介"),
     "confirm_before_charge": N_("決済前の確認画面"),
+    # 公開ページの文章 and キャンペーン変更
+    "page": N_("ページ"), "lang": N_("言語"), "version": N_("版"), "members": N_("会員数"), "points": N_("ポイント"),
+    "starts_on": N_("開始日"), "ends_on": N_("終了日"),
 }
 
 
