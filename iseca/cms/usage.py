@@ -115,8 +115,10 @@ class _CsvWords:
         self.statuses = {key: _(word) for key, word in STATUS_TEXT.items()}
 
 
-def _csv_row(row, words: _CsvWords) -> list:
+def _csv_row(row, words: _CsvWords | None = None) -> list:
     # Unpacked by position: attribute access per row costs more over a million rows.
+    # `words`: looked up once per export by the caller (here only when not given).
+    words = words or _CsvWords()
     (_row_id, number, created_at, amount, status, method, cancelled_at, member_code, store_code, store_name,
      register_name, cancelled_by_name, cancelled_by_login, deadline) = row
     return [
