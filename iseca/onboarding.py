@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
-from . import audit, outbox
+from . import audit, i18n, outbox
 from .accounts import create_account
 from .extensions import db
 from .i18n import N_
@@ -82,8 +82,13 @@ def submit_application(data: dict[str, Any], *, source: str = "online",
 
     `data` holds "business", "bank", "stores" (list), "eligibility" (list of
     the requirements declared) and "agreed"; the form has checked it. The
-    receipt is written in `locale`, the language the applicant used (None: Japanese)."""
+    receipt is written in `locale`, the language the applicant used (None:
+    Japanese); it is kept with the application, so that the account mails
+    after the review and the accounts themselves speak it too."""
     business = data["business"]
+    language = i18n.normalise(locale)
+    if language is not None and language != i18n.DEFAULT:
+        data = {**data, "locale": language}
     application = MerchantApplication(
         status=ApplicationStatus.RECEIVED,
         source=source,
@@ -95,7 +100,7 @@ def submit_application(data: dict[str, Any], *, source: str = "online",
     db.session.flush()
     audit.record("application_submitted", application, {"source": source, "stores": len(data["stores"])},
                  actor_label=None if source == "paper" else "public")
-    message = outbox.queue_mail(business["email"], SUBJECT_RECEIVED, "application_received", locale=locale,
+    message = outbox.queue_mail(business["email"], SUBJECT_RECEIVED, "application_received", locale=language,
                                 business_name=business["name"], stores=[s["name"] for s in data["stores"]])
     return application, message
 
@@ -133,6 +138,7 @@ def approve_application(application: MerchantApplication, staff: Account) -> App
     Raises AlreadyReviewed when it was reviewed before (nothing is created)."""
     _take_for_review(application, ApplicationStatus.APPROVED, staff)
     data = application.data
+    language = applicant_language(application)
     b, bank = data["business"], data["bank"]
     business = create_business(
         name=b["name"], name_kana=b.get("name_kana", ""), representative=b.get("representative", ""),
@@ -144,6 +150,7 @@ def approve_application(application: MerchantApplication, staff: Account) -> App
     business_account, business_password = create_account(
         AccountKind.BUSINESS, business.code, name=business.name, email=business.email, business_id=business.id
     )
+    business_account.locale = language
     approval = Approval(business=business, stores=[], passwords={business.code: business_password})
     store_mails = []
     for s in data["stores"]:
@@ -153,19 +160,22 @@ def approve_application(application: MerchantApplication, staff: Account) -> App
             phone=s.get("phone", ""), hours=s.get("hours", ""), holidays_text=s.get("holidays_text", ""),
         )
         create_register(store, "レジ1")
-        _, password = create_account(
+        store_account, password = create_account(
             AccountKind.STORE, store.code, name=store.name, email=business.email,
             business_id=business.id, store_id=store.id,
         )
+        store_account.locale = language
         approval.stores.append(store)
         approval.passwords[store.code] = password
         store_mails.append((store, password))
     application.business_id = business.id
     approval.messages.append(outbox.queue_mail(business.email, SUBJECT_BUSINESS_ACCOUNT, "business_account",
-                                               business=business, stores=approval.stores, password=business_password))
+                                               locale=language, business=business, stores=approval.stores,
+                                               password=business_password))
     for store, password in store_mails:
         approval.messages.append(outbox.queue_mail(business.email, SUBJECT_STORE_ACCOUNT, "store_account",
-                                                   business_name=business.name, store=store, password=password))
+                                                   locale=language, business_name=business.name, store=store,
+                                                   password=password))
     audit.record("application_approved", application, {
         "business": business.code, "stores": [s.code for s in approval.stores],
     }, actor=staff)
@@ -177,7 +187,13 @@ def reject_application(application: MerchantApplication, staff: Account, reason:
     _take_for_review(application, ApplicationStatus.REJECTED, staff, reason)
     audit.record("application_rejected", application, {"reason": reason}, actor=staff)
     return outbox.queue_mail(application.email, SUBJECT_REJECTED, "application_rejected",
+                             locale=applicant_language(application),
                              business_name=application.business_name, reason=reason)
+
+
+def applicant_language(application: MerchantApplication) -> str | None:
+    """The language the applicant wrote in (None: Japanese, also for paper)."""
+    return i18n.normalise((application.data or {}).get("locale"))
 
 
 # ---------------------------------------------------------------------------
@@ -250,6 +266,8 @@ def update_application(application: MerchantApplication, data: dict[str, Any], s
     (AlreadyReviewed). Returns the parts changed; audited. The caller commits."""
     old = application.data or {}
     changed = [part for part in ("business", "bank", "stores", "eligibility", "agreed") if old.get(part) != data.get(part)]
+    if "locale" in old:  # the applicant's language is not the clerk's to change
+        data = {**data, "locale": old["locale"]}
     result = db.session.execute(
         update(MerchantApplication)
         .where(MerchantApplication.id == application.id, MerchantApplication.status == ApplicationStatus.RECEIVED)
