@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import i18n, members, outbox, schedule, settlement, statements, zengin
-from ..csvexport import ENCODINGS
+from ..csvexport import ENCODINGS, content_type
 from ..database import contains_text
 from ..extensions import db
 from ..models import Business, PeriodStatus, Settlement, SettlementPeriod, utcnow
@@ -205,8 +205,7 @@ def settlement_transfers_csv(period_id: int):
         data = zengin.transfer_csv(period, encoding)
     except zengin.ZenginError:
         abort(404)
-    return _download(data, f"furikomi_{period.starts_on:%Y%m%d}.csv",
-                     "text/csv; charset=Windows-31J" if encoding == "cp932" else "text/csv; charset=UTF-8")
+    return _download(data, f"furikomi_{period.starts_on:%Y%m%d}.csv", content_type(encoding))
 
 
 @bp.route("/settlements/<int:period_id>/done", methods=["GET", "POST"])

@@ -13,7 +13,7 @@ from wtforms import Form
 from wtforms.validators import ValidationError
 
 from .. import figures, i18n, schedule
-from ..csvexport import ENCODINGS, CsvStream
+from ..csvexport import CsvStream, content_type, encoding_for
 from ..timeutil import today_jst
 from ..web.inputs import JapaneseDateField
 from . import bp
@@ -83,10 +83,7 @@ def csv_encoding() -> str:
     """The encoding of a console CSV: for a Japanese reader the one asked for
     (?encoding=, CP932 for Excel by default); UTF-8 with a BOM for any other
     language whatever was asked (Excel outside Japan reads it; CP932 would not)."""
-    if i18n.current() != "ja":
-        return "utf-8"
-    asked = request.args.get("encoding")
-    return asked if asked in ENCODINGS else "cp932"
+    return encoding_for(request.args.get("encoding"))
 
 
 @bp.route("/figures.csv")
@@ -100,6 +97,5 @@ def figures_csv():
     encoding = csv_encoding()
     stream = CsvStream(encoding)
     body = b"".join(stream.chunks([str(h) for h in header], rows(figures.city_figures(first, last))))
-    charset = "Windows-31J" if encoding == "cp932" else "UTF-8"
-    return Response(body, content_type=f"text/csv; charset={charset}", headers={
+    return Response(body, content_type=content_type(encoding), headers={
         "Content-Disposition": f'attachment; filename="iseca-{chart}-{first:%Y%m%d}-{last:%Y%m%d}.csv"'})
