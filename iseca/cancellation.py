@@ -6,7 +6,8 @@ that reverses the payment's own. One conditional UPDATE of the status decides
 which of two simultaneous cancellations (two tills) does the work: the other
 finds the payment already cancelled and moves nothing.
 
-A cancellation is allowed while the payment's campaign runs. When the
+A cancellation is allowed while the payment's campaign runs (or, for a
+campaign that says so, only while the payment's 精算 period runs). When the
 payment's settlement period has already closed, the amount becomes a
 negative adjustment for the business's next settlement (the closed period is
 never rewritten).
@@ -17,7 +18,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import ColumnElement
 
 from . import audit, day_totals, i18n, ledger, settlement
 from .extensions import db
@@ -49,9 +52,47 @@ class CancelOutcome:
     adjustment: SettlementAdjustment | None = None
 
 
+def deadline_column() -> ColumnElement:
+    """取消可能期限 in SQL, for a query over Payment outer-joined to its
+    Campaign: the campaign's last day, or, for a campaign whose payments may
+    be cancelled only within their 精算 period, that period's last day when
+    it comes first; for a payment that drew on several campaigns, the
+    earliest of these days. The one rule behind the 取消 check, the history
+    list and its CSV."""
+    period_end = (
+        select(SettlementPeriod.ends_on).where(SettlementPeriod.id == Payment.period_id)
+        .correlate(Payment).scalar_subquery()
+    )
+
+    def bounded(campaign) -> ColumnElement:
+        return case((campaign.cancellable_until_end, campaign.ends_on),
+                    (period_end < campaign.ends_on, period_end), else_=campaign.ends_on)
+
+    entry_account = aliased(LedgerAccount)
+    entry_campaign = aliased(Campaign)
+    several = (
+        select(func.min(bounded(entry_campaign)))
+        .select_from(LedgerEntry)
+        .join(entry_account, LedgerEntry.account_id == entry_account.id)
+        .join(entry_campaign, entry_account.campaign_id == entry_campaign.id)
+        .where(LedgerEntry.transaction_id == Payment.ledger_transaction_id, LedgerEntry.amount < 0)
+        .correlate(Payment)
+        .scalar_subquery()
+    )
+    return case((Payment.campaign_id.is_not(None), bounded(Campaign)), else_=several).label("cancel_deadline")
+
+
 def cancellation_deadline(payment: Payment) -> dt.date | None:
-    """取消可能期限: the last day of the payment's campaign (the earliest last
-    day when it drew on several); None when no campaign bounds it."""
+    """取消可能期限 of `payment` (see deadline_column); None when no campaign bounds it."""
+    return db.session.scalar(
+        select(deadline_column()).select_from(Payment)
+        .outerjoin(Campaign, Campaign.id == Payment.campaign_id)
+        .where(Payment.id == payment.id)
+    )
+
+
+def _campaign_last_day(payment: Payment) -> dt.date | None:
+    """The last day of the payment's campaign(s), whatever their 取消 rule."""
     if payment.campaign_id is not None:
         return db.session.scalar(select(Campaign.ends_on).where(Campaign.id == payment.campaign_id))
     if payment.ledger_transaction_id is None:
@@ -80,6 +121,9 @@ def refusal_reason(payment: Payment, at: dt.datetime | None = None) -> str | Non
             day = f"{deadline.year}年{deadline.month}月{deadline.day}日"
         else:
             day = i18n.date(deadline)
+        if deadline != _campaign_last_day(payment):
+            return _("このキャンペーンの決済は、決済した精算期間（%(date)sまで）のうちに限り取消できます。"
+                     "期間が終わったため、この決済は取消できません。", date=day)
         return _("キャンペーン期間（%(date)sまで）が終了したため、この決済は取消できません。", date=day)
     return None
 

@@ -128,18 +128,22 @@ def grant_batch_once(staff: Account, key: str, batch: GrantBatch, campaign: Camp
     return BatchGranted(count, batch.total)
 
 
-def create_campaign(name: str, starts_on: dt.date, ends_on: dt.date, *, actor: Account | None = None) -> Campaign:
-    """キャンペーン（有効期間）: points granted under it can be spent from `starts_on` to `ends_on`."""
+def create_campaign(name: str, starts_on: dt.date, ends_on: dt.date, *, actor: Account | None = None,
+                    cancellable_until_end: bool = True) -> Campaign:
+    """キャンペーン（有効期間）: points granted under it can be spent from
+    `starts_on` to `ends_on`; its payments can be cancelled until `ends_on`,
+    or only within their own 精算 period when `cancellable_until_end` is False."""
     name = (name or "").strip()
     if not name:
         raise CampaignInvalid("name", _("名称を入力してください。"))
     if ends_on < starts_on:
         raise CampaignInvalid("ends_on", _("終了日は開始日以降にしてください。"))
-    campaign = Campaign(name=name, starts_on=starts_on, ends_on=ends_on)
+    campaign = Campaign(name=name, starts_on=starts_on, ends_on=ends_on, cancellable_until_end=cancellable_until_end)
     db.session.add(campaign)
     db.session.flush()
     audit.record("campaign_created", campaign, {"name": campaign.name, "starts_on": str(campaign.starts_on),
-                                                "ends_on": str(campaign.ends_on)}, actor=actor)
+                                                "ends_on": str(campaign.ends_on),
+                                                "cancellable_until_end": cancellable_until_end}, actor=actor)
     return campaign
 
 
@@ -157,10 +161,18 @@ class CampaignEffect:
     payments: int  # completed payments that drew on it alone: cancellable until its last day
     payments_amount: int
     today: dt.date
+    # 取消 until the campaign's last day (True) or only within each payment's 精算 period.
+    old_cancellable_until_end: bool = True
+    new_cancellable_until_end: bool = True
 
     @property
     def changed(self) -> bool:
         return (self.old_starts_on, self.old_ends_on) != (self.new_starts_on, self.new_ends_on)
+
+    @property
+    def cancellation_narrowed(self) -> bool:
+        """Payments made so far may stop being cancellable sooner than merchants were told."""
+        return self.old_cancellable_until_end and not self.new_cancellable_until_end
 
     @property
     def shortened(self) -> bool:
@@ -181,7 +193,8 @@ class CampaignEffect:
         return max((self.old_ends_on - self.new_ends_on).days, 0)
 
 
-def campaign_effect(campaign: Campaign, starts_on: dt.date, ends_on: dt.date, *, today: dt.date | None = None) -> CampaignEffect:
+def campaign_effect(campaign: Campaign, starts_on: dt.date, ends_on: dt.date, *, today: dt.date | None = None,
+                    cancellable_until_end: bool | None = None) -> CampaignEffect:
     """The effect of giving `campaign` the period starts_on..ends_on: who holds
     how many of its points, which expire on the old and on the new last day."""
     from sqlalchemy import func, select
@@ -199,7 +212,9 @@ def campaign_effect(campaign: Campaign, starts_on: dt.date, ends_on: dt.date, *,
         .where(Payment.campaign_id == campaign.id, Payment.status == PaymentStatus.COMPLETED)
     ).one()
     return CampaignEffect(campaign.starts_on, campaign.ends_on, starts_on, ends_on, int(members), int(points),
-                          int(payments), int(payments_amount), today or today_jst())
+                          int(payments), int(payments_amount), today or today_jst(),
+                          campaign.cancellable_until_end,
+                          campaign.cancellable_until_end if cancellable_until_end is None else cancellable_until_end)
 
 
 def check_campaign_change(campaign: Campaign, name: str, starts_on: dt.date, ends_on: dt.date,
@@ -220,17 +235,21 @@ def check_campaign_change(campaign: Campaign, name: str, starts_on: dt.date, end
 
 
 def update_campaign(campaign: Campaign, name: str, starts_on: dt.date, ends_on: dt.date, *,
-                    actor: Account | None = None, today: dt.date | None = None) -> CampaignEffect:
+                    actor: Account | None = None, today: dt.date | None = None,
+                    cancellable_until_end: bool | None = None) -> CampaignEffect:
     """キャンペーン変更: a new name or period (extended or shortened); points
     of the campaign are then spendable, and its payments cancellable, until
     the new last day. Audited with the effect as it was shown. The caller commits."""
     check_campaign_change(campaign, name, starts_on, ends_on, today=today)
-    effect = campaign_effect(campaign, starts_on, ends_on, today=today)
-    old = {"name": campaign.name, "starts_on": str(campaign.starts_on), "ends_on": str(campaign.ends_on)}
+    effect = campaign_effect(campaign, starts_on, ends_on, today=today, cancellable_until_end=cancellable_until_end)
+    old = {"name": campaign.name, "starts_on": str(campaign.starts_on), "ends_on": str(campaign.ends_on),
+           "cancellable_until_end": campaign.cancellable_until_end}
     campaign.name = name.strip()
     campaign.starts_on = starts_on
     campaign.ends_on = ends_on
-    new = {"name": campaign.name, "starts_on": str(starts_on), "ends_on": str(ends_on)}
+    campaign.cancellable_until_end = effect.new_cancellable_until_end
+    new = {"name": campaign.name, "starts_on": str(starts_on), "ends_on": str(ends_on),
+           "cancellable_until_end": campaign.cancellable_until_end}
     audit.record("campaign_updated", campaign, {
         "fields": [key for key in old if old[key] != new[key]],
         "old": f"{old['name']} {old['starts_on']}〜{old['ends_on']}",

@@ -39,6 +39,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from .extensions import db
@@ -430,6 +431,10 @@ class Campaign(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     starts_on: Mapped[dt.date] = mapped_column(Date)
     ends_on: Mapped[dt.date] = mapped_column(Date)
+    # 取消 of a payment drawing on it: until the campaign's last day (the
+    # guide: キャンペーン中はいつでも), or, when False, only while the payment's
+    # own 精算 period runs (and never after the campaign).
+    cancellable_until_end: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (CheckConstraint("ends_on >= starts_on", name="period_order"),)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from . import settlement
+from .cancellation import deadline_column
 from .csvexport import neutralise
 from .day_totals import jst_day
 from .extensions import db
@@ -28,8 +29,6 @@ from .i18n import N_
 from .models import (
     Account,
     Campaign,
-    LedgerAccount,
-    LedgerEntry,
     Member,
     Payment,
     PaymentMethod,
@@ -110,23 +109,6 @@ def conditions(f: UsageFilter) -> list[ColumnElement[bool]]:
 NEWEST_FIRST = (Payment.created_at.desc(), Payment.id.desc())
 
 
-def _deadline_column() -> ColumnElement:
-    """取消可能期限: the last day of the payment's campaign; for a payment that
-    drew on several campaigns, the earliest of their last days."""
-    entry_account = aliased(LedgerAccount)
-    entry_campaign = aliased(Campaign)
-    several = (
-        select(func.min(entry_campaign.ends_on))
-        .select_from(LedgerEntry)
-        .join(entry_account, LedgerEntry.account_id == entry_account.id)
-        .join(entry_campaign, entry_account.campaign_id == entry_campaign.id)
-        .where(LedgerEntry.transaction_id == Payment.ledger_transaction_id, LedgerEntry.amount < 0)
-        .correlate(Payment)
-        .scalar_subquery()
-    )
-    return case((Payment.campaign_id.is_not(None), Campaign.ends_on), else_=several).label("cancel_deadline")
-
-
 def rows_statement(f: UsageFilter):
     """The rows of the list and the CSV, newest first."""
     canceller = aliased(Account)
@@ -145,7 +127,7 @@ def rows_statement(f: UsageFilter):
             Register.name.label("register_name"),
             canceller.name.label("cancelled_by_name"),
             canceller.login.label("cancelled_by_login"),
-            _deadline_column(),
+            deadline_column(),
         )
         .join(Member, Member.id == Payment.member_id)
         .join(Store, Store.id == Payment.store_id)

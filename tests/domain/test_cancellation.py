@@ -161,3 +161,40 @@ def test_faq7_wrong_amount_is_found_cancelled_and_charged_again(shop):
     totals = usage.totals(UsageFilter(own_store_id=store.id, date_from=day, date_to=day))
     assert (totals.count, totals.payments_sum, totals.cancelled_sum, totals.net) == (3, 3_180, 1_800, 1_380)
     assert ledger.verify_books() == []
+
+
+def test_a_campaign_can_limit_cancellation_to_the_payments_own_settlement_period(shop):
+    """キャンペーン変更 「終了日まで取消を受け付ける」 off: a payment of 5 May (period
+    1st–15th) can be cancelled until 15 May, not on the 16th, although the
+    campaign runs on; the history list shows the same deadline."""
+    from iseca import usage
+
+    store, actor, _, _ = shop
+    campaign = factories.make_campaign(starts_on=dt.date(2026, 4, 1), ends_on=dt.date(2026, 9, 30))
+    campaign.cancellable_until_end = False
+    member, _ = factories.make_card_member(3_000, campaign)
+    payment = factories.make_payment_at(store.registers[0], member, 1_000, dt.datetime(2026, 5, 5, 12, tzinfo=JST))
+    db.session.commit()
+    assert cancellation.cancellation_deadline(payment) == dt.date(2026, 5, 15)
+    row = db.session.execute(usage.rows_statement(usage.UsageFilter(own_store_id=store.id))).one()
+    assert row.cancel_deadline == dt.date(2026, 5, 15)
+    with pytest.raises(cancellation.CancellationRefused) as refused:
+        cancellation.cancel_payment(payment, actor=actor, at=dt.datetime(2026, 5, 16, 9, tzinfo=JST))
+    db.session.rollback()
+    assert "決済した精算期間（2026年5月15日まで）のうちに限り取消できます" in str(refused.value)
+    # The guide's rule back on: cancellable again until the campaign's last day.
+    campaign.cancellable_until_end = True
+    db.session.commit()
+    assert cancellation.cancellation_deadline(payment) == dt.date(2026, 9, 30)
+    assert cancellation.cancel_payment(payment, actor=actor, at=dt.datetime(2026, 5, 16, 9, tzinfo=JST)).cancelled_now
+
+
+def test_a_period_bound_campaign_never_extends_cancellation_past_its_own_last_day(shop):
+    store, actor, _, _ = shop
+    campaign = factories.make_campaign(starts_on=dt.date(2026, 4, 1), ends_on=dt.date(2026, 5, 10))
+    campaign.cancellable_until_end = False
+    member, _ = factories.make_card_member(3_000, campaign)
+    payment = factories.make_payment_at(store.registers[0], member, 1_000, dt.datetime(2026, 5, 5, 12, tzinfo=JST))
+    db.session.commit()
+    assert cancellation.cancellation_deadline(payment) == dt.date(2026, 5, 10)
+    assert "キャンペーン期間（2026年5月10日まで）" in cancellation.refusal_reason(payment, dt.datetime(2026, 5, 11, tzinfo=JST))
