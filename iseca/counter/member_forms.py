@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, RadioField, StringField
+from wtforms import BooleanField, HiddenField, RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..members import MAX_BATCH
@@ -48,6 +48,8 @@ class CampaignForm(FlaskForm):
     name = StringField(_l("名称"), validators=[DataRequired(message=_l("名称を入力してください。")), Length(max=200)])
     starts_on = JapaneseDateField(_l("開始日"), validators=[InputRequired(message=_l("開始日を入力してください（例: 2026-04-01）。"))])
     ends_on = JapaneseDateField(_l("終了日"), validators=[InputRequired(message=_l("終了日を入力してください（例: 2027-03-31）。"))])
+    cancellable_until_end = BooleanField(_l("キャンペーン終了日まで決済の取消を受け付ける（外すと、決済した精算期間のうちに限り取消できます）"),
+                                         default=True)
 
 
 class CampaignEditForm(FlaskForm):
@@ -56,3 +58,5 @@ class CampaignEditForm(FlaskForm):
     name = StringField(_l("名称"), validators=[DataRequired(message=_l("名称を入力してください。")), Length(max=200)])
     starts_on = JapaneseDateField(_l("開始日"), validators=[InputRequired(message=_l("開始日を入力してください（例: 2026-04-01）。"))])
     ends_on = JapaneseDateField(_l("終了日"), validators=[InputRequired(message=_l("終了日を入力してください（例: 2027-03-31）。"))])
+    cancellable_until_end = BooleanField(_l("キャンペーン終了日まで決済の取消を受け付ける（外すと、決済した精算期間のうちに限り取消できます）"),
+                                         default=True)

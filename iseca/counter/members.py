@@ -216,7 +216,8 @@ def campaigns():
     form = CampaignForm()
     if form.validate_on_submit():
         try:
-            grants.create_campaign(form.name.data, form.starts_on.data, form.ends_on.data, actor=_staff())
+            grants.create_campaign(form.name.data, form.starts_on.data, form.ends_on.data, actor=_staff(),
+                                   cancellable_until_end=form.cancellable_until_end.data)
         except grants.CampaignInvalid as invalid:
             getattr(form, invalid.field).errors.append(str(invalid))
         else:
@@ -241,12 +242,14 @@ def campaign_edit(campaign_id: int):
             getattr(form, invalid.field).errors.append(str(invalid))
         else:
             if action == "confirm":
-                grants.update_campaign(campaign, form.name.data, form.starts_on.data, form.ends_on.data, actor=_staff())
+                grants.update_campaign(campaign, form.name.data, form.starts_on.data, form.ends_on.data, actor=_staff(),
+                                       cancellable_until_end=form.cancellable_until_end.data)
                 db.session.commit()
                 flash(_("キャンペーンを変更しました。"), "success")
                 return redirect(url_for("counter.campaigns"), code=303)
             if action == "preview":
-                effect = grants.campaign_effect(campaign, form.starts_on.data, form.ends_on.data)
+                effect = grants.campaign_effect(campaign, form.starts_on.data, form.ends_on.data,
+                                                cancellable_until_end=form.cancellable_until_end.data)
                 return render_template("counter/members/campaign_confirm.html", campaign=campaign, form=form,
                                        effect=effect)
     status = 422 if request.method == "POST" and form.errors else 200

@@ -54,7 +54,7 @@ def test_the_effect_is_shown_before_and_after_and_nothing_changes_until_confirme
     today = today_jst()
     url = f"/counter/campaigns/{campaign.id}/edit"
     new_end = today + dt.timedelta(days=40)
-    resp = post_form(staff_client, url, {"name": "春のキャンペーン", "starts_on": "2020-01-01",
+    resp = post_form(staff_client, url, {"name": "春のキャンペーン", "starts_on": "2020-01-01", "cancellable_until_end": "y",
                                          "ends_on": new_end.isoformat(), "action": "preview"})
     page = _text(resp)
     assert resp.status_code == 200 and "キャンペーン変更の確認" in page
@@ -76,7 +76,7 @@ def test_an_extended_campaign_is_spendable_and_cancellable_until_its_new_end(sta
     db.session.rollback()
     new_end = today + dt.timedelta(days=40)
     url = f"/counter/campaigns/{campaign.id}/edit"
-    resp = post_form(staff_client, url, {"name": "春のキャンペーン（延長）", "starts_on": "2020-01-01",
+    resp = post_form(staff_client, url, {"name": "春のキャンペーン（延長）", "starts_on": "2020-01-01", "cancellable_until_end": "y",
                                          "ends_on": new_end.isoformat(), "action": "confirm"})
     assert resp.status_code == 303
     db.session.expire_all()
@@ -94,7 +94,7 @@ def test_shortening_is_clearly_warned(staff_client, held):
     today = today_jst()
     new_end = today + dt.timedelta(days=3)
     resp = post_form(staff_client, f"/counter/campaigns/{campaign.id}/edit",
-                     {"name": "春のキャンペーン", "starts_on": "2020-01-01", "ends_on": new_end.isoformat(),
+                     {"name": "春のキャンペーン", "starts_on": "2020-01-01", "cancellable_until_end": "y", "ends_on": new_end.isoformat(),
                       "action": "preview"})
     page = _text(resp)
     assert "有効期間が短くなります。ポイントが早く失効します。" in page
@@ -106,7 +106,7 @@ def test_a_campaign_cannot_be_ended_in_the_past(staff_client, held):
     campaign, *_ = held
     yesterday = today_jst() - dt.timedelta(days=1)
     resp = post_form(staff_client, f"/counter/campaigns/{campaign.id}/edit",
-                     {"name": "春のキャンペーン", "starts_on": "2020-01-01", "ends_on": yesterday.isoformat(),
+                     {"name": "春のキャンペーン", "starts_on": "2020-01-01", "cancellable_until_end": "y", "ends_on": yesterday.isoformat(),
                       "action": "confirm"})
     assert resp.status_code == 422 and "終了日は今日以降の日付にしてください" in _text(resp)
     db.session.expire_all()
@@ -118,7 +118,42 @@ def test_the_confirmation_speaks_english(staff_client, held):
     campaign, *_ = held
     staff_client.set_cookie("lang", "en")
     resp = post_form(staff_client, f"/counter/campaigns/{campaign.id}/edit",
-                     {"name": "春のキャンペーン", "starts_on": "2020-01-01",
+                     {"name": "春のキャンペーン", "starts_on": "2020-01-01", "cancellable_until_end": "y",
                       "ends_on": (today_jst() + dt.timedelta(days=3)).isoformat(), "action": "preview"})
     page = _text(resp)
     assert "The validity period becomes shorter" in page and "1,300 points" in page
+
+
+def test_limiting_cancellation_to_the_payments_period_is_warned_then_applies(staff_client, held):
+    """「キャンペーン終了日まで決済の取消を受け付ける」 unticked: the confirmation
+    says what changes; once confirmed, a payment is cancellable only until
+    the end of its own 精算 period."""
+    from iseca.settlement import period_bounds
+
+    campaign, _store, _member, payment = held
+    url = f"/counter/campaigns/{campaign.id}/edit"
+    form = {"name": "春のキャンペーン", "starts_on": "2020-01-01",
+            "ends_on": (today_jst() + dt.timedelta(days=10)).isoformat()}
+    page = _text(post_form(staff_client, url, {**form, "action": "preview"}))
+    assert "決済した精算期間のうちに限り取消できるようになります" in page
+    assert "キャンペーン終了日まで 決済した精算期間のうち" in page  # before, after
+    db.session.expire_all()
+    assert db.session.get(Campaign, campaign.id).cancellable_until_end  # only shown
+    assert post_form(staff_client, url, {**form, "action": "confirm"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Campaign, campaign.id).cancellable_until_end is False
+    period_end = period_bounds(today_jst())[1]
+    assert cancellation.cancellation_deadline(payment) == min(period_end, today_jst() + dt.timedelta(days=10))
+    row = db.session.scalar(select(AuditLog).where(AuditLog.action == "campaign_updated"))
+    assert row.details["fields"] == ["cancellable_until_end"]
+    assert "決済した精算期間のうち" in _text(staff_client.get("/counter/campaigns"))
+
+
+def test_a_new_campaign_takes_the_guides_rule_unless_the_clerk_unticks_it(staff_client):
+    page = staff_client.get("/counter/campaigns").get_data(as_text=True)
+    assert re.search(r'<input[^>]*checked[^>]*name="cancellable_until_end"|name="cancellable_until_end"[^>]*checked', page)
+    post_form(staff_client, "/counter/campaigns", {"name": "秋", "starts_on": "2026-10-01", "ends_on": "2026-12-31"})
+    post_form(staff_client, "/counter/campaigns", {"name": "冬", "starts_on": "2026-12-01", "ends_on": "2027-02-28",
+                                                   "cancellable_until_end": "y"})
+    by_name = {c.name: c.cancellable_until_end for c in db.session.scalars(select(Campaign))}
+    assert by_name == {"秋": False, "冬": True}
