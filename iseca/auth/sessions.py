@@ -13,7 +13,7 @@ import secrets
 
 from flask import current_app, request, session
 from flask_login import LoginManager, login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload, undefer
 
 from ..extensions import db
@@ -24,33 +24,53 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-# A store account's store and registers come in the same query: every till
-# request needs them (held by `account.store`, so later lookups by id are
-# answered from the session's identity map, not the database); so does
-# whether the store may take payments (checked by each charge). Built once:
+class CurrentSession:
+    """The session a request is authenticated by, as the login query read it
+    (only what later code needs: no ORM object to track or flush)."""
+
+    __slots__ = ("id", "remember", "cookie_token")
+
+    def __init__(self, session_id: int, remember: bool, cookie_token: str):
+        self.id = session_id
+        self.remember = remember
+        self.cookie_token = cookie_token
+
+
+# One query per request for who is logged in: the live session (revoked or
+# expired ones never match), its account, the account's business, store
+# (with whether it may take payments) and registers, and an app member's
+# member record, through the unique index on token_hash. Every later use
+# (`current_user.store`, the forced password change, 利用停止 checks, a
+# register looked up by id) is answered from what this loaded. Built once:
 # loader options are immutable, and building them costs every request.
-_STORE_OF_ACCOUNT = joinedload(Account.store).options(undefer(Store.payments_stopped), joinedload(Store.registers))
+_ACCOUNT_OF_SESSION = (
+    select(Account, LoginSession.id, LoginSession.remember)
+    .join(LoginSession, LoginSession.account_id == Account.id)
+    .options(
+        joinedload(Account.business),
+        joinedload(Account.member),
+        joinedload(Account.store).options(undefer(Store.payments_stopped), joinedload(Store.registers)),
+    )
+    .where(
+        LoginSession.token_hash == bindparam("token_hash"),
+        LoginSession.revoked_at.is_(None),
+        LoginSession.expires_at > bindparam("now", type_=LoginSession.expires_at.type),
+    )
+)
 
 
 def load_account(token: str) -> Account | None:
-    """Flask-Login's user loader: the account of a live session, or None."""
+    """Flask-Login's user loader: the account of a live session, or None.
+    Reads only; an ordinary request writes nothing about the session."""
     if not token or len(token) > 100:
         return None
-    row = db.session.execute(
-        select(LoginSession, Account)
-        .join(Account, LoginSession.account_id == Account.id)
-        .options(_STORE_OF_ACCOUNT)
-        .where(LoginSession.token_hash == _hash(token))
-    ).unique().first()
+    row = db.session.execute(_ACCOUNT_OF_SESSION, {"token_hash": _hash(token), "now": utcnow()}).unique().first()
     if row is None:
         return None
-    login_session, account = row
-    if login_session.revoked_at is not None or login_session.expires_at <= utcnow():
-        return None
+    account, session_id, remember = row
     if not account.is_active:
         return None
-    login_session.cookie_token = token
-    account.login_session = login_session
+    account.login_session = CurrentSession(session_id, remember, token)
     return account
 
 
@@ -95,7 +115,10 @@ def start_session(account: Account, *, remember: bool) -> LoginSession:
 def end_session(account: Account) -> None:
     """Log out: revoke this session on the server and clear the cookies."""
     if account.login_session is not None:
-        account.login_session.revoked_at = utcnow()
+        db.session.execute(
+            update(LoginSession).where(LoginSession.id == account.login_session.id).values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     logout_user()
     session.clear()
 
