@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from sqlalchemy import BigInteger, Integer, and_, bindparam, case, func, insert, or_, select, text, update
+from sqlalchemy import BigInteger, Integer, and_, bindparam, case, func, insert, or_, select, text, union_all, update
 from sqlalchemy.orm.util import identity_key
 
 from . import database
@@ -143,12 +143,13 @@ def _update_balances(n: int):
 
 @functools.cache
 def _insert_entries(n: int):
-    """One INSERT of `n` entries of transaction `t` (a0…/d0…)."""
-    return insert(_ENTRIES).values([
-        {"transaction_id": bindparam("t", type_=Integer), "account_id": bindparam(f"a{i}", type_=Integer),
-         "amount": bindparam(f"d{i}", type_=BigInteger)}
-        for i in range(n)
-    ])
+    """One INSERT of `n` entries of transaction `t` (a0…/d0…), as INSERT …
+    SELECT … UNION ALL SELECT …: unlike a multi-row VALUES, SQLAlchemy
+    compiles it once and reuses it."""
+    rows = [select(bindparam("t", type_=Integer), bindparam(f"a{i}", type_=Integer), bindparam(f"d{i}", type_=BigInteger))
+            for i in range(n)]
+    return insert(_ENTRIES).from_select(["transaction_id", "account_id", "amount"],
+                                        rows[0] if n == 1 else union_all(*rows))
 
 
 def connection():
