@@ -11,13 +11,14 @@ import datetime as dt
 import hashlib
 import secrets
 
-from flask import current_app, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_login import LoginManager, login_user, logout_user
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import joinedload, undefer
+from sqlalchemy.orm import contains_eager, joinedload, undefer
 
 from ..extensions import db
-from ..models import Account, LoginSession, Store, utcnow
+from ..models import Account, Business, LoginSession, Store, utcnow
+from .areas import area_of_request
 
 
 def _hash(token: str) -> str:
@@ -36,27 +37,41 @@ class CurrentSession:
         self.cookie_token = cookie_token
 
 
-# One query per request for who is logged in: the live session (revoked or
-# expired ones never match), its account, the account's business, store
-# (with whether it may take payments) and registers, and an app member's
-# member record, through the unique index on token_hash. Every later use
-# (`current_user.store`, the forced password change, 利用停止 checks, a
-# register looked up by id) is answered from what this loaded. Built once:
-# loader options are immutable, and building them costs every request.
-_ACCOUNT_OF_SESSION = (
-    select(Account, LoginSession.id, LoginSession.remember)
-    .join(LoginSession, LoginSession.account_id == Account.id)
-    .options(
-        joinedload(Account.business),
-        joinedload(Account.member),
-        joinedload(Account.store).options(undefer(Store.payments_stopped), joinedload(Store.registers)),
+def _account_of_session(*options):
+    """One query per request for who is logged in: the live session (revoked
+    or expired ones never match, through the unique index on token_hash), its
+    account, and the states of the account's business and store that decide
+    whether it may log in (利用停止), with `options` loading in the same query
+    what the request's area uses. Built once per area: loader options are
+    immutable, and building them costs every request."""
+    return (
+        select(Account, LoginSession.id, LoginSession.remember, Business.status, Store.status)
+        .join(LoginSession, LoginSession.account_id == Account.id)
+        .outerjoin(Business, Business.id == Account.business_id)
+        .outerjoin(Store, Store.id == Account.store_id)
+        .options(*options)
+        .where(
+            LoginSession.token_hash == bindparam("token_hash"),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > bindparam("now", type_=LoginSession.expires_at.type),
+        )
     )
-    .where(
-        LoginSession.token_hash == bindparam("token_hash"),
-        LoginSession.revoked_at.is_(None),
-        LoginSession.expires_at > bindparam("now", type_=LoginSession.expires_at.type),
-    )
+
+
+# What each area reads of the account in every request comes with it: the
+# merchant areas the store (with whether it may take payments) and its
+# registers (a charge's register is then found in the session, not the
+# database); the wallet the member. Other pages (public, counter) get the
+# account alone; anything else is loaded when first used.
+_MERCHANT = _account_of_session(
+    contains_eager(Account.store).options(undefer(Store.payments_stopped), joinedload(Store.registers)),
 )
+_QUERY_OF_AREA = {
+    "cms": _MERCHANT,
+    "terminal": _MERCHANT,
+    "wallet": _account_of_session(joinedload(Account.member)),
+}
+_ACCOUNT_ONLY = _account_of_session()
 
 
 def load_account(token: str) -> Account | None:
@@ -64,10 +79,14 @@ def load_account(token: str) -> Account | None:
     Reads only; an ordinary request writes nothing about the session."""
     if not token or len(token) > 100:
         return None
-    row = db.session.execute(_ACCOUNT_OF_SESSION, {"token_hash": _hash(token), "now": utcnow()}).unique().first()
+    area = area_of_request() if has_request_context() else None
+    query = _QUERY_OF_AREA.get(area.name, _ACCOUNT_ONLY) if area is not None else _ACCOUNT_ONLY
+    row = db.session.execute(query, {"token_hash": _hash(token), "now": utcnow()}).unique().first()
     if row is None:
         return None
-    account, session_id, remember = row
+    account, session_id, remember, business_status, store_status = row
+    # Flask-Login asks is_active (through is_authenticated) many times a request.
+    g.login_statuses = (account.id, business_status, store_status)
     if not account.is_active:
         return None
     account.login_session = CurrentSession(session_id, remember, token)
