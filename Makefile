@@ -7,7 +7,7 @@ PORT   ?= 5000
 PYTEST_ARGS ?= -n auto
 FLASK  := $(BIN)/flask --app app
 
-.PHONY: run run-https https-address test install install-dev migrate clean
+.PHONY: run run-https https-address test install install-dev migrate clean translations i18n-extract i18n-update
 
 $(BIN)/python:
 	@echo "== Creating the Python environment in $(VENV)"
@@ -24,8 +24,44 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed translations
 install-dev: $(VENV)/.installed-dev
+
+## translations: compile the catalogues (iseca/translations/<part>/<lang>/LC_MESSAGES/messages.po → .mo).
+# Japanese is the source language; each part of the product has its own
+# catalogue (babel/<part>.cfg says which files): common and residents in
+# English, Portuguese (Brazil) and Vietnamese, merchants and counter in English.
+PYBABEL := $(BIN)/pybabel
+I18N_PARTS := common residents merchants counter
+I18N_LANGS_common := en pt_BR vi
+I18N_LANGS_residents := en pt_BR vi
+I18N_LANGS_merchants := en
+I18N_LANGS_counter := en
+I18N_PO := $(wildcard iseca/translations/*/*/LC_MESSAGES/messages.po)
+I18N_MO := $(I18N_PO:.po=.mo)
+
+translations: $(I18N_MO)
+
+iseca/translations/%/LC_MESSAGES/messages.mo: iseca/translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	@$(PYBABEL) compile -i $< -o $@ >/dev/null
+
+## i18n-extract / i18n-update: after changing texts, refresh the .pot of each
+# part and merge it into every language's .po (then translate what is new).
+i18n-extract: $(VENV)/.installed
+	@for part in $(I18N_PARTS); do \
+	  $(PYBABEL) extract -F babel/$$part.cfg -k _l -k N_ --no-location --sort-output \
+	    --project ISECA --copyright-holder "Isesaki City" \
+	    -o iseca/translations/$$part/messages.pot . 2>/dev/null >/dev/null || exit 1; \
+	done
+
+i18n-update: i18n-extract
+	@$(foreach part,$(I18N_PARTS),$(foreach lang,$(I18N_LANGS_$(part)),\
+	  if [ -f iseca/translations/$(part)/$(lang)/LC_MESSAGES/messages.po ]; then \
+	    $(PYBABEL) update --no-fuzzy-matching --ignore-obsolete --no-location \
+	      -i iseca/translations/$(part)/messages.pot -d iseca/translations/$(part) -l $(lang) || exit 1; \
+	  else \
+	    $(PYBABEL) init -i iseca/translations/$(part)/messages.pot -d iseca/translations/$(part) -l $(lang) || exit 1; \
+	  fi;))
 
 ## run: the app with demo data on SQLite at http://127.0.0.1:$(PORT)
 # The address in QR codes, PDFs and mails follows PORT, for every step
@@ -67,7 +103,7 @@ $(HTTPS_CERT_DIR)/https-%.pem:
 	chmod 600 $(HTTPS_CERT_DIR)/https-$*.key
 
 ## test: the whole suite (SQLite; PostgreSQL too when ISECA_TEST_DATABASE_URL is set)
-test: install-dev
+test: install-dev translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## migrate: a new migration from the models, e.g. make migrate m="add register retired_at"

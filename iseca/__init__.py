@@ -54,6 +54,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    from . import i18n
+
+    i18n.init_app(app)
 
     from . import models  # noqa: F401  (register the mappings)
     from . import web
@@ -74,6 +77,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     health.init_app(app)
     app.register_blueprint(health.bp)
+    from .web.language import bp as language_bp
+
+    app.register_blueprint(language_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(cms_bp, url_prefix="/cms")

@@ -1,94 +1,100 @@
 """The words the screens, CSV files and mails use for each status, kind and
 method: every label table of the product, read by pages through the one
-template filter `label` (`{{ payment.status|label("payment_status") }}`)."""
+template filter `label` (`{{ payment.status|label("payment_status") }}`).
+The words are Japanese, marked with N_ for the catalogues and translated
+when shown."""
 from __future__ import annotations
 
 import enum
 
+from flask_babel import gettext
+
+from .i18n import N_
 from .models import (
     AccountKind, AccountType, ApplicationStatus, KitItem, NoticeAudience, OutboxStatus, PaymentMethod, PaymentStatus,
 )
 
-PAYMENT_STATUS = {PaymentStatus.COMPLETED: "決済済", PaymentStatus.CANCELLED: "取消済"}
+PAYMENT_STATUS = {PaymentStatus.COMPLETED: N_("決済済"), PaymentStatus.CANCELLED: N_("取消済")}
 PAYMENT_METHOD = {
-    PaymentMethod.CUSTOMER_SCAN: "決済方法①（お客様が店舗QRを読取）",
-    PaymentMethod.STORE_SCAN: "決済方法②（お店がお客様のQR・カードを読取）",
+    PaymentMethod.CUSTOMER_SCAN: N_("決済方法①（お客様が店舗QRを読取）"),
+    PaymentMethod.STORE_SCAN: N_("決済方法②（お店がお客様のQR・カードを読取）"),
 }
-PAYMENT_METHOD_SHORT = {PaymentMethod.CUSTOMER_SCAN: "①店舗QR", PaymentMethod.STORE_SCAN: "②会員QR・カード"}
+PAYMENT_METHOD_SHORT = {PaymentMethod.CUSTOMER_SCAN: N_("①店舗QR"), PaymentMethod.STORE_SCAN: N_("②会員QR・カード")}
 ACCOUNT_KIND = {
-    AccountKind.STORE: "店舗",
-    AccountKind.BUSINESS: "事業者",
-    AccountKind.STAFF: "ISECA窓口職員",
-    AccountKind.MEMBER: "会員",
+    AccountKind.STORE: N_("店舗"),
+    AccountKind.BUSINESS: N_("事業者"),
+    AccountKind.STAFF: N_("ISECA窓口職員"),
+    AccountKind.MEMBER: N_("会員"),
 }
-BANK_ACCOUNT_TYPE = {AccountType.ORDINARY: "普通", AccountType.CURRENT: "当座"}
+BANK_ACCOUNT_TYPE = {AccountType.ORDINARY: N_("普通"), AccountType.CURRENT: N_("当座")}
 APPLICATION_STATUS = {
-    ApplicationStatus.RECEIVED: "受付",
-    ApplicationStatus.APPROVED: "承認",
-    ApplicationStatus.REJECTED: "却下",
+    ApplicationStatus.RECEIVED: N_("受付"),
+    ApplicationStatus.APPROVED: N_("承認"),
+    ApplicationStatus.REJECTED: N_("却下"),
 }
-APPLICATION_SOURCE = {"online": "オンライン", "paper": "書面"}
+APPLICATION_SOURCE = {"online": N_("オンライン"), "paper": N_("書面")}
 KIT_ITEM = {
-    KitItem.FLAG: "のぼり旗",
-    KitItem.QR_SHEET: "掲示用QRコード台紙",
-    KitItem.STICKER_ROUND: "ステッカー（丸型）",
-    KitItem.STICKER_SQUARE: "ステッカー（角型）",
+    KitItem.FLAG: N_("のぼり旗"),
+    KitItem.QR_SHEET: N_("掲示用QRコード台紙"),
+    KitItem.STICKER_ROUND: N_("ステッカー（丸型）"),
+    KitItem.STICKER_SQUARE: N_("ステッカー（角型）"),
 }
 OUTBOX_STATUS = {
-    OutboxStatus.PENDING: "未送信",
-    OutboxStatus.SENT: "送信済",
-    OutboxStatus.FAILED: "送信失敗",
+    OutboxStatus.PENDING: N_("未送信"),
+    OutboxStatus.SENT: N_("送信済"),
+    OutboxStatus.FAILED: N_("送信失敗"),
 }
 
 # 操作履歴 / 監査ログ: what each audit row records.
 AUDIT_ACTION = {
-    "login": "ログイン",
-    "login_failed": "ログイン失敗",
-    "password_changed": "パスワード変更",
-    "password_reset": "パスワード再発行",
-    "staff_created": "職員アカウント作成",
-    "app_member_created": "アプリ会員登録",
-    "account_suspended": "アカウント利用停止",
-    "account_reactivated": "アカウント利用再開",
-    "business_suspended": "事業者の利用停止",
-    "business_reactivated": "事業者の利用再開",
-    "store_suspended": "店舗の利用停止",
-    "store_reactivated": "店舗の利用再開",
-    "application_submitted": "加盟店登録の申込",
-    "application_approved": "申込の承認",
-    "application_rejected": "申込の却下",
-    "business_profile_updated": "事業者情報の変更",
-    "bank_account_changed": "振込先口座の変更",
-    "store_profile_updated": "店舗情報の変更",
-    "store_image_added": "店舗画像の追加",
-    "store_image_deleted": "店舗画像の削除",
-    "store_images_reordered": "店舗画像の並べ替え",
-    "store_published": "「使えるお店」に公開",
-    "store_unpublished": "「使えるお店」から非公開",
-    "kit_handed_over": "加盟店キットの受け渡し",
-    "register.create": "レジ追加",
-    "register.rename": "レジ名変更",
-    "register.retire": "レジの使用終了",
-    "register.qr_reissue": "店舗QRコード再発行",
-    "payment_created": "決済",
-    "payment_cancelled": "取消",
-    "points_granted": "ポイント付与",
-    "points_granted_batch": "ポイント一括付与",
-    "campaign_created": "キャンペーン作成",
-    "campaign_updated": "キャンペーン変更",
-    "cards_issued": "カード発行",
-    "card_suspended": "カード利用停止",
-    "card_replaced": "カード再発行（残高移行）",
-    "mail_resend": "メール再送",
-    "idempotency_keys_pruned": "決済キーの整理",
-    "notice_published": "お知らせの掲載",
-    "notice_ended": "お知らせの掲載終了",
+    "login": N_("ログイン"),
+    "login_failed": N_("ログイン失敗"),
+    "password_changed": N_("パスワード変更"),
+    "password_reset": N_("パスワード再発行"),
+    "staff_created": N_("職員アカウント作成"),
+    "app_member_created": N_("アプリ会員登録"),
+    "account_suspended": N_("アカウント利用停止"),
+    "account_reactivated": N_("アカウント利用再開"),
+    "business_suspended": N_("事業者の利用停止"),
+    "business_reactivated": N_("事業者の利用再開"),
+    "store_suspended": N_("店舗の利用停止"),
+    "store_reactivated": N_("店舗の利用再開"),
+    "application_submitted": N_("加盟店登録の申込"),
+    "application_approved": N_("申込の承認"),
+    "application_rejected": N_("申込の却下"),
+    "business_profile_updated": N_("事業者情報の変更"),
+    "bank_account_changed": N_("振込先口座の変更"),
+    "store_profile_updated": N_("店舗情報の変更"),
+    "store_image_added": N_("店舗画像の追加"),
+    "store_image_deleted": N_("店舗画像の削除"),
+    "store_images_reordered": N_("店舗画像の並べ替え"),
+    "store_published": N_("「使えるお店」に公開"),
+    "store_unpublished": N_("「使えるお店」から非公開"),
+    "kit_handed_over": N_("加盟店キットの受け渡し"),
+    "register.create": N_("レジ追加"),
+    "register.rename": N_("レジ名変更"),
+    "register.retire": N_("レジの使用終了"),
+    "register.qr_reissue": N_("店舗QRコード再発行"),
+    "payment_created": N_("決済"),
+    "payment_cancelled": N_("取消"),
+    "points_granted": N_("ポイント付与"),
+    "points_granted_batch": N_("ポイント一括付与"),
+    "campaign_created": N_("キャンペーン作成"),
+    "campaign_updated": N_("キャンペーン変更"),
+    "cards_issued": N_("カード発行"),
+    "card_suspended": N_("カード利用停止"),
+    "card_replaced": N_("カード再発行（残高移行）"),
+    "mail_resend": N_("メール再送"),
+    "idempotency_keys_pruned": N_("決済キーの整理"),
+    "notice_published": N_("お知らせの掲載"),
+    "notice_ended": N_("お知らせの掲載終了"),
+    "language_changed": N_("表示言語の変更"),
 }
 
 NOTICE_AUDIENCE = {
-    NoticeAudience.MERCHANTS: "加盟店（管理サイト・加盟店アプリ）",
-    NoticeAudience.CUSTOMERS: "利用者（ウォレット・公開ページ）",
-    NoticeAudience.EVERYONE: "すべて",
+    NoticeAudience.MERCHANTS: N_("加盟店（管理サイト・加盟店アプリ）"),
+    NoticeAudience.CUSTOMERS: N_("利用者（ウォレット・公開ページ）"),
+    NoticeAudience.EVERYONE: N_("すべて"),
 }
 
 TABLES: dict[str, dict] = {
@@ -118,9 +124,10 @@ def label(value, table: str) -> str:
     an unknown value is shown as itself, never as an error page."""
     if value is None:
         return ""
-    return _BY_TEXT[table].get(_key(value), _key(value))
+    word = _BY_TEXT[table].get(_key(value))
+    return gettext(word) if word is not None else _key(value)
 
 
 def choices(table: str) -> list[tuple[str, str]]:
     """(stored text, word) pairs of a table, for a form's select."""
-    return list(_BY_TEXT[table].items())
+    return [(key, gettext(word)) for key, word in _BY_TEXT[table].items()]

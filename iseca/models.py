@@ -332,6 +332,9 @@ class Account(UserMixin, db.Model):
     store_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stores.id"), index=True)
     member_id: Mapped[Optional[int]] = mapped_column(ForeignKey("members.id"), index=True)
     last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    # The language the account chose with the switch (pages and its mails);
+    # None: the browser's language, Japanese by default (iseca/i18n.py).
+    locale: Mapped[Optional[str]] = mapped_column(String(8))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     business: Mapped[Optional[Business]] = relationship()

@@ -27,6 +27,27 @@ from iseca.extensions import db
 from iseca.extensions import mail as flask_mail
 
 PG_URL = os.environ.get("ISECA_TEST_DATABASE_URL")
+
+
+def _compile_catalogues() -> None:
+    """The translations as `make translations` builds them, for a suite run
+    without make (each .mo replaced in one step: test workers start at once)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(__file__).resolve().parent.parent.glob("iseca/translations/*/*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with open(po, "rb") as f:
+            catalogue = read_po(f)
+        partial = mo.with_suffix(f".{os.getpid()}.tmp")
+        with open(partial, "wb") as f:
+            write_mo(f, catalogue)
+        os.replace(partial, mo)
+
+
+_compile_catalogues()
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 TEST_CONFIG = {

@@ -55,6 +55,8 @@ def by_area(cms: dict, terminal: dict, counter: dict, wallet: dict) -> dict:
 
 RULES: dict[str, dict] = {
     "static": PUBLIC,
+    # The language switch on every page (a cookie; a logged-in account's own setting).
+    "language.switch": PUBLIC,
     # Public site
     "public.index": PUBLIC, "public.faq": PUBLIC, "public.not_payable": PUBLIC, "public.contact": PUBLIC,
     "public.apply": PUBLIC, "public.apply_done": PUBLIC, "public.bank_lookup": PUBLIC,
@@ -147,7 +149,8 @@ class World:
 
     def form(self, endpoint: str) -> dict[str, object]:
         """What a POST carries beyond its CSRF token, where the route needs it to reach its form."""
-        return {"counter.grants_commit": {"campaign_id": self.campaign_id}}.get(endpoint, {})
+        return {"counter.grants_commit": {"campaign_id": self.campaign_id},
+                "language.switch": {"lang": "en", "next": "/"}}.get(endpoint, {})
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ from ..labels import label
 from ..audit import describe_details
 from ..notices import running_notices
 from ..models import AccountKind
-from ..timeutil import datetime_attr, jst
+from ..i18n import date as local_date
+from ..i18n import jst, number, yen
+from ..timeutil import datetime_attr
 from . import errors
 from .pages import wants_fragment
 
@@ -41,13 +43,6 @@ CSP = "; ".join(
 PASSWORD_CHANGE_ALLOWED = {"auth.password", "auth.logout", "auth.login", "static"}
 
 
-def yen(value: int | None) -> str:
-    """1234 → '1,234円'."""
-    if value is None:
-        return ""
-    return f"{int(value):,}円"
-
-
 def menu_current(endpoint: str, *section: str) -> Markup:
     """aria-current for a menu link: "page" on the page itself, "true" on the
     pages under it (`section`: endpoints, or prefixes ending in "_" or in "."
@@ -66,6 +61,8 @@ def init_app(app: Flask) -> None:
     static_urls.init_app(app)
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["jst"] = jst
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["datetime_attr"] = datetime_attr
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["audit_details"] = describe_details

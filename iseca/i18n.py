@@ -1,0 +1,181 @@
+"""Languages: which one a page speaks, and amounts and dates as each reader
+expects them.
+
+Japanese is the source language: every string is written in Japanese (the
+guide's own labels) and goes through Flask-Babel's `_()`, so the Japanese
+pages are what they were. English covers the whole product; Portuguese
+(Brazil) and Vietnamese cover what residents use (the public pages, the
+wallet and the card balance page). Elsewhere a resident language falls back
+to English, the second language of the merchant areas.
+
+The language of a request, first that applies: the logged-in account's own
+setting, the `lang` cookie (the visible switch sets both), the browser's
+Accept-Language, Japanese. Catalogues live in iseca/translations/<part>/,
+one folder per part of the product (common, residents, merchants, counter),
+merged at run time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from babel import Locale
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from flask import Flask, has_request_context, request
+from flask_babel import Babel, force_locale, get_locale  # noqa: F401  (force_locale: re-exported for mails)
+
+from .timeutil import JST
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+# The parts of the catalogue, in merge order (a later part's entry wins).
+PARTS = ("common", "residents", "merchants", "counter")
+
+DEFAULT = "ja"
+# Each language as it names itself (the switch shows these words).
+LANGUAGES: dict[str, str] = {"ja": "日本語", "en": "English", "pt_BR": "Português", "vi": "Tiếng Việt"}
+# `lang` attribute values (BCP 47).
+HTML_LANG = {"ja": "ja", "en": "en", "pt_BR": "pt-BR", "vi": "vi"}
+# Languages of every page; the resident languages add to them where residents go.
+EVERYWHERE = ("ja", "en")
+RESIDENT_AREAS = ("public", "wallet")
+# Public pages for merchants, not residents: the application (加盟店登録).
+MERCHANT_PUBLIC_ENDPOINTS = ("public.apply", "public.apply_done", "public.bank_lookup")
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+babel = Babel()
+
+
+def N_(text: str) -> str:
+    """Marks a string for the catalogues where it is defined; it is
+    translated where it is shown (labels, choices)."""
+    return text
+
+
+def area_name() -> str:
+    """The area of this request ('public' outside the logged-in areas)."""
+    from .auth.areas import area_of_request
+
+    area = area_of_request()
+    return area.name if area is not None else "public"
+
+
+def offered(area: str | None = None) -> tuple[str, ...]:
+    """The languages a page of `area` (by default: this request's) is written in."""
+    if area is None:
+        area = area_name()
+        if has_request_context() and request.endpoint in MERCHANT_PUBLIC_ENDPOINTS:
+            return EVERYWHERE
+    return tuple(LANGUAGES) if area in RESIDENT_AREAS else EVERYWHERE
+
+
+def normalise(code: str | None) -> str | None:
+    """A language code as the catalogues name it ('pt-BR', 'pt_br', 'pt' →
+    'pt_BR'), or None for a language the product does not speak."""
+    if not code:
+        return None
+    code = code.strip().replace("-", "_")
+    for known in LANGUAGES:
+        if code.lower() == known.lower():
+            return known
+    base = code.split("_", 1)[0].lower()
+    return {"ja": "ja", "en": "en", "pt": "pt_BR", "vi": "vi"}.get(base)
+
+
+def chosen() -> str | None:
+    """The language this reader chose (account setting, then cookie), if any."""
+    from flask_login import current_user
+
+    try:
+        if current_user and current_user.is_authenticated and getattr(current_user, "locale", None):
+            return normalise(current_user.locale)
+    except Exception:  # the database down: the error page still renders
+        pass
+    return normalise(request.cookies.get(COOKIE))
+
+
+def select_locale() -> str:
+    """The language of the current request (see the module's docstring)."""
+    if not has_request_context():
+        return DEFAULT
+    languages = offered()
+    picked = chosen()
+    if picked is None:
+        picked = normalise(request.accept_languages.best_match(
+            [HTML_LANG[c] for c in LANGUAGES] + ["pt", "pt-PT"], default=DEFAULT))
+    if picked is None:
+        return DEFAULT
+    return picked if picked in languages else "en"
+
+
+def current() -> str:
+    """The language code of the current request ('ja' outside a request)."""
+    locale = get_locale()
+    return str(locale) if locale is not None else DEFAULT
+
+
+def yen(value: int | None, locale: str | None = None) -> str:
+    """An amount of yen as the reader writes it: 1,234円 in Japanese,
+    ¥1,234 in English, the locale's own separators and sign elsewhere."""
+    if value is None:
+        return ""
+    locale = locale or current()
+    if locale == "ja":
+        return babel_numbers.format_decimal(int(value), locale="ja") + "円"
+    return babel_numbers.format_currency(int(value), "JPY", locale=locale)
+
+
+def number(value: int | None, locale: str | None = None) -> str:
+    """A whole number with the locale's group separators (points, counts)."""
+    if value is None:
+        return ""
+    return babel_numbers.format_decimal(int(value), locale=locale or current())
+
+
+# strftime formats the templates use → CLDR skeletons for other languages.
+def _skeletons(fmt: str) -> tuple[str, str]:
+    """The date and time parts of a strftime format as CLDR skeletons."""
+    # The month by name: 3/5 reads as 5 March to some readers and 3 May to others.
+    day = ("y" if "%Y" in fmt else "") + ("MMM" if "%m" in fmt else "") + ("d" if "%d" in fmt else "")
+    time = ("H" if "%H" in fmt else "") + ("mm" if "%M" in fmt else "") + ("ss" if "%S" in fmt else "")
+    return day, time
+
+
+def jst(value: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M", locale: str | None = None) -> str:
+    """A UTC timestamp in Japan time: `fmt` (strftime) in Japanese, the same
+    fields in the reader's own order and separators in other languages."""
+    if value is None:
+        return ""
+    local = value.astimezone(JST)
+    locale = locale or current()
+    if locale == "ja":
+        return local.strftime(fmt)
+    language = Locale.parse(locale)
+    day, time = _skeletons(fmt)
+    parts = [babel_dates.format_skeleton(s, local, locale=language, fuzzy=True) if s else "" for s in (day, time)]
+    if all(parts):
+        return str(language.datetime_formats["short"]).replace("{1}", parts[0]).replace("{0}", parts[1])
+    return parts[0] or parts[1]
+
+
+def date(value: dt.date | None, locale: str | None = None, fmt: str = "%Y/%m/%d") -> str:
+    """A calendar day (西暦): `fmt` in Japanese, the locale's medium date elsewhere."""
+    if value is None:
+        return ""
+    locale = locale or current()
+    if locale == "ja":
+        return value.strftime(fmt)
+    return babel_dates.format_date(value, "medium", locale=Locale.parse(locale))
+
+
+def init_app(app: Flask) -> None:
+    """Flask-Babel with the catalogue parts and the language selector."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Tokyo")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(TRANSLATIONS / part) for part in PARTS)
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["current_language"] = current
+    app.jinja_env.globals["html_lang"] = lambda: HTML_LANG.get(current(), "ja")
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["offered_languages"] = offered
