@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
-from . import amounts, audit, idempotency, ledger, settlement
+from . import amounts, audit, day_totals, idempotency, ledger, settlement
 from .database import insert_ignoring_conflict
 from .extensions import db
 from .models import (
@@ -213,6 +213,8 @@ def _pay(member, register, amount, method, *, actor=None, card=None, at=None) ->
         "ledger_transaction_id": spent.transaction_id,
         "period_id": _period_id(jst_date(at)),
     }).scalar_one()
+    day_totals.record_payment(register_id=register.id, store_id=store.id, business_id=store.business_id,
+                              method=method, amount=amount, at=at)
     return PaymentResult(payment_id=payment_id, number=number, balance_after=spent.balance_after)
 
 
