@@ -29,7 +29,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
 from bench.pgdb import finish, fresh_database  # noqa: E402
-from iseca import create_app, figures  # noqa: E402
+from iseca import create_app, day_totals, figures  # noqa: E402
 from iseca.accounts import create_account  # noqa: E402
 from iseca.extensions import db  # noqa: E402
 from iseca.models import AccountKind  # noqa: E402
@@ -105,6 +105,8 @@ def generate(payments: int, stores: int) -> None:
             FROM generate_series(1::bigint, {payments}) g
             JOIN stores s ON s.id = (SELECT min(id) FROM stores) + ((g * 104729) % {stores})
             JOIN registers r ON r.store_id = s.id""")
+    # The per-day totals the app keeps with every payment, written here for the generated ones.
+    day_totals.rebuild()
     # The settlement periods of the last two years and the next (open) ones.
     first = today.replace(year=today.year - 2, day=1)
     day = first

@@ -40,6 +40,7 @@ def arguments(tmp_path: Path) -> dict[tuple[str, ...], list[str]]:
         ("send-mail",): ["--limit", "100"],
         ("payments", "prune-keys"): ["--days", "1"],
         ("payments", "verify-books"): [],
+        ("payments", "rebuild-day-totals"): [],
         ("settlement", "import-schedule"): [str(GUIDE_TABLE)],
         ("settlement", "close"): [],
         ("backup",): [str(tmp_path / "iseca-backup")],
