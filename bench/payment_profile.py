@@ -1,12 +1,14 @@
 """One 「決済する」 request taken apart: the SQL statements it sends and the
-Python time it spends, in-process (Flask's test client) on PostgreSQL. Not a
-test: it prints figures.
+Python time it spends, in-process (Flask's test client) on PostgreSQL; and
+the CPU of a trivial page logged in beside the same page anonymous (what the
+login costs every request). Not a test: it prints figures.
 
     .venv/bin/python bench/payment_profile.py [--requests 300] [--show-sql] [--profile]
         [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Python time is the request's wall time minus the time spent waiting for the
-database (measured around each statement's execution).
+database (measured around each statement's execution). --profile times
+functions by this process's CPU (waiting for PostgreSQL is left out).
 """
 from __future__ import annotations
 
@@ -38,6 +40,8 @@ def main() -> int:
     parser.add_argument("--show-sql", action="store_true", help="print the statements of one request")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
     parser.add_argument("--dump", help="with --profile: also write the cProfile data to this file")
+    parser.add_argument("--trivial-path", default="/bank-names",
+                        help="the trivial page timed logged in and anonymous (public, no database of its own but the notices)")
     args = parser.parse_args()
 
     from sqlalchemy import event, text
@@ -53,8 +57,9 @@ def main() -> int:
         from iseca import create_app
         from iseca.extensions import db
 
+        # The request log is off as in bench/payments.py: the figures, not a line per request.
         app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "profile",
-                          "PUBLIC_BASE_URL": "http://localhost"})
+                          "PUBLIC_BASE_URL": "http://localhost", "REQUEST_LOG": False})
         client = app.test_client()
         page = client.get("/terminal/login").get_data(as_text=True)
         token = CSRF_RE.search(page).group(1)
@@ -99,7 +104,8 @@ def main() -> int:
         # BEGIN/COMMIT are not cursor executions: count them apart.
         statements.clear()
         db_time[0] = 0.0
-        profiler = cProfile.Profile() if args.profile else None
+        # Timed by the CPU of this process: waiting for PostgreSQL is not what is to be removed.
+        profiler = cProfile.Profile(time.process_time) if args.profile else None
         wall = time.perf_counter()
         cpu = time.process_time()
         if profiler:
@@ -111,13 +117,19 @@ def main() -> int:
         wall = time.perf_counter() - wall
         cpu = time.process_time() - cpu
         n = args.requests
+        db_wait = db_time[0]
+        # After the charges: its queries (the notices) are not counted with theirs.
+        logged_in, anonymous = trivial_cpu(client, app.test_client(), args.trivial_path)
+        print(f"load average (1 min): {os.getloadavg()[0]:.2f}")
         print(f"statements per payment request: {len(one_request)} (plus COMMIT)")
         if args.show_sql:
             for s in one_request:
                 print("  -", " ".join(s.split())[:200])
-        print(f"per request: {wall / n * 1000:.2f} ms wall, {db_time[0] / n * 1000:.2f} ms waiting for PostgreSQL, "
-              f"{(wall - db_time[0]) / n * 1000:.2f} ms Python (test client included); "
+        print(f"per request: {wall / n * 1000:.2f} ms wall, {db_wait / n * 1000:.2f} ms waiting for PostgreSQL, "
+              f"{(wall - db_wait) / n * 1000:.2f} ms Python (test client included); "
               f"CPU of this process {cpu / n * 1000:.2f} ms (steadier than wall time on a busy machine)")
+        print(f"trivial request GET {args.trivial_path}: logged in {logged_in:.2f} ms CPU, anonymous {anonymous:.2f} ms CPU "
+              f"({logged_in / anonymous:.2f}x)")
         if profiler:
             if args.dump:
                 profiler.dump_stats(args.dump)
@@ -130,6 +142,23 @@ def main() -> int:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     return 0
+
+
+def trivial_cpu(logged_in, anonymous, path: str, rounds: int = 5, requests: int = 200) -> tuple[float, float]:
+    """CPU ms per request of `path` for a logged-in client and an anonymous
+    one, alternating in rounds; the least of the rounds (the one the other
+    processes on the machine disturbed least)."""
+    best = {"in": float("inf"), "out": float("inf")}
+    for _ in range(rounds):
+        for name, client in (("in", logged_in), ("out", anonymous)):
+            for _ in range(20):
+                client.get(path)
+            cpu = time.process_time()
+            for _ in range(requests):
+                response = client.get(path)
+            best[name] = min(best[name], (time.process_time() - cpu) / requests * 1000)
+            assert response.status_code == 200, response.status_code
+    return best["in"], best["out"]
 
 
 if __name__ == "__main__":

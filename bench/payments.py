@@ -1,8 +1,9 @@
 """Payments benchmark: the app under gunicorn on PostgreSQL, driven through
-HTTP by concurrent tills, beside pgbench's TPC-B-like figure from the same
-machine and run. Not a test: it prints figures.
+HTTP by 1, 16 and 32 concurrent tills, beside pgbench's TPC-B-like figure
+with as many clients, from the same machine and run. Not a test: it prints
+figures.
 
-    .venv/bin/python bench/payments.py [--workers 4] [--clients 16] [--seconds 15]
+    .venv/bin/python bench/payments.py [--workers 4] [--tills 1,16,32] [--seconds 15]
         [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 It makes two scratch databases (one for the app, one for pgbench) and drops
@@ -115,8 +116,9 @@ def seed(db_url: str, stores: int, cards: int) -> tuple[list[str], list[str]]:
     return store_codes, numbers
 
 
-def pgbench(url: str, clients: int, seconds: int) -> float:
-    """pgbench's default TPC-B-like script on a scratch database: transactions per second."""
+def pgbench(url: str, clients_list: list[int], seconds: int) -> dict[int, float]:
+    """pgbench's default TPC-B-like script on a scratch database, at each
+    number of clients: transactions per second."""
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
@@ -128,16 +130,19 @@ def pgbench(url: str, clients: int, seconds: int) -> float:
     env = {**os.environ, "PGHOST": u.host or "127.0.0.1", "PGPORT": str(u.port or 5432), "PGUSER": u.username or "postgres"}
     if u.password:
         env["PGPASSWORD"] = u.password
+    tps = {}
     try:
         subprocess.run(["pgbench", "-i", "-q", "-s", "10", name], env=env, check=True, capture_output=True)
-        out = subprocess.run(["pgbench", "-n", "-c", str(clients), "-j", "2", "-T", str(seconds), name],
-                             env=env, check=True, capture_output=True, text=True).stdout
+        for clients in clients_list:
+            out = subprocess.run(["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), name],
+                                 env=env, check=True, capture_output=True, text=True).stdout
+            match = re.search(r"tps = ([0-9.]+)", out)
+            tps[clients] = float(match.group(1)) if match else float("nan")
     finally:
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
-    match = re.search(r"tps = ([0-9.]+)", out)
-    return float(match.group(1)) if match else float("nan")
+    return tps
 
 
 def drive(port: int, store_codes: list[str], numbers: list[str], clients: int, seconds: float):
@@ -200,21 +205,24 @@ def main() -> int:
                                                         "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread when > 1)")
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--tills", default="1,16,32", help="numbers of concurrent tills, one run each")
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--stores", type=int, default=8)
     parser.add_argument("--cards", type=int, default=200)
     args = parser.parse_args()
+    tills = [int(n) for n in args.tills.split(",")]
 
-    from sqlalchemy import create_engine, func, select, text
+    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
+    load_before = os.getloadavg()
     name = f"iseca_bench_{uuid.uuid4().hex[:8]}"
     engine = admin_engine(args.url)
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     db_url = make_url(args.url).set(database=name).render_as_string(hide_password=False)
     server = None
+    runs = []
     try:
         store_codes, numbers = seed(db_url, args.stores, args.cards)
         port = free_port()
@@ -236,10 +244,11 @@ def main() -> int:
                 if time.time() > deadline:
                     raise RuntimeError("gunicorn did not start")
                 time.sleep(0.2)
-        drive(port, store_codes, numbers, args.clients, 2)  # warm-up: connections, caches
-        cpu_before = time.process_time()
-        latencies, statuses, elapsed = drive(port, store_codes, numbers, args.clients, args.seconds)
-        client_cpu = time.process_time() - cpu_before
+        for clients in tills:
+            drive(port, store_codes, numbers, clients, 2)  # warm-up: connections, caches
+            cpu_before = time.process_time()
+            latencies, statuses, elapsed = drive(port, store_codes, numbers, clients, args.seconds)
+            runs.append((clients, latencies, statuses, elapsed, time.process_time() - cpu_before, os.getloadavg()[0]))
         check = create_engine(db_url)
         with check.connect() as conn:
             negative = conn.execute(text("SELECT count(*) FROM ledger_accounts WHERE kind = 'member' AND balance < 0")).scalar()
@@ -254,21 +263,20 @@ def main() -> int:
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
-    tps = pgbench(args.url, args.clients, int(args.seconds))
+    tps = pgbench(args.url, tills, int(args.seconds))
     engine.dispose()
-    ok = statuses.get(303, 0)
-    latencies.sort()
-    p50 = statistics.median(latencies) * 1000 if latencies else float("nan")
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000 if latencies else float("nan")
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end; gunicorn {args.workers} workers x {args.threads} threads; "
-          f"{args.clients} concurrent tills; {args.seconds:.0f} s")
-    print(f"payments accepted: {ok} (statuses {dict(sorted(statuses.items()))}); rows in payments incl. warm-up: {payments}")
-    print(f"payments per second: {ok / elapsed:.1f}")
-    print(f"latency p50: {p50:.1f} ms  p99: {p99:.1f} ms")
-    print(f"load generator's own CPU (same 2 cores): {client_cpu / max(ok, 1) * 1000:.1f} ms per payment, "
-          f"{client_cpu / elapsed * 100:.0f}% of one core")
-    print(f"pgbench TPC-B-like (scale 10, {args.clients} clients, same machine): {tps:.1f} tps")
-    print(f"payments / pgbench: {ok / elapsed / tps:.2f}")
+    print(f"machine: {os.cpu_count()} cores; load average (1 min) {load_before[0]:.2f} at the start, "
+          f"{os.getloadavg()[0]:.2f} at the end; gunicorn {args.workers} workers x {args.threads} threads; {args.seconds:.0f} s per run")
+    print(f"{'tills':>5} {'payments/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'pgbench tps':>12} {'ratio':>6}  statuses, load average, load generator CPU")
+    for clients, latencies, statuses, elapsed, client_cpu, load in runs:
+        ok = statuses.get(303, 0)
+        latencies.sort()
+        p50 = statistics.median(latencies) * 1000 if latencies else float("nan")
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000 if latencies else float("nan")
+        rate = ok / elapsed
+        print(f"{clients:>5} {rate:>11.1f} {p50:>8.1f} {p99:>8.1f} {tps[clients]:>12.1f} {rate / tps[clients]:>6.3f}  "
+              f"{dict(sorted(statuses.items()))}, {load:.2f}, {client_cpu / max(ok, 1) * 1000:.1f} ms per payment")
+    print(f"rows in payments incl. warm-ups: {payments}")
     print(f"books: negative member balances {negative}, unbalanced transactions {unbalanced}")
     return 0 if negative == 0 and unbalanced == 0 else 1
 

@@ -10,13 +10,13 @@ from typing import Any, Iterator
 from flask import has_request_context, request
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 
 from .database import contains_text
 from .extensions import db
 from .i18n import N_
 from .timeutil import start_of_day_utc
-from .models import Account, AuditLog, Business, Payment, Register, Store, StoreImage
+from .models import Account, AuditLog, Business, Payment, Register, Store, StoreImage, utcnow
 
 
 def business_of(target: Any) -> int | None:
@@ -43,19 +43,46 @@ def record(
     """Add an audit entry for `action` on `target` (a model object or None)."""
     if actor is None and actor_label is None and has_request_context() and current_user and current_user.is_authenticated:
         actor = current_user._get_current_object()  # type: ignore[attr-defined]
-    label = actor_label or (f"{actor.kind}:{actor.login}" if actor is not None else "system")
-    entry = AuditLog(
-        actor_account_id=actor.id if actor is not None else None,
-        actor_label=label[:300],
-        action=action,
-        target_type=type(target).__name__.lower() if target is not None else "",
-        target_id=getattr(target, "id", None),
-        details=details or None,
-        ip_address=(request.remote_addr or "")[:45] if has_request_context() else "",
+    entry = AuditLog(**_values(
+        action,
+        type(target).__name__.lower() if target is not None else "",
+        getattr(target, "id", None),
+        details,
+        actor=actor,
+        actor_label=actor_label,
         business_id=business_id if business_id is not None else business_of(target),
-    )
+    ))
     db.session.add(entry)
     return entry
+
+
+_INSERT = insert(AuditLog.__table__)
+
+
+def write(action: str, target_type: str, target_id: int, details: dict[str, Any], *, actor: Account,
+          business_id: int | None) -> None:
+    """`record` for a row whose target is known by its id (a payment written
+    by Core statements): one INSERT now, on the session's connection, in the
+    same transaction as the change."""
+    db.session.connection().execute(_INSERT, _values(action, target_type, target_id, details, actor=actor,
+                                                     business_id=business_id))
+
+
+def _values(action, target_type, target_id, details, *, actor, actor_label=None, business_id) -> dict[str, Any]:
+    """The columns of an audit row: who (the account, or a label), what, on
+    what, from which address."""
+    label = actor_label or (f"{actor.kind}:{actor.login}" if actor is not None else "system")
+    return {
+        "at": utcnow(),
+        "actor_account_id": actor.id if actor is not None else None,
+        "actor_label": label[:300],
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "details": details or None,
+        "ip_address": (request.remote_addr or "")[:45] if has_request_context() else "",
+        "business_id": business_id,
+    }
 
 
 # ---------------------------------------------------------------------------

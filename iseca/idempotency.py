@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy import String, bindparam, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from .database import insert_ignoring_conflict
@@ -70,23 +70,30 @@ def fingerprint(**fields: Any) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _claim_postgresql(values: dict, wait_ms: int) -> int | None:
+def _claim_statement_postgresql():
     """INSERT … SELECT … FROM (SELECT set_config('lock_timeout', …, true))
     ON CONFLICT DO NOTHING RETURNING id: the key's row is produced after the
     lock timeout is in force, so waiting for an uncommitted insert of the
-    same key is bounded by it (one round trip)."""
+    same key is bounded by it (one round trip). Built once."""
     from sqlalchemy.dialects.postgresql import insert
 
     table = IdempotencyKey.__table__
-    timeout = select(func.set_config("lock_timeout", str(int(wait_ms)), True).label("t")).subquery()
-    row = select(*[literal(value, table.c[name].type) for name, value in values.items()]).where(timeout.c.t.is_not(None))
-    stmt = (
-        insert(IdempotencyKey)
-        .from_select(list(values), row)
+    timeout = select(func.set_config("lock_timeout", bindparam("wait_ms", type_=String), True).label("t")).subquery()
+    names = ["account_id", "key", "request_hash", "created_at"]
+    row = select(*[bindparam(name, type_=table.c[name].type) for name in names]).where(timeout.c.t.is_not(None))
+    return (
+        insert(table)
+        .from_select(names, row)
         .on_conflict_do_nothing(index_elements=["account_id", "key"])
-        .returning(IdempotencyKey.id)
+        .returning(table.c.id)
     )
-    return db.session.execute(stmt).scalar()
+
+
+_CLAIM_POSTGRESQL = _claim_statement_postgresql()
+
+
+def _claim_postgresql(values: dict, wait_ms: int) -> int | None:
+    return db.session.connection().execute(_CLAIM_POSTGRESQL, {**values, "wait_ms": str(int(wait_ms))}).scalar()
 
 
 def claim(account_id: int, key: str | None, request_fingerprint: str, messages: Messages) -> IdempotencyKey | None:
@@ -126,15 +133,17 @@ def claim(account_id: int, key: str | None, request_fingerprint: str, messages: 
 
 def finish(account_id: int, key: str, result: dict[str, Any], *, payment_id: int | None = None) -> None:
     """Store the result of the work a claimed key guarded (same transaction)."""
-    values: dict[str, Any] = {"result": result}
-    if payment_id is not None:
-        values["payment_id"] = payment_id
-    db.session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    db.session.connection().execute(
+        _FINISH_WITH_PAYMENT if payment_id is not None else _FINISH,
+        {"account_id_": account_id, "key_": key, "result": result, "payment_id": payment_id},
     )
+
+
+_KEYS = IdempotencyKey.__table__
+_FINISH = (update(_KEYS)
+           .where(_KEYS.c.account_id == bindparam("account_id_"), _KEYS.c.key == bindparam("key_"))
+           .values(result=bindparam("result", type_=_KEYS.c.result.type)))
+_FINISH_WITH_PAYMENT = _FINISH.values(payment_id=bindparam("payment_id", type_=_KEYS.c.payment_id.type))
 
 
 def stored(account_id: int, key: str | None) -> tuple[int | None, dict[str, Any]] | None:

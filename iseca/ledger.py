@@ -8,12 +8,14 @@ also under concurrent payments (no read-modify-write in Python).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from sqlalchemy import BigInteger, and_, case, func, literal, or_, select, text, update
+from sqlalchemy import BigInteger, Integer, and_, bindparam, case, func, insert, or_, select, text, union_all, update
+from sqlalchemy.orm.util import identity_key
 
 from . import database
 from .extensions import db
@@ -100,54 +102,103 @@ def _post(kind, movements, *, actor, memo, at, rows_locked: bool) -> LedgerTrans
     """`post`; `rows_locked`: this module locked the rows already (SELECT …
     FOR UPDATE in id order, see `spend`), so all balances change in one
     statement. Never a caller's word: only this module knows what it locked."""
-    amounts = [amount for _, amount in movements]
+    _check_movements([amount for _, amount in movements])
+    txn_id = _write(kind, [(account.id, amount) for account, amount in movements],
+                    actor_id=actor.id if actor else None, memo=memo, at=at or utcnow(), rows_locked=rows_locked)
+    return db.session.get(LedgerTransaction, txn_id)
+
+
+def _check_movements(amounts: list[int]) -> None:
     if any(not isinstance(a, int) or isinstance(a, bool) for a in amounts):
         raise LedgerError("amounts must be integers of yen")
     if sum(amounts) != 0:
         raise LedgerError("entries of a transaction must sum to zero")
-    if any(a == 0 for a in amounts) or len(movements) < 2:
+    if any(a == 0 for a in amounts) or len(amounts) < 2:
         raise LedgerError("a transaction moves a non-zero amount between at least two accounts")
-    txn = LedgerTransaction(kind=kind, actor_account_id=actor.id if actor else None, memo=memo[:300], created_at=at or utcnow())
-    db.session.add(txn)
-    db.session.flush()
-    ordered = sorted(movements, key=lambda m: m[0].id)
-    entries = [LedgerEntry(transaction_id=txn.id, account_id=account.id, amount=amount) for account, amount in ordered]
-    if rows_locked or db.session.get_bind().dialect.name == "sqlite":
+
+
+# The statements of a movement, built once (SQLAlchemy then reuses their
+# compiled form): one INSERT … RETURNING of the transaction, one UPDATE of
+# every balance, one multi-row INSERT of the entries. Core statements on the
+# session's connection: no unit of work to flush for rows nobody reads back.
+_ACCOUNTS = LedgerAccount.__table__
+_TRANSACTIONS = LedgerTransaction.__table__
+_ENTRIES = LedgerEntry.__table__
+_INSERT_TRANSACTION = insert(_TRANSACTIONS).returning(_TRANSACTIONS.c.id)
+
+
+@functools.cache
+def _update_balances(n: int):
+    """UPDATE of `n` balances by a0…/d0… (id, signed amount); a member's only
+    where it stays at zero or above (the CHECK constraint holds it too)."""
+    delta = case(*[(_ACCOUNTS.c.id == bindparam(f"a{i}", type_=Integer), bindparam(f"d{i}", type_=BigInteger))
+                   for i in range(n)])
+    return (
+        update(_ACCOUNTS)
+        .where(_ACCOUNTS.c.id.in_([bindparam(f"a{i}", type_=Integer) for i in range(n)]),
+               or_(_ACCOUNTS.c.kind != LedgerAccountKind.MEMBER, _ACCOUNTS.c.balance + delta >= 0))
+        .values(balance=_ACCOUNTS.c.balance + delta)
+    )
+
+
+@functools.cache
+def _insert_entries(n: int):
+    """One INSERT of `n` entries of transaction `t` (a0…/d0…), as INSERT …
+    SELECT … UNION ALL SELECT …: unlike a multi-row VALUES, SQLAlchemy
+    compiles it once and reuses it."""
+    rows = [select(bindparam("t", type_=Integer), bindparam(f"a{i}", type_=Integer), bindparam(f"d{i}", type_=BigInteger))
+            for i in range(n)]
+    return insert(_ENTRIES).from_select(["transaction_id", "account_id", "amount"],
+                                        rows[0] if n == 1 else union_all(*rows))
+
+
+def connection():
+    """The session's connection, in its transaction, for Core statements;
+    changes the session still holds are written first, so that the
+    statements see them."""
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection()
+
+
+def _write(kind: LedgerTransactionKind, movements: list[tuple[int, int]], *, actor_id: int | None, memo: str,
+           at: dt.datetime, rows_locked: bool) -> int:
+    """Write one movement ((ledger account id, signed amount) pairs that sum
+    to zero) and return its transaction id. Raises InsufficientBalance when
+    a member account would go below zero (the caller rolls back)."""
+    conn = connection()
+    # In account id order, whatever the direction, so that any two
+    # transactions (a payment and a cancellation too) lock rows in one order.
+    ordered = sorted(movements)
+    params: dict = {}
+    for i, (account_id, amount) in enumerate(ordered):
+        params[f"a{i}"] = account_id
+        params[f"d{i}"] = amount
+    if rows_locked or conn.dialect.name == "sqlite":
         # The rows are locked already (by `spend` on PostgreSQL; SQLite's
         # writer holds the whole database): one conditional UPDATE for all.
-        delta = case({account.id: literal(amount, BigInteger) for account, amount in ordered}, value=LedgerAccount.id)
-        result = db.session.execute(
-            update(LedgerAccount)
-            .where(
-                LedgerAccount.id.in_([account.id for account, _ in ordered]),
-                or_(LedgerAccount.kind != LedgerAccountKind.MEMBER, LedgerAccount.balance + delta >= 0),
-            )
-            .values(balance=LedgerAccount.balance + delta)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != len(ordered):
-            raise InsufficientBalance(_available([account.id for account, amount in ordered if amount < 0]))
+        if conn.execute(_update_balances(len(ordered)), params).rowcount != len(ordered):
+            raise InsufficientBalance(_available([a for a, amount in ordered if amount < 0]))
     else:
-        # In account id order, whatever the direction, so that any two
-        # transactions (a payment and a cancellation too) lock rows in one order.
-        for account, amount in ordered:
-            result = db.session.execute(
-                update(LedgerAccount)
-                .where(
-                    LedgerAccount.id == account.id,
-                    or_(LedgerAccount.kind != LedgerAccountKind.MEMBER, LedgerAccount.balance + amount >= 0),
-                )
-                .values(balance=LedgerAccount.balance + amount)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:
-                raise InsufficientBalance(_available([account.id]))
-    # Added together so the flush writes them in one INSERT.
-    db.session.add_all(entries)
-    db.session.flush()
-    for account, _ in movements:
-        db.session.expire(account, ["balance"])
-    return txn
+        for account_id, amount in ordered:
+            if conn.execute(_update_balances(1), {"a0": account_id, "d0": amount}).rowcount != 1:
+                raise InsufficientBalance(_available([account_id]))
+    txn_id = conn.execute(_INSERT_TRANSACTION, {"kind": kind, "actor_account_id": actor_id, "memo": memo[:300],
+                                                "created_at": at}).scalar_one()
+    params["t"] = txn_id
+    conn.execute(_insert_entries(len(ordered)), params)
+    _expire_balances([a for a, _ in ordered])
+    return txn_id
+
+
+def _expire_balances(account_ids: Iterable[int]) -> None:
+    """Ledger accounts the session holds read their new balance when next used."""
+    session = db.session()
+    for account_id in account_ids:
+        account = session.identity_map.get(identity_key(LedgerAccount, account_id))
+        if account is not None:
+            session.expire(account, ["balance"])
 
 
 def post_many(
@@ -165,13 +216,7 @@ def post_many(
     at = at or utcnow()
     movements = [m for m in batches if m]
     for batch in movements:
-        amounts = [amount for _, amount in batch]
-        if any(not isinstance(a, int) or isinstance(a, bool) for a in amounts):
-            raise LedgerError("amounts must be integers of yen")
-        if sum(amounts) != 0:
-            raise LedgerError("entries of a transaction must sum to zero")
-        if any(a == 0 for a in amounts) or len(batch) < 2:
-            raise LedgerError("a transaction moves a non-zero amount between at least two accounts")
+        _check_movements([amount for _, amount in batch])
         if any(account.kind == LedgerAccountKind.MEMBER for account, _ in batch):
             raise LedgerError("post_many does not move members' points")
     if not movements:
@@ -247,46 +292,61 @@ def spendable_accounts(member_id: int, on: dt.date | None = None) -> list[Ledger
 
 @dataclass
 class Spent:
-    """What `spend` did: the ledger transaction, what the member can still
-    spend that day, and the campaign drawn from (None when several)."""
+    """What `spend` did: the ledger transaction's id, what the member can
+    still spend that day, and the campaign drawn from (None when several)."""
 
-    transaction: LedgerTransaction
+    transaction_id: int
     balance_after: int
     campaign_id: int | None
 
+    @property
+    def transaction(self) -> LedgerTransaction:
+        """The ledger transaction (loaded when asked for)."""
+        return db.session.get(LedgerTransaction, self.transaction_id)
 
-def _lock_spendable(member_id: int, store_id: int, day: dt.date) -> tuple[list[LedgerAccount], LedgerAccount | None]:
-    """The member's accounts spendable on `day` (soonest-expiring first) and
-    the store's account, in one query. On PostgreSQL the rows are locked in
-    id order, the order every ledger transaction locks in, so that payments
-    and cancellations crossing the same accounts cannot deadlock; the split
-    over campaigns is then computed from balances no one changes before
-    commit. (SQLite: the writing request already holds the database's write lock.)"""
+
+def _spendable_statement(lock: bool):
+    """The member's accounts spendable on :day and the store's account (see
+    `_lock_spendable`), built once per dialect's need."""
+    day = bindparam("day", type_=Campaign.starts_on.type)
+    campaigns = Campaign.__table__
     is_member = (
-        (LedgerAccount.kind == LedgerAccountKind.MEMBER)
-        & (LedgerAccount.member_id == member_id)
-        & ((LedgerAccount.campaign_id.is_(None)) | ((Campaign.starts_on <= day) & (Campaign.ends_on >= day)))
+        (_ACCOUNTS.c.kind == LedgerAccountKind.MEMBER)
+        & (_ACCOUNTS.c.member_id == bindparam("member_id", type_=Integer))
+        & ((_ACCOUNTS.c.campaign_id.is_(None)) | ((campaigns.c.starts_on <= day) & (campaigns.c.ends_on >= day)))
     )
     is_store = (
-        (LedgerAccount.kind == LedgerAccountKind.STORE)
-        & (LedgerAccount.store_id == store_id)
-        & LedgerAccount.member_id.is_(None)
-        & LedgerAccount.campaign_id.is_(None)
+        (_ACCOUNTS.c.kind == LedgerAccountKind.STORE)
+        & (_ACCOUNTS.c.store_id == bindparam("store_id", type_=Integer))
+        & _ACCOUNTS.c.member_id.is_(None)
+        & _ACCOUNTS.c.campaign_id.is_(None)
     )
     stmt = (
-        select(LedgerAccount, Campaign.ends_on)
-        .outerjoin(Campaign, LedgerAccount.campaign_id == Campaign.id)
+        select(_ACCOUNTS.c.id, _ACCOUNTS.c.kind, _ACCOUNTS.c.campaign_id, _ACCOUNTS.c.balance, campaigns.c.ends_on)
+        .select_from(_ACCOUNTS.outerjoin(campaigns, _ACCOUNTS.c.campaign_id == campaigns.c.id))
         .where(is_member | is_store)
-        .order_by(LedgerAccount.id)
-        .execution_options(populate_existing=True)
+        .order_by(_ACCOUNTS.c.id)
     )
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=LedgerAccount)
-    rows = db.session.execute(stmt).all()
-    store = next((a for a, _ in rows if a.kind == LedgerAccountKind.STORE), None)
-    members = [(a, ends) for a, ends in rows if a.kind == LedgerAccountKind.MEMBER]
-    members.sort(key=lambda pair: (pair[1] is None, pair[1] or dt.date.max, pair[0].id))
-    return [a for a, _ in members], store
+    return stmt.with_for_update(of=_ACCOUNTS) if lock else stmt
+
+
+_SPENDABLE = {True: _spendable_statement(True), False: _spendable_statement(False)}
+
+
+def _lock_spendable(conn, member_id: int, store_id: int, day: dt.date) -> tuple[list, int | None]:
+    """The member's accounts spendable on `day` (rows of id, kind,
+    campaign_id, balance; soonest-expiring first) and the store's account id,
+    in one query. On PostgreSQL the rows are locked in id order, the order
+    every ledger transaction locks in, so that payments and cancellations
+    crossing the same accounts cannot deadlock; the split over campaigns is
+    then computed from balances no one changes before commit. (SQLite: the
+    writing request already holds the database's write lock.)"""
+    rows = conn.execute(_SPENDABLE[conn.dialect.name == "postgresql"],
+                        {"member_id": member_id, "store_id": store_id, "day": day}).all()
+    store_id_found = next((r.id for r in rows if r.kind == LedgerAccountKind.STORE), None)
+    members = [r for r in rows if r.kind == LedgerAccountKind.MEMBER]
+    members.sort(key=lambda r: (r.ends_on is None, r.ends_on or dt.date.max, r.id))
+    return members, store_id_found
 
 
 def spend(
@@ -306,24 +366,25 @@ def spend(
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise LedgerError("a payment is a positive whole number of yen")
     at = at or utcnow()
-    accounts, store = _lock_spendable(member_id, store_id, jst_date(at))
+    accounts, store_account_id = _lock_spendable(connection(), member_id, store_id, jst_date(at))
     available = sum(a.balance for a in accounts)
     if available < amount:
         raise InsufficientBalance(available)
-    movements: list[tuple[LedgerAccount, int]] = []
+    movements: list[tuple[int, int]] = []
+    campaign_ids = set()
     remaining = amount
     for account in accounts:
         take = min(account.balance, remaining)
         if take > 0:
-            movements.append((account, -take))
+            movements.append((account.id, -take))
+            campaign_ids.add(account.campaign_id)
             remaining -= take
         if remaining == 0:
             break
-    movements.append((store or store_account(store_id), amount))
+    movements.append((store_account_id or store_account(store_id).id, amount))
     # Locked above, in id order: one UPDATE moves every balance.
-    txn = _post(kind, movements, actor=actor, memo=memo, at=at, rows_locked=True)
-    campaign_ids = {a.campaign_id for a, moved in movements if moved < 0}
-    return Spent(txn, available - amount, campaign_ids.pop() if len(campaign_ids) == 1 else None)
+    txn_id = _write(kind, movements, actor_id=actor.id if actor else None, memo=memo, at=at, rows_locked=True)
+    return Spent(txn_id, available - amount, campaign_ids.pop() if len(campaign_ids) == 1 else None)
 
 
 def member_balance(member_id: int, on: dt.date | None = None) -> int:

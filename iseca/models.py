@@ -16,6 +16,7 @@ import datetime as dt
 import enum
 from typing import Any, Optional
 
+from flask import g, has_request_context
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
@@ -352,17 +353,29 @@ class Account(UserMixin, db.Model):
     def is_active(self) -> bool:
         """May log in: the account itself, and for a merchant account its
         business (and a store account's store) are not suspended (利用停止)."""
-        if self.status != MerchantStatus.ACTIVE:
-            return False
-        if self.kind in (AccountKind.BUSINESS, AccountKind.STORE) and self.business is not None \
-                and self.business.status != MerchantStatus.ACTIVE:
-            return False
-        if self.kind == AccountKind.STORE and self.store is not None and self.store.status != MerchantStatus.ACTIVE:
-            return False
-        return True
+        read = g.get("login_statuses") if has_request_context() else None
+        if read is not None and read[0] == self.id:
+            # The statuses the login query of this request read (the
+            # business and store are then not loaded for them).
+            return may_log_in(self.kind, self.status, read[1], read[2])
+        return may_log_in(self.kind, self.status, self.business.status if self.business is not None else None,
+                          self.store.status if self.store is not None else None)
 
     def __repr__(self) -> str:
         return f"<Account {self.kind} {self.login}>"
+
+
+def may_log_in(kind: AccountKind, status: MerchantStatus, business_status: MerchantStatus | None,
+               store_status: MerchantStatus | None) -> bool:
+    """The one rule of who may log in (Account.is_active, and the login
+    query that reads the statuses without loading the business and store)."""
+    if status != MerchantStatus.ACTIVE:
+        return False
+    if kind in (AccountKind.BUSINESS, AccountKind.STORE) and business_status not in (None, MerchantStatus.ACTIVE):
+        return False
+    if kind == AccountKind.STORE and store_status not in (None, MerchantStatus.ACTIVE):
+        return False
+    return True
 
 
 # 利用停止: a store takes no payments while it or its business is suspended,

@@ -19,8 +19,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select
 
 from .extensions import db
 from .members import is_valid_card_number
@@ -145,6 +144,9 @@ def payer_reference(payer: Payer, store_id: int) -> str:
     return _serializer().dumps({"m": payer.member.id, "c": payer.card.id if payer.card else None, "s": store_id})
 
 
+_CARD_AND_MEMBER = select(Card, Member).join(Member, Card.member_id == Member.id).where(Card.id == bindparam("card_id"))
+
+
 def payer_from_reference(reference: str, store_id: int) -> Payer:
     """The payer of a reference made by `payer_reference` for this store.
     Not checked here: a payment checks its payer (payments.pay_once), a page
@@ -156,9 +158,10 @@ def payer_from_reference(reference: str, store_id: int) -> Payer:
     if not isinstance(data, dict) or data.get("s") != store_id:
         raise PayerUnknown("もう一度QRコードを読み取ってください。")
     if data.get("c"):
-        # One query for the card and its member.
-        card = db.session.scalar(select(Card).options(joinedload(Card.member)).where(Card.id == data["c"]))
-        member = card.member if card is not None and card.member_id == data.get("m") else None
+        # One query for the card and its member (`card.member` is then found in the session).
+        row = db.session.execute(_CARD_AND_MEMBER, {"card_id": data["c"]}).first()
+        card = row.Card if row is not None else None
+        member = row.Member if row is not None and card.member_id == data.get("m") else None
     else:
         card = None
         member = db.session.get(Member, data.get("m"))

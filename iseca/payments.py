@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from . import amounts, audit, day_totals, idempotency, ledger, settlement
@@ -25,6 +25,7 @@ from .models import (
     MemberStatus,
     Payment,
     PaymentMethod,
+    PaymentStatus,
     PeriodStatus,
     Register,
     SettlementPeriod,
@@ -150,11 +151,18 @@ def _forget_periods(session):
 
 @dataclass
 class PaymentResult:
-    """What the completion screen shows."""
+    """What the completion screen needs: the payment's id and 取引番号, and
+    the member's 利用可能ポイント right after it."""
 
-    payment: Payment
+    payment_id: int
+    number: str
     balance_after: int
     replayed: bool = False
+
+    @property
+    def payment(self) -> Payment:
+        """The payment (loaded when asked for: the charge itself needs only its id)."""
+        return db.session.get(Payment, self.payment_id)
 
 
 def pay(
@@ -177,34 +185,37 @@ def pay(
     return _pay(member, register, amount, method, actor=actor, card=card, at=at).payment
 
 
+_INSERT_PAYMENT = insert(Payment.__table__).returning(Payment.__table__.c.id)
+
+
 def _pay(member, register, amount, method, *, actor=None, card=None, at=None) -> PaymentResult:
-    """The payment of `pay`, the payer already checked."""
+    """The payment of `pay`, the payer already checked: the ledger's
+    movement, then the payment row (one INSERT, in the same transaction)."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise AmountInvalid("金額は1円以上の整数で入力してください。")
     store = check_store(register)
     at = at or utcnow()
     spent = ledger.spend(member.id, store.id, amount, actor=actor, memo=f"決済 {store.code}", at=at)
-    txn = spent.transaction
-    payment = Payment(
-        number=new_payment_number(at, txn.id),
-        business_id=store.business_id,
-        store_id=store.id,
-        register_id=register.id,
-        member_id=member.id,
-        card_id=card.id if card else None,
-        campaign_id=spent.campaign_id,
-        method=method,
-        amount=amount,
-        created_at=at,
-        created_by_account_id=actor.id if actor else None,
-        ledger_transaction_id=txn.id,
-        period_id=_period_id(jst_date(at)),
-    )
-    db.session.add(payment)
-    db.session.flush()
+    number = new_payment_number(at, spent.transaction_id)
+    payment_id = db.session.connection().execute(_INSERT_PAYMENT, {
+        "number": number,
+        "business_id": store.business_id,
+        "store_id": store.id,
+        "register_id": register.id,
+        "member_id": member.id,
+        "card_id": card.id if card else None,
+        "campaign_id": spent.campaign_id,
+        "method": method,
+        "amount": amount,
+        "status": PaymentStatus.COMPLETED,
+        "created_at": at,
+        "created_by_account_id": actor.id if actor else None,
+        "ledger_transaction_id": spent.transaction_id,
+        "period_id": _period_id(jst_date(at)),
+    }).scalar_one()
     day_totals.record_payment(register_id=register.id, store_id=store.id, business_id=store.business_id,
                               method=method, amount=amount, at=at)
-    return PaymentResult(payment=payment, balance_after=spent.balance_after)
+    return PaymentResult(payment_id=payment_id, number=number, balance_after=spent.balance_after)
 
 
 # What the clerk or customer reads when a payment's key is refused.
@@ -228,20 +239,25 @@ def pay_once(
     """A payment made at most once per (actor, key): a repeat of the same
     request returns the first result; the same key with a different request
     is refused (idempotency.KeyRefused, with KEY_MESSAGES). The payer is
-    checked here, once. The caller commits (or rolls back on an exception)."""
+    checked here, once. The caller commits (or rolls back on an exception).
+
+    Written as one statement per table (the key, the ledger's transaction,
+    balances and entries, the payment, the key's result, the audit row), all
+    in the caller's transaction."""
     fingerprint = idempotency.fingerprint(register=register.id, member=member.id, card=card.id if card else None,
                                           amount=amount, method=str(method))
     first = idempotency.claim(actor.id, key, fingerprint, KEY_MESSAGES)
     if first is not None:
-        payment = db.session.get(Payment, first.payment_id)
-        return PaymentResult(payment=payment, balance_after=int((first.result or {}).get("balance_after", 0)), replayed=True)
+        result = first.result or {}
+        return PaymentResult(payment_id=first.payment_id, number=str(result.get("number", "")),
+                             balance_after=int(result.get("balance_after", 0)), replayed=True)
     check_payer(member, card)
     result = _pay(member, register, amount, method, actor=actor, card=card)
-    payment = result.payment
-    idempotency.finish(actor.id, key, {"payment_id": payment.id, "number": payment.number, "amount": amount,
-                                       "balance_after": result.balance_after}, payment_id=payment.id)
-    audit.record("payment_created", payment, {"number": payment.number, "amount": amount, "method": str(method),
-                                              "register_id": register.id, "member_code": member.code}, actor=actor)
+    idempotency.finish(actor.id, key, {"payment_id": result.payment_id, "number": result.number, "amount": amount,
+                                       "balance_after": result.balance_after}, payment_id=result.payment_id)
+    audit.write("payment_created", "payment", result.payment_id,
+                {"number": result.number, "amount": amount, "method": str(method), "register_id": register.id,
+                 "member_code": member.code}, actor=actor, business_id=register.store.business_id)
     return result
 
 

@@ -11,46 +11,85 @@ import datetime as dt
 import hashlib
 import secrets
 
-from flask import current_app, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_login import LoginManager, login_user, logout_user
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload, undefer
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import contains_eager, joinedload, undefer
 
 from ..extensions import db
-from ..models import Account, LoginSession, Store, utcnow
+from ..models import Account, Business, LoginSession, Store, utcnow
+from .areas import area_of_request
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-# A store account's store and registers come in the same query: every till
-# request needs them (held by `account.store`, so later lookups by id are
-# answered from the session's identity map, not the database); so does
-# whether the store may take payments (checked by each charge). Built once:
-# loader options are immutable, and building them costs every request.
-_STORE_OF_ACCOUNT = joinedload(Account.store).options(undefer(Store.payments_stopped), joinedload(Store.registers))
+class CurrentSession:
+    """The session a request is authenticated by, as the login query read it
+    (only what later code needs: no ORM object to track or flush)."""
+
+    __slots__ = ("id", "remember", "cookie_token")
+
+    def __init__(self, session_id: int, remember: bool, cookie_token: str):
+        self.id = session_id
+        self.remember = remember
+        self.cookie_token = cookie_token
+
+
+def _account_of_session(*options):
+    """One query per request for who is logged in: the live session (revoked
+    or expired ones never match, through the unique index on token_hash), its
+    account, and the states of the account's business and store that decide
+    whether it may log in (利用停止), with `options` loading in the same query
+    what the request's area uses. Built once per area: loader options are
+    immutable, and building them costs every request."""
+    return (
+        select(Account, LoginSession.id, LoginSession.remember, Business.status, Store.status)
+        .join(LoginSession, LoginSession.account_id == Account.id)
+        .outerjoin(Business, Business.id == Account.business_id)
+        .outerjoin(Store, Store.id == Account.store_id)
+        .options(*options)
+        .where(
+            LoginSession.token_hash == bindparam("token_hash"),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > bindparam("now", type_=LoginSession.expires_at.type),
+        )
+    )
+
+
+# What each area reads of the account in every request comes with it: the
+# merchant areas the store (with whether it may take payments) and its
+# registers (a charge's register is then found in the session, not the
+# database); the wallet the member. Other pages (public, counter) get the
+# account alone; anything else is loaded when first used.
+_MERCHANT = _account_of_session(
+    contains_eager(Account.store).options(undefer(Store.payments_stopped), joinedload(Store.registers)),
+)
+_QUERY_OF_AREA = {
+    "cms": _MERCHANT,
+    "terminal": _MERCHANT,
+    "wallet": _account_of_session(joinedload(Account.member)),
+}
+_ACCOUNT_ONLY = _account_of_session()
 
 
 def load_account(token: str) -> Account | None:
-    """Flask-Login's user loader: the account of a live session, or None."""
+    """Flask-Login's user loader: the account of a live session, or None.
+    Reads only; an ordinary request writes nothing about the session."""
     if not token or len(token) > 100:
         return None
-    row = db.session.execute(
-        select(LoginSession, Account)
-        .join(Account, LoginSession.account_id == Account.id)
-        .options(_STORE_OF_ACCOUNT)
-        .where(LoginSession.token_hash == _hash(token))
-    ).unique().first()
+    area = area_of_request() if has_request_context() else None
+    query = _QUERY_OF_AREA.get(area.name, _ACCOUNT_ONLY) if area is not None else _ACCOUNT_ONLY
+    row = db.session.execute(query, {"token_hash": _hash(token), "now": utcnow()}).unique().first()
     if row is None:
         return None
-    login_session, account = row
-    if login_session.revoked_at is not None or login_session.expires_at <= utcnow():
-        return None
+    account, session_id, remember, business_status, store_status = row
+    # Flask-Login asks is_active (through is_authenticated) many times a request.
+    g.login_statuses = (account.id, business_status, store_status)
     if not account.is_active:
         return None
-    login_session.cookie_token = token
-    account.login_session = login_session
+    account.login_session = CurrentSession(session_id, remember, token)
     return account
 
 
@@ -95,7 +134,10 @@ def start_session(account: Account, *, remember: bool) -> LoginSession:
 def end_session(account: Account) -> None:
     """Log out: revoke this session on the server and clear the cookies."""
     if account.login_session is not None:
-        account.login_session.revoked_at = utcnow()
+        db.session.execute(
+            update(LoginSession).where(LoginSession.id == account.login_session.id).values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     logout_user()
     session.clear()
 

@@ -214,7 +214,7 @@ def pay_charge():
                      refused_page=partial(_refused_page, register, run))
     if not isinstance(outcome, payments.PaymentResult):
         return outcome
-    payment_id = outcome.payment.id
+    payment_id = outcome.payment_id
     ids = _run_ids(run)
     if payment_id not in ids:
         ids.append(payment_id)

@@ -111,7 +111,7 @@ def pay(token: str):
                      refused_page=partial(_refused_page, register))
     if not isinstance(outcome, payments.PaymentResult):
         return outcome
-    return redirect(url_for("wallet.payment_done", payment_id=outcome.payment.id, key=request.form.get("key")), code=303)
+    return redirect(url_for("wallet.payment_done", payment_id=outcome.payment_id, key=request.form.get("key")), code=303)
 
 
 @bp.route("/pay/<token>/confirm")
