@@ -72,18 +72,30 @@ def _row(day, register_id, store_id, business_id, method, **counters) -> dict:
     return row
 
 
+_UPSERTS: dict[str, object] = {}
+
+
+def _upsert(dialect_name: str):
+    """The upsert of increments for one row, built once per database kind
+    (values as parameters, so SQLAlchemy compiles it once, not per payment)."""
+    if dialect_name not in _UPSERTS:
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        stmt = dialect.insert(RegisterDayTotal)
+        table = RegisterDayTotal.__table__
+        _UPSERTS[dialect_name] = stmt.on_conflict_do_update(
+            index_elements=list(KEY),
+            set_={name: table.c[name] + getattr(stmt.excluded, name) for name in COUNTERS},
+        )
+    return _UPSERTS[dialect_name]
+
+
 def _add(rows: list[dict]) -> None:
-    """One upsert of increments; rows in key order, so that two transactions
-    touching the same two rows lock them in the same order."""
+    """One upsert of increments per row, in key order, so that two
+    transactions touching the same two rows lock them in the same order."""
     rows.sort(key=lambda r: (r["day"], r["register_id"], str(r["method"])))
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(RegisterDayTotal).values(rows)
-    table = RegisterDayTotal.__table__
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(KEY),
-        set_={name: table.c[name] + getattr(stmt.excluded, name) for name in COUNTERS},
-    )
-    db.session.execute(stmt)
+    stmt = _upsert(db.session.get_bind().dialect.name)
+    for row in rows:
+        db.session.execute(stmt, row)
 
 
 def from_payments():
