@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -145,8 +146,11 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         # End the test's own transaction first: it must not hold an old
         # snapshot (SQLite) or locks while the request runs, and what it
-        # reads afterwards is what the request left.
-        db.session.commit()
+        # reads afterwards is what the request left. A redirect followed
+        # (follow_redirects) opens again from inside the request's own
+        # context, where the test has no transaction to end.
+        if has_app_context():
+            db.session.commit()
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
