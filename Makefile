@@ -57,7 +57,7 @@ i18n-extract: $(VENV)/.installed
 i18n-update: i18n-extract
 	@$(foreach part,$(I18N_PARTS),$(foreach lang,$(I18N_LANGS_$(part)),\
 	  if [ -f iseca/translations/$(part)/$(lang)/LC_MESSAGES/messages.po ]; then \
-	    $(PYBABEL) update --no-fuzzy-matching --ignore-obsolete --no-location \
+	    $(PYBABEL) update --no-fuzzy-matching --ignore-obsolete \
 	      -i iseca/translations/$(part)/messages.pot -d iseca/translations/$(part) -l $(lang) || exit 1; \
 	  else \
 	    $(PYBABEL) init -i iseca/translations/$(part)/messages.pot -d iseca/translations/$(part) -l $(lang) || exit 1; \

@@ -1,11 +1,14 @@
-"""Benchmark of 利用状況一覧 on PostgreSQL: a store with 1,000,000 payments.
+"""Benchmark of 利用状況一覧 on PostgreSQL as a store's history grows:
+10,000, then 100,000, then 1,000,000 payments (one seed, grown further back
+in time between the measurements, so today's payments stay the same).
 
-Prints the time of filtered pages (the whole request: totals, one page of
-rows, the HTML) and the CSV export rate of the app beside PostgreSQL's own
-`COPY (the same query) TO STDOUT WITH CSV` on the same data.
+At each size prints the time of filtered pages (the whole request: totals,
+one page of rows, the HTML) and the CSV export rate of the app beside
+PostgreSQL's own `COPY (the same query) TO STDOUT WITH CSV` on the same data,
+so that flat costs and growing ones can be told apart.
 
-    .venv/bin/python bench/history.py                # 1,000,000 payments
-    .venv/bin/python bench/history.py --payments 200000 --keep
+    .venv/bin/python bench/history.py                       # 10k, 100k, 1M
+    .venv/bin/python bench/history.py --sizes 10000,200000 --keep
 
 The database (default postgresql+psycopg://postgres@127.0.0.1:5432/iseca_bench_history)
 is created fresh and dropped at the end unless --keep is given.
@@ -13,6 +16,8 @@ is created fresh and dropped at the end unless --keep is given.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import re
 import statistics
 import sys
@@ -22,24 +27,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from bench.pgdb import finish, fresh_database  # noqa: E402
 from iseca import create_app  # noqa: E402
+from iseca import day_totals, usage  # noqa: E402
 from iseca.accounts import create_account  # noqa: E402
+from iseca.database import copy_csv_records  # noqa: E402
 from iseca.extensions import db  # noqa: E402
 from iseca.merchants import create_business, create_register, create_store  # noqa: E402
 from iseca.models import AccountKind, Campaign  # noqa: E402
 from iseca.timeutil import today_jst  # noqa: E402
+from iseca.usage import UsageFilter  # noqa: E402
 
 PASSWORD = "benchmark passphrase long enough"
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
-def generate(count: int, noise: int) -> dict:
-    """The merchants through the app's own functions; members and payments
-    with generate_series (a payment every 63 seconds back from now, 2 % of
-    them cancelled an hour later)."""
+def setup() -> dict:
+    """The merchants through the app's own functions; members with generate_series."""
     business = create_business(name="ベンチマーク商事", email="bench@example.jp")
     store = create_store(business, name="ベンチ本店")
     other = create_store(business, name="ベンチ支店")
@@ -54,9 +60,20 @@ def generate(count: int, noise: int) -> dict:
         "INSERT INTO members (code, kind, name, email, status, qr_secret, created_at) "
         "SELECT (1000000000 + g)::text, 'card', '', '', 'active', '', now() at time zone 'utc' "
         "FROM generate_series(1, 5000) g"))
-    first_member = db.session.scalar(text("SELECT min(id) FROM members"))
+    db.session.commit()
+    return dict(store=store.code, store_id=store.id, other_id=other.id, business=business.id, account=account.id,
+                campaign=campaign.id, registers=[r.id for r in registers], register=registers[1].id,
+                member=str(1000000000 + 1234), first_member=db.session.scalar(text("SELECT min(id) FROM members")),
+                now=db.session.scalar(text("SELECT now() at time zone 'utc'")), count=0, noise=0)
 
-    def insert(store_id, register_ids, how_many, prefix):
+
+def grow(facts: dict, count: int, noise: int) -> None:
+    """Payments with generate_series up to `count` for the store (+`noise` for
+    another store): a payment every 63 seconds back from the seed's start, 2 %
+    of them cancelled an hour later; then the day totals rebuilt from them
+    (the rows were written around the app) and the tables analysed."""
+
+    def insert(store_id, register_ids, first, last, prefix):
         db.session.execute(text(f"""
             INSERT INTO payments (number, business_id, store_id, register_id, member_id, campaign_id, method, amount,
                                   status, created_at, created_by_account_id, cancelled_at, cancelled_by_account_id)
@@ -66,21 +83,24 @@ def generate(count: int, noise: int) -> dict:
                    CASE WHEN g % 3 = 0 THEN 'customer_scan' ELSE 'store_scan' END,
                    100 + (g * 37) % 9900,
                    CASE WHEN g % 50 = 0 THEN 'cancelled' ELSE 'completed' END,
-                   (now() at time zone 'utc') - g * interval '63 seconds', :account,
-                   CASE WHEN g % 50 = 0 THEN (now() at time zone 'utc') - g * interval '63 seconds' + interval '1 hour' END,
+                   :now - g * interval '63 seconds', :account,
+                   CASE WHEN g % 50 = 0 THEN :now - g * interval '63 seconds' + interval '1 hour' END,
                    CASE WHEN g % 50 = 0 THEN :account END
-            FROM generate_series(1::bigint, {how_many}) g"""),
-            dict(business=business.id, store=store_id, first_member=first_member, campaign=campaign.id,
-                 account=account.id))
+            FROM generate_series({first}::bigint, {last}) g"""),
+            dict(business=facts["business"], store=store_id, first_member=facts["first_member"],
+                 campaign=facts["campaign"], account=facts["account"], now=facts["now"]))
 
     started = time.perf_counter()
-    insert(store.id, [registers[0].id, registers[1].id], count, "P")
-    insert(other.id, [registers[2].id], noise, "Q")
+    insert(facts["store_id"], facts["registers"][:2], facts["count"] + 1, count, "P")
+    insert(facts["other_id"], facts["registers"][2:], facts["noise"] + 1, noise, "Q")
+    facts["count"], facts["noise"] = count, noise
+    db.session.commit()
+    rows = day_totals.rebuild()
     db.session.commit()
     db.session.execute(text("ANALYZE"))
     db.session.commit()
-    print(f"generated {count:,} payments of one store (+{noise:,} of another) in {time.perf_counter() - started:.1f} s")
-    return dict(store=store.code, register=registers[1].id, member=str(1000000000 + 1234))
+    print(f"grown to {count:,} payments of one store (+{noise:,} of another; {rows:,} day totals) "
+          f"in {time.perf_counter() - started:.1f} s")
 
 
 def login(client, code: str) -> None:
@@ -99,85 +119,90 @@ def timed(fn, repeat: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
+def measure(app, client, facts: dict, repeat: int) -> None:
+    """Every page and both exports at the current size."""
+    today = today_jst()
+    month = today.replace(day=1).isoformat()
+    year_ago = today.replace(year=today.year - 1).isoformat()
+    week_ago = today.fromordinal(today.toordinal() - 6).isoformat()
+    pages = [
+        ("今月 (default)", "/cms/usage"),
+        ("今月, page 20", f"/cms/usage?date_from={month}&date_to={today}&page=20"),
+        ("今月 + register", f"/cms/usage?date_from={month}&date_to={today}&register={facts['register']}"),
+        ("1 year + member code", f"/cms/usage?date_from={year_ago}&date_to={today}&member_code={facts['member']}"),
+        ("今月 + 取消済", f"/cms/usage?date_from={month}&date_to={today}&status=cancelled"),
+        ("1 week + amount 1000-2000 + method", f"/cms/usage?date_from={week_ago}&date_to={today}&amount_min=1000&amount_max=2000&method=store_scan"),
+        ("all time (totals over every row)", "/cms/usage?date_from=&date_to="),
+        ("all time, last page", "/cms/usage?date_from=&date_to=&page=999999"),
+        ("日計, 今月", f"/cms/usage/daily?date_from={month}&date_to={today}"),
+        ("日計, all time", "/cms/usage/daily?date_from=&date_to="),
+    ]
+    print(f"\nfiltered page (whole request, median of {repeat}):")
+    for label, url in pages:
+        with app.app_context():
+            client.get(url)  # warm
+            seconds, response = timed(lambda: client.get(url), repeat)
+        found = re.search(r"全([\d,]+)件中", response.get_data(as_text=True))
+        rows = found.group(1) if found else "-"
+        print(f"  {label:38} {seconds * 1000:8.1f} ms   matching rows {rows:>9}   status {response.status_code}")
+
+    print("\nCSV export, same rows: the app (streamed, CP932) vs PostgreSQL COPY ... TO STDOUT WITH CSV")
+    for label, first in [("1 year", today.replace(year=today.year - 1)), ("all time", None)]:
+        query = f"date_from={first.isoformat()}&date_to={today}" if first else "date_from=&date_to="
+        with app.app_context():
+            started = time.perf_counter()
+            response = client.get(f"/cms/usage.csv?{query}", buffered=False)
+            size = lines = 0
+            for chunk in response.response:
+                size += len(chunk)
+                lines += chunk.count(b"\r\n")
+            response.close()
+            app_seconds = time.perf_counter() - started
+            # The baseline: the rows of the same filter as COPY writes them, nothing else done.
+            f = UsageFilter(own_store_id=facts["store_id"], date_from=first, date_to=today if first else None)
+            started = time.perf_counter()
+            copied = copy_lines = 0
+            for block in copy_csv_records(usage.rows_statement(f)):
+                copied += len(block)
+                copy_lines += bytes(block).count(b"\n")
+            copy_seconds = time.perf_counter() - started
+            db.session.rollback()
+        rows = lines - 1
+        print(f"  {label:9} app  {rows:>9,} rows {app_seconds:7.2f} s {rows / app_seconds:>10,.0f} rows/s {size / 1e6:7.1f} MB"
+              f"   {rows / app_seconds / (copy_lines / copy_seconds) * 100:5.1f} % of COPY")
+        print(f"  {'':9} COPY {copy_lines:>9,} rows {copy_seconds:7.2f} s {copy_lines / copy_seconds:>10,.0f} rows/s {copied / 1e6:7.1f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/iseca_bench_history")
-    parser.add_argument("--payments", type=int, default=1_000_000)
-    parser.add_argument("--noise", type=int, default=200_000, help="payments of another store")
+    parser.add_argument("--sizes", default="10000,100000,1000000",
+                        help="payments of the store at each measurement, growing")
+    parser.add_argument("--noise", type=float, default=0.2, help="payments of another store, per payment of the store")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
+    sizes = sorted(int(n) for n in args.sizes.split(","))
 
     fresh_database(args.url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench", "ARGON2_TIME_COST": 1,
                       "ARGON2_MEMORY_COST": 1024, "WTF_CSRF_SSL_STRICT": False})
     app.logger.setLevel("WARNING")
+    logging.getLogger("iseca.requests").setLevel("WARNING")  # one line per request otherwise
     try:
         with app.app_context():
             upgrade()
-            facts = generate(args.payments, args.noise)
+            facts = setup()
         client = app.test_client()
         client.environ_base["HTTP_AUTHORIZATION"] = "Basic Z3Vlc3Q6Z3Vlc3Q="  # guest:guest
         with app.app_context():
             login(client, facts["store"])
-
-        today = today_jst()
-        month = today.replace(day=1).isoformat()
-        year_ago = today.replace(year=today.year - 1).isoformat()
-        week_ago = today.fromordinal(today.toordinal() - 6).isoformat()
-        pages = [
-            ("今月 (default)", "/cms/usage"),
-            ("今月, page 20", f"/cms/usage?date_from={month}&date_to={today}&page=20"),
-            ("今月 + register", f"/cms/usage?date_from={month}&date_to={today}&register={facts['register']}"),
-            ("1 year + member code", f"/cms/usage?date_from={year_ago}&date_to={today}&member_code={facts['member']}"),
-            ("今月 + 取消済", f"/cms/usage?date_from={month}&date_to={today}&status=cancelled"),
-            ("1 week + amount 1000-2000 + method", f"/cms/usage?date_from={week_ago}&date_to={today}&amount_min=1000&amount_max=2000&method=store_scan"),
-            ("all time (totals over every row)", "/cms/usage?date_from=&date_to="),
-            ("日計, 今月", f"/cms/usage/daily?date_from={month}&date_to={today}"),
-        ]
-        print(f"\nfiltered page (whole request, median of {args.repeat}):")
-        for label, url in pages:
+        for size in sizes:
+            load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+            print(f"\n=== {size:,} payments (load average {load}) ===")
             with app.app_context():
-                client.get(url)  # warm
-                seconds, response = timed(lambda: client.get(url), args.repeat)
-            found = re.search(r"全([\d,]+)件中", response.get_data(as_text=True))
-            rows = found.group(1) if found else "-"
-            print(f"  {label:38} {seconds * 1000:8.1f} ms   matching rows {rows:>9}   status {response.status_code}")
-
-        print("\nCSV export, same rows: the app (streamed, CP932) vs PostgreSQL COPY ... TO STDOUT WITH CSV")
-        for label, query in [("1 year", f"date_from={year_ago}&date_to={today}"), ("all time", "date_from=&date_to=")]:
-            captured = []
-            with app.app_context():
-                def capture(conn, cursor, statement, parameters, context, executemany):
-                    if "FROM payments JOIN members" in statement:
-                        captured.append((statement, parameters))
-
-                event.listen(db.engine, "before_cursor_execute", capture)
-                started = time.perf_counter()
-                response = client.get(f"/cms/usage.csv?{query}", buffered=False)
-                size = lines = 0
-                for chunk in response.response:
-                    size += len(chunk)
-                    lines += chunk.count(b"\r\n")
-                response.close()
-                app_seconds = time.perf_counter() - started
-                event.remove(db.engine, "before_cursor_execute", capture)
-                statement, parameters = captured[-1]
-                raw = db.engine.raw_connection()
-                try:
-                    cursor = raw.cursor()
-                    started = time.perf_counter()
-                    copied = copy_lines = 0
-                    with cursor.copy(f"COPY ({statement}) TO STDOUT WITH CSV", parameters) as copy:
-                        for block in copy:
-                            copied += len(block)
-                            copy_lines += bytes(block).count(b"\n")
-                    copy_seconds = time.perf_counter() - started
-                finally:
-                    raw.close()
-            rows = lines - 1
-            print(f"  {label:9} app  {rows:>9,} rows {app_seconds:7.2f} s {rows / app_seconds:>10,.0f} rows/s {size / 1e6:7.1f} MB")
-            print(f"  {'':9} COPY {copy_lines:>9,} rows {copy_seconds:7.2f} s {copy_lines / copy_seconds:>10,.0f} rows/s {copied / 1e6:7.1f} MB")
+                grow(facts, size, int(size * args.noise))
+            measure(app, client, facts, args.repeat)
     finally:
         finish(app, args.url, args.keep)
 

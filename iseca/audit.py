@@ -109,6 +109,9 @@ DETAIL_WORDS = {
     "representative": "代表者名", "name_kana": "フリガナ", "category": "業種", "area": "地区", "hours": "営業時間",
     "holidays_text": "定休日", "website": "ホームページ", "description": "お店の紹介",
     "confirm_before_charge": "決済前の確認画面",
+    # 公開ページの文章 and キャンペーン変更
+    "page": "ページ", "lang": "言語", "version": "版", "members": "会員数", "points": "ポイント",
+    "starts_on": "開始日", "ends_on": "終了日",
 }
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 
-from . import audit, ledger, settlement
+from . import audit, day_totals, ledger, settlement
 from .extensions import db
 from .models import (
     Account,
@@ -148,6 +148,9 @@ def cancel_payment(payment: Payment, *, actor: Account, at: dt.datetime | None =
         .values(cancel_transaction_id=txn.id, cancel_period_id=cancel_period_id)
         .execution_options(synchronize_session=False)
     )
+    day_totals.record_cancellation(register_id=payment.register_id, store_id=payment.store_id,
+                                   business_id=payment.business_id, method=payment.method, amount=payment.amount,
+                                   paid_at=payment.created_at, cancelled_at=at)
     db.session.flush()
     db.session.refresh(payment)
     audit.record(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import threading
 from typing import Collection, Iterable, Iterator, Sequence
 
 ENCODINGS = {"cp932": "cp932", "utf-8": "utf-8-sig"}
@@ -52,33 +53,38 @@ CP932_LOOKALIKES = str.maketrans(
 class Cp932Replacer:
     """Encodes text as CP932, replacing what it cannot hold with 〓 and counting.
 
-    The common case (everything encodable) is one C-level encode; only the
-    characters that fail go through the look-alike map."""
+    One C-level encode per call, whatever the text holds: the characters that
+    fail go through the look-alike map in an error handler, so a store name
+    with 𠮷 in every row costs a call per row, not a re-encode of the rest."""
 
     def __init__(self) -> None:
         self.replaced = 0
 
     def encode(self, text: str) -> bytes:
+        _counted.replaced = 0
+        data = text.encode("cp932", _ERRORS)
+        self.replaced += _counted.replaced
+        return data
+
+
+def _cp932_lookalike_or_geta(error: UnicodeEncodeError) -> tuple[str, int]:
+    """The error handler of Cp932Replacer: each character CP932 lacks becomes
+    its look-alike, or 〓 (counted)."""
+    out = []
+    for ch in error.object[error.start:error.end]:
+        lookalike = ch.translate(CP932_LOOKALIKES)
         try:
-            return text.encode("cp932")
+            lookalike.encode("cp932")
+            out.append(lookalike)
         except UnicodeEncodeError:
-            pass
-        out = []
-        start = 0
-        while True:
-            try:
-                out.append(text[start:].encode("cp932"))
-                return b"".join(out)
-            except UnicodeEncodeError as error:
-                out.append(text[start:start + error.start].encode("cp932"))
-                for ch in text[start + error.start:start + error.end]:
-                    lookalike = ch.translate(CP932_LOOKALIKES)
-                    try:
-                        out.append(lookalike.encode("cp932"))
-                    except UnicodeEncodeError:
-                        self.replaced += 1
-                        out.append(REPLACEMENT_CP932)
-                start += error.end
+            _counted.replaced += 1
+            out.append(REPLACEMENT)
+    return "".join(out), error.end
+
+
+_ERRORS = "iseca-cp932-lookalike-or-geta"
+_counted = threading.local()
+codecs.register_error(_ERRORS, _cp932_lookalike_or_geta)
 
 
 REPLACEMENT_CP932 = REPLACEMENT.encode("cp932")
@@ -151,6 +157,35 @@ class CsvStream:
                 value = row[i]
                 cells[i] = excel_text(str(value)) if value is not None else ""
         return cells
+
+    def chunks_of_records(self, header: Sequence[str], records: Iterable, rows_per_chunk: int = 250) -> Iterator[bytes]:
+        """The header, then rows that come already written as CSV (UTF-8,
+        each record ending in LF, as PostgreSQL's COPY writes them): the line
+        ends made CRLF (a line break inside a quoted cell stays as it is) and
+        the text encoded, about `rows_per_chunk` rows per chunk (small: the
+        database goes on writing rows while a chunk is encoded)."""
+        self._writer.writerow([neutralise(h) for h in header])
+        yield self._take()
+        batch: list = []
+        append = batch.append
+        for record in records:
+            append(record)
+            if len(batch) == rows_per_chunk:
+                yield self._records(batch)
+                batch.clear()
+        if batch:
+            yield self._records(batch)
+
+    def _records(self, batch: list) -> bytes:
+        data = b"".join(batch)
+        if data.count(b"\n") == len(batch):
+            # No line break inside a cell: every LF ends a record.
+            data = data.replace(b"\n", b"\r\n")
+        else:
+            data = b"".join(bytes(record[:-1]) + b"\r\n" for record in batch)
+        if self._cp932 is not None:
+            return self._cp932.encode(data.decode("utf-8"))
+        return data
 
     def chunks(self, header: Sequence[str], rows: Iterable[Sequence], rows_per_chunk: int = 1000) -> Iterator[bytes]:
         """The header, then the rows, about `rows_per_chunk` rows per chunk."""

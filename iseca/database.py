@@ -193,3 +193,31 @@ def add_by_id(table, column: str, deltas: dict[int, int]) -> None:
         update(table).where(table.c.id.in_(list(deltas)))
         .values({column: col + case({i: literal(d, BigInteger) for i, d in deltas.items()}, value=table.c.id)})
     )
+
+
+# ---------------------------------------------------------------------------
+# Rows written by the database itself (PostgreSQL COPY)
+# ---------------------------------------------------------------------------
+
+
+def copy_csv_records(statement):
+    """The rows of `statement` as PostgreSQL's `COPY (…) TO STDOUT WITH CSV`
+    writes them, one record (UTF-8, ending in LF) at a time, read on the
+    session's own connection and transaction.
+
+    COPY takes no server-side parameters: the statement's values are bound
+    by psycopg on the client (quoted by libpq), after SQLAlchemy's own
+    conversion of each value for its column type (enums, UTC times)."""
+    connection = db.session.connection()
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    processors = compiled._bind_processors
+    params = {name: (processors[name](value) if name in processors else value)
+              for name, value in compiled.construct_params().items()}
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            # One CopyData message per row (PostgreSQL's protocol), so each
+            # block is exactly one record.
+            yield from copy
+    finally:
+        cursor.close()

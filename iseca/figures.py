@@ -17,7 +17,7 @@ from .models import (
     PaymentStatus, PeriodStatus, Settlement, SettlementPeriod, SettlementStatus, Store,
 )
 from .timeutil import start_of_day_utc
-from .usage import jst_day
+from .day_totals import jst_day
 
 TOP_STORES = 10
 
@@ -67,8 +67,6 @@ def city_figures(date_from: dt.date, date_to: dt.date) -> CityFigures:
     ).all())
     f.granted = int(issued.get(LedgerTransactionKind.GRANT, 0))
     f.charged = int(issued.get(LedgerTransactionKind.CHARGE, 0))
-    f.paid = int(db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0))
-                                   .where(_between(Payment.created_at, date_from, date_to))))
     f.cancelled = int(db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0))
                                         .where(Payment.status == PaymentStatus.CANCELLED,
                                                _between(Payment.cancelled_at, date_from, date_to))))
@@ -90,19 +88,27 @@ def city_figures(date_from: dt.date, date_to: dt.date) -> CityFigures:
     by_day = {line[0]: line for line in f.daily}
     f.daily = [by_day.get(date_from + dt.timedelta(days=i), (date_from + dt.timedelta(days=i), 0, 0, 0))
                for i in range((date_to - date_from).days + 1)]
+    f.paid = sum(yen for _, _, yen, _ in f.daily)
+    # 業種, 地区 and the top stores from one pass over the range's payments,
+    # grouped by store (at most one row per store), then added up here.
     kept = Payment.status == PaymentStatus.COMPLETED
     net = func.coalesce(func.sum(case((kept, Payment.amount), else_=0)), 0)
     count = func.count(case((kept, Payment.id)))
-    in_range = _between(Payment.created_at, date_from, date_to)
-    for attr, column in (("by_category", Store.category), ("by_area", Store.area)):
-        setattr(f, attr, [(name or "（未設定）", n, int(yen)) for name, n, yen in db.session.execute(
-            select(column, count, net).join(Store, Store.id == Payment.store_id).where(in_range)
-            .group_by(column).order_by(net.desc())
-        )])
-    f.top_stores = [(code, name, n, int(yen)) for code, name, n, yen in db.session.execute(
-        select(Store.code, Store.name, count, net).join(Store, Store.id == Payment.store_id).where(in_range)
-        .group_by(Store.id, Store.code, Store.name).order_by(net.desc(), Store.code).limit(TOP_STORES)
+    per_store = [(code, name, category or "（未設定）", area or "（未設定）", n, int(yen))
+                 for code, name, category, area, n, yen in db.session.execute(
+        select(Store.code, Store.name, Store.category, Store.area, count, net)
+        .join(Store, Store.id == Payment.store_id).where(_between(Payment.created_at, date_from, date_to))
+        .group_by(Store.id, Store.code, Store.name, Store.category, Store.area)
     )]
+    for attr, position in (("by_category", 2), ("by_area", 3)):
+        totals: dict[str, list[int]] = {}
+        for line in per_store:
+            total = totals.setdefault(line[position], [0, 0])
+            total[0] += line[4]
+            total[1] += line[5]
+        setattr(f, attr, sorted(((name, n, yen) for name, (n, yen) in totals.items()), key=lambda t: (-t[2], t[0])))
+    f.top_stores = [(code, name, n, yen) for code, name, _, _, n, yen in
+                    sorted(per_store, key=lambda line: (-line[5], line[0]))[:TOP_STORES]]
     return f
 
 

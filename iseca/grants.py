@@ -138,3 +138,100 @@ def create_campaign(name: str, starts_on: dt.date, ends_on: dt.date, *, actor: A
     audit.record("campaign_created", campaign, {"name": campaign.name, "starts_on": str(campaign.starts_on),
                                                 "ends_on": str(campaign.ends_on)}, actor=actor)
     return campaign
+
+
+@dataclass
+class CampaignEffect:
+    """What changing a campaign's period does to the points already granted
+    under it and to the payments that drew on it, before and after."""
+
+    old_starts_on: dt.date
+    old_ends_on: dt.date
+    new_starts_on: dt.date
+    new_ends_on: dt.date
+    members: int  # members holding points of the campaign
+    points: int  # their points (unused)
+    payments: int  # completed payments that drew on it alone: cancellable until its last day
+    payments_amount: int
+    today: dt.date
+
+    @property
+    def changed(self) -> bool:
+        return (self.old_starts_on, self.old_ends_on) != (self.new_starts_on, self.new_ends_on)
+
+    @property
+    def shortened(self) -> bool:
+        """Points expire (and cancellations end) earlier than members were told."""
+        return self.new_ends_on < self.old_ends_on
+
+    @property
+    def extended(self) -> bool:
+        return self.new_ends_on > self.old_ends_on
+
+    @property
+    def starts_later(self) -> bool:
+        """Points granted cannot be spent until the new first day."""
+        return self.new_starts_on > self.old_starts_on and self.new_starts_on > self.today
+
+    @property
+    def days_lost(self) -> int:
+        return max((self.old_ends_on - self.new_ends_on).days, 0)
+
+
+def campaign_effect(campaign: Campaign, starts_on: dt.date, ends_on: dt.date, *, today: dt.date | None = None) -> CampaignEffect:
+    """The effect of giving `campaign` the period starts_on..ends_on: who holds
+    how many of its points, which expire on the old and on the new last day."""
+    from sqlalchemy import func, select
+
+    from .models import LedgerAccount, LedgerAccountKind, Payment, PaymentStatus
+    from .timeutil import today_jst
+
+    members, points = db.session.execute(
+        select(func.count(LedgerAccount.member_id.distinct()), func.coalesce(func.sum(LedgerAccount.balance), 0))
+        .where(LedgerAccount.kind == LedgerAccountKind.MEMBER, LedgerAccount.campaign_id == campaign.id,
+               LedgerAccount.balance > 0)
+    ).one()
+    payments, payments_amount = db.session.execute(
+        select(func.count(Payment.id), func.coalesce(func.sum(Payment.amount), 0))
+        .where(Payment.campaign_id == campaign.id, Payment.status == PaymentStatus.COMPLETED)
+    ).one()
+    return CampaignEffect(campaign.starts_on, campaign.ends_on, starts_on, ends_on, int(members), int(points),
+                          int(payments), int(payments_amount), today or today_jst())
+
+
+def check_campaign_change(campaign: Campaign, name: str, starts_on: dt.date, ends_on: dt.date,
+                          *, today: dt.date | None = None) -> None:
+    """Raises CampaignInvalid when the change cannot be made (beside the field to correct)."""
+    from flask_babel import gettext as _
+
+    from .timeutil import today_jst
+
+    today = today or today_jst()
+    if not (name or "").strip():
+        raise CampaignInvalid("name", _("名称を入力してください。"))
+    if ends_on < starts_on:
+        raise CampaignInvalid("ends_on", _("終了日は開始日以降にしてください。"))
+    if ends_on != campaign.ends_on and ends_on < today:
+        # A past last day would take away, after the fact, points members could spend until today.
+        raise CampaignInvalid("ends_on", _("終了日は今日以降の日付にしてください（過去にさかのぼって終えることはできません）。"))
+
+
+def update_campaign(campaign: Campaign, name: str, starts_on: dt.date, ends_on: dt.date, *,
+                    actor: Account | None = None, today: dt.date | None = None) -> CampaignEffect:
+    """キャンペーン変更: a new name or period (extended or shortened); points
+    of the campaign are then spendable, and its payments cancellable, until
+    the new last day. Audited with the effect as it was shown. The caller commits."""
+    check_campaign_change(campaign, name, starts_on, ends_on, today=today)
+    effect = campaign_effect(campaign, starts_on, ends_on, today=today)
+    old = {"name": campaign.name, "starts_on": str(campaign.starts_on), "ends_on": str(campaign.ends_on)}
+    campaign.name = name.strip()
+    campaign.starts_on = starts_on
+    campaign.ends_on = ends_on
+    new = {"name": campaign.name, "starts_on": str(starts_on), "ends_on": str(ends_on)}
+    audit.record("campaign_updated", campaign, {
+        "fields": [key for key in old if old[key] != new[key]],
+        "old": f"{old['name']} {old['starts_on']}〜{old['ends_on']}",
+        "new": f"{new['name']} {new['starts_on']}〜{new['ends_on']}",
+        "members": effect.members, "points": effect.points,
+    }, actor=actor)
+    return effect

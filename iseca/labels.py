@@ -86,9 +86,14 @@ AUDIT_ACTION = {
     "card_replaced": N_("カード再発行（残高移行）"),
     "mail_resend": N_("メール再送"),
     "idempotency_keys_pruned": N_("決済キーの整理"),
+    "day_totals_rebuilt": N_("日別・レジ別集計の再作成"),
     "notice_published": N_("お知らせの掲載"),
     "notice_ended": N_("お知らせの掲載終了"),
     "language_changed": N_("表示言語の変更"),
+    # The console's newer actions: their words are marked for the counter's catalogue in iseca/counter/words.py.
+    "public_text_saved": "公開ページの文章の保存",
+    "public_text_published": "公開ページの文章の公開",
+    "application_updated": "申込内容の修正",
 }
 
 NOTICE_AUDIENCE = {

@@ -538,6 +538,10 @@ class Payment(db.Model):
               postgresql_where=text("cancelled_at IS NOT NULL"), sqlite_where=text("cancelled_at IS NOT NULL")),
         Index("ix_payments_business_cancelled", "business_id", "cancelled_at",
               postgresql_where=text("cancelled_at IS NOT NULL"), sqlite_where=text("cancelled_at IS NOT NULL")),
+        # 窓口TOP: the city's figures over a range of days, read from the index
+        # alone on PostgreSQL (it carries what the aggregates sum and group by).
+        Index("ix_payments_created", "created_at",
+              postgresql_include=["store_id", "member_id", "amount", "status"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -573,6 +577,35 @@ class Payment(db.Model):
     campaign: Mapped[Optional[Campaign]] = relationship()
     created_by: Mapped[Optional[Account]] = relationship(foreign_keys=[created_by_account_id])
     cancelled_by: Mapped[Optional[Account]] = relationship(foreign_keys=[cancelled_by_account_id])
+
+
+class RegisterDayTotal(db.Model):
+    """The payments and cancellations of one register on one day (Japan
+    time), per payment method: what the totals of 利用状況一覧 and the 日計
+    read, so that a year costs what a day costs. Kept in the same
+    transaction as each payment and cancellation (iseca/day_totals.py) and
+    checked against the payments by `flask payments verify-books`."""
+
+    __tablename__ = "register_day_totals"
+    __table_args__ = (
+        Index("ix_register_day_totals_store_day", "store_id", "day"),
+        Index("ix_register_day_totals_business_day", "business_id", "day"),
+    )
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # JST
+    register_id: Mapped[int] = mapped_column(ForeignKey("registers.id"), primary_key=True)
+    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"), primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id"))
+    # Payments made this day, and how many of them have been cancelled since
+    # (利用状況一覧 counts a payment on its own day, whatever its status).
+    payment_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    payment_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancelled_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancelled_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Cancellations made this day, of payments of any day (the 日計 of the till).
+    cancel_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancel_sum: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class IdempotencyKey(db.Model):
@@ -784,3 +817,25 @@ class Notice(db.Model):
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     created_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PublicText(db.Model):
+    """One version of a public page's text the city edits (よくあるご質問,
+    ISECAで決済できないモノ・サービス, お問い合わせ先) in one language, as
+    Markdown. Every save is a new row; a page shows its language's latest
+    published version, or the built-in text when none is published."""
+
+    __tablename__ = "public_texts"
+    __table_args__ = (Index("ix_public_texts_page_lang_published", "page", "lang", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page: Mapped[str] = mapped_column(String(20))  # faq / not_payable / contact
+    lang: Mapped[str] = mapped_column(String(8))  # ja / en / pt_BR / vi
+    body: Mapped[str] = mapped_column(Text)
+    created_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    published_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
+
+    created_by: Mapped[Optional[Account]] = relationship(foreign_keys=[created_by_account_id])
+    published_by: Mapped[Optional[Account]] = relationship(foreign_keys=[published_by_account_id])

@@ -239,3 +239,23 @@ def unpublish_store(store: Store, staff: Account) -> bool:
     store.published_at = None
     audit.record("store_unpublished", store, {"store": store.code}, actor=staff)
     return True
+
+
+def update_application(application: MerchantApplication, data: dict[str, Any], staff: Account) -> list[str]:
+    """The counter corrects an application before its review (a typo the
+    applicant phoned about, a paper form keyed in wrong): one conditional
+    UPDATE, so an application approved or rejected meanwhile stays as it was
+    (AlreadyReviewed). Returns the parts changed; audited. The caller commits."""
+    old = application.data or {}
+    changed = [part for part in ("business", "bank", "stores", "eligibility", "agreed") if old.get(part) != data.get(part)]
+    result = db.session.execute(
+        update(MerchantApplication)
+        .where(MerchantApplication.id == application.id, MerchantApplication.status == ApplicationStatus.RECEIVED)
+        .values(data=data, business_name=data["business"]["name"], email=data["business"]["email"])
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise AlreadyReviewed()
+    db.session.refresh(application)
+    audit.record("application_updated", application, {"fields": changed}, actor=staff)
+    return changed

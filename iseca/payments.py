@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from . import amounts, audit, idempotency, ledger, settlement
+from . import amounts, audit, day_totals, idempotency, ledger, settlement
 from .database import insert_ignoring_conflict
 from .extensions import db
 from .i18n import yen
@@ -206,6 +206,8 @@ def _pay(member, register, amount, method, *, actor=None, card=None, at=None) ->
     )
     db.session.add(payment)
     db.session.flush()
+    day_totals.record_payment(register_id=register.id, store_id=store.id, business_id=store.business_id,
+                              method=method, amount=amount, at=at)
     return PaymentResult(payment=payment, balance_after=spent.balance_after)
 
 

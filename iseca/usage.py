@@ -2,22 +2,27 @@
 the CSV for Excel and the 日計 (daily totals per register).
 
 One function builds the conditions of a filter (`conditions`); the list, the
-totals, the CSV and the benchmark all use it, so what is shown, what is summed
-and what is downloaded are always the same rows.
+CSV and the benchmark all use it, so what is shown and what is downloaded are
+always the same rows. The totals, and the position of a deep page, are read
+from the per-day, per-register totals (iseca/day_totals.py) whenever the
+filter is made of what those rows know (scope, store, register, days, status,
+method): then all time costs what a day costs. A member code or an amount
+range is answered from the payments themselves.
 """
 from __future__ import annotations
 
 import calendar
 import datetime as dt
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Sequence
+from typing import Collection, Iterator
 
-from sqlalchemy import Date, and_, case, func, or_, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import Interval, and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.sql.expression import ColumnElement
 
 from . import settlement
+from .csvexport import neutralise
+from .day_totals import jst_day
 from .extensions import db
 from .models import (
     Account,
@@ -29,6 +34,7 @@ from .models import (
     PaymentMethod,
     PaymentStatus,
     Register,
+    RegisterDayTotal,
     Store,
 )
 from .timeutil import start_of_day_utc, today_jst
@@ -166,6 +172,13 @@ class Totals:
 
 def totals(f: UsageFilter) -> Totals:
     """Count and sums of exactly the rows the filter selects."""
+    if by_day_totals(f):
+        count, amount, cancelled_count, cancelled_sum = _day_counters(f)
+        row = db.session.execute(
+            select(*(func.coalesce(func.sum(c), 0) for c in (count, amount, cancelled_count, cancelled_sum)))
+            .where(*day_conditions(f))
+        ).one()
+        return Totals(*(int(v) for v in row))
     cancelled = Payment.status == PaymentStatus.CANCELLED
     row = db.session.execute(
         select(
@@ -176,6 +189,63 @@ def totals(f: UsageFilter) -> Totals:
         ).where(*conditions(f))
     ).one()
     return Totals(*(int(v) for v in row))
+
+
+def by_day_totals(f: UsageFilter) -> bool:
+    """Whether the per-day totals answer the filter (a member code or an
+    amount range needs the payments themselves)."""
+    return not f.member_code and f.amount_min is None and f.amount_max is None
+
+
+def day_conditions(f: UsageFilter) -> list[ColumnElement[bool]]:
+    """`conditions` for the per-day totals (status is a choice of counters)."""
+    T = RegisterDayTotal
+    conds: list[ColumnElement[bool]] = []
+    if f.own_store_id is not None:
+        conds.append(T.store_id == f.own_store_id)
+    if f.business_id is not None:
+        conds.append(T.business_id == f.business_id)
+    if f.store_id is not None:
+        conds.append(T.store_id == f.store_id)
+    if f.date_from is not None:
+        conds.append(T.day >= f.date_from)
+    if f.date_to is not None:
+        conds.append(T.day <= f.date_to)
+    if f.register_id is not None:
+        conds.append(T.register_id == f.register_id)
+    if f.method is not None:
+        conds.append(T.method == f.method)
+    return conds
+
+
+def _day_counters(f: UsageFilter) -> tuple:
+    """(count, amount, cancelled count, cancelled amount) of a day's row,
+    for the payments of the filter's status."""
+    T = RegisterDayTotal
+    if f.status == PaymentStatus.CANCELLED:
+        return T.cancelled_count, T.cancelled_sum, T.cancelled_count, T.cancelled_sum
+    if f.status == PaymentStatus.COMPLETED:
+        return T.payment_count - T.cancelled_count, T.payment_sum - T.cancelled_sum, literal(0), literal(0)
+    return T.payment_count, T.payment_sum, T.cancelled_count, T.cancelled_sum
+
+
+def _seek(f: UsageFilter, offset: int) -> tuple[dt.date | None, int]:
+    """Where the row at `offset` (newest first) lies: the day it falls on and
+    its offset among the rows of that day and earlier, counted from the
+    per-day totals, so that page 2,000 reads about as many rows as page 1.
+    (None, offset) when the totals end before it."""
+    count = _day_counters(f)[0]
+    T = RegisterDayTotal
+    per_day = db.session.execute(
+        select(T.day, func.sum(count)).where(*day_conditions(f)).group_by(T.day).order_by(T.day.desc())
+    )
+    left = offset
+    for day, n in per_day:
+        n = int(n or 0)
+        if left < n:
+            return (dt.date.fromisoformat(day) if isinstance(day, str) else day), left
+        left -= n
+    return None, offset
 
 
 @dataclass
@@ -200,7 +270,13 @@ def page_of(f: UsageFilter, page: int = 1, per_page: int = PER_PAGE) -> Page:
     summary = totals(f)
     pages = max(1, -(-summary.count // per_page))
     page = min(max(1, page), pages)
-    rows = list(db.session.execute(rows_statement(f).limit(per_page).offset((page - 1) * per_page)))
+    stmt, offset = rows_statement(f), (page - 1) * per_page
+    if offset and by_day_totals(f):
+        # Keyset underneath the page numbers: skip whole days by their totals.
+        day, offset = _seek(f, offset)
+        if day is not None:
+            stmt = stmt.where(Payment.created_at < start_of_day_utc(day + dt.timedelta(days=1)))
+    rows = list(db.session.execute(stmt.limit(per_page).offset(offset)))
     return Page(rows=rows, totals=summary, page=page, pages=pages, per_page=per_page)
 
 
@@ -253,25 +329,6 @@ def presets(today: dt.date | None = None) -> list[tuple[str, dt.date, dt.date]]:
 # ---------------------------------------------------------------------------
 
 
-class jst_day(FunctionElement):
-    """The Japanese calendar day of a UTC timestamp column (Japan keeps no
-    daylight saving time, so a fixed nine hours is exact)."""
-
-    type = Date()
-    inherit_cache = True
-    name = "jst_day"
-
-
-@compiles(jst_day)
-def _jst_day_default(element, compiler, **kw):  # pragma: no cover - other dialects
-    return "CAST((%s + INTERVAL '9 hours') AS DATE)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(jst_day, "sqlite")
-def _jst_day_sqlite(element, compiler, **kw):
-    return "date(%s, '+9 hours')" % compiler.process(element.clauses, **kw)
-
-
 @dataclass
 class DailyLine:
     day: dt.date
@@ -295,40 +352,39 @@ class DailyReport:
     totals: DailyLine | None = None
     days: list[tuple[dt.date, DailyLine]] = field(default_factory=list)
 
+    def lines_of(self, day: dt.date) -> list[DailyLine]:
+        """The registers' lines of one day (a page of all time has hundreds of days)."""
+        by_day = self.__dict__.get("_by_day")
+        if by_day is None:
+            by_day = self.__dict__["_by_day"] = {}
+            for line in self.lines:
+                by_day.setdefault(line.day, []).append(line)
+        return by_day.get(day, [])
+
 
 def daily_totals(f: UsageFilter) -> DailyReport:
     """日計: for each day and register, the payments made that day and the
     cancellations made that day (what the till saw), for the till check at
-    closing. Uses the filter's scope, store, register and dates."""
-    scope = f.with_(member_code=None, amount_min=None, amount_max=None, status=None, method=None,
-                    date_from=None, date_to=None)
-    base = conditions(scope)
+    closing. Uses the filter's scope, store, register and dates; read from
+    the per-day totals."""
+    scope = f.with_(member_code=None, amount_min=None, amount_max=None, status=None, method=None)
+    T = RegisterDayTotal
+    stmt = (
+        select(T.day, T.register_id, func.sum(T.payment_count), func.sum(T.payment_sum), func.sum(T.cancel_count),
+               func.sum(T.cancel_sum))
+        .where(*day_conditions(scope))
+        .group_by(T.day, T.register_id)
+    )
     lines: dict[tuple[dt.date, int], DailyLine] = {}
-
-    def add(column, counter: str, summer: str, extra: Sequence[ColumnElement[bool]]) -> None:
-        day = jst_day(column)
-        where = list(base) + list(extra)
-        if f.date_from is not None:
-            where.append(column >= start_of_day_utc(f.date_from))
-        if f.date_to is not None:
-            where.append(column < start_of_day_utc(f.date_to + dt.timedelta(days=1)))
-        stmt = (
-            select(day.label("day"), Payment.register_id, func.count(Payment.id), func.sum(Payment.amount))
-            .where(*where)
-            .group_by(day, Payment.register_id)
+    for day, register_id, payment_count, payment_sum, cancel_count, cancel_sum in db.session.execute(stmt):
+        if not (payment_count or cancel_count):
+            continue
+        day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        lines[(day, register_id)] = DailyLine(
+            day=day, store_code="", store_name="", register_name="", register_id=register_id,
+            payment_count=int(payment_count), payment_sum=int(payment_sum),
+            cancel_count=int(cancel_count), cancel_sum=int(cancel_sum),
         )
-        for value, register_id, count, total in db.session.execute(stmt):
-            if isinstance(value, str):
-                value = dt.date.fromisoformat(value)
-            line = lines.get((value, register_id))
-            if line is None:
-                line = lines[(value, register_id)] = DailyLine(day=value, store_code="", store_name="",
-                                                               register_name="", register_id=register_id)
-            setattr(line, counter, int(count))
-            setattr(line, summer, int(total or 0))
-
-    add(Payment.created_at, "payment_count", "payment_sum", [])
-    add(Payment.cancelled_at, "cancel_count", "cancel_sum", [Payment.cancelled_at.is_not(None)])
     registers = {
         r.id: r
         for r in db.session.scalars(select(Register).where(Register.id.in_({k[1] for k in lines})))
@@ -361,3 +417,64 @@ def jst_text(moment: dt.datetime | None) -> str:
         return ""
     t = moment.astimezone(JST_OFFSET)
     return f"{t.year:04d}/{t.month:02d}/{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+
+
+# ---------------------------------------------------------------------------
+# The CSV made by the database (PostgreSQL)
+# ---------------------------------------------------------------------------
+
+
+def csv_statement(f: UsageFilter, *, method_labels: dict, status_labels: dict, excel_identifiers: bool,
+                  formula_starts: Collection[str]):
+    """The cells of the CSV of `f`, as PostgreSQL's COPY writes them: the same
+    text, cell for cell, as the Python writer (cms/usage.py `_csv_row` through
+    csvexport.CsvStream) makes of `rows_statement(f)`.
+
+    Labels (決済方法, 状態) and the formula starts come in as bound values, so
+    that the caller decides their words; an empty cell is NULL, which COPY
+    writes as nothing (an empty string it would write as "")."""
+    base = rows_statement(f).subquery()
+
+    def text(value):
+        return func.nullif(value, literal(""))
+
+    def plain(value):
+        # A spreadsheet would run it as a formula: a leading ' makes it text.
+        return text(case((func.substr(value, 1, 1).in_(list(formula_starts)), literal("'").concat(value)),
+                         else_=value))
+
+    def identifier(value):
+        if not excel_identifiers:
+            return plain(value)
+        return text(literal('="').concat(func.replace(value, literal('"'), literal('""'))).concat(literal('"')))
+
+    def label(value, labels: dict):
+        # The words are the caller's constants: made plain here, not per row.
+        return text(case(*((value == key, literal(neutralise(str(words)))) for key, words in labels.items()),
+                         else_=None))
+
+    def moment(value, pattern: str):
+        return func.to_char(value + literal(dt.timedelta(hours=9), Interval()), literal(pattern))
+
+    seconds = "YYYY/MM/DD HH24:MI:SS"
+    # 「name（login）」 starts with the name, or with （ when the name is empty.
+    canceller = case(
+        (func.coalesce(base.c.cancelled_by_login, literal("")) != literal(""),
+         func.coalesce(plain(base.c.cancelled_by_name), literal("")).concat(literal("（"))
+         .concat(base.c.cancelled_by_login).concat(literal("）"))),
+        else_=None,
+    )
+    return select(
+        moment(base.c.created_at, seconds),
+        identifier(base.c.number),
+        identifier(base.c.store_code),
+        plain(base.c.store_name),
+        plain(base.c.register_name),
+        identifier(base.c.member_code),
+        label(base.c.method, method_labels),
+        base.c.amount,
+        label(base.c.status, status_labels),
+        moment(base.c.cancelled_at, seconds),
+        canceller,
+        func.to_char(base.c.cancel_deadline, literal("YYYY/MM/DD")),
+    ).order_by(base.c.created_at.desc(), base.c.id.desc())  # the subquery's order, kept (no second sort)

@@ -20,7 +20,7 @@ from iseca import members as members_domain
 from iseca import onboarding, outbox, payments, settlement, zengin
 from iseca.extensions import db
 from iseca.models import (AccountKind, AuditLog, MerchantApplication, Notice, NoticeAudience, OutboxMessage, PaymentMethod,
-                          Settlement, SettlementPeriod, StoreImage, utcnow)
+                          PublicText, Settlement, SettlementPeriod, StoreImage, utcnow)
 from tests import factories
 from tests.conftest import basic_auth_header, csrf_from, login
 
@@ -92,7 +92,7 @@ RULES: dict[str, dict] = {
     "wallet.pay": WALLET_PAY, "wallet.pay_confirm": WALLET, "wallet.payment_done": WALLET,
     # ISECA窓口: staff alone, every page
     **{f"counter.{name}": COUNTER for name in (
-        "index", "figures_csv", "applications", "application", "approve", "reject", "new_application",
+        "index", "figures_csv", "applications", "application", "approve", "reject", "new_application", "edit_application",
         "merchants", "merchant", "kit_handover", "publish", "unpublish", "reset_password", "suspend", "reactivate",
         "suspend_business", "reactivate_business", "suspend_store", "reactivate_store", "audit_log", "audit_csv",
         "edit_business", "edit_store", "notices_page", "notice_end",
@@ -101,10 +101,11 @@ RULES: dict[str, dict] = {
         "register.qr", "register.qr_png", "register.sheet", "register.sheet_pdf", "register.rename",
         "register.retire", "register.reissue",
         "members_list", "member_detail", "member_new", "cards_issue", "card_sheet", "card_suspend", "card_replace",
-        "grants_upload", "grants_commit", "campaigns",
+        "grants_upload", "grants_commit", "campaigns", "campaign_edit",
         "settlements", "settlements_close_ended", "settlement_period", "settlement_close", "settlement_prepare",
         "settlement_zengin", "settlement_transfers_csv", "settlement_statement", "settlement_done",
         "settlement_failed",
+        "texts", "text_edit", "text_version", "text_publish",
     )},
 }
 
@@ -145,11 +146,13 @@ class World:
             "number": self.card.number, "secret": self.card.secret, "token": register.qr_token,
             "filename": "css/app.css",
             "period_id": self.settlement.period_id, "settlement_id": self.settlement.id, "ext": "pdf",
+            "campaign_id": self.campaign_id, "page": "faq", "lang": "en", "version_id": db.session.scalar(select(PublicText.id)),
         }
 
     def form(self, endpoint: str) -> dict[str, object]:
         """What a POST carries beyond its CSRF token, where the route needs it to reach its form."""
         return {"counter.grants_commit": {"campaign_id": self.campaign_id},
+                "counter.text_edit": {"body": "## FAQ", "action": "publish"},
                 "language.switch": {"lang": "en", "next": "/"}}.get(endpoint, {})
 
 
@@ -177,6 +180,7 @@ def world(app) -> World:
     db.session.add(Notice(title="メンテナンス", audience=NoticeAudience.EVERYONE, starts_at=utcnow(),
                           ends_at=utcnow() + dt.timedelta(days=1)))
     factories.make_staff()
+    db.session.add(PublicText(page="faq", lang="en", body="## Draft"))  # a draft of the public FAQ in English
     # A closed period with a settlement of business A (精算).
     earlier = factories.make_payment_at(a1.registers[0], member, 300, utcnow() - dt.timedelta(days=40))
     closed = db.session.get(SettlementPeriod, earlier.period_id)

@@ -6,7 +6,7 @@ import datetime as dt
 import click
 from flask.cli import AppGroup
 
-from .. import audit, idempotency, ledger
+from .. import audit, day_totals, idempotency, ledger
 from ..extensions import db
 
 group = AppGroup("payments", help="Payments: idempotency keys and the books.")
@@ -24,10 +24,21 @@ def prune_keys(days: int) -> None:
 
 @group.command("verify-books")
 def verify_books() -> None:
-    """Check that every ledger transaction sums to zero and every balance agrees with its entries."""
-    problems = ledger.verify_books()
+    """Check that every ledger transaction sums to zero, every balance agrees
+    with its entries, and the day totals of the registers agree with the payments."""
+    problems = ledger.verify_books() + day_totals.differences()
     for problem in problems:
         click.echo(problem)
     if problems:
         raise click.ClickException(f"{len(problems)} problems in the books")
     click.echo("The books balance.")
+
+
+@group.command("rebuild-day-totals")
+def rebuild_day_totals() -> None:
+    """Write the per-day, per-register totals afresh from the payments (after
+    payments were loaded around the app, or when verify-books disagrees)."""
+    rows = day_totals.rebuild()
+    audit.record("day_totals_rebuilt", None, {"rows": rows}, actor_label="cli")
+    db.session.commit()
+    click.echo(f"Wrote {rows} day totals from the payments.")

@@ -16,3 +16,4 @@ from . import applications, merchants, outbox  # noqa: E402,F401  (onboarding: �
 from . import members  # noqa: E402,F401
 from . import notices  # noqa: E402,F401  (お知らせ)
 from . import settlements  # noqa: E402,F401  (精算)
+from . import texts  # noqa: E402,F401  (公開ページの文章)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import TextAreaField
@@ -12,7 +13,8 @@ from .. import banking, onboarding, outbox
 from ..web.inputs import page_arg
 from ..extensions import db
 from ..models import ApplicationStatus, Business, MerchantApplication
-from ..web.forms import ApplicationForm, ButtonForm, JapaneseForm, bank_names, submit_application_form
+from ..web.forms import (ApplicationForm, ButtonForm, JapaneseForm, bank_names, handle_store_buttons,
+                         submit_application_form)
 from . import bp
 
 PER_PAGE = 30
@@ -116,3 +118,40 @@ def new_application():
         flash("書面の申込を登録しました。内容を確認して承認してください。", "success")
         return redirect(url_for("counter.application", application_id=app_.id), code=303)
     return render_template("counter/application_new.html", form=form, **bank_names(form))
+
+
+def _form_data(data: dict) -> dict:
+    """An application as stored, as the values of its form (to correct it)."""
+    business, bank = data.get("business", {}), data.get("bank", {})
+    declared = set(data.get("eligibility", []))
+    values = {key: business.get(key, "") for key in
+              ("name", "name_kana", "representative", "postal_code", "address", "phone", "email")}
+    values.update({key: bank.get(key, "") for key in
+                   ("bank_code", "branch_code", "account_type", "account_number", "account_holder_kana")})
+    values["stores"] = [dict(store) for store in data.get("stores", [])] or [{}]
+    for number, requirement in enumerate(onboarding.ELIGIBILITY, 1):
+        values[f"eligibility_{number}"] = requirement in declared
+    values["agree"] = bool(data.get("agreed"))
+    return values
+
+
+@bp.route("/applications/<int:application_id>/edit", methods=["GET", "POST"])
+def edit_application(application_id: int):
+    """申込内容の修正: before its review, with the same form as the public application."""
+    app_ = db.get_or_404(MerchantApplication, application_id)
+    if app_.status != ApplicationStatus.RECEIVED:
+        flash(_("審査済みの申込は修正できません。"), "info")
+        return redirect(url_for("counter.application", application_id=application_id), code=303)
+    form = ApplicationForm(data=_form_data(app_.data)) if request.method == "GET" else ApplicationForm()
+    if request.method == "POST" and not handle_store_buttons(form) and form.validate_on_submit():
+        try:
+            changed = onboarding.update_application(app_, form.as_data(), current_user._get_current_object())
+        except onboarding.AlreadyReviewed:
+            db.session.rollback()
+            flash(_("この申込はすでに審査済みのため、修正できませんでした。"), "info")
+            return redirect(url_for("counter.application", application_id=application_id), code=303)
+        db.session.commit()
+        flash(_("申込の内容を修正しました。") if changed else _("変更はありませんでした。"), "success")
+        return redirect(url_for("counter.application", application_id=application_id), code=303)
+    status = 422 if request.method == "POST" and form.errors else 200
+    return render_template("counter/application_edit.html", form=form, application=app_, **bank_names(form)), status

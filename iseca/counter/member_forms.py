@@ -1,4 +1,5 @@
 """Forms of the counter's members, cards and grants pages."""
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, RadioField, StringField
@@ -47,3 +48,11 @@ class CampaignForm(FlaskForm):
     name = StringField("名称", validators=[DataRequired(message="名称を入力してください。"), Length(max=200)])
     starts_on = JapaneseDateField("開始日", validators=[InputRequired(message="開始日を入力してください（例: 2026-04-01）。")])
     ends_on = JapaneseDateField("終了日", validators=[InputRequired(message="終了日を入力してください（例: 2027-03-31）。")])
+
+
+class CampaignEditForm(FlaskForm):
+    """キャンペーン変更: the same fields as a new campaign, checked again on the confirmation."""
+
+    name = StringField(_l("名称"), validators=[DataRequired(message=_l("名称を入力してください。")), Length(max=200)])
+    starts_on = JapaneseDateField(_l("開始日"), validators=[InputRequired(message=_l("開始日を入力してください（例: 2026-04-01）。"))])
+    ends_on = JapaneseDateField(_l("終了日"), validators=[InputRequired(message=_l("終了日を入力してください（例: 2027-03-31）。"))])

@@ -6,6 +6,7 @@ import base64
 import secrets
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -16,7 +17,7 @@ from ..models import Campaign, Card, LedgerTransactionKind, Member
 from ..timeutil import today_jst
 from ..web.pages import qr_data_uri
 from . import bp
-from .member_forms import AppMemberForm, CampaignForm, GrantForm, GrantUploadForm, IssueCardsForm
+from .member_forms import AppMemberForm, CampaignEditForm, CampaignForm, GrantForm, GrantUploadForm, IssueCardsForm
 
 
 def _staff():
@@ -219,3 +220,29 @@ def campaigns():
             return redirect(url_for("counter.campaigns"), code=303)
     rows = list(db.session.scalars(select(Campaign).order_by(Campaign.starts_on.desc())))
     return render_template("counter/members/campaigns.html", form=form, rows=rows)
+
+
+@bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
+def campaign_edit(campaign_id: int):
+    """キャンペーン変更: name and period, then a confirmation that shows the effect
+    on the points already granted (who holds how many, what expires when)."""
+    campaign = db.get_or_404(Campaign, campaign_id)
+    form = CampaignEditForm(obj=campaign) if request.method == "GET" else CampaignEditForm()
+    action = request.form.get("action", "preview")
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            grants.check_campaign_change(campaign, form.name.data, form.starts_on.data, form.ends_on.data)
+        except grants.CampaignInvalid as invalid:
+            getattr(form, invalid.field).errors.append(str(invalid))
+        else:
+            if action == "confirm":
+                grants.update_campaign(campaign, form.name.data, form.starts_on.data, form.ends_on.data, actor=_staff())
+                db.session.commit()
+                flash(_("キャンペーンを変更しました。"), "success")
+                return redirect(url_for("counter.campaigns"), code=303)
+            if action == "preview":
+                effect = grants.campaign_effect(campaign, form.starts_on.data, form.ends_on.data)
+                return render_template("counter/members/campaign_confirm.html", campaign=campaign, form=form,
+                                       effect=effect)
+    status = 422 if request.method == "POST" and form.errors else 200
+    return render_template("counter/members/campaign_edit.html", campaign=campaign, form=form), status

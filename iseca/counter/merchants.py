@@ -8,11 +8,12 @@ from sqlalchemy import or_, select
 from wtforms import SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from .. import accounts, audit, banking, onboarding, outbox, profiles, suspension
+from .. import accounts, audit, banking, onboarding, outbox, profiles, schedule, statements, suspension
 from ..database import contains_text
 from ..web.inputs import JapaneseDateField, WholeNumberField, as_id, page_arg
 from ..extensions import db
-from ..models import Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, OutboxMessage, Payment, Store
+from ..models import (Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, OutboxMessage, Payment,
+                      Settlement, SettlementPeriod, Store)
 from ..profiles import bank_of
 from ..timeutil import today_jst
 from ..web import audit as web_audit
@@ -21,6 +22,7 @@ from ..web.profile_forms import StaffBusinessForm, StaffStoreForm
 from . import bp
 
 PER_PAGE = 30
+SETTLEMENTS_SHOWN = 24  # a year of periods
 
 
 class KitForm(JapaneseForm):
@@ -95,11 +97,18 @@ def _merchant_page(business: Business, kit_form: KitForm):
     ))
     audit_rows = [tuple(r) for r in db.session.execute(
         audit.search(audit.AuditQuery(business_ids=[business.id])).limit(20))]
+    settlements = list(db.session.scalars(
+        select(Settlement).join(SettlementPeriod, SettlementPeriod.id == Settlement.period_id)
+        .where(Settlement.business_id == business.id)
+        .order_by(SettlementPeriod.starts_on.desc(), Settlement.id.desc()).limit(SETTLEMENTS_SHOWN)
+    ))
     return render_template(
         "counter/merchant.html", business=business, accounts=accounts.merchant_accounts(business),
         publication_warnings=warnings, recent_payments=recent_payments, mails=mails, audit_rows=audit_rows,
         action_form=ButtonForm(), kit_form=kit_form, handovers=handovers, stores=stores,
         bank_line=banking.describe(bank_of(business), mask=False),
+        settlements=settlements, period_text=schedule.period_text, wareki=schedule.wareki,
+        status_text=statements.status_text,
     )
 
 

@@ -9,7 +9,7 @@ from flask import Response, abort, render_template, request
 from wtforms import Form
 from wtforms.validators import ValidationError
 
-from .. import figures
+from .. import figures, schedule
 from ..csvexport import CsvStream
 from ..timeutil import today_jst
 from ..web.inputs import JapaneseDateField
@@ -53,7 +53,7 @@ def index():
     """窓口TOP: today's actions and the figures of the chosen range."""
     form, first, last = _range()
     return render_template("counter/index.html", form=form, actions=figures.actions_today(),
-                           f=figures.city_figures(first, last))
+                           f=figures.city_figures(first, last), wareki=schedule.wareki)
 
 
 CHARTS = {

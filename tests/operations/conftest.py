@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from iseca import create_app
 from iseca.extensions import db
 from tests import factories
-from tests.conftest import TEST_CONFIG, _migrate
+from tests.conftest import TEST_CONFIG, Databases, _migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -131,6 +131,26 @@ def pg_databases():
     cluster.remove()
 
 
+class PrivateClusterDatabases(Databases):
+    """The suite's one database per backend, its PostgreSQL one on the private
+    cluster: nothing is created on or dropped from the shared server."""
+
+    def __init__(self, tmp_path_factory, pg: PgDatabases):
+        super().__init__(tmp_path_factory)
+        self.pg = pg
+
+    def url(self, backend: str) -> str:
+        if backend == "postgresql" and backend not in self.urls:
+            self.urls[backend] = self.pg.create()
+        return super().url(backend)
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory, pg_databases):
+    """tests/conftest.py's `databases` for the operations tests (app, client …)."""
+    return PrivateClusterDatabases(tmp_path_factory, pg_databases)
+
+
 @dataclass
 class Shop:
     """What a till needs: a store's code and a card with points."""
@@ -190,35 +210,79 @@ class Gunicorn:
 def start_gunicorn(tmp_path: Path, env: dict[str, str], name: str = "gunicorn", cwd: Path = ROOT) -> Gunicorn:
     """gunicorn -c deploy/gunicorn.conf.py app:app on a free loopback port
     (the app in `cwd`: this checkout unless told otherwise)."""
-    port = free_port()
-    log = tmp_path / f"{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(DEPLOY / "gunicorn.conf.py"), "app:app"],
-            cwd=cwd, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    wait_for_port(port, process, log)
-    # Workers answer once they have imported the app.
-    deadline = time.monotonic() + 30
+    [server] = start_gunicorns(tmp_path, env, [name], cwd)
+    return server
+
+
+def start_gunicorns(tmp_path: Path, env: dict[str, str], names: list[str], cwd: Path = ROOT) -> list[Gunicorn]:
+    """One gunicorn per name, started together (as hosts boot independently),
+    returned once each one's workers answer."""
+    servers = []
+    for name in names:
+        port = free_port()
+        log = tmp_path / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", str(DEPLOY / "gunicorn.conf.py"), "app:app"],
+                cwd=cwd, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        servers.append(Gunicorn(process, port, log))
+    try:
+        for server in servers:
+            wait_for_port(server.port, server.process, server.log)
+            wait_for_workers(server.port, server.process, server.log)
+    except BaseException:
+        for server in servers:
+            stop(server.process)
+        raise
+    return servers
+
+
+def wait_until(condition, seconds: float, what: str) -> float:
+    """Poll `condition` until it holds (fail after `seconds`); returns the seconds waited."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > seconds:
+            pytest.fail(f"{what}: not within {seconds} s")
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def wait_for_workers(port: int, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+    """Until a worker answers, i.e. has imported the app. Any answer counts:
+    a previous release without /healthz answers it 404."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                conn.close()
-                break
-        except OSError:
-            time.sleep(0.2)
-    return Gunicorn(process, port, log)
+            status = conn.getresponse().status
+            conn.close()
+            if status < 500:
+                return
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"no gunicorn worker answered on 127.0.0.1:{port} within {seconds} s:\n{log.read_text()[-3000:]}")
+
+
+_CERTIFICATE: tuple[Path, Path] | None = None
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 (and localhost), valid one day."""
+    """A certificate for 127.0.0.1 (and localhost), valid one day; made once
+    per run (in the first folder asked) and shared by every nginx."""
+    global _CERTIFICATE
+    if _CERTIFICATE and all(p.exists() for p in _CERTIFICATE):
+        return _CERTIFICATE
     openssl = need_program("openssl", "openssl")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    _CERTIFICATE = cert, key
     return cert, key
 
 

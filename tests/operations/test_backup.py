@@ -27,13 +27,24 @@ def _flask(url: str, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-def _backup_in_process(url: str, target) -> str:
+def _in_process(url: str, *args: str):
     """The same command through Flask's CLI runner (no new interpreter: faster)."""
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        result = app.test_cli_runner().invoke(args=["backup", str(target)])
+        result = app.test_cli_runner().invoke(args=list(args))
         db.engine.dispose()
     return result
+
+
+def _backup_in_process(url: str, target):
+    return _in_process(url, "backup", str(target))
+
+
+def _verify_books(url: str) -> str:
+    """`flask payments verify-books` on `url`: its output, once it says the books balance."""
+    books = _in_process(url, "payments", "verify-books")
+    assert books.exit_code == 0 and "The books balance." in books.output, books.output
+    return books.output.strip()
 
 
 def _pay_in_background(url: str, stop: threading.Event, made: list[int]) -> threading.Thread:
@@ -97,8 +108,7 @@ def _seed_with_history(url: str) -> None:
 
 
 def _check_restored(source_url: str, restored_url: str, paid_during_backup: int, label: str) -> tuple[dict, dict]:
-    books = _flask(restored_url, "payments", "verify-books")
-    assert books.returncode == 0 and "The books balance." in books.stdout, books.stdout + books.stderr
+    books = _verify_books(restored_url)
     restored = _figures(restored_url)
     source = _figures(source_url)
     # The copy is one moment of the running database: at least the history, at
@@ -107,7 +117,7 @@ def _check_restored(source_url: str, restored_url: str, paid_during_backup: int,
     assert restored["store_balances"] == restored["paid"]
     assert restored["member_balances"] + restored["paid"] == 100_000
     print(f"checked on {label}: backup during {paid_during_backup} concurrent payments; restored copy has "
-          f"{restored['payments']} payments, {restored['paid']:,} yen paid; verify-books: {books.stdout.strip()}")
+          f"{restored['payments']} payments, {restored['paid']:,} yen paid; verify-books: {books}")
     return restored, source
 
 
@@ -127,12 +137,11 @@ def test_postgresql_backup_restores_with_balanced_books_and_same_totals(pg_datab
     target = make_url(restored_url)
     subprocess.run([pg_restore, "--no-owner", "--exit-on-error", "-h", target.host, "-p", str(target.port or 5432),
                     "-U", target.username, "-d", target.database, str(dump)], check=True, capture_output=True, timeout=120)
-    books = _flask(restored_url, "payments", "verify-books")
-    assert books.returncode == 0 and "The books balance." in books.stdout, books.stdout + books.stderr
+    books = _verify_books(restored_url)
     restored, source = _figures(restored_url), _figures(url)
     assert restored == source
     print(f"checked on PostgreSQL: flask backup (pg_dump -Fc) → pg_restore into a new database: verify-books "
-          f"'{books.stdout.strip()}', {restored['payments']} payments, {restored['paid']:,} yen, the same "
+          f"'{books}', {restored['payments']} payments, {restored['paid']:,} yen, the same "
           f"balances and the same 利用状況一覧 ({restored['store_paid']:,}円 for the store)")
 
 

@@ -21,7 +21,15 @@ from iseca.models import IdempotencyKey, LedgerTransaction, LedgerTransactionKin
 from tests import factories
 from tests.conftest import TEST_CONFIG, _migrate
 from tests.httpclient import Till
-from tests.operations.conftest import app_environment, busy_worker, need_redis, seed_shop, start_gunicorn, stop
+from tests.operations.conftest import (
+    app_environment,
+    busy_worker,
+    need_redis,
+    seed_shop,
+    start_gunicorn,
+    stop,
+    wait_until,
+)
 
 
 class CountingTill(Till):
@@ -115,16 +123,18 @@ def test_a_worker_killed_mid_payment_loses_nothing_a_till_saw_done(tmp_path, pg_
         threads = [threading.Thread(target=t.run, args=(stop_event,)) for t in tills]
         for thread in threads:
             thread.start()
+        wait_until(lambda: any(t.done for t in tills), 60, "the tills paying")
         killed = []
         for _ in range(8):  # four kills, a few more tries on a slow machine
             if len(killed) == 4:
                 break
-            time.sleep(0.8)
-            victim = busy_worker(app.process, app.port)  # one with a till's request in hand
+            # Polls until a worker (an old one, or one started in place of a
+            # killed one) holds a till's request.
+            victim = busy_worker(app.process, app.port)
             if victim:
                 os.kill(victim, signal.SIGKILL)
                 killed.append(victim)
-        time.sleep(1.5)
+        # Each till finishes the charge in hand, retrying a cut one with its key until it is answered.
         stop_event.set()
         for thread in threads:
             thread.join(timeout=120)
@@ -153,7 +163,7 @@ def test_postgresql_down_answers_503_recovers_and_a_retry_charges_once(tmp_path,
         threads = [threading.Thread(target=t.run, args=(stop_event,)) for t in load]
         for thread in threads:
             thread.start()
-        time.sleep(1)
+        wait_until(lambda: any(t.done for t in load), 60, "the load tills paying")
 
         private_cluster.stop("fast")  # under load: transactions in flight are cut
         key = secrets.token_urlsafe(24)
@@ -166,7 +176,10 @@ def test_postgresql_down_answers_503_recovers_and_a_retry_charges_once(tmp_path,
         status, _, body = the_till.till.get("/readyz")
         assert status == 503 and '"database":"unreachable"' in body.replace(" ", "")
         assert the_till.till.get("/healthz")[0] == 200
-        time.sleep(1)
+        # The load tills meet the outage too (a figure, not a check: how many is the machine's timing).
+        seen_before, deadline = sum(len(t.failures) for t in load), time.monotonic() + 3
+        while sum(len(t.failures) for t in load) == seen_before and time.monotonic() < deadline:
+            time.sleep(0.05)
 
         private_cluster.start()
         started = time.monotonic()
@@ -178,7 +191,8 @@ def test_postgresql_down_answers_503_recovers_and_a_retry_charges_once(tmp_path,
         status, first = the_till.charge_once(4321, key)
         status_again, again = the_till.charge_once(4321, key)
         assert status == status_again == 303 and urlsplit(first).path == urlsplit(again).path
-        time.sleep(1)
+        after = sum(len(t.done) for t in load)  # the load pays again after the outage
+        wait_until(lambda: sum(len(t.done) for t in load) > after, 60, "the load tills paying after recovery")
         stop_event.set()
         for thread in threads:
             thread.join(timeout=120)

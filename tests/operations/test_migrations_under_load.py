@@ -21,7 +21,7 @@ from iseca.extensions import db
 from iseca.health import migration_heads
 from iseca.models import Member, PaymentMethod, Register
 from tests.conftest import TEST_CONFIG
-from tests.operations.conftest import ROOT, app_environment, need_redis, seed_shop, start_gunicorn, stop
+from tests.operations.conftest import ROOT, app_environment, need_redis, seed_shop, start_gunicorn, stop, wait_until
 from tests.operations.test_faults import PayingTill, _check_books
 
 HISTORY = 400  # payments already in the table the migration works on
@@ -97,13 +97,12 @@ def test_db_upgrade_under_payment_load_blocks_no_payment_for_long(tmp_path, pg_d
         threads = [threading.Thread(target=t.run, args=(stop_event,)) for t in tills]
         for thread in threads:
             thread.start()
-        time.sleep(1)
+        wait_until(lambda: any(t.done for t in tills), 60, "the tills paying before the upgrade")
         began = time.monotonic()
         result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT, env=env,
                                 capture_output=True, text=True, timeout=120)
         ended = time.monotonic()
-        time.sleep(1)
-        stop_event.set()
+        stop_event.set()  # each till finishes the charge in hand
         for thread in threads:
             thread.join(timeout=60)
         assert result.returncode == 0, result.stderr
