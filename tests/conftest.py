@@ -146,9 +146,9 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         # End the test's own transaction first: it must not hold an old
         # snapshot (SQLite) or locks while the request runs, and what it
-        # reads afterwards is what the request left. A redirect followed
-        # (follow_redirects) opens again from inside the request's own
-        # context, where the test has no transaction to end.
+        # reads afterwards is what the request left.
+        # A redirect followed (follow_redirects) comes back here inside the
+        # request's own context, where the test's context is not pushed.
         if has_app_context():
             db.session.commit()
         return contextvars.Context().run(super().open, *args, **kwargs)

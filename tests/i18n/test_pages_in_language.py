@@ -53,20 +53,10 @@ class Visible(HTMLParser):
             self.parts.append(data)
 
 
-def body_text(response) -> str:
-    """The body in the charset the response declares (a CSV for Excel is CP932,
-    and a file of the bank's may not say so)."""
-    data = response.get_data()
-    for charset in (response.mimetype_params.get("charset") or "utf-8", "cp932"):
-        try:
-            return data.decode(charset)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return data.decode("utf-8", "replace")
-
-
 def visible_text(response) -> str:
-    body = body_text(response)
+    # A CSV for Excel is CP932 (its charset says Windows-31J): read as the reader's program would.
+    charset = response.mimetype_params.get("charset", "utf-8").lower()
+    body = response.get_data().decode({"windows-31j": "cp932", "shift_jis": "cp932"}.get(charset, charset))
     if response.mimetype == "text/html":
         parser = Visible()
         parser.feed(body)
