@@ -9,9 +9,10 @@ from . import audit, outbox
 from .auth.passwords import generate_initial_password, set_password
 from .auth.sessions import revoke_all_sessions
 from .extensions import db
+from .i18n import N_
 from .models import Account, AccountKind, Business, MerchantStatus, OutboxMessage
 
-SUBJECT_PASSWORD_RESET = "【ISECA】パスワード再発行のお知らせ"
+SUBJECT_PASSWORD_RESET = N_("【ISECA】パスワード再発行のお知らせ")
 
 
 class AccountExists(Exception):
@@ -64,8 +65,8 @@ def reset_password(account: Account, staff: Account) -> tuple[str, OutboxMessage
     set_password(account, password, initial=True)
     revoke_all_sessions(account.id)
     audit.record("password_reset", account, {"login": account.login}, actor=staff)
-    body = outbox.mail_body("password_reset", account=account, password=password)
-    message = outbox.queue(mail_address_of(account), SUBJECT_PASSWORD_RESET, body)
+    message = outbox.queue_mail(mail_address_of(account), SUBJECT_PASSWORD_RESET, "password_reset",
+                                locale=outbox.locale_of_account(account), account=account, password=password)
     return password, message
 
 

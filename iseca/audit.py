@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from flask import has_request_context, request
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import or_, select
 
 from .database import contains_text
 from .extensions import db
-from .timeutil import jst, start_of_day_utc
+from .i18n import N_
+from .timeutil import start_of_day_utc
 from .models import Account, AuditLog, Business, Payment, Register, Store, StoreImage
 
 
@@ -96,22 +98,22 @@ def search(query: AuditQuery):
     return stmt.order_by(AuditLog.id.desc())
 
 
-CSV_HEADER = ["日時", "操作", "操作者", "事業者コード", "事業者名", "対象", "対象ID", "内容", "IPアドレス"]
+CSV_HEADER = [N_("日時"), N_("操作"), N_("操作者"), N_("事業者コード"), N_("事業者名"), N_("対象"), N_("対象ID"), N_("内容"), N_("IPアドレス")]
 
 
 DETAIL_WORDS = {
-    "number": "取引番号", "amount": "金額", "member_code": "会員コード", "store": "店舗", "store_code": "店舗",
-    "business": "事業者", "login": "ID", "area": "画面", "reason": "理由", "fields": "項目", "name": "名称",
-    "old": "変更前", "new": "変更後", "count": "件数", "campaign_id": "キャンペーン", "memo": "メモ",
-    "recipient": "宛先", "adjustment": "精算後の取消調整", "ledger_transaction_id": "台帳取引",
+    "number": N_("取引番号"), "amount": N_("金額"), "member_code": N_("会員コード"), "store": N_("店舗"), "store_code": N_("店舗"),
+    "business": N_("事業者"), "login": "ID", "area": N_("画面"), "reason": N_("理由"), "fields": N_("項目"), "name": N_("名称"),
+    "old": N_("変更前"), "new": N_("変更後"), "count": N_("件数"), "campaign_id": N_("キャンペーン"), "memo": N_("メモ"),
+    "recipient": N_("宛先"), "adjustment": N_("精算後の取消調整"), "ledger_transaction_id": N_("台帳取引"),
     # 項目 (the fields a profile edit changed)
-    "phone": "電話番号", "postal_code": "郵便番号", "address": "所在地", "email": "メールアドレス",
-    "representative": "代表者名", "name_kana": "フリガナ", "category": "業種", "area": "地区", "hours": "営業時間",
-    "holidays_text": "定休日", "website": "ホームページ", "description": "お店の紹介",
-    "confirm_before_charge": "決済前の確認画面",
+    "phone": N_("電話番号"), "postal_code": N_("郵便番号"), "address": N_("所在地"), "email": N_("メールアドレス"),
+    "representative": N_("代表者名"), "name_kana": N_("フリガナ"), "category": N_("業種"), "area": N_("地区"), "hours": N_("営業時間"),
+    "holidays_text": N_("定休日"), "website": N_("ホームページ"), "description": N_("お店の紹介"),
+    "confirm_before_charge": N_("決済前の確認画面"),
     # 公開ページの文章 and キャンペーン変更
-    "page": "ページ", "lang": "言語", "version": "版", "members": "会員数", "points": "ポイント",
-    "starts_on": "開始日", "ends_on": "終了日",
+    "page": N_("ページ"), "lang": N_("言語"), "version": N_("版"), "members": N_("会員数"), "points": N_("ポイント"),
+    "starts_on": N_("開始日"), "ends_on": N_("終了日"),
 }
 
 
@@ -119,18 +121,22 @@ def describe_details(details: dict | None) -> str:
     """The row's details as one line of `項目: 値` (for the screen and CSV)."""
     if not details:
         return ""
-    def text(value) -> str:
-        return "・".join(str(DETAIL_WORDS.get(v, v)) for v in value) if isinstance(value, list) else str(value)
+    def word(key) -> str:
+        return gettext(DETAIL_WORDS[key]) if key in DETAIL_WORDS else str(key)
 
-    return "、".join(f"{DETAIL_WORDS.get(key, key)}: {text(value)}" for key, value in details.items()
-                    if value not in (None, "", []))
+    def text(value) -> str:
+        return gettext("・").join(word(v) for v in value) if isinstance(value, list) else str(value)
+
+    return gettext("、").join(f"{word(key)}: {text(value)}" for key, value in details.items()
+                             if value not in (None, "", []))
 
 
 def csv_rows(stmt) -> Iterator[list]:
     """The rows of `search` as CSV cells."""
+    from .csvexport import datetime_text
     from .labels import label
 
     for entry, code, name in db.session.execute(stmt.execution_options(yield_per=1000)):
-        yield [jst(entry.at, "%Y/%m/%d %H:%M:%S"), label(entry.action, "audit_action"), entry.actor_label, code or "", name or "",
+        yield [datetime_text(entry.at), label(entry.action, "audit_action"), entry.actor_label, code or "", name or "",
                entry.target_type, entry.target_id if entry.target_id is not None else "",
                describe_details(entry.details), entry.ip_address]

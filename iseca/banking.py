@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 
 import zengin_code  # loads the whole list (about 0.1 s): once, at import
 
+from flask_babel import gettext as _
+
+from .i18n import N_
 from .kana import KanaError, to_zengin_kana
 from .labels import label
 from .models import AccountType
@@ -45,13 +48,13 @@ def branch_name(bank_code: str | None, branch_code: str | None) -> str | None:
 def bank_kana(bank_code: str) -> str:
     """The bank's name in half-width kana (for 被仕向銀行名)."""
     bank = zengin_code.Bank.all[bank_code]
-    return to_zengin_kana(bank.kana, field="金融機関名")
+    return to_zengin_kana(bank.kana, field=N_("金融機関名"))
 
 
 def branch_kana(bank_code: str, branch_code: str) -> str:
     """The branch's name in half-width kana (for 被仕向支店名)."""
     branch = zengin_code.Bank.all[bank_code].branches[branch_code]
-    return to_zengin_kana(branch.kana, field="支店名")
+    return to_zengin_kana(branch.kana, field=N_("支店名"))
 
 
 @dataclass
@@ -95,26 +98,27 @@ def check_bank_account(
     branch = _digits(branch_code)
     number = _digits(account_number)
     if not bank:
-        errors["bank_code"] = "金融機関コード（4桁）を入力してください。"
+        errors["bank_code"] = _("金融機関コード（4桁）を入力してください。")
     elif len(bank) != 4 or not is_ascii_digits(bank):
-        errors["bank_code"] = "金融機関コードは4桁の数字です。"
+        errors["bank_code"] = _("金融機関コードは4桁の数字です。")
     elif bank_name(bank) is None:
-        errors["bank_code"] = f"金融機関コード「{bank}」の金融機関が見つかりません。通帳やキャッシュカードでご確認ください。"
+        errors["bank_code"] = _("金融機関コード「%(code)s」の金融機関が見つかりません。通帳やキャッシュカードでご確認ください。",
+                               code=bank)
     if not branch:
-        errors["branch_code"] = "支店コード（3桁）を入力してください。"
+        errors["branch_code"] = _("支店コード（3桁）を入力してください。")
     elif len(branch) != 3 or not is_ascii_digits(branch):
-        errors["branch_code"] = "支店コードは3桁の数字です。"
+        errors["branch_code"] = _("支店コードは3桁の数字です。")
     elif "bank_code" not in errors and branch_name(bank, branch) is None:
-        errors["branch_code"] = f"{bank_name(bank)}に支店コード「{branch}」の支店が見つかりません。"
+        errors["branch_code"] = _("%(bank)sに支店コード「%(code)s」の支店が見つかりません。", bank=bank_name(bank), code=branch)
     if account_type not in {t.value for t in AccountType}:
-        errors["account_type"] = "預金種目（普通・当座）を選んでください。"
+        errors["account_type"] = _("預金種目（普通・当座）を選んでください。")
     if not number:
-        errors["account_number"] = "口座番号を入力してください。"
+        errors["account_number"] = _("口座番号を入力してください。")
     elif not is_ascii_digits(number) or len(number) > 7:
-        errors["account_number"] = "口座番号は7桁までの数字です。"
+        errors["account_number"] = _("口座番号は7桁までの数字です。")
     holder = ""
     try:
-        holder = to_zengin_kana(account_holder or "", max_bytes=HOLDER_MAX, field="口座名義（カナ）")
+        holder = to_zengin_kana(account_holder or "", max_bytes=HOLDER_MAX, field=N_("口座名義（カナ）"))
     except KanaError as exc:
         errors["account_holder_kana"] = exc.message
     if errors:
@@ -146,8 +150,8 @@ def describe(account: dict[str, str], *, mask: bool = True) -> str:
     bank, branch = account.get("bank_code", ""), account.get("branch_code", "")
     number = account.get("account_number", "")
     parts = [
-        f"{bank_name(bank) or bank}（{bank}）",
-        f"{branch_name(bank, branch) or branch}（{branch}）",
+        _("%(name)s（%(code)s）", name=bank_name(bank) or bank, code=bank) if bank else "",
+        _("%(name)s（%(code)s）", name=branch_name(bank, branch) or branch, code=branch) if branch else "",
         label(account.get("account_type", ""), "bank_account_type"),
         mask_account_number(number) if mask else number,
         account.get("account_holder_kana", ""),

@@ -16,9 +16,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from . import audit, day_totals, ledger, settlement
+from . import audit, day_totals, i18n, ledger, settlement
 from .extensions import db
 from .models import (
     Account,
@@ -72,13 +73,14 @@ def deadline_passed(deadline: dt.date | None, at: dt.datetime | None = None) -> 
 def refusal_reason(payment: Payment, at: dt.datetime | None = None) -> str | None:
     """Why the payment cannot be cancelled now, or None when it can."""
     if payment.status == PaymentStatus.CANCELLED:
-        return "この決済はすでに取消されています。"
+        return _("この決済はすでに取消されています。")
     deadline = cancellation_deadline(payment)
     if deadline_passed(deadline, at):
-        return (
-            f"キャンペーン期間（{deadline.year}年{deadline.month}月{deadline.day}日まで）が終了したため、"
-            "この決済は取消できません。"
-        )
+        if i18n.current() == "ja":
+            day = f"{deadline.year}年{deadline.month}月{deadline.day}日"
+        else:
+            day = i18n.date(deadline)
+        return _("キャンペーン期間（%(date)sまで）が終了したため、この決済は取消できません。", date=day)
     return None
 
 

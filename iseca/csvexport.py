@@ -17,18 +17,87 @@ Cells are written by type, so that a spreadsheet shows what the app meant:
   field is quoted; in the Excel file they are written as the formula
   ="2611290000000123", a text constant that Excel and LibreOffice both show
   with every digit. The UTF-8 file, meant for other programs, keeps them plain.
+
+Languages (the one rule for every CSV of the product, the counter's too): a
+Japanese reader gets what is described above, byte for byte. A reader of any
+other language gets UTF-8 with a BOM whatever was asked (Excel outside Japan
+reads it; CP932 would show mojibake), headers and words in their language
+(`header`), times as `2026-03-05 10:02:03` (Japan time) and days as
+`2026-03-05`, which every spreadsheet parses as dates (`datetime_text`,
+`date_text`), amounts as plain integers, and identifiers kept text the Excel
+way, since that file is now the one for Excel.
 """
 from __future__ import annotations
 
 import codecs
 import csv
 import io
+import datetime as dt
 import threading
 from typing import Collection, Iterable, Iterator, Sequence
 
+from flask_babel import gettext, pgettext
+
+from . import i18n
+from .i18n import N_
+from .timeutil import JST
+
 ENCODINGS = {"cp932": "cp932", "utf-8": "utf-8-sig"}
-ENCODING_LABELS = {"cp932": "Shift_JIS（CP932・Excel向け）", "utf-8": "UTF-8（BOM付き）"}
+ENCODING_LABELS = {"cp932": N_("Shift_JIS（CP932・Excel向け）"), "utf-8": N_("UTF-8（BOM付き）")}
 REPLACEMENT = "〓"
+
+
+def is_japanese(locale: str | None = None) -> bool:
+    """True when the CSV is for a Japanese reader (the current language by default)."""
+    return (locale or i18n.current()) == "ja"
+
+
+def encoding_for(requested: str | None, locale: str | None = None) -> str:
+    """The encoding a download is written in: what was asked (CP932 when
+    nothing or something unknown) for Japanese, UTF-8 with BOM otherwise."""
+    if not is_japanese(locale):
+        return "utf-8"
+    return requested if requested in ENCODINGS else "cp932"
+
+
+def encoding_choices(locale: str | None = None) -> dict[str, str]:
+    """The downloads a page offers, {encoding: label in the reader's language}."""
+    codes = ENCODING_LABELS if is_japanese(locale) else {"utf-8": ENCODING_LABELS["utf-8"]}
+    return {code: gettext(label) for code, label in codes.items()}
+
+
+def content_type(encoding: str) -> str:
+    """The Content-Type of a CSV written by CsvStream(encoding)."""
+    return f"text/csv; charset={'Windows-31J' if encoding == 'cp932' else 'UTF-8'}"
+
+
+def header(words: Sequence[str]) -> list[str]:
+    """A header row (Japanese msgids) in the reader's language: a word's
+    column heading where the catalogue has one (pgettext "column")."""
+    return [_column(word) for word in words]
+
+
+def _column(word: str) -> str:
+    heading = pgettext("column", word)
+    return heading if heading != word else gettext(word)
+
+
+def datetime_text(moment: dt.datetime | None, locale: str | None = None) -> str:
+    """A timestamp in Japan time: 2026/04/01 09:05:03 for Japanese, ISO-like
+    2026-04-01 09:05:03 (what a spreadsheet parses anywhere) otherwise."""
+    if moment is None:
+        return ""
+    t = moment.astimezone(JST)
+    sep = "/" if is_japanese(locale) else "-"
+    return f"{t.year:04d}{sep}{t.month:02d}{sep}{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+
+
+def date_text(day: dt.date | None, locale: str | None = None) -> str:
+    """A calendar day: 2026/04/01 for Japanese, 2026-04-01 otherwise."""
+    if day is None:
+        return ""
+    sep = "/" if is_japanese(locale) else "-"
+    return f"{day.year:04d}{sep}{day.month:02d}{sep}{day.day:02d}"
 
 # First characters that make a spreadsheet read a cell as a formula (OWASP
 # "CSV Injection"), with their full-width forms, which a spreadsheet may fold.
@@ -119,12 +188,14 @@ class CsvStream:
     `identifiers` are the positions of the columns that hold codes made of
     digits (see the module's docstring)."""
 
-    def __init__(self, encoding: str = "cp932", identifiers: Collection[int] = ()) -> None:
+    def __init__(self, encoding: str = "cp932", identifiers: Collection[int] = (), locale: str | None = None) -> None:
         if encoding not in ENCODINGS:
             raise ValueError(f"unknown CSV encoding {encoding!r}")
-        self.encoding = encoding
+        # The one language rule: a reader of another language gets UTF-8 (BOM) for Excel.
+        self.encoding = encoding_for(encoding, locale)
+        self._excel = self.encoding == "cp932" or not is_japanese(locale)
         self._identifiers = tuple(identifiers)
-        self._cp932 = Cp932Replacer() if encoding == "cp932" else None
+        self._cp932 = Cp932Replacer() if self.encoding == "cp932" else None
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         self._started = False
@@ -152,7 +223,7 @@ class CsvStream:
         # Inline test rather than a call per cell: an export writes millions of cells.
         starts = FORMULA_STARTS
         cells = ["'" + v if type(v) is str and v and v[0] in starts else v for v in row]
-        if self._identifiers and self.encoding == "cp932":
+        if self._identifiers and self._excel:
             for i in self._identifiers:
                 value = row[i]
                 cells[i] = excel_text(str(value)) if value is not None else ""

@@ -13,6 +13,9 @@ import re
 import unicodedata
 
 import jaconv
+from flask_babel import gettext as _
+
+from .i18n import N_
 
 # Characters a bank accepts in a name, after conversion.
 _HALF_KANA = {chr(c) for c in range(0xFF71, 0xFF9E)}  # ｱ … ﾝ
@@ -63,12 +66,12 @@ class KanaError(ValueError):
 
 def _describe(char: str) -> str:
     if char in ",，、":
-        return "読点・カンマ（，）は使えません。スペースにしてください。"
+        return _("読点・カンマ（，）は使えません。スペースにしてください。")
     if "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf":
-        return "漢字は使えません。カタカナで入力してください。"
+        return _("漢字は使えません。カタカナで入力してください。")
     if char.isalpha() and char.isascii():
         return ""  # lower case is upper-cased before this point
-    return "銀行に届けられる文字（カナ・英大文字・数字・スペースと ( ) - . ）で入力してください。"
+    return _("銀行に届けられる文字（カナ・英大文字・数字・スペースと ( ) - . ）で入力してください。")
 
 
 def _abbreviate_company(text: str) -> str:
@@ -88,7 +91,7 @@ def _abbreviate_company(text: str) -> str:
     return text
 
 
-def to_zengin_kana(name: str, *, max_bytes: int | None = None, field: str = "口座名義") -> str:
+def to_zengin_kana(name: str, *, max_bytes: int | None = None, field: str = N_("口座名義")) -> str:
     """`name` in the half-width kana of a bank transfer file, e.g.
     「カブシキガイシャ　ひまわり」 → 「ｶ)ﾋﾏﾜﾘ」. Raises KanaError (with a
     message naming the first character a bank cannot take) when it cannot."""
@@ -97,7 +100,7 @@ def to_zengin_kana(name: str, *, max_bytes: int | None = None, field: str = "口
     text = text.translate(_SYMBOLS)
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
-        raise KanaError(f"{field}を入力してください。")
+        raise KanaError(_("%(field)sを入力してください。", field=_(field)))
     for short, word in (("(株)", "株式会社"), ("(有)", "有限会社"), ("(同)", "合同会社")):
         text = text.replace(short, word)  # ㈱ and (株) as people type them
     text = _abbreviate_company(text)
@@ -108,11 +111,12 @@ def to_zengin_kana(name: str, *, max_bytes: int | None = None, field: str = "口
     for char in text:
         if char not in ALLOWED:
             shown = unicodedata.normalize("NFKC", char)
-            raise KanaError(f"{field}に「{shown}」は使えません。{_describe(char)}", char)
+            raise KanaError(_("%(field)sに「%(char)s」は使えません。", field=_(field), char=shown) + _describe(char), char)
     if text[0] in "\uff9e\uff9f":
-        raise KanaError(f"{field}の最初に濁点・半濁点は使えません。", text[0])
+        raise KanaError(_("%(field)sの最初に濁点・半濁点は使えません。", field=_(field)), text[0])
     if max_bytes is not None and len(text) > max_bytes:
-        raise KanaError(f"{field}は半角に直して{max_bytes}文字以内にしてください（現在{len(text)}文字: {text}）。")
+        raise KanaError(_("%(field)sは半角に直して%(max)s文字以内にしてください（現在%(count)s文字: %(text)s）。",
+                          field=_(field), max=max_bytes, count=len(text), text=text))
     return text
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
-from . import audit, outbox
+from . import audit, i18n, outbox
 from .accounts import create_account
 from .extensions import db
+from .i18n import N_
 from .labels import KIT_ITEM
 from .merchants import create_business, create_register, create_store
 from .models import (
@@ -33,27 +34,27 @@ from .models import (
 
 # 業種: the fixed list of store categories (used by the public search).
 CATEGORIES = [
-    "食料品", "飲食", "小売", "衣料品", "美容・理容", "医療・健康", "生活サービス",
-    "自動車・交通", "住まい・建築", "宿泊・娯楽", "その他",
+    N_("食料品"), N_("飲食"), N_("小売"), N_("衣料品"), N_("美容・理容"), N_("医療・健康"), N_("生活サービス"),
+    N_("自動車・交通"), N_("住まい・建築"), N_("宿泊・娯楽"), N_("その他"),
 ]
 
 # 地区: the four districts of the city (伊勢崎・赤堀・東・境), for the search.
-AREAS = ["伊勢崎地区", "赤堀地区", "東地区", "境地区"]
+AREAS = [N_("伊勢崎地区"), N_("赤堀地区"), N_("東地区"), N_("境地区")]
 
 # 加盟店募集登録要件: the guide's five requirements, word for word.
 ELIGIBILITY = [
-    "市内に店舗または事業所などがある",
-    "風俗営業等の規制及び業務の適正化等に関する法律第2条第1項第4号及び第5号に定める営業または同条第5項に規定する事業者でない",
-    "特定の宗教または政治団体と関わる営業や公序良俗に反する内容の営業を行っていない",
-    "伊勢崎市暴力団排除条例第2条第3号及び第4号の規定に該当していない",
-    "取扱物品や役務等が適切である",
+    N_("市内に店舗または事業所などがある"),
+    N_("風俗営業等の規制及び業務の適正化等に関する法律第2条第1項第4号及び第5号に定める営業または同条第5項に規定する事業者でない"),
+    N_("特定の宗教または政治団体と関わる営業や公序良俗に反する内容の営業を行っていない"),
+    N_("伊勢崎市暴力団排除条例第2条第3号及び第4号の規定に該当していない"),
+    N_("取扱物品や役務等が適切である"),
 ]
 
 
-SUBJECT_STORE_ACCOUNT = "【ISECA】店舗アカウント開設が完了しました"
-SUBJECT_BUSINESS_ACCOUNT = "【ISECA】事業者アカウント開設が完了しました"
-SUBJECT_RECEIVED = "【ISECA】加盟店登録のお申込みを受け付けました"
-SUBJECT_REJECTED = "【ISECA】加盟店登録のお申込みについて"
+SUBJECT_STORE_ACCOUNT = N_("【ISECA】店舗アカウント開設が完了しました")
+SUBJECT_BUSINESS_ACCOUNT = N_("【ISECA】事業者アカウント開設が完了しました")
+SUBJECT_RECEIVED = N_("【ISECA】加盟店登録のお申込みを受け付けました")
+SUBJECT_REJECTED = N_("【ISECA】加盟店登録のお申込みについて")
 
 _CITY_RE = re.compile(r"^(群馬県\s*)?伊勢崎市")
 
@@ -64,7 +65,7 @@ def in_isesaki(address: str) -> bool:
     return bool(_CITY_RE.match(text))
 
 
-OUTSIDE_CITY_MESSAGE = (
+OUTSIDE_CITY_MESSAGE = N_(
     "ISECAの加盟店は伊勢崎市内の店舗・事業所に限られます。"
     "伊勢崎市内の住所を「群馬県伊勢崎市」または「伊勢崎市」から入力してください。"
 )
@@ -75,12 +76,19 @@ OUTSIDE_CITY_MESSAGE = (
 # ---------------------------------------------------------------------------
 
 
-def submit_application(data: dict[str, Any], *, source: str = "online") -> tuple[MerchantApplication, OutboxMessage]:
+def submit_application(data: dict[str, Any], *, source: str = "online",
+                       locale: str | None = None) -> tuple[MerchantApplication, OutboxMessage]:
     """Store an application (受付) as submitted and queue the receipt mail.
 
     `data` holds "business", "bank", "stores" (list), "eligibility" (list of
-    the requirements declared) and "agreed"; the form has checked it."""
+    the requirements declared) and "agreed"; the form has checked it. The
+    receipt is written in `locale`, the language the applicant used (None:
+    Japanese); it is kept with the application, so that the account mails
+    after the review and the accounts themselves speak it too."""
     business = data["business"]
+    language = i18n.normalise(locale)
+    if language is not None and language != i18n.DEFAULT:
+        data = {**data, "locale": language}
     application = MerchantApplication(
         status=ApplicationStatus.RECEIVED,
         source=source,
@@ -92,9 +100,8 @@ def submit_application(data: dict[str, Any], *, source: str = "online") -> tuple
     db.session.flush()
     audit.record("application_submitted", application, {"source": source, "stores": len(data["stores"])},
                  actor_label=None if source == "paper" else "public")
-    body = outbox.mail_body("application_received", business_name=business["name"],
-                            stores=[s["name"] for s in data["stores"]])
-    message = outbox.queue(business["email"], SUBJECT_RECEIVED, body)
+    message = outbox.queue_mail(business["email"], SUBJECT_RECEIVED, "application_received", locale=language,
+                                business_name=business["name"], stores=[s["name"] for s in data["stores"]])
     return application, message
 
 
@@ -131,6 +138,7 @@ def approve_application(application: MerchantApplication, staff: Account) -> App
     Raises AlreadyReviewed when it was reviewed before (nothing is created)."""
     _take_for_review(application, ApplicationStatus.APPROVED, staff)
     data = application.data
+    language = applicant_language(application)
     b, bank = data["business"], data["bank"]
     business = create_business(
         name=b["name"], name_kana=b.get("name_kana", ""), representative=b.get("representative", ""),
@@ -142,6 +150,7 @@ def approve_application(application: MerchantApplication, staff: Account) -> App
     business_account, business_password = create_account(
         AccountKind.BUSINESS, business.code, name=business.name, email=business.email, business_id=business.id
     )
+    business_account.locale = language
     approval = Approval(business=business, stores=[], passwords={business.code: business_password})
     store_mails = []
     for s in data["stores"]:
@@ -151,19 +160,22 @@ def approve_application(application: MerchantApplication, staff: Account) -> App
             phone=s.get("phone", ""), hours=s.get("hours", ""), holidays_text=s.get("holidays_text", ""),
         )
         create_register(store, "レジ1")
-        _, password = create_account(
+        store_account, password = create_account(
             AccountKind.STORE, store.code, name=store.name, email=business.email,
             business_id=business.id, store_id=store.id,
         )
+        store_account.locale = language
         approval.stores.append(store)
         approval.passwords[store.code] = password
         store_mails.append((store, password))
     application.business_id = business.id
-    body = outbox.mail_body("business_account", business=business, stores=approval.stores, password=business_password)
-    approval.messages.append(outbox.queue(business.email, SUBJECT_BUSINESS_ACCOUNT, body))
+    approval.messages.append(outbox.queue_mail(business.email, SUBJECT_BUSINESS_ACCOUNT, "business_account",
+                                               locale=language, business=business, stores=approval.stores,
+                                               password=business_password))
     for store, password in store_mails:
-        body = outbox.mail_body("store_account", business_name=business.name, store=store, password=password)
-        approval.messages.append(outbox.queue(business.email, SUBJECT_STORE_ACCOUNT, body))
+        approval.messages.append(outbox.queue_mail(business.email, SUBJECT_STORE_ACCOUNT, "store_account",
+                                                   locale=language, business_name=business.name, store=store,
+                                                   password=password))
     audit.record("application_approved", application, {
         "business": business.code, "stores": [s.code for s in approval.stores],
     }, actor=staff)
@@ -174,8 +186,14 @@ def reject_application(application: MerchantApplication, staff: Account, reason:
     """却下: record the reason and queue the mail that carries it."""
     _take_for_review(application, ApplicationStatus.REJECTED, staff, reason)
     audit.record("application_rejected", application, {"reason": reason}, actor=staff)
-    body = outbox.mail_body("application_rejected", business_name=application.business_name, reason=reason)
-    return outbox.queue(application.email, SUBJECT_REJECTED, body)
+    return outbox.queue_mail(application.email, SUBJECT_REJECTED, "application_rejected",
+                             locale=applicant_language(application),
+                             business_name=application.business_name, reason=reason)
+
+
+def applicant_language(application: MerchantApplication) -> str | None:
+    """The language the applicant wrote in (None: Japanese, also for paper)."""
+    return i18n.normalise((application.data or {}).get("locale"))
 
 
 # ---------------------------------------------------------------------------
@@ -248,6 +266,8 @@ def update_application(application: MerchantApplication, data: dict[str, Any], s
     (AlreadyReviewed). Returns the parts changed; audited. The caller commits."""
     old = application.data or {}
     changed = [part for part in ("business", "bank", "stores", "eligibility", "agreed") if old.get(part) != data.get(part)]
+    if "locale" in old:  # the applicant's language is not the clerk's to change
+        data = {**data, "locale": old["locale"]}
     result = db.session.execute(
         update(MerchantApplication)
         .where(MerchantApplication.id == application.id, MerchantApplication.status == ApplicationStatus.RECEIVED)

@@ -10,7 +10,8 @@ MAIL_MAX_ATTEMPTS it waits for a person to press 「再送」 in the console.
 
 With no MAIL_SERVER configured nothing is sent: the messages stay pending
 and the console shows them. The text of every mail is a template under
-templates/mail/ (`mail_body`).
+templates/mail/ (`mail_body`); `queue_mail` writes subject and body in the
+recipient's language (`locale_of_business`, `locale_of_account`).
 """
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ import smtplib
 from typing import Iterable
 
 from flask import current_app
+from flask_babel import gettext
 from flask_mail import Connection, Message
 from sqlalchemy import or_, select, update
 
+from . import i18n
 from .extensions import db
-from .models import OutboxMessage, OutboxStatus, utcnow
+from .models import Account, AccountKind, Business, OutboxMessage, OutboxStatus, utcnow
 
 # How long a claimed message is left to its sender before another may try.
 CLAIM_SECONDS = 120
@@ -37,6 +40,30 @@ def queue(recipient: str, subject: str, body: str) -> OutboxMessage:
     return message
 
 
+def locale_of_account(account: Account | None) -> str:
+    """The language an account chose (Japanese when it chose none)."""
+    return i18n.normalise(getattr(account, "locale", None)) or i18n.DEFAULT
+
+
+def locale_of_business(business: Business | None) -> str:
+    """The language a business reads its mail in: its business account's
+    choice (Japanese when it chose none)."""
+    if business is None or business.id is None:
+        return i18n.DEFAULT
+    account = db.session.scalar(
+        select(Account).where(Account.business_id == business.id, Account.kind == AccountKind.BUSINESS)
+        .order_by(Account.id).limit(1))
+    return locale_of_account(account)
+
+
+def queue_mail(recipient: str, subject: str, template: str, *, locale: str | None = None,
+               **context) -> OutboxMessage:
+    """Render templates/mail/<template>.txt and `subject` (a Japanese msgid)
+    in `locale` (None: Japanese) and add the mail to the outbox."""
+    with i18n.force_locale(i18n.normalise(locale) or i18n.DEFAULT):
+        return queue(recipient, gettext(subject), mail_body(template, **context))
+
+
 def mail_body(name: str, **context) -> str:
     """The text of templates/mail/<name>.txt, ending with a line break. Every
     mail may use `urls`: the addresses and the BASIC gate login of the sites."""
@@ -47,9 +74,12 @@ def mail_body(name: str, **context) -> str:
         "gate_user": str(current_app.config["BASIC_AUTH_USERNAME"]),
         "gate_password": str(current_app.config["BASIC_AUTH_PASSWORD"]),
     }
+    from .schedule import period_text, wareki  # dates as the guide writes them (和暦 in Japanese)
+
     # The app's template environment (filters such as `label`), without the
     # page context: a mail is also written outside any request (CLI, jobs).
-    return current_app.jinja_env.get_template(f"mail/{name}.txt").render(urls=urls, **context) + "\n"
+    return current_app.jinja_env.get_template(f"mail/{name}.txt").render(
+        urls=urls, period_text=period_text, wareki=wareki, **context) + "\n"
 
 
 def is_configured() -> bool:

@@ -10,25 +10,28 @@ from flask import abort, current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 
-from . import audit, banking, outbox
+from flask_babel import gettext as _
+
+from . import audit, banking, i18n, outbox
+from .i18n import N_
 from .banking import BankAccount
 from .extensions import db
 from .models import Account, AccountType, Business, OutboxMessage, Store, StoreImage, utcnow
-from .timeutil import jst
 
-SUBJECT_BANK_CHANGED = "【ISECA】振込先口座が変更されました"
+SUBJECT_BANK_CHANGED = N_("【ISECA】振込先口座が変更されました")
 
 STORE_FIELDS = ("category", "area", "postal_code", "address", "phone", "hours", "holidays_text", "website", "description")
 STORE_SETTINGS = ("confirm_before_charge",)  # on/off choices of the store
 BUSINESS_FIELDS = ("representative", "postal_code", "address", "phone", "email")
 NAME_FIELDS = ("name", "name_kana")  # the counter's alone: a merchant asks the counter to change them
 FIELD_WORDS = {
-    "name": "名称", "name_kana": "名称（フリガナ）", "representative": "代表者名", "postal_code": "郵便番号",
-    "address": "所在地", "phone": "電話番号", "email": "メールアドレス", "category": "業種", "area": "地区",
-    "hours": "営業時間", "holidays_text": "定休日", "website": "ホームページ", "description": "お店の紹介",
-    "confirm_before_charge": "決済前の確認画面", "bank": "振込先口座",
+    "name": N_("名称"), "name_kana": N_("名称（フリガナ）"), "representative": N_("代表者名"),
+    "postal_code": N_("郵便番号"), "address": N_("所在地"), "phone": N_("電話番号"), "email": N_("メールアドレス"),
+    "category": N_("業種"), "area": N_("地区"), "hours": N_("営業時間"), "holidays_text": N_("定休日"),
+    "website": N_("ホームページ"), "description": N_("お店の紹介"), "confirm_before_charge": N_("決済前の確認画面"),
+    "bank": N_("振込先口座"),
 }
-SUBJECT_DETAILS_CHANGED = "【ISECA】登録内容の変更のお知らせ"
+SUBJECT_DETAILS_CHANGED = N_("【ISECA】登録内容の変更のお知らせ")
 BANK_FIELDS = ("bank_code", "branch_code", "account_type", "account_number", "account_holder_kana")
 
 # What an upload may be before re-encoding; anything else is refused.
@@ -73,16 +76,17 @@ def reencode_image(data: bytes) -> tuple[bytes, str, int, int]:
     Raises ImageProblem for anything that is not a picture we take."""
     max_bytes = int(current_app.config.get("STORE_IMAGE_MAX_BYTES", 5 * 1024 * 1024))
     if not data:
-        raise ImageProblem("画像ファイルを選んでください。")
+        raise ImageProblem(_("画像ファイルを選んでください。"))
     if len(data) > max_bytes:
-        raise ImageProblem(f"画像ファイルが大きすぎます（{len(data) / 1024 / 1024:.1f}MB）。{max_bytes // 1024 // 1024}MB以下にしてください。")
+        raise ImageProblem(_("画像ファイルが大きすぎます（%(size)sMB）。%(max)sMB以下にしてください。",
+                             size=f"{len(data) / 1024 / 1024:.1f}", max=max_bytes // 1024 // 1024))
     try:
         # Image.open reads the header only: format and size, no pixels yet.
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in ACCEPTED_FORMATS:
-                raise ImageProblem("JPEG・PNG・GIF・WebP形式の画像を選んでください。")
+                raise ImageProblem(_("JPEG・PNG・GIF・WebP形式の画像を選んでください。"))
             if probe.width * probe.height > MAX_PIXELS:
-                raise _too_many_pixels(f"{probe.width}×{probe.height}ピクセル")
+                raise _too_many_pixels(_("%(width)s×%(height)sピクセル", width=probe.width, height=probe.height))
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             # Scaled first (a JPEG is decoded at a reduced size), turned upright after:
@@ -105,14 +109,13 @@ def reencode_image(data: bytes) -> tuple[bytes, str, int, int]:
     except Image.DecompressionBombError:
         raise _too_many_pixels("")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ImageProblem("画像として読み取れないファイルです。JPEG・PNG・GIF・WebP形式の画像を選んでください。")
+        raise ImageProblem(_("画像として読み取れないファイルです。JPEG・PNG・GIF・WebP形式の画像を選んでください。"))
 
 
 def _too_many_pixels(size: str) -> ImageProblem:
-    return ImageProblem(
-        f"画像の画素数が大きすぎます{f'（{size}）' if size else ''}。"
-        "縦横4096ピクセル以内に縮小してからお送りください。"
-    )
+    if size:
+        return ImageProblem(_("画像の画素数が大きすぎます（%(size)s）。縦横4096ピクセル以内に縮小してからお送りください。", size=size))
+    return ImageProblem(_("画像の画素数が大きすぎます。縦横4096ピクセル以内に縮小してからお送りください。"))
 
 
 def add_store_image(store: Store, data: bytes, caption: str, actor: Account) -> StoreImage:
@@ -120,7 +123,7 @@ def add_store_image(store: Store, data: bytes, caption: str, actor: Account) -> 
     max_images = int(current_app.config.get("STORE_IMAGES_MAX", 10))
     count = db.session.scalar(select(func.count()).select_from(StoreImage).where(StoreImage.store_id == store.id)) or 0
     if count >= max_images:
-        raise ImageProblem(f"画像は1店舗{max_images}枚までです。不要な画像を削除してから追加してください。")
+        raise ImageProblem(_("画像は1店舗%(max)s枚までです。不要な画像を削除してから追加してください。", max=max_images))
     encoded, content_type, width, height = reencode_image(data)
     last = db.session.scalar(select(func.max(StoreImage.position)).where(StoreImage.store_id == store.id))
     image = StoreImage(store_id=store.id, position=(last if last is not None else -1) + 1, content_type=content_type,
@@ -199,10 +202,12 @@ def update_business_profile(business: Business, values: dict[str, Any], bank: Ba
         audit.record("bank_account_changed", business, {
             "business": business.code, "old": banking.masked(old_bank), "new": banking.masked(new_bank),
         }, actor=actor)
-        body = outbox.mail_body("bank_changed", business=business, old=banking.describe(old_bank),
-                                new=banking.describe(new_bank), when=jst(business.bank_changed_at))
+        locale = outbox.locale_of_business(business)
         for address in dict.fromkeys(a for a in (business.email, old_email) if a):
-            messages.append(outbox.queue(address, SUBJECT_BANK_CHANGED, body))
+            messages.append(outbox.queue_mail(
+                address, SUBJECT_BANK_CHANGED, "bank_changed", locale=locale, business=business,
+                old=banking.describe(old_bank), new=banking.describe(new_bank),
+                when=i18n.jst(business.bank_changed_at, "%Y/%m/%d %H:%M", locale=locale)))
     return messages
 
 
@@ -215,12 +220,13 @@ def _set_names(target, values: dict[str, Any]) -> list[str]:
     return changed
 
 
-def _mail_details_changed(business: Business, what: str, fields: list[str]) -> OutboxMessage | None:
+def _mail_details_changed(business: Business, what_kind: str, what_name: str,
+                          fields: list[str]) -> OutboxMessage | None:
     if not business.email:
         return None
-    body = outbox.mail_body("details_changed", business=business, what=what,
-                            fields=[FIELD_WORDS.get(name, name) for name in fields])
-    return outbox.queue(business.email, SUBJECT_DETAILS_CHANGED, body)
+    return outbox.queue_mail(business.email, SUBJECT_DETAILS_CHANGED, "details_changed",
+                             locale=outbox.locale_of_business(business), business=business, what_kind=what_kind,
+                             what_name=what_name, fields=[FIELD_WORDS.get(name, name) for name in fields])
 
 
 def staff_update_business(business: Business, values: dict[str, Any], bank: BankAccount,
@@ -237,7 +243,7 @@ def staff_update_business(business: Business, values: dict[str, Any], bank: Bank
     if bank_of(business) != old_bank:
         changed.append("bank")
     if changed:
-        message = _mail_details_changed(business, f"事業者（{business.name}）", changed)
+        message = _mail_details_changed(business, "business", business.name, changed)
         messages += [message] if message is not None else []
     return messages
 
@@ -248,5 +254,5 @@ def staff_update_store(store: Store, values: dict[str, Any], staff: Account) -> 
     if renamed:
         audit.record("store_profile_updated", store, {"store": store.code, "fields": renamed}, actor=staff)
     changed = renamed + update_store_profile(store, values, staff)
-    message = _mail_details_changed(store.business, f"店舗（{store.name}）", changed) if changed else None
+    message = _mail_details_changed(store.business, "store", store.name, changed) if changed else None
     return [message] if message is not None else []

@@ -26,11 +26,13 @@ from urllib.parse import urlsplit
 import qrcode
 import qrcode.constants
 from flask import current_app
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select, update
 
-from . import audit
+from . import audit, i18n
 from .extensions import db
+from .i18n import N_
 from .merchants import new_qr_token
 from .models import Register, RetiredQrToken, Store, utcnow
 from .timeutil import JST
@@ -44,15 +46,16 @@ PNG_BOX_SIZE = 20  # pixels per module: about 900 px square, sharp when printed
 PAY_ENDPOINT = "wallet.pay"
 
 # What the 掲示用QRコード台紙 tells customers (決済方法①, in the guide's words).
-SHEET_TITLE = "ISECAが使えます"
-SHEET_SUBTITLE = "伊勢崎市電子地域通貨 ISECA（いせか）"
-SHEET_LEAD = "chiicaアプリで読み取り、金額を入力してください"
+# Marked here, translated where shown: the sheet speaks the language of who prints it.
+SHEET_TITLE = N_("ISECAが使えます")
+SHEET_SUBTITLE = N_("伊勢崎市電子地域通貨 ISECA（いせか）")
+SHEET_LEAD = N_("chiicaアプリで読み取り、金額を入力してください")
 SHEET_INSTRUCTIONS = (
-    "chiicaアプリで、このQRコードを読み取ってください",
-    "お支払い金額（税込）を入力し、決済してください",
-    "決済完了の画面をお店の方にお見せください",
+    N_("chiicaアプリで、このQRコードを読み取ってください"),
+    N_("お支払い金額（税込）を入力し、決済してください"),
+    N_("決済完了の画面をお店の方にお見せください"),
 )
-SHEET_FOOTER = "お問い合わせ：ISECA窓口（伊勢崎市 企画部 事務管理課）TEL 0270-27-2708"
+SHEET_FOOTER = N_("お問い合わせ：ISECA窓口（伊勢崎市 企画部 事務管理課）TEL 0270-27-2708")
 
 
 # ---------------------------------------------------------------------------
@@ -73,8 +76,8 @@ def base_url_problem() -> str | None:
     https address), or None."""
     base = urlsplit(str(current_app.config.get("PUBLIC_BASE_URL") or ""))
     if base.scheme != "https" or not base.netloc:
-        return ("QRコードのアドレスが https の公開アドレスになっていません（設定 ISECA_PUBLIC_BASE_URL = "
-                f"{current_app.config.get('PUBLIC_BASE_URL')}）。このまま印刷・掲示しないでください。")
+        return _("QRコードのアドレスが https の公開アドレスになっていません（設定 ISECA_PUBLIC_BASE_URL = "
+                 "%(url)s）。このまま印刷・掲示しないでください。", url=current_app.config.get("PUBLIC_BASE_URL"))
     return None
 
 
@@ -301,16 +304,16 @@ def _draw_sheet(canvas, sheet: SheetData, font: str) -> None:
     canvas.rect(0, height - 42 * mm, width, 42 * mm, stroke=0, fill=1)
     canvas.setFillColor(white)
     canvas.setFont(font, 40)
-    canvas.drawCentredString(width / 2, height - 24 * mm, SHEET_TITLE)
+    canvas.drawCentredString(width / 2, height - 24 * mm, _(SHEET_TITLE))
     canvas.setFont(font, 14)
-    canvas.drawCentredString(width / 2, height - 35 * mm, SHEET_SUBTITLE)
+    canvas.drawCentredString(width / 2, height - 35 * mm, _(SHEET_SUBTITLE))
 
     # Store and register names.
     canvas.setFillColor(black)
     size = _fit_font_size(sheet.store_name, font, 30, inner)
     canvas.setFont(font, size)
     canvas.drawCentredString(width / 2, height - 60 * mm, sheet.store_name)
-    register_line = f"レジ：{sheet.register_name}"
+    register_line = _("レジ：%(name)s", name=sheet.register_name)
     size = _fit_font_size(register_line, font, 20, inner)
     canvas.setFont(font, size)
     canvas.drawCentredString(width / 2, height - 72 * mm, register_line)
@@ -339,13 +342,15 @@ def _draw_sheet(canvas, sheet: SheetData, font: str) -> None:
 
     # Instructions for customers.
     y = top - side - 12 * mm
-    canvas.setFont(font, _fit_font_size(SHEET_LEAD, font, 18, inner))
+    lead = _(SHEET_LEAD)
+    canvas.setFont(font, _fit_font_size(lead, font, 18, inner))
     canvas.setFillColor(brand)
-    canvas.drawCentredString(width / 2, y, SHEET_LEAD)
+    canvas.drawCentredString(width / 2, y, lead)
     canvas.setFillColor(black)
     y -= 10 * mm
     for number, line in enumerate(SHEET_INSTRUCTIONS, start=1):
-        text = f"{'①②③④⑤'[number - 1]} {line}"
+        mark = '①②③④⑤'[number - 1] if i18n.current() == "ja" else f"{number}."
+        text = f"{mark} {_(line)}"
         canvas.setFont(font, _fit_font_size(text, font, 14, inner))
         canvas.drawString(margin + 8 * mm, y, text)
         y -= 8.5 * mm
@@ -354,9 +359,10 @@ def _draw_sheet(canvas, sheet: SheetData, font: str) -> None:
     canvas.setStrokeColor(brand)
     canvas.line(margin, 20 * mm, width - margin, 20 * mm)
     canvas.setFont(font, 9)
-    canvas.drawCentredString(width / 2, 14 * mm, SHEET_FOOTER)
-    issued = sheet.issued_at.astimezone(JST).strftime("%Y年%m月%d日")
-    canvas.drawCentredString(width / 2, 9 * mm, f"店舗コード {sheet.store_code}　レジ {sheet.register_name}　発行日 {issued}")
+    canvas.drawCentredString(width / 2, 14 * mm, _(SHEET_FOOTER))
+    issued = i18n.jst(sheet.issued_at, "%Y年%m月%d日")
+    canvas.drawCentredString(width / 2, 9 * mm, _("店舗コード %(code)s　レジ %(register)s　発行日 %(date)s",
+                                                   code=sheet.store_code, register=sheet.register_name, date=issued))
 
 
 def qr_sheets_pdf(registers: Iterable[Register]) -> bytes:
@@ -368,9 +374,9 @@ def qr_sheets_pdf(registers: Iterable[Register]) -> bytes:
     font = japanese_font()
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, pageCompression=1, initialFontName=font, initialFontSize=12)
-    canvas.setTitle("ISECA 掲示用QRコード台紙")
-    canvas.setAuthor("ISECA窓口")
-    canvas.setSubject("店舗QRコード")
+    canvas.setTitle(_("ISECA 掲示用QRコード台紙"))
+    canvas.setAuthor(_("ISECA窓口"))
+    canvas.setSubject(_("店舗QRコード"))
     for sheet in sheets:
         _draw_sheet(canvas, sheet, font)
         canvas.showPage()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from . import audit
@@ -47,11 +48,11 @@ def clean_name(raw: str | None) -> str:
     """A register name as stored: NFC, trimmed, inner runs of spaces folded."""
     name = " ".join(unicodedata.normalize("NFC", raw or "").split())
     if not name:
-        raise RegisterError("レジ名を入力してください。")
+        raise RegisterError(_("レジ名を入力してください。"))
     if len(name) > NAME_MAX_LENGTH:
-        raise RegisterError(f"レジ名は{NAME_MAX_LENGTH}文字以内で入力してください。")
+        raise RegisterError(_("レジ名は%(max)s文字以内で入力してください。", max=NAME_MAX_LENGTH))
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
-        raise RegisterError("レジ名に使えない文字が含まれています。")
+        raise RegisterError(_("レジ名に使えない文字が含まれています。"))
     return name
 
 
@@ -62,7 +63,7 @@ def _check_unique(store: Store, name: str, exclude: Register | None = None) -> N
     if exclude is not None:
         stmt = stmt.where(Register.id != exclude.id)
     if db.session.scalar(stmt) is not None:
-        raise RegisterError(f"「{name}」というレジはすでにあります。別の名前にしてください。")
+        raise RegisterError(_("「%(name)s」というレジはすでにあります。別の名前にしてください。", name=name))
 
 
 def add_register(store: Store, raw_name: str) -> Register:
@@ -73,7 +74,7 @@ def add_register(store: Store, raw_name: str) -> Register:
         select(func.count()).select_from(Register).where(Register.store_id == store.id, Register.retired_at.is_(None))
     )
     if count >= MAX_ACTIVE_REGISTERS:
-        raise RegisterError(f"1店舗で利用できるレジは{MAX_ACTIVE_REGISTERS}台までです。")
+        raise RegisterError(_("1店舗で利用できるレジは%(max)s台までです。", max=MAX_ACTIVE_REGISTERS))
     register = create_register(store, name)
     audit.record("register.create", register, {"store_code": store.code, "name": name})
     return register
@@ -84,7 +85,7 @@ def rename_register(register: Register, raw_name: str) -> bool:
     The code stays valid (it carries the token, not the name), but a printed
     台紙 shows the old name until reprinted."""
     if register.retired_at is not None:
-        raise RegisterError("廃止したレジの名前は変更できません。")
+        raise RegisterError(_("廃止したレジの名前は変更できません。"))
     name = clean_name(raw_name)
     if name == register.name:
         return False
@@ -108,6 +109,6 @@ def retire_register(register: Register) -> None:
         .where(Register.store_id == register.store_id, Register.retired_at.is_(None), Register.id != register.id)
     )
     if not others:
-        raise RegisterError("利用中のレジが1台だけのため廃止できません。先に新しいレジを追加してください。")
+        raise RegisterError(_("利用中のレジが1台だけのため廃止できません。先に新しいレジを追加してください。"))
     register.retired_at = utcnow()
     audit.record("register.retire", register, {"store_code": register.store.code, "name": register.name})

@@ -16,16 +16,20 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import holidays
+from babel import dates as babel_dates
+from flask_babel import gettext as _
 from japanera import EraDate
 from sqlalchemy import select
 
-from . import audit, settlement
+from . import audit, i18n, settlement
+from .i18n import N_
 from .extensions import db
 from .models import Account, Settlement, SettlementPeriod, SettlementStatus
 
 THURSDAY = 3
 SUGGESTION_MIN_DAYS = 14
-MIDEI = "未定"
+MIDEI = "未定"  # N_("未定"): translated where shown
+_MIDEI_MSGID = N_("未定")
 
 
 class ScheduleError(Exception):
@@ -56,19 +60,28 @@ def suggest_transfer_date(period: SettlementPeriod) -> dt.date:
     return day
 
 
-def wareki(day: dt.date | None) -> str:
-    """A date as the guide writes it: 令和7年3月19日 (令和元年 for the first year); 未定 for None."""
+def wareki(day: dt.date | None, locale: str | None = None) -> str:
+    """A date as the guide writes it: 令和7年3月19日 (令和元年 for the first year); 未定 for None.
+    In other languages than Japanese, the 西暦 date as the reader writes it (Babel)."""
+    locale = locale or i18n.current()
     if day is None:
-        return MIDEI
+        return MIDEI if locale == "ja" else _(MIDEI)
+    if locale != "ja":
+        return i18n.date(day, locale=locale)
     era = EraDate.from_date(day)
     year = era.strftime("%-Y")
     return f"{era.strftime('%-K')}{'元' if year == '1' else year}年{day.month}月{day.day}日"
 
 
-def period_text(period: SettlementPeriod | tuple[dt.date, dt.date]) -> str:
-    """売上対象期間 as the guide writes it: 令和6年3月16日から31日まで."""
+def period_text(period: SettlementPeriod | tuple[dt.date, dt.date], locale: str | None = None) -> str:
+    """売上対象期間 as the guide writes it: 令和6年3月16日から31日まで (in
+    other languages the locale's own range of 西暦 dates: 16–31 Mar 2026)."""
     starts_on, ends_on = (period.starts_on, period.ends_on) if isinstance(period, SettlementPeriod) else period
-    return f"{wareki(starts_on)}から{ends_on.day}日まで"
+    locale = locale or i18n.current()
+    if locale != "ja":
+        # CLDR puts thin spaces around the dash; plain ones read the same in a mail or a PDF font.
+        return babel_dates.format_interval(starts_on, ends_on, "yMMMd", locale=locale).replace("\u2009", " ")
+    return f"{wareki(starts_on, 'ja')}から{ends_on.day}日まで"
 
 
 @dataclass

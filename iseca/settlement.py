@@ -37,10 +37,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
 from . import audit, database, ledger, outbox
 from .extensions import db
+from .i18n import N_
 from .models import (
     Account,
     LedgerAccount,
@@ -320,7 +322,8 @@ def mark_failed(settlement_row: Settlement, reason: str, *, actor: Account | Non
                  {"amount": settlement_row.amount, "reason": reason[:300]}, actor=actor)
     business = settlement_row.business
     if business.email:
-        message = outbox.queue(business.email, SUBJECT_FAILED, transfer_failed_mail(settlement_row, reason))
+        message = outbox.queue_mail(business.email, SUBJECT_FAILED, "transfer_failed",
+                                    locale=outbox.locale_of_business(business), **transfer_failed_context(settlement_row, reason))
         if messages is not None:
             messages.append(message)
     db.session.flush()
@@ -351,7 +354,8 @@ def mark_transferred(period: SettlementPeriod, *, actor: Account | None = None, 
     ))
     for row in rows:
         if row.business.email:
-            message = outbox.queue(row.business.email, SUBJECT_TRANSFERRED, transferred_mail(row))
+            message = outbox.queue_mail(row.business.email, SUBJECT_TRANSFERRED, "transferred",
+                                        locale=outbox.locale_of_business(row.business), **transferred_context(row))
             if messages is not None:
                 messages.append(message)
     audit.record("settlement_transfers_done", period, {"count": len(rows), "total": sum(r.amount for r in rows),
@@ -373,37 +377,43 @@ def account_takes_effect_from(business_id: int, at: dt.datetime | None = None) -
         .order_by(SettlementPeriod.starts_on).limit(1)
     )
     if waiting is not None:
-        return f"{period_text(waiting.period)}分（振込予定日 {wareki(waiting.period.transfer_date)}）のお振込みから"
+        return _("%(period)s分（振込予定日 %(date)s）のお振込みから", period=period_text(waiting.period),
+                 date=wareki(waiting.period.transfer_date))
     today = (at or utcnow()).astimezone(JST).date()
-    return f"{period_text(period_bounds(today))}分のお振込みから"
+    return _("%(period)s分のお振込みから", period=period_text(period_bounds(today)))
 
 
 # ---------------------------------------------------------------------------
 # Mails
 # ---------------------------------------------------------------------------
 
-SUBJECT_TRANSFERRED = "【ISECA】振込完了通知"
-SUBJECT_FAILED = "【ISECA】精算金をお振込みできませんでした（振込先口座のご確認のお願い）"
+SUBJECT_TRANSFERRED = N_("【ISECA】振込完了通知")
+SUBJECT_FAILED = N_("【ISECA】精算金をお振込みできませんでした（振込先口座のご確認のお願い）")
 
 
 def _settlements_url() -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/cms/settlements"
 
 
-def transferred_mail(row: Settlement) -> str:
-    """振込完了通知: amount, date, period and where the 利用額明細 is."""
-    from .schedule import period_text, wareki
-
+def transferred_context(row: Settlement) -> dict:
+    """振込完了通知: amount, date, period and where the 利用額明細 is (the
+    dates are written when the mail is, in its language)."""
     on = row.transferred_at.astimezone(JST).date()
-    return outbox.mail_body("transferred", business=row.business, period=period_text(row.period), on=on,
-                            on_wareki=wareki(on), amount=row.amount, transferor=current_app.config["TRANSFEROR_NAME"],
-                            settlements_url=_settlements_url())
+    return dict(business=row.business, period=row.period, on=on, amount=row.amount,
+                transferor=current_app.config["TRANSFEROR_NAME"], settlements_url=_settlements_url())
+
+
+def transfer_failed_context(row: Settlement, reason: str) -> dict:
+    """振込不能: what happened, and what to correct on 事業者情報."""
+    return dict(business=row.business, period=row.period, amount=row.amount, reason=reason,
+                business_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/cms/business")
+
+
+def transferred_mail(row: Settlement) -> str:
+    """The 振込完了通知's text in the current language."""
+    return outbox.mail_body("transferred", **transferred_context(row))
 
 
 def transfer_failed_mail(row: Settlement, reason: str) -> str:
-    """振込不能: what happened, and what to correct on 事業者情報."""
-    from .schedule import period_text
-
-    return outbox.mail_body("transfer_failed", business=row.business, period=period_text(row.period),
-                            amount=row.amount, reason=reason,
-                            business_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/cms/business")
+    """The 振込不能 mail's text in the current language."""
+    return outbox.mail_body("transfer_failed", **transfer_failed_context(row, reason))

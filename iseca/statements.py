@@ -13,10 +13,13 @@ import io
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import pgettext
 from sqlalchemy import case, func, select
 
-from . import banking, schedule
-from .csvexport import CsvStream
+from . import banking, i18n, schedule
+from .csvexport import CsvStream, datetime_text, header
+from .i18n import N_
 from .extensions import db
 from .models import (
     Payment, PaymentStatus, PeriodStatus, Settlement, SettlementAdjustment, SettlementPeriod, SettlementStatus, Store,
@@ -84,12 +87,12 @@ class Statement:
 def status_text(row: Settlement) -> str:
     """The words of the 精算 page for a settlement's state."""
     if row.status == SettlementStatus.TRANSFERRED:
-        return "振込済"
+        return _("振込済")
     if row.status == SettlementStatus.FAILED:
-        return "振込不能→次回繰越"
+        return _("振込不能→次回繰越")
     if row.status == SettlementStatus.CARRIED:
-        return "次回繰越" if row.amount < 0 else "振込なし"
-    return "振込予定" if row.period.transfer_date else "確定"
+        return _("次回繰越") if row.amount < 0 else _("振込なし")
+    return _("振込予定") if row.period.transfer_date else _("確定")
 
 
 def statement(row: Settlement, *, store_id: int | None = None) -> Statement:
@@ -114,14 +117,15 @@ def statement(row: Settlement, *, store_id: int | None = None) -> Statement:
         t = totals(p.store)
         t.payments_count += 1
         t.payments += p.amount
-        lines.append(Line("決済", p.created_at, p.number, p.store.code, p.store.name, p.amount))
+        lines.append(Line(N_("決済"), p.created_at, p.number, p.store.code, p.store.name, p.amount))
         if p.status == PaymentStatus.CANCELLED and p.cancel_period_id == period.id:
             cancelled_in_period.append(p)
     for p in sorted(cancelled_in_period, key=lambda p: (p.cancelled_at, p.id)):
         t = totals(p.store)
         t.cancellations_count += 1
         t.cancellations += p.amount
-        lines.append(Line("取消", p.cancelled_at, p.number, p.store.code, p.store.name, -p.amount, "期間内の取消"))
+        lines.append(Line(N_("取消"), p.cancelled_at, p.number, p.store.code, p.store.name, -p.amount,
+                          _("期間内の取消")))
     adjustments = db.session.execute(
         select(SettlementAdjustment, Payment)
         .outerjoin(Payment, SettlementAdjustment.payment_id == Payment.id)
@@ -133,7 +137,7 @@ def statement(row: Settlement, *, store_id: int | None = None) -> Statement:
             continue  # the business's own carry-overs are not a store's share
         if p is not None:
             totals(p.store).adjustments += adjustment.amount
-        lines.append(Line("調整", adjustment.created_at, p.number if p else "", p.store.code if p else "",
+        lines.append(Line(N_("調整"), adjustment.created_at, p.number if p else "", p.store.code if p else "",
                           p.store.name if p else "", adjustment.amount, adjustment.reason))
 
     snapshot = row.bank_snapshot or {
@@ -165,7 +169,7 @@ def statement(row: Settlement, *, store_id: int | None = None) -> Statement:
         transfer_date_text=schedule.wareki(period.transfer_date),
         transferred_on=row.transferred_at.astimezone(JST).date() if row.transferred_at else None,
         transferor=current_app.config["TRANSFEROR_NAME"],
-        bank_account=banking.describe(snapshot) if snapshot.get("bank_code") else "未登録",
+        bank_account=banking.describe(snapshot) if snapshot.get("bank_code") else _("未登録"),
         payments=payments_sum,
         cancellations=cancellations_sum,
         adjustments=adjustments_sum,
@@ -215,31 +219,31 @@ def filename(st: Statement, ext: str) -> str:
 def summary_rows(st: Statement) -> list[tuple[str, int]]:
     """The figures in the order every form of the statement lists them."""
     if st.store_only:
-        return [("決済合計", st.payments), ("取消合計", -st.cancellations), ("調整額", st.adjustments),
-                ("店舗分合計", st.amount)]
-    return [("決済合計", st.payments), ("取消合計", -st.cancellations), ("調整額", st.adjustments),
-            (f"手数料（{st.fee_rate_text}）", -st.fee), ("振込金額", st.amount)]
+        return [(_("決済合計"), st.payments), (_("取消合計"), -st.cancellations), (_("調整額"), st.adjustments),
+                (_("店舗分合計"), st.amount)]
+    return [(_("決済合計"), st.payments), (_("取消合計"), -st.cancellations), (_("調整額"), st.adjustments),
+            (_("手数料（%(rate)s）", rate=st.fee_rate_text), -st.fee), (_("振込金額"), st.amount)]
 
 
-CSV_HEADER = ["区分", "日時（日本時間）", "取引番号", "店舗コード", "店舗名", "金額", "内容"]
+CSV_HEADER = [N_("区分"), N_("日時（日本時間）"), N_("取引番号"), N_("店舗コード"), N_("店舗名"), N_("金額"), N_("内容")]
 
 
 def statement_csv(st: Statement, encoding: str = "cp932") -> bytes:
     """The statement as CSV (CP932 for Excel or UTF-8 with BOM): every line, then the figures."""
     def rows():
         for line in st.lines:
-            at = line.at.astimezone(JST).strftime("%Y/%m/%d %H:%M:%S") if line.at else ""
-            yield [line.kind, at, line.number, line.store_code, line.store_name, line.amount, line.note]
+            yield [_(line.kind), datetime_text(line.at), line.number, line.store_code, line.store_name, line.amount,
+                   line.note]
         for name, value in summary_rows(st):
             yield [name, "", "", "", "", value, ""]
-        yield ["売上対象期間", "", "", "", "", "", st.period_text]
-        yield ["振込予定日", "", "", "", "", "", st.transfer_date_text]
-        yield ["振込人名義", "", "", "", "", "", st.transferor]
-    return b"".join(CsvStream(encoding, identifiers=(2,)).chunks(CSV_HEADER, rows()))  # 取引番号 keeps its digits in Excel
+        yield [_("売上対象期間"), "", "", "", "", "", st.period_text]
+        yield [_("振込予定日"), "", "", "", "", "", st.transfer_date_text]
+        yield [_("振込人名義"), "", "", "", "", "", st.transferor]
+    return b"".join(CsvStream(encoding, identifiers=(2,)).chunks(header(CSV_HEADER), rows()))  # 取引番号 keeps its digits in Excel
 
 
 def yen(value: int) -> str:
-    return f"{value:,}円"
+    return i18n.yen(value)
 
 
 def statement_pdf(st: Statement) -> bytes:
@@ -258,46 +262,47 @@ def statement_pdf(st: Statement) -> bytes:
     small = ParagraphStyle("small", fontName=font, fontSize=8, leading=10)
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
-                            bottomMargin=15 * mm, title="利用額明細", author="ISECA窓口")
+                            bottomMargin=15 * mm, title=_("利用額明細"), author=_("ISECA窓口"))
     grid = TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 9),
         ("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f3ee")),
         ("ALIGN", (-1, 1), (-1, -1), "RIGHT"),
     ])
-    who = f"{st.business_name}（事業者コード {st.business_code}）"
+    who = _("%(name)s（事業者コード %(code)s）", name=st.business_name, code=st.business_code)
     if st.store_only:
-        who += f"　{st.store_only} 分"
+        who += _("　%(store)s 分", store=st.store_only)
     story = [
-        Paragraph("利用額明細", title),
+        Paragraph(_("利用額明細"), title),
         Paragraph(who, body),
-        Paragraph(f"売上対象期間　{st.period_text}", body),
-        Paragraph(f"振込予定日　{st.transfer_date_text}　状態　{st.status}"
-                  + (f"　振込日　{schedule.wareki(st.transferred_on)}" if st.transferred_on else ""), body),
-        Paragraph(f"振込先　{st.bank_account}　振込人名義　{st.transferor}", body),
+        Paragraph(_("売上対象期間　%(period)s", period=st.period_text), body),
+        Paragraph(_("振込予定日　%(date)s　状態　%(status)s", date=st.transfer_date_text, status=st.status)
+                  + (_("　振込日　%(date)s", date=schedule.wareki(st.transferred_on)) if st.transferred_on else ""), body),
+        Paragraph(_("振込先　%(bank)s　振込人名義　%(name)s", bank=st.bank_account, name=st.transferor), body),
         Spacer(1, 4 * mm),
     ]
-    figures = Table([["項目", "金額"]] + [[name, yen(value)] for name, value in summary_rows(st)],
+    figures = Table([[_("項目"), _("金額")]] + [[name, yen(value)] for name, value in summary_rows(st)],
                     colWidths=[60 * mm, 40 * mm])
     figures.setStyle(grid)
-    story += [figures, Spacer(1, 5 * mm), Paragraph("店舗別", body)]
+    story += [figures, Spacer(1, 5 * mm), Paragraph(_("店舗別"), body)]
     per_store = Table(
-        [["店舗コード", "店舗名", "決済件数", "決済額", "取消件数", "取消額", "調整額"]]
-        + [[s.code, s.name, f"{s.payments_count}件", yen(s.payments), f"{s.cancellations_count}件",
+        [[_("店舗コード"), _("店舗名"), _("決済件数"), _("決済額"), _("取消件数"), _("取消額"), _("調整額")]]
+        + [[s.code, s.name, _("%(count)s件", count=s.payments_count), yen(s.payments),
+            _("%(count)s件", count=s.cancellations_count),
             yen(-s.cancellations), yen(s.adjustments)] for s in st.stores],
         colWidths=[20 * mm, 50 * mm, 16 * mm, 26 * mm, 16 * mm, 24 * mm, 24 * mm], repeatRows=1,
     )
     per_store.setStyle(grid)
     per_store.setStyle(TableStyle([("ALIGN", (2, 1), (-1, -1), "RIGHT")]))
-    story += [per_store, Spacer(1, 5 * mm), Paragraph("明細", body)]
+    story += [per_store, Spacer(1, 5 * mm), Paragraph(_("明細"), body)]
     detail = Table(
-        [["区分", "日時", "取引番号", "店舗", "内容", "金額"]]
-        + [[line.kind, line.at.astimezone(JST).strftime("%Y/%m/%d %H:%M") if line.at else "", line.number,
+        [[_("区分"), _("日時"), _("取引番号"), pgettext("column", "店舗"), _("内容"), _("金額")]]
+        + [[_(line.kind), i18n.jst(line.at, "%Y/%m/%d %H:%M") if line.at else "", line.number,
             line.store_name, Paragraph(line.note, small), yen(line.amount)] for line in st.lines],
         colWidths=[11 * mm, 27 * mm, 38 * mm, 32 * mm, 46 * mm, 26 * mm], repeatRows=1,
     )
     detail.setStyle(grid)
     detail.setStyle(TableStyle([("FONTSIZE", (0, 0), (-1, -1), 8), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     story += [detail, Spacer(1, 5 * mm),
-              Paragraph("書面による振込通知書の送付は行いません。日時は日本時間です。", body)]
+              Paragraph(_("書面による振込通知書の送付は行いません。日時は日本時間です。"), body)]
     doc.build(story)
     return out.getvalue()

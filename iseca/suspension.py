@@ -9,10 +9,11 @@ from sqlalchemy import select
 from . import audit, outbox
 from .auth.sessions import revoke_all_sessions
 from .extensions import db
+from .i18n import N_
 from .models import Account, AccountKind, Business, MerchantStatus, OutboxMessage, Store
 
-SUBJECT_SUSPENDED = "【ISECA】利用停止のお知らせ"
-SUBJECT_REACTIVATED = "【ISECA】利用再開のお知らせ"
+SUBJECT_SUSPENDED = N_("【ISECA】利用停止のお知らせ")
+SUBJECT_REACTIVATED = N_("【ISECA】利用再開のお知らせ")
 
 
 def _end_sessions(accounts: list[Account]) -> None:
@@ -34,7 +35,8 @@ def _accounts_of_store(store: Store) -> list[Account]:
 def _mail(business: Business, template: str, subject: str, **context) -> OutboxMessage | None:
     if not business.email:
         return None
-    return outbox.queue(business.email, subject, outbox.mail_body(template, business=business, **context))
+    return outbox.queue_mail(business.email, subject, template, locale=outbox.locale_of_business(business),
+                             business=business, **context)
 
 
 def suspend_business(business: Business, staff: Account, reason: str = "") -> OutboxMessage | None:

@@ -24,6 +24,7 @@ from . import settlement
 from .csvexport import neutralise
 from .day_totals import jst_day
 from .extensions import db
+from .i18n import N_
 from .models import (
     Account,
     Campaign,
@@ -316,11 +317,11 @@ def presets(today: dt.date | None = None) -> list[tuple[str, dt.date, dt.date]]:
     current_start, _ = settlement.period_bounds(today)
     previous = settlement.period_bounds(current_start - dt.timedelta(days=1))
     return [
-        ("今日", today, today),
-        ("昨日", yesterday, yesterday),
-        ("今週", week_start, week_start + dt.timedelta(days=6)),
-        ("今月", month_start, month_end),
-        ("前回の精算期間", previous[0], previous[1]),
+        (N_("今日"), today, today),
+        (N_("昨日"), yesterday, yesterday),
+        (N_("今週"), week_start, week_start + dt.timedelta(days=6)),
+        (N_("今月"), month_start, month_end),
+        (N_("前回の精算期間"), previous[0], previous[1]),
     ]
 
 

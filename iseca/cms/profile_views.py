@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -28,7 +29,7 @@ def store(store_id: int):
         values = {name: form[name].data for name in profiles.STORE_FIELDS + profiles.STORE_SETTINGS}
         changed = profiles.update_store_profile(store, values, current_user._get_current_object())
         db.session.commit()
-        flash("店舗情報を保存しました。" if changed else "変更はありませんでした。", "success" if changed else "info")
+        flash(_("店舗情報を保存しました。") if changed else _("変更はありませんでした。"), "success" if changed else "info")
         return redirect(url_for("cms.store", store_id=store.id), code=303)
     return _store_page(store, form, StoreImageForm(formdata=None))
 
@@ -48,7 +49,7 @@ def store_image_upload(store_id: int):
             image_form.image.errors = list(image_form.image.errors) + [problem.message]
         else:
             db.session.commit()
-            flash("画像を追加しました。", "success")
+            flash(_("画像を追加しました。"), "success")
             return redirect(url_for("cms.store", store_id=store.id, _anchor="images"), code=303)
     return _store_page(store, StoreProfileForm(obj=store, formdata=None), image_form)
 
@@ -59,10 +60,10 @@ def upload_too_large(error):
     back to the store page with a message instead of a bare 413."""
     store_id = (request.view_args or {}).get("store_id")
     if request.endpoint == "cms.store_image_upload" and store_id is not None:
-        flash("画像ファイルが大きすぎます。5MB以下の画像を選んでください。", "danger")
+        flash(_("画像ファイルが大きすぎます。5MB以下の画像を選んでください。"), "danger")
         return redirect(url_for("cms.store", store_id=store_id, _anchor="images"), code=303)
-    return render_template("errors/error.html", code=413, title="送信されたデータが大きすぎます",
-                           message="ファイルを小さくしてから、もう一度お試しください。"), 413
+    return render_template("errors/error.html", code=413, title=_("送信されたデータが大きすぎます"),
+                           message=_("ファイルを小さくしてから、もう一度お試しください。")), 413
 
 
 @bp.route("/stores/<int:store_id>/images/<int:image_id>")
@@ -79,7 +80,7 @@ def store_image_delete(store_id: int, image_id: int):
     image = profiles.get_store_image_or_404(store, image_id)
     profiles.delete_store_image(store, image, current_user._get_current_object())
     db.session.commit()
-    flash("画像を削除しました。", "success")
+    flash(_("画像を削除しました。"), "success")
     return redirect(url_for("cms.store", store_id=store.id, _anchor="images"), code=303)
 
 
@@ -107,9 +108,9 @@ def business():
         db.session.commit()
         outbox.send_after_commit(messages)
         if messages:
-            flash("事業者情報を保存しました。振込先口座の変更をメールでお知らせしました。", "success")
+            flash(_("事業者情報を保存しました。振込先口座の変更をメールでお知らせしました。"), "success")
         else:
-            flash("事業者情報を保存しました。", "success")
+            flash(_("事業者情報を保存しました。"), "success")
         return redirect(url_for("cms.business"), code=303)
     return render_template("cms/business.html", business=business, form=form,
                            bank_line=banking.describe(profiles.bank_of(business)),

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 
 from flask import Response, current_app, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import labels, usage
+from .. import i18n, labels, usage
 from ..web.access import stores_of
 from ..web.inputs import page_arg
-from ..csvexport import ENCODING_LABELS, ENCODINGS, FORMULA_STARTS, CsvStream, unencodable
+from ..csvexport import (ENCODINGS, FORMULA_STARTS, CsvStream, content_type, date_text, datetime_text, encoding_choices,
+                         unencodable)
+from ..csvexport import header as csv_header
 from ..database import copy_csv_records
+from ..i18n import N_
 from ..extensions import db
 from ..web.history import UsageFilterForm, make_filter
 from ..web.pages import page_or_fragment
@@ -20,23 +24,23 @@ from ..timeutil import today_jst
 from . import bp
 
 CSV_HEADER = [
-    "利用日時（日本時間 JST）",
-    "取引番号",
-    "店舗コード",
-    "店舗名",
-    "レジ",
-    "会員コード",
-    "決済方法",
-    "金額（円）",
-    "状態",
-    "取消日時（日本時間 JST）",
-    "取消したアカウント",
-    "取消可能期限",
+    N_("利用日時（日本時間 JST）"),
+    N_("取引番号"),
+    N_("店舗コード"),
+    N_("店舗名"),
+    N_("レジ"),
+    N_("会員コード"),
+    N_("決済方法"),
+    N_("金額（円）"),
+    N_("状態"),
+    N_("取消日時（日本時間 JST）"),
+    N_("取消したアカウント"),
+    N_("取消可能期限"),
 ]
 # 取引番号, 店舗コード, 会員コード: codes that must keep every digit in a spreadsheet.
 CSV_IDENTIFIERS = (1, 2, 5)
-DAILY_CSV_HEADER = ["日付（日本時間 JST）", "店舗コード", "店舗名", "レジ", "決済件数", "決済金額（円）",
-                    "取消件数", "取消金額（円）", "差引（円）"]
+DAILY_CSV_HEADER = [N_("日付（日本時間 JST）"), N_("店舗コード"), N_("店舗名"), N_("レジ"), N_("決済件数"),
+                    N_("決済金額（円）"), N_("取消件数"), N_("取消金額（円）"), N_("差引（円）")]
 DAILY_CSV_IDENTIFIERS = (1,)  # 店舗コード
 
 
@@ -45,7 +49,7 @@ def _filter_form() -> UsageFilterForm:
     form = UsageFilterForm(request.args)
     form.setup(current_user)
     if not any(k in request.args for k in form._fields):
-        _, first, last = next(p for p in usage.presets() if p[0] == "今月")
+        _, first, last = usage.presets()[3]  # 今月
         form.date_from.data, form.date_to.data = first, last
     return form
 
@@ -56,7 +60,7 @@ def _preset_links(endpoint: str, args: dict[str, str]) -> list[tuple[str, str, b
     for label, first, last in usage.presets():
         target = {**args, "date_from": first.isoformat(), "date_to": last.isoformat()}
         current = args.get("date_from") == target["date_from"] and args.get("date_to") == target["date_to"]
-        links.append((label, url_for(endpoint, **target), current))
+        links.append((_(label), url_for(endpoint, **target), current))
     return links
 
 
@@ -93,7 +97,7 @@ def usage_list():
         args=args,
         presets=_preset_links("cms.usage", args),
         today=today_jst(),
-        csv_encodings=ENCODING_LABELS,
+        csv_encodings=encoding_choices(),
         replacement_notes=_replacement_notes(current_user, int(form.store.data) if form.store.data and not form.errors else None),
         several_stores=current_user.kind == AccountKind.BUSINESS,
         back=request.full_path.rstrip("?"),
@@ -102,23 +106,34 @@ def usage_list():
     return page_or_fragment("cms/usage.html", "results", **context)
 
 
-def _csv_row(row) -> list:
+class _CsvWords:
+    """The words and the language of one export, looked up once (not per row)."""
+
+    def __init__(self) -> None:
+        self.locale = i18n.current()
+        self.methods = {key: _(word) for key, word in METHOD_TEXT.items()}
+        self.statuses = {key: _(word) for key, word in STATUS_TEXT.items()}
+
+
+def _csv_row(row, words: _CsvWords | None = None) -> list:
     # Unpacked by position: attribute access per row costs more over a million rows.
-    (_, number, created_at, amount, status, method, cancelled_at, member_code, store_code, store_name,
+    # `words`: looked up once per export by the caller (here only when not given).
+    words = words or _CsvWords()
+    (_row_id, number, created_at, amount, status, method, cancelled_at, member_code, store_code, store_name,
      register_name, cancelled_by_name, cancelled_by_login, deadline) = row
     return [
-        usage.jst_text(created_at),
+        datetime_text(created_at, words.locale),
         number,
         store_code,
         store_name,
         register_name,
         member_code,
-        METHOD_TEXT[method],
+        words.methods[method],
         amount,
-        STATUS_TEXT[status],
-        usage.jst_text(cancelled_at),
-        f"{cancelled_by_name}（{cancelled_by_login}）" if cancelled_by_login else "",
-        f"{deadline.year:04d}/{deadline.month:02d}/{deadline.day:02d}" if deadline is not None else "",
+        words.statuses[status],
+        datetime_text(cancelled_at, words.locale),
+        _("%(name)s（%(login)s）", name=cancelled_by_name, login=cancelled_by_login) if cancelled_by_login else "",
+        date_text(deadline, words.locale),
     ]
 
 
@@ -130,6 +145,7 @@ def _csv_response(name: str, encoding: str, header: list[str], rows, identifiers
                   *, records: bool = False) -> Response:
     """The CSV download; `records`: the rows come written already (COPY)."""
     stream = CsvStream(encoding, identifiers)
+    header = csv_header(header)
 
     def generate():
         count = 0
@@ -146,10 +162,9 @@ def _csv_response(name: str, encoding: str, header: list[str], rows, identifiers
             yield from stream.chunks(header, counted())
         current_app.logger.info("CSV %s: %d rows, %d characters replaced by 〓", name, count, stream.replaced)
 
-    charset = "Windows-31J" if encoding == "cp932" else "UTF-8"
     return Response(
         stream_with_context(generate()),
-        content_type=f"text/csv; charset={charset}",
+        content_type=content_type(stream.encoding),
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
@@ -174,18 +189,20 @@ def usage_csv():
         return usage_list_with_errors(form)
     f = make_filter(current_user, form)
     name, encoding = f"{_file_stem('usage', form)}.csv", _encoding()
-    if db.session.get_bind().dialect.name == "postgresql":
-        # The database writes the rows (COPY), the same bytes as below.
+    words = _CsvWords()
+    if words.locale == "ja" and db.session.get_bind().dialect.name == "postgresql":
+        # The database writes the rows (COPY), the same bytes as below; it
+        # writes Japanese dates and words, so other languages take the Python path.
         statement = usage.csv_statement(f, method_labels=METHOD_TEXT, status_labels=STATUS_TEXT,
                                         excel_identifiers=encoding == "cp932", formula_starts=FORMULA_STARTS)
         return _csv_response(name, encoding, CSV_HEADER, copy_csv_records(statement), CSV_IDENTIFIERS, records=True)
-    return _csv_response(name, encoding, CSV_HEADER, (_csv_row(r) for r in usage.iter_rows(f)), CSV_IDENTIFIERS)
+    return _csv_response(name, encoding, CSV_HEADER, (_csv_row(r, words) for r in usage.iter_rows(f)), CSV_IDENTIFIERS)
 
 
 def usage_list_with_errors(form: UsageFilterForm):
     return render_template(
         "cms/usage.html", form=form, page=None, args={}, presets=_preset_links("cms.usage", {}),
-        today=today_jst(), csv_encodings=ENCODING_LABELS, replacement_notes=[],
+        today=today_jst(), csv_encodings=encoding_choices(), replacement_notes=[],
         several_stores=current_user.kind == AccountKind.BUSINESS,
         back=url_for("cms.usage"),
     ), 400
@@ -209,7 +226,7 @@ def usage_daily():
         args=args,
         presets=_preset_links("cms.usage_daily", args),
         several_stores=current_user.kind == AccountKind.BUSINESS,
-        csv_encodings=ENCODING_LABELS,
+        csv_encodings=encoding_choices(),
         printed_at=utcnow(),
     )
 
@@ -222,7 +239,7 @@ def usage_daily_csv():
         return usage_list_with_errors(form)
     report = usage.daily_totals(make_filter(current_user, form))
     rows = (
-        [l.day.strftime("%Y/%m/%d"), l.store_code, l.store_name, l.register_name, l.payment_count, l.payment_sum,
+        [date_text(l.day), l.store_code, l.store_name, l.register_name, l.payment_count, l.payment_sum,
          l.cancel_count, l.cancel_sum, l.net]
         for l in report.lines
     )

@@ -4,11 +4,13 @@ site's 操作履歴 (a business account's own businesses and stores only)."""
 from __future__ import annotations
 
 from flask import Response, request, stream_with_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import Form, SelectField, StringField
 from wtforms.validators import ValidationError
 
 from .. import audit
-from ..csvexport import ENCODINGS, CsvStream
+from ..csvexport import CsvStream, content_type, encoding_for, header
 from ..extensions import db
 from ..labels import choices
 from ..timeutil import today_jst
@@ -20,20 +22,20 @@ PER_PAGE = 50
 class AuditFilterForm(Form):
     """絞り込み of the audit log, read from the URL."""
 
-    actor = StringField("操作者（IDの一部）")
-    action = SelectField("操作", choices=[], validate_choice=False)
-    business = StringField("加盟店（事業者コード・名称）")
-    date_from = JapaneseDateField("期間（開始日）")
-    date_to = JapaneseDateField("期間（終了日）")
+    actor = StringField(_l("操作者（IDの一部）"))
+    action = SelectField(_l("操作"), choices=[], validate_choice=False)
+    business = StringField(_l("加盟店（事業者コード・名称）"))
+    date_from = JapaneseDateField(_l("期間（開始日）"))
+    date_to = JapaneseDateField(_l("期間（終了日）"))
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
-            raise ValidationError("終了日は開始日と同じか、それより後の日付にしてください。")
+            raise ValidationError(_("終了日は開始日と同じか、それより後の日付にしてください。"))
 
 
 def filter_form(*, staff: bool) -> AuditFilterForm:
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", "すべて")] + choices("audit_action")
+    form.action.choices = [("", _("すべて"))] + choices("audit_action")
     if not staff:
         del form.business
     return form
@@ -66,12 +68,9 @@ def page_of(form: AuditFilterForm, business_ids: list[int] | None) -> dict:
 def csv_response(form: AuditFilterForm, business_ids: list[int] | None, name: str) -> Response:
     """The whole search as CSV for Excel (formulas neutralised by CsvStream)."""
     form.validate()
-    encoding = request.args.get("encoding", "cp932")
-    encoding = encoding if encoding in ENCODINGS else "cp932"
-    stream = CsvStream(encoding)
+    stream = CsvStream(encoding_for(request.args.get("encoding")))
     stmt = audit.search(query_of(form, business_ids))
-    charset = "Windows-31J" if encoding == "cp932" else "UTF-8"
     filename = f"iseca-{name}-{today_jst():%Y%m%d}.csv"
-    return Response(stream_with_context(stream.chunks(audit.CSV_HEADER, audit.csv_rows(stmt))),
-                    content_type=f"text/csv; charset={charset}",
+    return Response(stream_with_context(stream.chunks(header(audit.CSV_HEADER), audit.csv_rows(stmt))),
+                    content_type=content_type(stream.encoding),
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -12,12 +12,14 @@ passwords are throttled like logins."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SubmitField
 from wtforms.validators import Length
 
-from .. import cancellation
+from .. import cancellation, i18n
 from ..auth import passwords
 from ..extensions import db, limiter
 from ..models import Account, PaymentStatus
@@ -28,8 +30,8 @@ bp = Blueprint("cancel", __name__)
 
 
 class CancelForm(FlaskForm):
-    password = PasswordField("パスワード", validators=[Length(max=256)])
-    submit = SubmitField("取消する")
+    password = PasswordField(_l("パスワード"), validators=[Length(max=256)])
+    submit = SubmitField(_l("取消する"))
 
 
 def _password_failed(response) -> bool:
@@ -45,7 +47,7 @@ def _reauth_limit() -> str:
 
 
 def _already_cancelled(payment) -> None:
-    flash(f"取引番号 {payment.number} はすでに取消されています。ポイントの返還は1回だけ行われています。", "info")
+    flash(_("取引番号 %(number)s はすでに取消されています。ポイントの返還は1回だけ行われています。", number=payment.number), "info")
 
 
 @bp.route("/<int:payment_id>/cancel", methods=["GET", "POST"])
@@ -66,7 +68,7 @@ def confirm(payment_id: int, list_endpoint: str):
         if need_password and not (form.password.data and passwords.verify_password(account, form.password.data)):
             g.reauth_failed = True
             form.password.errors.append(
-                "パスワードが違います。" if form.password.data else "取消のため、パスワードを入力してください。"
+                _("パスワードが違います。") if form.password.data else _("取消のため、パスワードを入力してください。")
             )
         else:
             try:
@@ -77,9 +79,10 @@ def confirm(payment_id: int, list_endpoint: str):
             else:
                 db.session.commit()
                 if outcome.cancelled_now:
-                    message = f"取引番号 {payment.number}（{payment.amount:,}円）を取消しました。ポイントは会員に戻りました。"
+                    message = _("取引番号 %(number)s（%(amount)s）を取消しました。ポイントは会員に戻りました。",
+                                number=payment.number, amount=i18n.yen(payment.amount))
                     if outcome.adjustment is not None:
-                        message += "精算済みの期間の決済のため、取消額は次回の精算から差し引かれます。"
+                        message += _("精算済みの期間の決済のため、取消額は次回の精算から差し引かれます。")
                     flash(message, "success")
                 else:
                     _already_cancelled(payment)

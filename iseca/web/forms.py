@@ -9,12 +9,14 @@ import unicodedata
 
 import jaconv
 from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, RadioField, SelectField, StringField, SubmitField
 from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from .. import banking, onboarding, outbox
+from .. import banking, i18n, onboarding, outbox
 from ..banking import BankAccountProblems, check_bank_account
 from ..extensions import db
 from ..kana import KanaError, to_zengin_kana
@@ -26,11 +28,13 @@ MAX_STORES = 20
 
 
 def _japanese(self, form):
-    return get_translations(["ja"])
+    # WTForms' own messages in the reader's language (Japanese by default).
+    return get_translations([i18n.current()])
 
 
 class JapaneseForm(FlaskForm):
-    """A form whose built-in messages (bad number, bad date, bad choice) are Japanese."""
+    """A form whose built-in messages (bad number, bad date, bad choice) are
+    Japanese, or in the reader's language on a page in another one."""
 
     class Meta:
         get_translations = _japanese
@@ -56,51 +60,52 @@ def katakana(value):
     return jaconv.hira2kata(unicodedata.normalize("NFKC", value)).strip()
 
 
-def required(label: str):
-    return DataRequired(message=f"{label}を入力してください。")
+def required(label):
+    """「…を入力してください。」 naming the field (`label`: a lazy string)."""
+    return DataRequired(message=_l("%(label)sを入力してください。", label=label))
 
 
 def valid_email(form, field):
     if field.data and not EMAIL_RE.match(field.data):
-        raise ValidationError("メールアドレスの形式が正しくありません（例: info@example.jp）。")
+        raise ValidationError(_("メールアドレスの形式が正しくありません（例: info@example.jp）。"))
 
 
 def valid_phone(form, field):
     if field.data and not PHONE_RE.match(field.data):
-        raise ValidationError("電話番号は市外局番から数字で入力してください（例: 0270-27-2708）。")
+        raise ValidationError(_("電話番号は市外局番から数字で入力してください（例: 0270-27-2708）。"))
 
 
 def valid_postal(form, field):
     if field.data and not POSTAL_RE.match(field.data):
-        raise ValidationError("郵便番号は7桁の数字で入力してください（例: 372-8501）。")
+        raise ValidationError(_("郵便番号は7桁の数字で入力してください（例: 372-8501）。"))
     if field.data and "-" not in field.data:
         field.data = f"{field.data[:3]}-{field.data[3:]}"
 
 
 def in_city(form, field):
     if field.data and not in_isesaki(field.data):
-        raise ValidationError(OUTSIDE_CITY_MESSAGE)
+        raise ValidationError(_(OUTSIDE_CITY_MESSAGE))
 
 
 def valid_kana_reading(form, field):
     if field.data and not re.fullmatch(r"[\u30a0-\u30ffー\s　A-Za-z0-9・.()（）&＆-]+", field.data):
-        raise ValidationError("フリガナはカタカナで入力してください。")
+        raise ValidationError(_("フリガナはカタカナで入力してください。"))
 
 
 def valid_url(form, field):
     if field.data and not re.match(r"^https?://[^\s<>\"']+$", field.data):
-        raise ValidationError("ホームページは http:// または https:// から始まるアドレスを入力してください。")
+        raise ValidationError(_("ホームページは http:// または https:// から始まるアドレスを入力してください。"))
 
 
 class BankAccountMixin:
     """振込先口座: the five fields and the check against the bank code list."""
 
-    bank_code = StringField("金融機関コード（4桁）", filters=[nfkc], validators=[Length(max=8)])
-    branch_code = StringField("支店コード（3桁）", filters=[nfkc], validators=[Length(max=8)])
-    account_type = RadioField("預金種目", choices=[("1", "普通"), ("2", "当座")], default="1",
+    bank_code = StringField(_l("金融機関コード（4桁）"), filters=[nfkc], validators=[Length(max=8)])
+    branch_code = StringField(_l("支店コード（3桁）"), filters=[nfkc], validators=[Length(max=8)])
+    account_type = RadioField(_l("預金種目"), choices=[("1", _l("普通")), ("2", _l("当座"))], default="1",
                               validate_choice=False)
-    account_number = StringField("口座番号（7桁）", filters=[nfkc], validators=[Length(max=12)])
-    account_holder_kana = StringField("口座名義（カナ）", validators=[Length(max=100)])
+    account_number = StringField(_l("口座番号（7桁）"), filters=[nfkc], validators=[Length(max=12)])
+    account_holder_kana = StringField(_l("口座名義（カナ）"), validators=[Length(max=100)])
 
     bank_account = None  # the checked account, after validate()
 
@@ -124,46 +129,49 @@ class StoreEntryForm(Form):
     class Meta:
         get_translations = _japanese
 
-    name = StringField("店舗名", filters=[nfkc], validators=[required("店舗名"), Length(max=200)])
-    name_kana = StringField("店舗名（フリガナ）", filters=[katakana],
-                            validators=[required("店舗名のフリガナ"), Length(max=200), valid_kana_reading])
-    category = SelectField("業種", choices=[("", "選んでください")] + [(c, c) for c in CATEGORIES],
-                           validators=[DataRequired(message="業種を選んでください。")])
-    area = SelectField("地区", choices=[("", "選んでください")] + [(a, a) for a in AREAS],
-                       validators=[DataRequired(message="地区を選んでください。")])
-    postal_code = StringField("郵便番号", filters=[nfkc], validators=[required("郵便番号"), valid_postal])
-    address = StringField("所在地", filters=[nfkc], validators=[required("店舗の所在地"), Length(max=300), in_city])
-    phone = StringField("電話番号", filters=[nfkc], validators=[required("電話番号"), valid_phone])
-    hours = StringField("営業時間", filters=[nfkc], validators=[required("営業時間"), Length(max=300)])
-    holidays_text = StringField("定休日", filters=[nfkc], validators=[Optional(), Length(max=200)])
+    name = StringField(_l("店舗名"), filters=[nfkc], validators=[required(_l("店舗名")), Length(max=200)])
+    name_kana = StringField(_l("店舗名（フリガナ）"), filters=[katakana],
+                            validators=[required(_l("店舗名のフリガナ")), Length(max=200), valid_kana_reading])
+    category = SelectField(_l("業種"), choices=[("", _l("選んでください"))] + [(c, _l(c)) for c in CATEGORIES],
+                           validators=[DataRequired(message=_l("業種を選んでください。"))])
+    area = SelectField(_l("地区"), choices=[("", _l("選んでください"))] + [(a, _l(a)) for a in AREAS],
+                       validators=[DataRequired(message=_l("地区を選んでください。"))])
+    postal_code = StringField(_l("郵便番号"), filters=[nfkc], validators=[required(_l("郵便番号")), valid_postal])
+    address = StringField(_l("所在地"), filters=[nfkc],
+                          validators=[required(_l("店舗の所在地")), Length(max=300), in_city])
+    phone = StringField(_l("電話番号"), filters=[nfkc], validators=[required(_l("電話番号")), valid_phone])
+    hours = StringField(_l("営業時間"), filters=[nfkc], validators=[required(_l("営業時間")), Length(max=300)])
+    holidays_text = StringField(_l("定休日"), filters=[nfkc], validators=[Optional(), Length(max=200)])
 
     def validate_category(self, field):
         if field.data and field.data not in CATEGORIES:
-            raise ValidationError("業種を一覧から選んでください。")
+            raise ValidationError(_("業種を一覧から選んでください。"))
 
     def validate_area(self, field):
         if field.data and field.data not in AREAS:
-            raise ValidationError("地区を一覧から選んでください。")
+            raise ValidationError(_("地区を一覧から選んでください。"))
 
 
 class ApplicationForm(BankAccountMixin, JapaneseForm):
     """加盟店登録: the business, its bank account, its stores, the declarations."""
 
-    name = StringField("事業者名（法人名・屋号）", filters=[nfkc], validators=[required("事業者名"), Length(max=200)])
-    name_kana = StringField("事業者名（フリガナ）", filters=[katakana],
-                            validators=[required("事業者名のフリガナ"), Length(max=200), valid_kana_reading])
-    representative = StringField("代表者名", filters=[nfkc], validators=[required("代表者名"), Length(max=100)])
-    postal_code = StringField("郵便番号", filters=[nfkc], validators=[required("郵便番号"), valid_postal])
-    address = StringField("所在地", filters=[nfkc], validators=[required("所在地"), Length(max=300)])
-    phone = StringField("電話番号", filters=[nfkc], validators=[required("電話番号"), valid_phone])
-    email = StringField("メールアドレス", filters=[nfkc], validators=[required("メールアドレス"), Length(max=254), valid_email])
+    name = StringField(_l("事業者名（法人名・屋号）"), filters=[nfkc],
+                       validators=[required(_l("事業者名")), Length(max=200)])
+    name_kana = StringField(_l("事業者名（フリガナ）"), filters=[katakana],
+                            validators=[required(_l("事業者名のフリガナ")), Length(max=200), valid_kana_reading])
+    representative = StringField(_l("代表者名"), filters=[nfkc], validators=[required(_l("代表者名")), Length(max=100)])
+    postal_code = StringField(_l("郵便番号"), filters=[nfkc], validators=[required(_l("郵便番号")), valid_postal])
+    address = StringField(_l("所在地"), filters=[nfkc], validators=[required(_l("所在地")), Length(max=300)])
+    phone = StringField(_l("電話番号"), filters=[nfkc], validators=[required(_l("電話番号")), valid_phone])
+    email = StringField(_l("メールアドレス"), filters=[nfkc],
+                        validators=[required(_l("メールアドレス")), Length(max=254), valid_email])
     stores = FieldList(FormField(StoreEntryForm), min_entries=1, max_entries=MAX_STORES)
-    eligibility_1 = BooleanField(ELIGIBILITY[0])
-    eligibility_2 = BooleanField(ELIGIBILITY[1])
-    eligibility_3 = BooleanField(ELIGIBILITY[2])
-    eligibility_4 = BooleanField(ELIGIBILITY[3])
-    eligibility_5 = BooleanField(ELIGIBILITY[4])
-    agree = BooleanField("加盟店向け資料の内容（ISECAで決済できないモノ・サービス、精算の方法など）を確認し、同意します")
+    eligibility_1 = BooleanField(_l(ELIGIBILITY[0]))
+    eligibility_2 = BooleanField(_l(ELIGIBILITY[1]))
+    eligibility_3 = BooleanField(_l(ELIGIBILITY[2]))
+    eligibility_4 = BooleanField(_l(ELIGIBILITY[3]))
+    eligibility_5 = BooleanField(_l(ELIGIBILITY[4]))
+    agree = BooleanField(_l("加盟店向け資料の内容（ISECAで決済できないモノ・サービス、精算の方法など）を確認し、同意します"))
 
     def eligibility_fields(self):
         return [self.eligibility_1, self.eligibility_2, self.eligibility_3, self.eligibility_4, self.eligibility_5]
@@ -172,10 +180,10 @@ class ApplicationForm(BankAccountMixin, JapaneseForm):
         ok = super().validate(extra_validators)
         for f in self.eligibility_fields():
             if not f.data:
-                f.errors = list(f.errors) + ["この要件に該当することを確認し、チェックを入れてください。"]
+                f.errors = list(f.errors) + [_("この要件に該当することを確認し、チェックを入れてください。")]
                 ok = False
         if not self.agree.data:
-            self.agree.errors = list(self.agree.errors) + ["同意のうえ、チェックを入れてください。"]
+            self.agree.errors = list(self.agree.errors) + [_("同意のうえ、チェックを入れてください。")]
             ok = False
         return self.check_bank() and ok
 
@@ -193,7 +201,8 @@ class ApplicationForm(BankAccountMixin, JapaneseForm):
                  ("name", "name_kana", "category", "area", "postal_code", "address", "phone", "hours", "holidays_text")}
                 for entry in self.stores
             ],
-            "eligibility": [f.label.text for f in self.eligibility_fields() if f.data],
+            # The guide's words as stored, whatever the language of the page.
+            "eligibility": [ELIGIBILITY[i] for i, f in enumerate(self.eligibility_fields()) if f.data],
             "agreed": bool(self.agree.data),
         }
 
@@ -204,7 +213,9 @@ def submit_application_form(form: ApplicationForm, *, source: str) -> MerchantAp
     its 受付 mail sent. None while the form is to be shown again."""
     if request.method != "POST" or handle_store_buttons(form) or not form.validate_on_submit():
         return None
-    application, message = onboarding.submit_application(form.as_data(), source=source)
+    # The receipt speaks the applicant's language (a paper application: Japanese).
+    locale = i18n.current() if source == "online" else None
+    application, message = onboarding.submit_application(form.as_data(), source=source, locale=locale)
     db.session.commit()
     outbox.send_after_commit([message])
     return application
@@ -250,13 +261,13 @@ class RegisterNameForm(FlaskForm):
     """Name of a new register, or the new name of one (レジ一覧)."""
 
     name = StringField(
-        "レジ名",
+        _l("レジ名"),
         validators=[
-            DataRequired(message="レジ名を入力してください。"),
-            Length(max=NAME_MAX_LENGTH, message=f"レジ名は{NAME_MAX_LENGTH}文字以内で入力してください。"),
+            DataRequired(message=_l("レジ名を入力してください。")),
+            Length(max=NAME_MAX_LENGTH, message=_l("レジ名は%(max)s文字以内で入力してください。", max=NAME_MAX_LENGTH)),
         ],
     )
-    submit = SubmitField("保存する")
+    submit = SubmitField(_l("保存する"))
 
 
 class ConfirmForm(FlaskForm):
@@ -264,4 +275,4 @@ class ConfirmForm(FlaskForm):
     so that a repeated submission does not act twice."""
 
     fingerprint = HiddenField()
-    submit = SubmitField("実行する")
+    submit = SubmitField(_l("実行する"))

@@ -8,6 +8,9 @@ import datetime as dt
 from typing import Any
 
 from flask import request
+from flask_babel import gettext as _
+from flask_babel import pgettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import Form, SelectField, StringField
 from wtforms.validators import ValidationError
@@ -38,18 +41,18 @@ def _digits(raw: str | None) -> str:
 class TerminalFilterForm(Form):
     """条件で絞込 of the terminal: period and member code."""
 
-    date_from = JapaneseDateField("期間（開始日）")
-    date_to = JapaneseDateField("期間（終了日）")
-    member_code = StringField("会員コード")
+    date_from = JapaneseDateField(_l("期間（開始日）"))
+    date_to = JapaneseDateField(_l("期間（終了日）"))
+    member_code = StringField(_l("会員コード"))
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
-            raise ValidationError("終了日は開始日と同じか、それより後の日付にしてください。")
+            raise ValidationError(_("終了日は開始日と同じか、それより後の日付にしてください。"))
 
     def validate_member_code(self, field) -> None:
         code = _digits(field.data)
         if code and not is_member_code(code):
-            raise ValidationError("会員コードは10桁の数字で入力してください。")
+            raise ValidationError(_("会員コードは10桁の数字で入力してください。"))
 
     @property
     def member_code_value(self) -> str | None:
@@ -71,30 +74,36 @@ class TerminalFilterForm(Form):
 class UsageFilterForm(TerminalFilterForm):
     """絞り込み of 利用状況一覧."""
 
-    store = SelectField("店舗", choices=[], validate_choice=False)
-    register = SelectField("レジ", choices=[], validate_choice=False)
-    amount_min = StringField("金額（下限・円）")
-    amount_max = StringField("金額（上限・円）")
-    status = SelectField("状態", choices=[("", "すべて")] + choices("payment_status"),
+    store = SelectField(_l("店舗"), choices=[], validate_choice=False)
+    register = SelectField(_l("レジ"), choices=[], validate_choice=False)
+    amount_min = StringField(_l("金額（下限・円）"))
+    amount_max = StringField(_l("金額（上限・円）"))
+    status = SelectField(_l("状態"), choices=[("", _l("すべて"))] + choices("payment_status"),
                          validate_choice=False)
-    method = SelectField("決済方法", choices=[("", "すべて")] + choices("payment_method"),
+    method = SelectField(_l("決済方法"), choices=[("", _l("すべて"))] + choices("payment_method"),
                          validate_choice=False)
 
     def setup(self, account: Account) -> None:
         """Offer only the stores and registers the account may see."""
+        # The words of the lists in the reader's language (set per request).
+        self.status.choices = [("", _("すべて"))] + choices("payment_status")
+        self.method.choices = [("", _("すべて"))] + choices("payment_method")
+        self.store.label.text = pgettext("column", "店舗")
+        self.register.label.text = pgettext("column", "レジ")
         stores = stores_of(account)
-        self.store.choices = [("", "すべての店舗")] + [(str(s.id), f"{s.name}（{s.code}）") for s in stores]
+        self.store.choices = [("", _("すべての店舗"))] + [
+            (str(s.id), _("%(name)s（%(code)s）", name=s.name, code=s.code)) for s in stores]
         registers = db.session.scalars(
             select(Register).where(Register.store_id.in_([s.id for s in stores])).order_by(Register.store_id, Register.id)
         )
         several = len(stores) > 1
-        self.register.choices = [("", "すべてのレジ")] + [
+        self.register.choices = [("", _("すべてのレジ"))] + [
             (str(r.id), f"{r.store.name} {r.name}" if several else r.name) for r in registers
         ]
 
     def _choice(self, field) -> None:
         if field.data and field.data not in {value for value, _ in field.choices}:
-            raise ValidationError("一覧から選んでください。")
+            raise ValidationError(_("一覧から選んでください。"))
 
     def validate_store(self, field) -> None:
         self._choice(field)
@@ -126,7 +135,7 @@ class UsageFilterForm(TerminalFilterForm):
         except ValueError:
             return
         if high is not None and low is not None and high < low:
-            raise ValidationError("上限は下限と同じか、それより大きい金額にしてください。")
+            raise ValidationError(_("上限は下限と同じか、それより大きい金額にしてください。"))
 
     def filter_values(self) -> dict[str, Any]:
         values = super().filter_values()

@@ -1,6 +1,8 @@
 """Forms of 店舗情報 and 事業者情報."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -14,39 +16,39 @@ from .forms import (
 class StoreProfileForm(JapaneseForm):
     """店舗情報: contact details, hours, description (name and code are the counter's)."""
 
-    category = SelectField("業種", choices=[(c, c) for c in CATEGORIES], validators=[DataRequired(message="業種を選んでください。")])
-    area = SelectField("地区", choices=[(a, a) for a in AREAS], validators=[DataRequired(message="地区を選んでください。")])
-    postal_code = StringField("郵便番号", filters=[nfkc], validators=[required("郵便番号"), valid_postal])
-    address = StringField("所在地", filters=[nfkc], validators=[required("所在地"), Length(max=300), in_city])
-    phone = StringField("電話番号", filters=[nfkc], validators=[required("電話番号"), valid_phone])
-    hours = StringField("営業時間", filters=[nfkc], validators=[required("営業時間"), Length(max=300)])
-    holidays_text = StringField("定休日", filters=[nfkc], validators=[Optional(), Length(max=200)])
-    website = StringField("ホームページ", filters=[nfkc], validators=[Optional(), Length(max=300), valid_url])
-    description = TextAreaField("お店の紹介", validators=[Optional(), Length(max=2000, message="お店の紹介は2000文字以内にしてください。")])
-    confirm_before_charge = BooleanField("加盟店アプリで、決済する前に確認画面を表示する")
+    category = SelectField(_l("業種"), choices=[(c, _l(c)) for c in CATEGORIES], validators=[DataRequired(message=_l("業種を選んでください。"))])
+    area = SelectField(_l("地区"), choices=[(a, _l(a)) for a in AREAS], validators=[DataRequired(message=_l("地区を選んでください。"))])
+    postal_code = StringField(_l("郵便番号"), filters=[nfkc], validators=[required(_l("郵便番号")), valid_postal])
+    address = StringField(_l("所在地"), filters=[nfkc], validators=[required(_l("所在地")), Length(max=300), in_city])
+    phone = StringField(_l("電話番号"), filters=[nfkc], validators=[required(_l("電話番号")), valid_phone])
+    hours = StringField(_l("営業時間"), filters=[nfkc], validators=[required(_l("営業時間")), Length(max=300)])
+    holidays_text = StringField(_l("定休日"), filters=[nfkc], validators=[Optional(), Length(max=200)])
+    website = StringField(_l("ホームページ"), filters=[nfkc], validators=[Optional(), Length(max=300), valid_url])
+    description = TextAreaField(_l("お店の紹介"), validators=[Optional(), Length(max=2000, message=_l("お店の紹介は2000文字以内にしてください。"))])
+    confirm_before_charge = BooleanField(_l("加盟店アプリで、決済する前に確認画面を表示する"))
 
     def validate_category(self, field):
         if field.data not in CATEGORIES:
-            raise ValidationError("業種を一覧から選んでください。")
+            raise ValidationError(_("業種を一覧から選んでください。"))
 
     def validate_area(self, field):
         if field.data not in AREAS:
-            raise ValidationError("地区を一覧から選んでください。")
+            raise ValidationError(_("地区を一覧から選んでください。"))
 
 
 class StoreImageForm(JapaneseForm):
-    image = FileField("画像ファイル（JPEG・PNG・GIF・WebP、5MBまで）")
-    caption = StringField("画像の説明（任意）", filters=[nfkc], validators=[Optional(), Length(max=200)])
+    image = FileField(_l("画像ファイル（JPEG・PNG・GIF・WebP、5MBまで）"))
+    caption = StringField(_l("画像の説明（任意）"), filters=[nfkc], validators=[Optional(), Length(max=200)])
 
 
 class BusinessProfileForm(BankAccountMixin, JapaneseForm):
     """事業者情報: contact details and the bank account (振込先)."""
 
-    representative = StringField("代表者名", filters=[nfkc], validators=[required("代表者名"), Length(max=100)])
-    postal_code = StringField("郵便番号", filters=[nfkc], validators=[required("郵便番号"), valid_postal])
-    address = StringField("所在地", filters=[nfkc], validators=[required("所在地"), Length(max=300)])
-    phone = StringField("電話番号", filters=[nfkc], validators=[required("電話番号"), valid_phone])
-    email = StringField("メールアドレス", filters=[nfkc], validators=[required("メールアドレス"), Length(max=254), valid_email])
+    representative = StringField(_l("代表者名"), filters=[nfkc], validators=[required(_l("代表者名")), Length(max=100)])
+    postal_code = StringField(_l("郵便番号"), filters=[nfkc], validators=[required(_l("郵便番号")), valid_postal])
+    address = StringField(_l("所在地"), filters=[nfkc], validators=[required(_l("所在地")), Length(max=300)])
+    phone = StringField(_l("電話番号"), filters=[nfkc], validators=[required(_l("電話番号")), valid_phone])
+    email = StringField(_l("メールアドレス"), filters=[nfkc], validators=[required(_l("メールアドレス")), Length(max=254), valid_email])
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -54,8 +56,8 @@ class BusinessProfileForm(BankAccountMixin, JapaneseForm):
 
 
 class _NameFields:
-    name = StringField("名称", filters=[nfkc], validators=[required("名称"), Length(max=200)])
-    name_kana = StringField("名称（フリガナ）", filters=[nfkc], validators=[Optional(), Length(max=200)])
+    name = StringField(_l("名称"), filters=[nfkc], validators=[required(_l("名称")), Length(max=200)])
+    name_kana = StringField(_l("名称（フリガナ）"), filters=[nfkc], validators=[Optional(), Length(max=200)])
 
 
 class StaffBusinessForm(BusinessProfileForm, _NameFields):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import qr
@@ -49,20 +50,20 @@ def _list_url(store: Store) -> str:
 def _add_form(store: Store, formdata=None) -> RegisterNameForm:
     """The 「レジを追加」 form of one store (prefixed: a page may hold several)."""
     form = RegisterNameForm(formdata=formdata, prefix=f"store{store.id}")
-    form.name.label.text = "追加するレジの名前"
-    form.submit.label.text = "レジを追加"
+    form.name.label.text = _("追加するレジの名前")
+    form.submit.label.text = _("レジを追加")
     return form
 
 
-def _render_list(stores: list[Store], *, title: str = "レジ一覧", forms: dict[int, RegisterNameForm] | None = None):
+def _render_list(stores: list[Store], *, title: str | None = None, forms: dict[int, RegisterNameForm] | None = None):
     """レジ一覧: the registers of `stores`, each with 「QRコード表示」 and 「レジを追加」."""
     forms = forms or {}
     rows = [(s, all_registers(s), forms.get(s.id) or _add_form(s)) for s in stores]
-    return render_template("registers/list.html", title=title, rows=rows)
+    return render_template("registers/list.html", title=title or _("レジ一覧"), rows=rows)
 
 
 def _store_title(store: Store) -> str:
-    return f"レジ一覧（{store.name}）"
+    return _("レジ一覧（%(store)s）", store=store.name)
 
 
 def index():
@@ -84,7 +85,8 @@ def store_list(store_id: int):
             form.name.errors = [*form.name.errors, str(error)]
         else:
             db.session.commit()
-            flash(f"レジ「{register.name}」を追加しました。「QRコード表示」から店舗QRコードを印刷できます。", "success")
+            flash(_("レジ「%(name)s」を追加しました。「QRコード表示」から店舗QRコードを印刷できます。", name=register.name),
+                  "success")
             return redirect(_list_url(store), code=303)
     db.session.rollback()
     if _lists_all_stores():
@@ -104,7 +106,7 @@ def rename(register_id: int):
     """「名前を変更」 of a register in use."""
     register = _active_register(register_id)
     form = RegisterNameForm(data={"name": register.name} if request.method == "GET" else None)
-    form.submit.label.text = "名前を変更する"
+    form.submit.label.text = _("名前を変更する")
     if form.validate_on_submit():
         try:
             changed = rename_register(register, form.name.data)
@@ -113,7 +115,8 @@ def rename(register_id: int):
         else:
             db.session.commit()
             if changed:
-                flash(f"レジ名を「{register.name}」に変更しました。掲示している台紙は、印刷し直すと新しい名前になります。", "success")
+                flash(_("レジ名を「%(name)s」に変更しました。掲示している台紙は、印刷し直すと新しい名前になります。",
+                        name=register.name), "success")
             return redirect(_list_url(register.store), code=303)
         db.session.rollback()
     return render_template("registers/rename.html", register=register, form=form, list_url=_list_url(register.store))
@@ -124,7 +127,7 @@ def retire(register_id: int):
     """GET: confirmation; POST: 廃止 (the register's code stops working)."""
     register = _active_register(register_id)
     form = ConfirmForm()
-    form.submit.label.text = "廃止する"
+    form.submit.label.text = _("廃止する")
     error = None
     if form.validate_on_submit():
         try:
@@ -134,7 +137,7 @@ def retire(register_id: int):
             error = str(exc)
         else:
             db.session.commit()
-            flash(f"レジ「{register.name}」を廃止しました。このレジのQRコードでは決済できません。", "success")
+            flash(_("レジ「%(name)s」を廃止しました。このレジのQRコードでは決済できません。", name=register.name), "success")
             return redirect(_list_url(register.store), code=303)
     return render_template("registers/retire.html", register=register, form=form, error=error,
                            list_url=_list_url(register.store))
@@ -145,15 +148,15 @@ def reissue(register_id: int):
     """GET: confirmation; POST: 「QRコード再発行」 (the old code stops working)."""
     register = _active_register(register_id)
     form = ConfirmForm()
-    form.submit.label.text = "再発行する"
+    form.submit.label.text = _("再発行する")
     if form.validate_on_submit():
         if qr.reissue_qr(register, expected_fingerprint=form.fingerprint.data or ""):
             db.session.commit()
-            flash("QRコードを再発行しました。以前のQRコード（印刷済みの台紙・画像を含む）は使えなくなりました。"
-                  "新しい台紙を印刷して掲示してください。", "success")
+            flash(_("QRコードを再発行しました。以前のQRコード（印刷済みの台紙・画像を含む）は使えなくなりました。"
+                    "新しい台紙を印刷して掲示してください。"), "success")
         else:
             db.session.rollback()
-            flash("このQRコードはすでに再発行されています。表示中のQRコードが最新です。", "warning")
+            flash(_("このQRコードはすでに再発行されています。表示中のQRコードが最新です。"), "warning")
         return redirect(url_for(".qr", register_id=register.id), code=303)
     form.fingerprint.data = qr.token_fingerprint(register)
     return render_template("registers/reissue.html", register=register, form=form)
@@ -166,7 +169,8 @@ def qr_page(register_id: int):
     url = qr.register_pay_url(register)
     return render_template(
         "registers/qr.html", register=register, url=url, base_url_problem=qr.base_url_problem(),
-        svg=qr.qr_svg(url, title=f"{register.store.name} {register.name} の店舗QRコード"),
+        svg=qr.qr_svg(url, title=_("%(store)s %(register)s の店舗QRコード", store=register.store.name,
+                                    register=register.name)),
         list_url=_list_url(register.store),
     )
 
@@ -188,9 +192,10 @@ def sheet(register_id: int):
     url = qr.register_pay_url(register)
     return render_template(
         "registers/sheet.html", register=register, url=url, base_url_problem=qr.base_url_problem(),
-        svg=qr.qr_svg(url, title=f"{register.store.name} {register.name} の店舗QRコード"),
-        lead=qr.SHEET_LEAD, steps=qr.SHEET_INSTRUCTIONS, title=qr.SHEET_TITLE,
-        subtitle=qr.SHEET_SUBTITLE, footer=qr.SHEET_FOOTER,
+        svg=qr.qr_svg(url, title=_("%(store)s %(register)s の店舗QRコード", store=register.store.name,
+                                    register=register.name)),
+        lead=_(qr.SHEET_LEAD), steps=[_(step) for step in qr.SHEET_INSTRUCTIONS], title=_(qr.SHEET_TITLE),
+        subtitle=_(qr.SHEET_SUBTITLE), footer=_(qr.SHEET_FOOTER),
     )
 
 

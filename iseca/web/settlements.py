@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_login import current_user
 
 from .. import schedule, statements
-from ..csvexport import ENCODING_LABELS, ENCODINGS
+from ..csvexport import ENCODINGS, encoding_choices, encoding_for
 from ..models import Account
 from .access import get_settlement_or_404, settlements_of, share_of
 
@@ -42,7 +42,7 @@ def statement(settlement_id: int):
     row = get_settlement_or_404(account, settlement_id)
     st = statements.statement(row, store_id=share_of(account))
     return render_template("settlements/statement.html", row=row, st=st, summary=statements.summary_rows(st),
-                           encodings=ENCODING_LABELS)
+                           encodings=encoding_choices())
 
 
 @bp.route("/<int:settlement_id>/meisai.pdf")
@@ -61,6 +61,7 @@ def statement_csv(settlement_id: int):
     encoding = request.args.get("encoding", "cp932")
     if encoding not in ENCODINGS:
         abort(404)
+    encoding = encoding_for(encoding)  # another language than Japanese: UTF-8 (BOM)
     st = statements.statement(get_settlement_or_404(account, settlement_id), store_id=share_of(account))
     charset = "Shift_JIS" if encoding == "cp932" else "UTF-8"
     return Response(statements.statement_csv(st, encoding), mimetype="text/csv", headers={

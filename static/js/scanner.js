@@ -23,13 +23,19 @@
     }
   }
 
+  // A page may give the messages in its reader's language:
+  // data-scanner-text-<key>="…"; the Japanese below is the default.
+  function message(box, key, fallback) {
+    return box.getAttribute("data-scanner-text-" + key) || fallback;
+  }
+
   function start(box) {
     var video = box.querySelector("video");
     var canvas = box.querySelector("canvas");
     var status = box.querySelector(".scanner-status");
     var say = function (text) { if (status) { status.textContent = text; } };
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      unavailable(box, "この端末ではカメラで読み取れません。");
+      unavailable(box, message(box, "no-device", "この端末ではカメラで読み取れません。"));
       return;
     }
     if (typeof window.jsQR !== "function") {
@@ -39,7 +45,7 @@
         box.setAttribute("data-scanner-waited", String(waited + 1));
         window.setTimeout(function () { start(box); }, 100);
       } else {
-        unavailable(box, "読み取り機能を読み込めませんでした。");
+        unavailable(box, message(box, "no-reader", "読み取り機能を読み込めませんでした。"));
       }
       return;
     }
@@ -56,11 +62,11 @@
         try { url = new URL(text, window.location.href); } catch (e) { url = null; }
         if (url && new RegExp(pattern).test(url.pathname)) {
           stop();
-          say("読み取りました。");
+          say(message(box, "read", "読み取りました。"));
           window.location.assign(url.pathname);
           return true;
         }
-        say("ISECAの店舗QRコードではありません。お店のQRコードを読み取ってください。");
+        say(message(box, "not-store", "ISECAの店舗QRコードではありません。お店のQRコードを読み取ってください。"));
         return false;
       }
       var input = document.getElementById(box.getAttribute("data-scanner-input"));
@@ -68,7 +74,7 @@
       if (!input || !form) { return false; }
       stop();
       input.value = text;
-      say("読み取りました。");
+      say(message(box, "read", "読み取りました。"));
       if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
       return true;
     };
@@ -94,12 +100,12 @@
         return video.play();
       })
       .then(function () {
-        say("QRコードをカメラに向けてください。");
+        say(message(box, "point", "QRコードをカメラに向けてください。"));
         tick();
       })
       .catch(function () {
         stop();
-        unavailable(box, "カメラを使えません（許可されていないか、カメラがありません）。");
+        unavailable(box, message(box, "no-camera-access", "カメラを使えません（許可されていないか、カメラがありません）。"));
       });
     window.addEventListener("pagehide", stop);
     document.addEventListener("htmx:beforeHistorySave", stop);

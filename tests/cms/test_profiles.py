@@ -183,9 +183,12 @@ ROOT = Path(__file__).resolve().parents[2]
 MEASURE = """
 import resource, sys
 from flask import Flask
+from flask_babel import Babel
 from iseca import profiles
 data = sys.stdin.buffer.read()
-with Flask("measure").app_context():
+app = Flask("measure")
+Babel(app)  # the refusal is a translated message
+with app.app_context():
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     try:
         profiles.reencode_image(data)

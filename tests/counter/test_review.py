@@ -14,6 +14,7 @@ from tests.conftest import post_form
 
 from tests.conftest import credentials
 from tests.factories import application_form
+from tests.i18n.test_pages_in_language import JAPANESE as JAPANESE_TEXT
 
 
 def submit(client, **overrides) -> MerchantApplication:
@@ -217,3 +218,44 @@ def test_kit_form_messages_are_japanese_and_another_business_store_is_refused(cl
                      page_url=url)
     assert resp.status_code == 404
     assert count(KitHandover) == 0
+
+
+def test_an_applicant_who_wrote_in_english_gets_english_accounts_and_account_mails(client, staff_client, smtp):
+    """The language used on /apply is kept with the application: the account
+    mails after 承認 speak it, and so do the new accounts' pages."""
+    client.set_cookie("lang", "en")
+    application = submit(client, stores=1)
+    assert application.data["locale"] == "en"
+    assert approve(staff_client, application).status_code == 303
+    subjects = {m["Subject"] for m in smtp.messages}
+    assert not any(JAPANESE_TEXT.search(s) for s in subjects), subjects
+    for mail in smtp.messages:
+        assert "受け付けました" not in smtp.body(mail) and "パスワード :" not in smtp.body(mail)
+    accounts = list(db.session.scalars(select(Account).where(Account.kind != AccountKind.STAFF)))
+    assert {a.locale for a in accounts} == {"en"}
+    store = db.session.scalar(select(Store))
+    bodies = [smtp.body(m) for m in smtp.messages]
+    assert any("Account type : Store" in body and store.code in body for body in bodies)
+
+
+def test_a_clerk_correcting_an_application_keeps_the_applicants_language(client, staff_client, smtp):
+    client.set_cookie("lang", "en")
+    application = submit(client, stores=1)
+    staff = db.session.scalar(select(Account).where(Account.kind == AccountKind.STAFF))
+    data = {key: value for key, value in application.data.items() if key != "locale"}
+    data["business"] = {**data["business"], "phone": "0270-00-0000"}
+    onboarding.update_application(application, data, staff)
+    db.session.commit()
+    assert application.data["locale"] == "en"
+    onboarding.reject_application(application, staff, "Duplicate application")
+    db.session.commit()
+    [rejection] = [m for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).all()][:1]
+    assert not JAPANESE_TEXT.search(rejection.subject), rejection.subject
+
+
+def test_a_japanese_or_paper_application_keeps_japanese_mails(client, staff_client, smtp):
+    application = submit(client, stores=1)
+    assert "locale" not in application.data
+    approve(staff_client, application)
+    assert smtp.with_subject(onboarding.SUBJECT_BUSINESS_ACCOUNT)
+    assert all(a.locale is None for a in db.session.scalars(select(Account).where(Account.kind != AccountKind.STAFF)))
