@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
+
+from .i18n import number, yen
 from .numbers import NumberTooLarge, parse_whole_number
 
 _FOLD = str.maketrans("０１２３４５６７８９，．￥", "0123456789,.¥")
@@ -28,35 +31,50 @@ class AmountInvalid(ValueError):
     message is what the field shows."""
 
 
-def parse_yen(raw: object, *, maximum: int, minimum: int = 1, name: str = "金額", unit: str = "円",
-              too_large: str | None = None) -> int:
-    """The whole-yen amount in `raw`, from `minimum` to `maximum`. Raises
-    AmountInvalid with the message shown next to the field (`too_large`
-    replaces the default message above `maximum`)."""
+def _messages(unit: str) -> dict[str, callable]:
+    """What the field says, for an amount of yen (金額) or of points (ポイント)."""
+    if unit == "points":
+        return {
+            "not_a_number": lambda: _("ポイントは数字で入力してください（例: %(example)s）。", example=number(1000)),
+            "empty": lambda: _("ポイントを入力してください。"),
+            "below": lambda n: _("ポイントは%(points)sポイント以上で入力してください。", points=number(n)),
+            "above": lambda n: _("ポイントは%(points)sポイント以下で入力してください。", points=number(n)),
+            "fraction": lambda: _("ポイントは1ポイント単位の整数で入力してください（小数は使えません）。"),
+        }
+    return {
+        "not_a_number": lambda: _("金額は数字で入力してください（例: %(example)s）。", example=number(1000)),
+        "empty": lambda: _("金額を入力してください。"),
+        "below": lambda n: _("金額は%(amount)s以上で入力してください。", amount=yen(n)),
+        "above": lambda n: _("金額は%(amount)s以下で入力してください。", amount=yen(n)),
+        "fraction": lambda: _("金額は1円単位の整数で入力してください（小数は使えません）。"),
+    }
+
+
+def parse_yen(raw: object, *, maximum: int, minimum: int = 1, unit: str = "yen", too_large: str | None = None) -> int:
+    """The whole amount in `raw`, from `minimum` to `maximum`, of yen (`unit`
+    "yen": 金額) or of points ("points"). Raises AmountInvalid with the message
+    shown next to the field, in the reader's language (`too_large` replaces
+    the default message above `maximum`)."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
     if raw is None:
         raw = ""
-    not_a_number = AmountInvalid(f"{name}は数字で入力してください（例: 1,000）。")
+    say = _messages(unit)
     if not isinstance(raw, str):
-        raise not_a_number
+        raise AmountInvalid(say["not_a_number"]())
     text = raw.strip().translate(_FOLD)
     if not text:
-        raise AmountInvalid(f"{name}を入力してください。")
-    below = AmountInvalid(f"{name}は{minimum:,}{unit}以上で入力してください。")
-    above = AmountInvalid(too_large or f"{name}は{maximum:,}{unit}以下で入力してください。")
+        raise AmountInvalid(say["empty"]())
     match = _YEN.fullmatch(text)
     if match is None or not _GROUPED.fullmatch(match["number"]):
-        raise not_a_number
+        raise AmountInvalid(say["not_a_number"]())
     if match["fraction"] is not None:
-        raise AmountInvalid(f"{name}は1{unit}単位の整数で入力してください（小数は使えません）。")
+        raise AmountInvalid(say["fraction"]())
     negative = bool(match["minus"] or match["minus_after_sign"])
     try:
         value = parse_whole_number(match["number"].replace(",", ""), maximum=maximum)
     except NumberTooLarge:
-        raise (below if negative else above) from None
-    if negative and value:
-        raise below
-    if value < minimum:
-        raise below
+        raise AmountInvalid(say["below"](minimum) if negative else too_large or say["above"](maximum)) from None
+    if (negative and value) or value < minimum:
+        raise AmountInvalid(say["below"](minimum))
     return value

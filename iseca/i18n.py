@@ -19,11 +19,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from babel import Locale
+from babel import Locale, support
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, force_locale, get_locale  # noqa: F401  (force_locale: re-exported for mails)
+from flask_babel import Babel, Domain, force_locale, get_locale, ngettext  # noqa: F401  (force_locale: re-exported for mails)
 
 from .timeutil import JST
 
@@ -45,6 +45,25 @@ COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 babel = Babel()
+
+
+class PartsDomain(Domain):
+    """Flask-Babel's domain over the parts' catalogues, with the plural rule
+    of the language. Flask-Babel merges one catalogue per part and keeps the
+    plural rule of the last one loaded: for Portuguese or Vietnamese that is
+    a part without the language (merchants, counter), whose rule is the
+    default (n != 1), which picks a form the language does not have."""
+
+    def get_translations(self):
+        translations = super().get_translations()
+        if isinstance(translations, support.Translations) and not getattr(translations, "plural_checked", False):
+            for directory in self.translation_directories:
+                catalogue = support.Translations.load(directory, [get_locale()], self.domain[0])
+                if isinstance(catalogue, support.Translations):
+                    translations.plural = catalogue.plural
+                    break
+            translations.plural_checked = True
+        return translations
 
 
 def N_(text: str) -> str:
@@ -133,6 +152,13 @@ def number(value: int | None, locale: str | None = None) -> str:
     return babel_numbers.format_decimal(int(value), locale=locale or current())
 
 
+def points(value: int | None) -> str:
+    """A number of points in the reader's words: 1,234 ポイント, 1,234 points, 1.234 điểm."""
+    if value is None:
+        return ""
+    return ngettext("%(points)s ポイント", "%(points)s ポイント", int(value), points=number(value))
+
+
 # strftime formats the templates use → CLDR skeletons for other languages.
 def _skeletons(fmt: str) -> tuple[str, str]:
     """The date and time parts of a strftime format as CLDR skeletons."""
@@ -175,6 +201,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Tokyo")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(TRANSLATIONS / part) for part in PARTS)
     babel.init_app(app, locale_selector=select_locale)
+    babel.domain_instance = PartsDomain(domain=app.config.get("BABEL_DOMAIN", "messages"))
     app.jinja_env.globals["current_language"] = current
     app.jinja_env.globals["html_lang"] = lambda: HTML_LANG.get(current(), "ja")
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES

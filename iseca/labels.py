@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 
 from .i18n import N_
 from .models import (
@@ -102,7 +102,31 @@ NOTICE_AUDIENCE = {
     NoticeAudience.EVERYONE: N_("すべて"),
 }
 
+# 業種 and 地区 of a store (onboarding.CATEGORIES, onboarding.AREAS): stored
+# as these Japanese words, shown in the reader's language (使えるお店 search).
+STORE_CATEGORY = {
+    "食料品": N_("食料品"),
+    "飲食": N_("飲食"),
+    "小売": N_("小売"),
+    "衣料品": N_("衣料品"),
+    "美容・理容": N_("美容・理容"),
+    "医療・健康": N_("医療・健康"),
+    "生活サービス": N_("生活サービス"),
+    "自動車・交通": N_("自動車・交通"),
+    "住まい・建築": N_("住まい・建築"),
+    "宿泊・娯楽": N_("宿泊・娯楽"),
+    "その他": N_("その他"),
+}
+STORE_AREA = {
+    "伊勢崎地区": N_("伊勢崎地区"),
+    "赤堀地区": N_("赤堀地区"),
+    "東地区": N_("東地区"),
+    "境地区": N_("境地区"),
+}
+
 TABLES: dict[str, dict] = {
+    "store_category": STORE_CATEGORY,
+    "store_area": STORE_AREA,
     "notice_audience": NOTICE_AUDIENCE,
     "audit_action": AUDIT_ACTION,
     "payment_status": PAYMENT_STATUS,
@@ -134,5 +158,6 @@ def label(value, table: str) -> str:
 
 
 def choices(table: str) -> list[tuple[str, str]]:
-    """(stored text, word) pairs of a table, for a form's select."""
-    return [(key, gettext(word)) for key, word in _BY_TEXT[table].items()]
+    """(stored text, word) pairs of a table, for a form's select. The words
+    are lazy: a form defined at import shows them in each reader's language."""
+    return [(key, lazy_gettext(word)) for key, word in _BY_TEXT[table].items()]

@@ -7,9 +7,10 @@ import secrets
 import unicodedata
 from dataclasses import dataclass, field
 
+from flask_babel import gettext
 from sqlalchemy import func, select, update
 
-from . import amounts, audit, ledger
+from . import amounts, audit, i18n, ledger
 from .database import contains_text
 from .extensions import db
 from .models import Account, AccountKind, Card, CardStatus, Member, MemberKind, MemberStatus, utcnow
@@ -87,7 +88,7 @@ class MemberError(Exception):
 def issue_card_members(count: int, *, batch: str, name: str = "") -> list[Card]:
     """新規カード発行: `count` card members, each with a card, in one batch."""
     if not 1 <= count <= MAX_BATCH:
-        raise MemberError(f"一度に発行できるのは1〜{MAX_BATCH}枚です。")
+        raise MemberError(gettext("一度に発行できるのは1〜%(max)s枚です。", max=i18n.number(MAX_BATCH)))
     cards = []
     for _ in range(count):
         member = create_member(MemberKind.CARD, name=name)
@@ -104,7 +105,7 @@ def create_app_member(email: str, name: str) -> tuple[Member, Account, str]:
     try:
         account, password = create_account(AccountKind.MEMBER, email, name=name, email=email, member_id=member.id)
     except AccountExists:
-        raise MemberError("このメールアドレスはすでに登録されています。")
+        raise MemberError(gettext("このメールアドレスはすでに登録されています。"))
     return member, account, password
 
 
@@ -117,7 +118,7 @@ def suspend_card(card: Card, *, actor: Account | None = None) -> None:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise MemberError("このカードはすでに利用停止または再発行済みです。")
+        raise MemberError(gettext("このカードはすでに利用停止または再発行済みです。"))
     db.session.refresh(card)
     audit.record("card_suspended", card, {"number": card.number}, actor=actor)
 
@@ -136,7 +137,7 @@ def replace_card(card: Card, *, actor: Account | None = None) -> Card:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise MemberError("このカードはすでに再発行済みです。")
+        raise MemberError(gettext("このカードはすでに再発行済みです。"))
     # A batch of its own: the card sheet of a batch lists every card's
     # balance-page secret, so a replacement must not join anyone else's.
     new_card = issue_card(card.member, batch=f"replacement-{card.number}")
@@ -165,8 +166,8 @@ def find_members(query: str, limit: int = 50) -> list[Member]:
 def parse_grant_amount(raw: str) -> int:
     """A grant amount: positive whole points, typed as a yen amount is."""
     try:
-        return amounts.parse_yen(raw, maximum=GRANT_MAX_AMOUNT, name="ポイント", unit="ポイント",
-                                 too_large=f"1回の付与は{GRANT_MAX_AMOUNT:,}ポイントまでです。")
+        return amounts.parse_yen(raw, maximum=GRANT_MAX_AMOUNT, unit="points",
+                                 too_large=gettext("1回の付与は%(points)sポイントまでです。", points=i18n.number(GRANT_MAX_AMOUNT)))
     except amounts.AmountInvalid as invalid:
         raise MemberError(str(invalid)) from None
 
@@ -207,7 +208,7 @@ def decode_csv(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise MemberError("CSVの文字コードを読み取れません。UTF-8またはShift_JIS（CP932）で保存してください。")
+    raise MemberError(gettext("CSVの文字コードを読み取れません。UTF-8またはShift_JIS（CP932）で保存してください。"))
 
 
 def parse_grant_csv(text: str, max_lines: int = 10_000) -> GrantBatch:
@@ -223,13 +224,13 @@ def parse_grant_csv(text: str, max_lines: int = 10_000) -> GrantBatch:
         if number == 1 and cells and not is_ascii_digits(cells[0].replace("-", "")):
             continue  # header
         if len(batch.lines) >= max_lines:
-            batch.error = f"一度に取り込めるのは{max_lines:,}行までです。"
+            batch.error = gettext("一度に取り込めるのは%(max)s行までです。", max=i18n.number(max_lines))
             break
         code = cells[0] if cells else ""
         line = GrantLine(line=number, code=code, amount=None)
         batch.lines.append(line)
         if len(cells) < 2:
-            line.error = "「会員コード,ポイント」の2列が必要です。"
+            line.error = gettext("「会員コード,ポイント」の2列が必要です。")
             continue
         try:
             line.amount = parse_grant_amount(cells[1])
@@ -238,16 +239,16 @@ def parse_grant_csv(text: str, max_lines: int = 10_000) -> GrantBatch:
             continue
         member = db.session.scalar(select(Member).where(Member.code == code)) if is_member_code(code) else None
         if member is None:
-            line.error = "この会員コードは登録されていません。"
+            line.error = gettext("この会員コードは登録されていません。")
         elif member.status != MemberStatus.ACTIVE:
-            line.error = "この会員は利用停止中です。"
+            line.error = gettext("この会員は利用停止中です。")
         elif code in seen:
-            line.error = f"{seen[code]}行目と同じ会員コードです。"
+            line.error = gettext("%(line)s行目と同じ会員コードです。", line=seen[code])
         else:
             line.member = member
             seen[code] = number
     if not batch.lines and not batch.error:
-        batch.error = "付与する行がありません。"
+        batch.error = gettext("付与する行がありません。")
     return batch
 
 

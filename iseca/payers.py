@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select
 
@@ -42,7 +43,7 @@ class Payer:
 
     @property
     def label(self) -> str:
-        return "専用カード" if self.card is not None else "アプリ会員"
+        return _("専用カード") if self.card is not None else _("アプリ会員")
 
 
 def _wallet_signature(member: Member, issued: int) -> str:
@@ -76,7 +77,7 @@ def normalize_scan(raw: str) -> str:
     compact = re.sub(r"[\s\-]", "", value)
     if is_ascii_digits(compact):
         if not is_ascii_digits(re.sub(r"[\s\-－]", "", fold_digits(raw).strip())):
-            raise PayerUnknown("カード番号は数字（0〜9）で入力してください。")
+            raise PayerUnknown(_("カード番号は数字（0〜9）で入力してください。"))
         return compact
     return value
 
@@ -86,23 +87,23 @@ def identify(raw: str, *, now: float | None = None) -> Payer:
     PayerUnknown) with a message for the clerk."""
     value = normalize_scan(raw)
     if not value:
-        raise PayerUnknown("QRコードを読み取るか、カード番号を入力してください。")
+        raise PayerUnknown(_("QRコードを読み取るか、カード番号を入力してください。"))
     if value.startswith(WALLET_PREFIX + "."):
         payer = _identify_wallet(value, now)
     elif is_ascii_digits(value):
         if len(value) != 16 or not is_valid_card_number(value):
-            raise PayerUnknown("カード番号が正しくありません。16桁の番号をご確認ください。")
+            raise PayerUnknown(_("カード番号が正しくありません。16桁の番号をご確認ください。"))
         card = db.session.scalar(select(Card).where(Card.number == value))
         if card is None:
-            raise PayerUnknown("このカード番号は登録されていません。")
+            raise PayerUnknown(_("このカード番号は登録されていません。"))
         payer = Payer(card.member, card)
     else:
         match = _CARD_PATH_RE.search(urlsplit(value).path) if "/card/" in value else None
         if match is None:
-            raise PayerUnknown("ISECAのQRコードではありません。お客様のアプリのQRコードかカードを読み取ってください。")
+            raise PayerUnknown(_("ISECAのQRコードではありません。お客様のアプリのQRコードかカードを読み取ってください。"))
         card = db.session.scalar(select(Card).where(Card.number == match.group(1)))
         if card is None or not hmac.compare_digest(card.secret.encode(), match.group(2).encode()):
-            raise PayerUnknown("このカードは登録されていません。")
+            raise PayerUnknown(_("このカードは登録されていません。"))
         payer = Payer(card.member, card)
     check_payer(payer.member, payer.card)
     return payer
@@ -110,22 +111,22 @@ def identify(raw: str, *, now: float | None = None) -> Payer:
 
 def _identify_wallet(value: str, now: float | None) -> Payer:
     parts = value.split(".")
-    unreadable = PayerUnknown("QRコードを読み取れませんでした。もう一度読み取ってください。")
+    unreadable = PayerUnknown(_("QRコードを読み取れませんでした。もう一度読み取ってください。"))
     if len(parts) != 4 or not is_ascii_digits(parts[1]) or len(parts[1]) > 20:
         raise unreadable
-    _, code, issued_text, signature = parts
+    _prefix, code, issued_text, signature = parts
     try:
         issued = parse_whole_number(issued_text, maximum=10**12)  # unix seconds
     except NumberInvalid:
         raise unreadable from None
     member = db.session.scalar(select(Member).where(Member.code == code))
     if member is None or not member.qr_secret:
-        raise PayerUnknown("この会員は登録されていません。")
+        raise PayerUnknown(_("この会員は登録されていません。"))
     if not hmac.compare_digest(_wallet_signature(member, issued).encode(), signature.encode()):
-        raise PayerUnknown("QRコードが正しくありません。もう一度読み取ってください。")
+        raise PayerUnknown(_("QRコードが正しくありません。もう一度読み取ってください。"))
     current = now if now is not None else time.time()
     if issued > current + 30 or current - issued > wallet_qr_ttl():
-        raise PaymentRefused("QRコードの有効期限が切れています。お客様のアプリで新しいQRコードを表示してもらってください。")
+        raise PaymentRefused(_("QRコードの有効期限が切れています。お客様のアプリで新しいQRコードを表示してもらってください。"))
     return Payer(member, None)
 
 
@@ -154,9 +155,9 @@ def payer_from_reference(reference: str, store_id: int) -> Payer:
     try:
         data = _serializer().loads(reference or "", max_age=PAYER_MAX_AGE)
     except BadSignature:
-        raise PayerUnknown("読み取りから時間が経ちました。もう一度QRコードを読み取ってください。")
+        raise PayerUnknown(_("読み取りから時間が経ちました。もう一度QRコードを読み取ってください。"))
     if not isinstance(data, dict) or data.get("s") != store_id:
-        raise PayerUnknown("もう一度QRコードを読み取ってください。")
+        raise PayerUnknown(_("もう一度QRコードを読み取ってください。"))
     if data.get("c"):
         # One query for the card and its member (`card.member` is then found in the session).
         row = db.session.execute(_CARD_AND_MEMBER, {"card_id": data["c"]}).first()
@@ -166,5 +167,5 @@ def payer_from_reference(reference: str, store_id: int) -> Payer:
         card = None
         member = db.session.get(Member, data.get("m"))
     if member is None:
-        raise PayerUnknown("この会員は登録されていません。")
+        raise PayerUnknown(_("この会員は登録されていません。"))
     return Payer(member, card)

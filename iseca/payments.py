@@ -11,12 +11,15 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from . import amounts, audit, day_totals, idempotency, ledger, settlement
 from .database import insert_ignoring_conflict
 from .extensions import db
+from .i18n import yen
 from .models import (
     Account,
     Card,
@@ -36,7 +39,8 @@ from .timeutil import jst_date
 
 
 class PaymentRefused(Exception):
-    """A payment that cannot be made, with a message for the clerk."""
+    """A payment that cannot be made, with a message for the clerk or the
+    customer (in the reader's language: raised inside their request)."""
 
 
 class AmountInvalid(PaymentRefused):
@@ -74,7 +78,7 @@ def parse_amount(raw: str | int | None, limit: int | None = None) -> int:
     Raises AmountInvalid with the message shown next to the field."""
     limit = max_amount() if limit is None else limit
     try:
-        return amounts.parse_yen(raw, maximum=limit, too_large=f"1回の決済は{limit:,}円までです。")
+        return amounts.parse_yen(raw, maximum=limit, too_large=_("1回の決済は%(amount)sまでです。", amount=yen(limit)))
     except amounts.AmountInvalid as invalid:
         raise AmountInvalid(str(invalid)) from None
 
@@ -88,13 +92,13 @@ def check_payer(member: Member, card: Card | None) -> None:
     """Refuse a suspended member or a card that is not active."""
     if card is not None:
         if card.status == CardStatus.SUSPENDED:
-            raise PaymentRefused("このカードは利用停止中です（紛失・盗難の届出済み）。決済できません。")
+            raise PaymentRefused(_("このカードは利用停止中です（紛失・盗難の届出済み）。決済できません。"))
         if card.status == CardStatus.REPLACED:
-            raise PaymentRefused("このカードは再発行により無効になっています。新しいカードで決済してください。")
+            raise PaymentRefused(_("このカードは再発行により無効になっています。新しいカードで決済してください。"))
         if card.member_id != member.id:
-            raise PaymentRefused("カードと会員が一致しません。")
+            raise PaymentRefused(_("カードと会員が一致しません。"))
     if member.status != MemberStatus.ACTIVE:
-        raise PaymentRefused("この会員は利用停止中です。ISECA窓口にお問い合わせください。")
+        raise PaymentRefused(_("この会員は利用停止中です。ISECA窓口にお問い合わせください。"))
 
 
 def check_store(register: Register) -> Store:
@@ -102,9 +106,9 @@ def check_store(register: Register) -> Store:
     the store, its business or either's login; see Store.payments_stopped)."""
     store = register.store
     if register.retired_at is not None:
-        raise PaymentRefused("このレジは使用を終了しています。")
+        raise PaymentRefused(_("このレジは使用を終了しています。"))
     if store.payments_stopped:
-        raise StoreSuspended("この店舗は現在ISECAでの決済を停止しています（利用停止中）。決済はされていません。")
+        raise StoreSuspended(_("この店舗は現在ISECAでの決済を停止しています（利用停止中）。決済はされていません。"))
     return store
 
 
@@ -192,7 +196,7 @@ def _pay(member, register, amount, method, *, actor=None, card=None, at=None) ->
     """The payment of `pay`, the payer already checked: the ledger's
     movement, then the payment row (one INSERT, in the same transaction)."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise AmountInvalid("金額は1円以上の整数で入力してください。")
+        raise AmountInvalid(_("金額は1円以上の整数で入力してください。"))
     store = check_store(register)
     at = at or utcnow()
     spent = ledger.spend(member.id, store.id, amount, actor=actor, memo=f"決済 {store.code}", at=at)
@@ -218,11 +222,12 @@ def _pay(member, register, amount, method, *, actor=None, card=None, at=None) ->
     return PaymentResult(payment_id=payment_id, number=number, balance_after=spent.balance_after)
 
 
-# What the clerk or customer reads when a payment's key is refused.
+# What the clerk or customer reads when a payment's key is refused (lazy:
+# in the language of the request that is refused).
 KEY_MESSAGES = idempotency.Messages(
-    invalid="画面の有効期限が切れました。最初からやり直してください。",
-    reused="この画面からはすでに別の内容で決済しています。最初からやり直してください。",
-    in_flight="同じ決済を処理中です。店舗利用履歴で決済が完了したか確認してください。",
+    invalid=_l("画面の有効期限が切れました。最初からやり直してください。"),
+    reused=_l("この画面からはすでに別の内容で決済しています。最初からやり直してください。"),
+    in_flight=_l("同じ決済を処理中です。店舗利用履歴で決済が完了したか確認してください。"),
 )
 
 

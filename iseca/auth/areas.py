@@ -6,27 +6,29 @@ from functools import wraps
 from typing import Callable
 
 from flask import abort, flash, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from flask_login import current_user
 
-from ..labels import ACCOUNT_KIND
+from ..labels import label
 from ..models import AccountKind
 
 
 @dataclass(frozen=True)
 class Area:
     name: str
-    title: str
+    title: str  # lazy: shown in the reader's language
     kinds: tuple[AccountKind, ...]
     home: str  # endpoint
 
 
 AREAS: dict[str, Area] = {
-    "cms": Area("cms", "管理サイト", (AccountKind.STORE, AccountKind.BUSINESS), "cms.index"),
-    "terminal": Area("terminal", "加盟店アプリ", (AccountKind.STORE,), "terminal.index"),
-    "counter": Area("counter", "ISECA窓口", (AccountKind.STAFF,), "counter.index"),
-    "wallet": Area("wallet", "ISECAウォレット", (AccountKind.MEMBER,), "wallet.index"),
+    "cms": Area("cms", _l("管理サイト"), (AccountKind.STORE, AccountKind.BUSINESS), "cms.index"),
+    "terminal": Area("terminal", _l("加盟店アプリ"), (AccountKind.STORE,), "terminal.index"),
+    "counter": Area("counter", _l("ISECA窓口"), (AccountKind.STAFF,), "counter.index"),
+    "wallet": Area("wallet", _l("ISECAウォレット"), (AccountKind.MEMBER,), "wallet.index"),
 }
-
 
 
 def area_of_request() -> Area | None:
@@ -54,8 +56,9 @@ def login_required(*kinds: AccountKind) -> Callable:
             if current_user.kind not in kinds:
                 if area is None:
                     abort(403)
-                labels = "・".join(ACCOUNT_KIND[k] for k in kinds)
-                flash(f"この画面は{labels}アカウントでログインして使います。", "warning")
+                # 「店舗・事業者」: "store or business" in English.
+                labels = pgettext("between account kinds", "・").join(label(k, "account_kind") for k in kinds)
+                flash(_("この画面は%(kinds)sアカウントでログインして使います。", kinds=labels), "warning")
                 return _to_login(url_for("auth.login", area=area.name))
             return view(*args, **kwargs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 
 from flask import Flask, current_app, render_template, request
+from flask_babel import gettext
 from flask_basicauth import BasicAuth
 
 GATED_PREFIX = "/cms"
@@ -46,7 +47,11 @@ def challenge():
     from ..onboarding import SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
 
     response = basic_auth.challenge()
-    response.set_data(render_template("auth/gate.html", store_mail=SUBJECT_STORE_ACCOUNT,
-                                      business_mail=SUBJECT_BUSINESS_ACCOUNT))
+    # The mails' subjects in the reader's language, and as sent (the mail of
+    # a new account may have gone out in Japanese).
+    store_mail, business_mail = str(SUBJECT_STORE_ACCOUNT), str(SUBJECT_BUSINESS_ACCOUNT)
+    response.set_data(render_template("auth/gate.html", store_mail=gettext(store_mail),
+                                      business_mail=gettext(business_mail), store_mail_sent=store_mail,
+                                      business_mail_sent=business_mail))
     response.content_type = "text/html; charset=utf-8"
     return response

@@ -10,6 +10,7 @@ import unicodedata
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 from zxcvbn import zxcvbn
 
 from ..models import Account, utcnow
@@ -72,16 +73,16 @@ def password_problems(password: str, *context: str) -> list[str]:
     password = normalize(password)
     min_length = int(current_app.config["PASSWORD_MIN_LENGTH"])
     if len(password) < min_length:
-        return [f"パスワードは{min_length}文字以上にしてください（現在{len(password)}文字）。"]
+        return [_("パスワードは%(min)d文字以上にしてください（現在%(length)d文字）。", min=min_length, length=len(password))]
     if len(password) > MAX_LENGTH:
-        return [f"パスワードは{MAX_LENGTH}文字以内にしてください。"]
+        return [_("パスワードは%(max)d文字以内にしてください。", max=MAX_LENGTH)]
     words = [c for c in context if c]
     lowered = password.lower()
     if any(len(w) >= 3 and w.lower() in lowered for w in words):
-        return ["IDや名前を含むパスワードは使えません。"]
+        return [_("IDや名前を含むパスワードは使えません。")]
     result = zxcvbn(password[:100], user_inputs=words)
     if result["score"] < MIN_STRENGTH:
-        return ["よく使われるパスワードや推測されやすいパスワードは使えません。長めの文やことばの組み合わせをおすすめします。"]
+        return [_("よく使われるパスワードや推測されやすいパスワードは使えません。長めの文やことばの組み合わせをおすすめします。")]
     return []
 
 

@@ -12,11 +12,13 @@ import hashlib
 import secrets
 
 from flask import current_app, g, has_request_context, request, session
+from flask_babel import gettext
 from flask_login import LoginManager, login_user, logout_user
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import contains_eager, joinedload, undefer
 
 from ..extensions import db
+from ..i18n import N_
 from ..models import Account, Business, LoginSession, Store, utcnow
 from .areas import area_of_request
 
@@ -98,7 +100,9 @@ def init_login_manager(manager: LoginManager) -> None:
     # Our sessions are bound to the server row; Flask-Login's IP/UA "strong"
     # protection would log tills out when the shop's address changes.
     manager.session_protection = None
-    manager.login_message = "ログインしてください。"
+    # Flashed in the reader's language (a flash is stored as text in the session).
+    manager.login_message = N_("ログインしてください。")
+    manager.localize_callback = gettext
     manager.login_message_category = "info"
 
 

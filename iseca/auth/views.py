@@ -6,6 +6,9 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,13 +22,22 @@ from .forms import LoginForm, PasswordChangeForm
 AREA_RULE = "/<any(cms, terminal, counter, wallet):area>"
 
 CODE_LABELS = {
-    "cms": "ユーザー名（店舗コード・事業者コード）",
-    "terminal": "店舗コード",
-    "counter": "職員ID",
-    "wallet": "メールアドレス",
+    "cms": _l("ユーザー名（店舗コード・事業者コード）"),
+    "terminal": _l("店舗コード"),
+    "counter": _l("職員ID"),
+    "wallet": _l("メールアドレス"),
 }
-# The refusal names the field as the login form labels it.
-CODE_WORDS = {"cms": "ユーザー名", "terminal": "店舗コード", "counter": "職員ID", "wallet": "メールアドレス"}
+
+
+def code_word(area: str) -> str:
+    """The login field of `area` as a refusal names it, inside a sentence."""
+    if area == "cms":
+        return pgettext("login refused", "ユーザー名")
+    if area == "terminal":
+        return pgettext("login refused", "店舗コード")
+    if area == "counter":
+        return pgettext("login refused", "職員ID")
+    return pgettext("login refused", "メールアドレス")
 
 
 def normalize_login(kind: AccountKind, raw: str) -> str:
@@ -125,18 +137,18 @@ def login(area: str):
         account = db.session.scalar(select(Account).where(Account.kind == kind, Account.login == login_name))
         if not passwords.verify_password(account, form.password.data):
             g.login_failed = True
-            form.password.errors.append(f"{CODE_WORDS[the_area.name]}またはパスワードが違います。")
+            form.password.errors.append(_("%(login)sまたはパスワードが違います。", login=code_word(the_area.name)))
             _record_failed_login(account, kind, login_name, the_area.name, "password")
         elif not account.is_active:
             g.login_failed = True
-            form.code.errors.append("このアカウントは利用停止中です。ISECA窓口にお問い合わせください。")
+            form.code.errors.append(_("このアカウントは利用停止中です。ISECA窓口にお問い合わせください。"))
             _record_failed_login(account, kind, login_name, the_area.name, "suspended")
         else:
             sessions.start_session(account, remember=bool(form.remember.data))
             audit.record("login", account, {"area": the_area.name}, actor=account)
             db.session.commit()
             if account.must_change_password:
-                flash("初期パスワードからの変更が必要です。新しいパスワードを設定してください。", "warning")
+                flash(_("初期パスワードからの変更が必要です。新しいパスワードを設定してください。"), "warning")
                 # Where the person was going (a store's payment page) survives the change.
                 return redirect(url_for("auth.password", area=area, next=_safe_next(the_area)), code=303)
             return redirect(_safe_next(the_area) or url_for(the_area.home), code=303)
@@ -157,7 +169,7 @@ def logout(area: str):
     if current_user.is_authenticated:
         sessions.end_session(current_user._get_current_object())
         db.session.commit()
-        flash("ログアウトしました。", "info")
+        flash(_("ログアウトしました。"), "info")
     return redirect(url_for("auth.login", area=the_area.name), code=303)
 
 
@@ -174,9 +186,9 @@ def password(area: str):
     if form.validate_on_submit():
         if not passwords.verify_password(account, form.current_password.data):
             g.login_failed = True  # a failed password guess, counted as a failed login is
-            form.current_password.errors.append("現在のパスワードが違います。")
+            form.current_password.errors.append(_("現在のパスワードが違います。"))
         elif passwords.normalize(form.new_password.data) == passwords.normalize(form.current_password.data):
-            form.new_password.errors.append("現在と同じパスワードは使えません。")
+            form.new_password.errors.append(_("現在と同じパスワードは使えません。"))
         else:
             problems = passwords.password_problems(form.new_password.data, account.login, account.name)
             if problems:
@@ -188,7 +200,7 @@ def password(area: str):
                 audit.record("password_changed", account, actor=account)
                 sessions.start_session(account, remember=remember)
                 db.session.commit()
-                flash("パスワードを変更しました。", "success")
+                flash(_("パスワードを変更しました。"), "success")
                 return redirect(_safe_next(the_area) or url_for(the_area.home), code=303)
     return render_template("auth/password.html", form=form, area=the_area)
 
@@ -196,8 +208,8 @@ def password(area: str):
 def password_throttled():
     """The password change page again, saying that wrong current passwords are throttled (nothing changed)."""
     the_area = _area((request.view_args or {}).get("area", ""))
-    message = ("現在のパスワードの誤りが続いたため、一時的にパスワードの変更を制限しています。"
-               "パスワードは変更されていません。15分ほど時間をおいてから、もう一度お試しください。")
+    message = _("現在のパスワードの誤りが続いたため、一時的にパスワードの変更を制限しています。"
+                "パスワードは変更されていません。15分ほど時間をおいてから、もう一度お試しください。")
     return render_template("auth/password.html", form=PasswordChangeForm(formdata=None), area=the_area,
                            throttled=message), 429
 
@@ -207,5 +219,5 @@ def login_throttled():
     the_area = _area((request.view_args or {}).get("area", ""))
     form = _login_form(the_area)
     form.password.data = ""
-    message = "ログインの失敗が続いたため、一時的にログインを制限しています。15分ほど時間をおいてから、もう一度お試しください。"
+    message = _("ログインの失敗が続いたため、一時的にログインを制限しています。15分ほど時間をおいてから、もう一度お試しください。")
     return render_template("auth/login.html", form=form, area=the_area, throttled=message), 429

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 
 from flask import current_app, g, render_template
+from flask_babel import gettext
 from sqlalchemy import select
 
 from .. import ledger
@@ -28,8 +29,8 @@ def card_balance(number: str, secret: str):
     card = db.session.scalar(select(Card).where(Card.number == number[:20])) if is_ascii_digits(number) else None
     if card is None or not hmac.compare_digest(card.secret.encode(), secret.encode()[:100]):
         g.card_secret_wrong = True
-        page = render_template("errors/error.html", code=404, title="カードが見つかりません",
-                               message="カード裏面のアドレスをそのまま入力するか、QRコードを読み取ってください。")
+        page = render_template("errors/error.html", code=404, title=gettext("カードが見つかりません"),
+                               message=gettext("カード裏面のアドレスをそのまま入力するか、QRコードを読み取ってください。"))
         return page, 404
     uses = list(db.session.scalars(
         select(Payment).where(Payment.member_id == card.member_id).order_by(Payment.created_at.desc(), Payment.id.desc()).limit(RECENT_USES)

@@ -1,8 +1,7 @@
 """Public pages."""
 from flask import render_template
 
-from . import bp
-from .content import FAQ, NOT_PAYABLE
+from . import bp, content
 
 
 @bp.route("/")
@@ -14,16 +13,16 @@ def index():
 @bp.route("/faq")
 def faq():
     """よくあるご質問."""
-    return render_template("public/faq.html", faq=FAQ)
+    return render_template("public/faq.html", faq=content.faq())
 
 
 @bp.route("/not-payable")
 def not_payable():
     """ISECAで決済できないモノ・サービス."""
-    return render_template("public/not_payable.html", items=NOT_PAYABLE)
+    return render_template("public/not_payable.html", items=content.not_payable())
 
 
 @bp.route("/contact")
 def contact():
     """お問い合わせ先."""
-    return render_template("public/contact.html")
+    return render_template("public/contact.html", contact=content.contact())

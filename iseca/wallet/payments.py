@@ -7,6 +7,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, make_response, render_template, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -66,7 +67,7 @@ def scan():
         path = urlsplit(address).path
         if STORE_QR_PATH.match(path):
             return redirect(path, code=303)
-        error = "ISECAの店舗QRコードのアドレスではありません。アドレスをそのまま貼り付けてください。"
+        error = gettext("ISECAの店舗QRコードのアドレスではありません。アドレスをそのまま貼り付けてください。")
     example = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/wallet/pay/…"
     return render_template("wallet/scan.html", address=address, address_error=error, example=example), 422 if error else 200
 

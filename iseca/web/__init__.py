@@ -7,6 +7,7 @@ nested in two areas (registers, cancel)."""
 from __future__ import annotations
 
 from flask import Flask, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,7 +19,7 @@ from ..audit import describe_details
 from ..notices import running_notices
 from ..models import AccountKind
 from ..i18n import date as local_date
-from ..i18n import jst, number, yen
+from ..i18n import jst, number, points, yen
 from ..timeutil import datetime_attr
 from . import errors
 from .pages import wants_fragment
@@ -62,6 +63,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["points"] = points
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["datetime_attr"] = datetime_attr
     app.jinja_env.filters["label"] = label
@@ -77,7 +79,7 @@ def init_app(app: Flask) -> None:
             area = area_of_request()
             if area is None or current_user.kind not in area.kinds:
                 return None
-            flash("初期パスワードからの変更が必要です。新しいパスワードを設定してください。", "warning")
+            flash(_("初期パスワードからの変更が必要です。新しいパスワードを設定してください。"), "warning")
             # A page asked for on the way (a store QR read while logged in) is kept;
             # the password view follows it only when it is a page of this area.
             target = request.full_path.rstrip("?") if request.method == "GET" and not wants_fragment() else None

@@ -12,40 +12,53 @@ from io import BytesIO
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .. import i18n
+from ..i18n import N_
 from ..extensions import db, login_manager
 from .pages import wants_fragment
 from .refill import refill_form
 
 log = logging.getLogger(__name__)
 
-# (title, message) by status: what the user reads.
+# (title, message) by status: what the user reads (translated when shown: error_response).
 MESSAGES = {
-    400: ("リクエストを処理できませんでした", "入力内容をご確認のうえ、もう一度お試しください。"),
-    403: ("この操作は許可されていません", "ログインしているアカウントでは、このページを表示できません。"),
-    404: ("ページが見つかりません", "アドレスが正しいかご確認ください。"),
-    405: ("この操作はできません", "前の画面に戻って、もう一度お試しください。"),
-    409: ("ほかの操作と重なりました", "画面を再読み込みして、結果を確かめてからもう一度お試しください。"),
-    410: ("このページは現在使えません", "新しいご案内をご確認ください。"),
-    413: ("送信されたデータが大きすぎます", "ファイルを小さくしてから、もう一度お試しください。"),
-    422: ("入力内容を処理できませんでした", "入力内容をご確認のうえ、もう一度お試しください。"),
-    429: ("操作が多すぎます", "しばらく時間をおいてから、もう一度お試しください。"),
-    500: ("システムエラーが発生しました", "お手数ですが、時間をおいてもう一度お試しください。解決しない場合はISECA窓口にご連絡ください。"),
-    503: ("ただいま処理できません", "しばらく時間をおいてから、もう一度お試しください。"),
+    400: (N_("リクエストを処理できませんでした"), N_("入力内容をご確認のうえ、もう一度お試しください。")),
+    403: (N_("この操作は許可されていません"), N_("ログインしているアカウントでは、このページを表示できません。")),
+    404: (N_("ページが見つかりません"), N_("アドレスが正しいかご確認ください。")),
+    405: (N_("この操作はできません"), N_("前の画面に戻って、もう一度お試しください。")),
+    409: (N_("ほかの操作と重なりました"), N_("画面を再読み込みして、結果を確かめてからもう一度お試しください。")),
+    410: (N_("このページは現在使えません"), N_("新しいご案内をご確認ください。")),
+    413: (N_("送信されたデータが大きすぎます"), N_("ファイルを小さくしてから、もう一度お試しください。")),
+    422: (N_("入力内容を処理できませんでした"), N_("入力内容をご確認のうえ、もう一度お試しください。")),
+    429: (N_("操作が多すぎます"), N_("しばらく時間をおいてから、もう一度お試しください。")),
+    500: (N_("システムエラーが発生しました"),
+          N_("お手数ですが、時間をおいてもう一度お試しください。解決しない場合はISECA窓口にご連絡ください。")),
+    503: (N_("ただいま処理できません"), N_("しばらく時間をおいてから、もう一度お試しください。")),
 }
-DATABASE_UNAVAILABLE = ("ただいま混み合っているか、メンテナンス中です",
-                        "お手数ですが、しばらく待ってからもう一度お試しください。お支払いが済んだかどうかは、利用履歴でご確認いただけます。")
-EXPIRED = ("画面の有効期限が切れました", "お手数ですが、前の画面に戻って再読み込みしてから、もう一度操作してください。")
-EXPIRED_FORM = "画面の有効期限が切れました。入力内容はそのまま残っています。内容を確かめて、もう一度送信してください。"
+DATABASE_UNAVAILABLE = (N_("ただいま混み合っているか、メンテナンス中です"),
+                        N_("お手数ですが、しばらく待ってからもう一度お試しください。お支払いが済んだかどうかは、利用履歴でご確認いただけます。"))
+EXPIRED = (N_("画面の有効期限が切れました"), N_("お手数ですが、前の画面に戻って再読み込みしてから、もう一度操作してください。"))
+EXPIRED_FORM = N_("画面の有効期限が切れました。入力内容はそのまま残っています。内容を確かめて、もう一度送信してください。")
 
 # The last resort when even the error page cannot be drawn (database down…).
-BARE_PAGE = ('<!doctype html><html lang="ja"><head><meta charset="utf-8">'
+BARE_PAGE = ('<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
              '<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} | ISECA</title></head>'
-             '<body><main><h1>{title}</h1><p>{message}</p><p><a href="/">トップページへ</a></p></main></body></html>')
+             '<body><main><h1>{title}</h1><p>{message}</p><p><a href="/">{home}</a></p></main></body></html>')
+
+
+def _bare_page(title: str, message: str) -> str:
+    """BARE_PAGE in the reader's language, or in Japanese when even that fails."""
+    try:
+        lang, home = i18n.HTML_LANG.get(i18n.current(), "ja"), _("トップページへ")
+    except Exception:  # noqa: BLE001 - the last resort must not fail
+        lang, home = "ja", "トップページへ"
+    return BARE_PAGE.format(lang=lang, title=escape(title), message=escape(message), home=escape(home))
 
 
 def _rollback() -> None:
@@ -58,9 +71,10 @@ def _rollback() -> None:
 
 
 def error_response(code: int, title: str | None = None, message: str | None = None, headers=None):
-    """The error page, or for a fragment request the message alone."""
+    """The error page, or for a fragment request the message alone, in the
+    reader's language (`title` and `message`: marked with N_ or translated)."""
     default_title, default_message = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
-    title, message = title or default_title, message or default_message
+    title, message = _(str(title or default_title)), _(str(message or default_message))
     _rollback()
     template = "errors/_message.html" if wants_fragment() else "errors/error.html"
     try:
@@ -68,7 +82,7 @@ def error_response(code: int, title: str | None = None, message: str | None = No
     except Exception:  # noqa: BLE001 - never answer an error with a stack trace
         log.exception("the error page for %s could not be drawn", code)
         _rollback()
-        body = BARE_PAGE.format(title=escape(title), message=escape(message))
+        body = _bare_page(title, message)
     return body, code, headers or {}
 
 
@@ -126,7 +140,7 @@ def _form_again():
         if page.status_code != 200 or page.mimetype != "text/html":
             continue
         html = refill_form(page.get_data(as_text=True), request.host_url.rstrip("/") + path, action, values,
-                           lambda had_password: render_template("errors/_form_expired.html", message=EXPIRED_FORM,
+                           lambda had_password: render_template("errors/_form_expired.html", message=_(EXPIRED_FORM),
                                                                 had_password=had_password))
         if html is None:
             continue

@@ -8,7 +8,7 @@
   (`id_arg`, `id_args`, `page_arg`, `form_id`, `value_id`, `as_id`),
   bounded to what the database holds;
 - form fields for whole numbers, ids of a list and dates, with their
-  messages in Japanese, bounded before conversion.
+  messages in the reader's language, bounded before conversion.
 
 Ids in the path are bounded by the `int` converter (`web.converters`).
 """
@@ -17,13 +17,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from babel import dates as babel_dates
 from flask import Flask, abort, current_app, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 from wtforms import Field, SelectField
 from wtforms.fields import DateField
 from wtforms.widgets import TextInput
 
+from .. import i18n
+from ..i18n import N_
 from ..numbers import DB_INT_MAX, NumberInvalid, fold_digits, parse_whole_number
 from .errors import error_response
 
@@ -38,13 +43,20 @@ _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 FIRST_DATE = dt.date(2000, 1, 1)
 LAST_DATE = dt.date(2099, 12, 31)
 _DATE_SEPARATORS = str.maketrans({"/": "-", ".": "-", "／": "-", "－": "-", "．": "-"})
-DATE_MESSAGE = "日付を正しく入力してください（例: 2026-04-01）。"
-DATE_RANGE_MESSAGE = (f"日付は{FIRST_DATE.year}年{FIRST_DATE.month}月{FIRST_DATE.day}日から"
-                      f"{LAST_DATE.year}年{LAST_DATE.month}月{LAST_DATE.day}日までの範囲で入力してください。")
+DATE_MESSAGE = _l("日付を正しく入力してください（例: 2026-04-01）。")
+CHOOSE_FROM_LIST = _l("一覧から選んでください。")
+
+
+def date_range_message() -> str:
+    """The dates accepted, each as the reader writes a date (2000年1月1日, January 1, 2000…)."""
+    locale = i18n.current()
+    first, last = (babel_dates.format_date(day, "long", locale=locale) for day in (FIRST_DATE, LAST_DATE))
+    return _("日付は%(first)sから%(last)sまでの範囲で入力してください。", first=first, last=last)
 
 
 class InputRefused(BadRequest):
-    """A request the app does not read at all, with the message of its 400 page."""
+    """A request the app does not read at all, with the message of its 400 page
+    (title and message marked with N_: the page translates them)."""
 
     def __init__(self, title: str, message: str):
         super().__init__(message)
@@ -62,8 +74,8 @@ def _multidict_has_control(values: MultiDict) -> bool:
 def refuse_unreadable_input() -> None:
     """The app-wide cleaning rule (runs before every view)."""
     unreadable = InputRefused(
-        "入力できない文字が含まれています",
-        "入力内容またはアドレスに、使えない制御文字が含まれています。入力し直してから、もう一度お試しください。",
+        N_("入力できない文字が含まれています"),
+        N_("入力内容またはアドレスに、使えない制御文字が含まれています。入力し直してから、もう一度お試しください。"),
     )
     if has_control_character(request.path) or _multidict_has_control(request.args):
         raise unreadable
@@ -74,16 +86,16 @@ def refuse_unreadable_input() -> None:
             request.max_content_length = min(current_app.config["MAX_CONTENT_LENGTH"] or float("inf"),
                                              current_app.config["FORM_MAX_CONTENT_LENGTH"])
         if request.mimetype and request.mimetype not in _FORM_TYPES:
-            raise InputRefused("送信内容を読み取れません",
-                               "この画面は入力フォームからの送信だけを受け付けます。画面から操作してください。")
+            raise InputRefused(N_("送信内容を読み取れません"),
+                               N_("この画面は入力フォームからの送信だけを受け付けます。画面から操作してください。"))
         if _multidict_has_control(request.form):
             raise unreadable
         if request.files:
             if any(name not in accepted_files for name in request.files):
                 # A file where the page has a text field would reach the
                 # form as an object its validators cannot read.
-                raise InputRefused("送信内容を読み取れません",
-                                   "この画面ではファイルを送信できません。画面から操作してください。")
+                raise InputRefused(N_("送信内容を読み取れません"),
+                                   N_("この画面ではファイルを送信できません。画面から操作してください。"))
 
 
 def accepts_files(*names: str):
@@ -130,8 +142,8 @@ def _not_found() -> None:
 
 def not_sent_by_the_page() -> None:
     """400: a form field holds what its page never sends (a hidden field altered)."""
-    raise InputRefused("送信内容を読み取れません",
-                       "画面の内容が正しく送信されませんでした。前の画面に戻って、もう一度操作してください。")
+    raise InputRefused(N_("送信内容を読み取れません"),
+                       N_("画面の内容が正しく送信されませんでした。前の画面に戻って、もう一度操作してください。"))
 
 
 def id_arg(name: str) -> int | None:
@@ -184,16 +196,16 @@ def choice_id(value) -> int:
     try:
         return parse_whole_number(value, maximum=DB_INT_MAX)
     except NumberInvalid:
-        raise ValueError("一覧から選んでください。") from None
+        raise ValueError(_("一覧から選んでください。")) from None
 
 
 class IdSelectField(SelectField):
-    """A select of database rows by id, with Japanese messages."""
+    """A select of database rows by id, with messages in the reader's language."""
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("coerce", choice_id)
-        kwargs.setdefault("invalid_value_message", "一覧から選んでください。")
-        kwargs.setdefault("invalid_choice_message", "一覧から選んでください。")
+        kwargs.setdefault("invalid_value_message", CHOOSE_FROM_LIST)
+        kwargs.setdefault("invalid_choice_message", CHOOSE_FROM_LIST)
         super().__init__(label, validators, **kwargs)
 
 
@@ -207,7 +219,7 @@ class WholeNumberField(Field):
         kwargs.setdefault("render_kw", {"inputmode": "numeric"})
         super().__init__(label, validators, **kwargs)
         self.maximum = maximum
-        self.message = message or f"0〜{maximum:,}の数字で入力してください。"
+        self.message = message or _("0〜%(maximum)sの数字で入力してください。", maximum=i18n.number(maximum))
 
     def _value(self) -> str:
         if self.raw_data:
@@ -240,11 +252,11 @@ class JapaneseDateField(DateField):
         raw = fold_digits(valuelist[0]).translate(_DATE_SEPARATORS).strip()
         self.data = None
         if len(raw) > 10 or not re.fullmatch(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", raw):
-            raise ValueError(DATE_MESSAGE)
+            raise ValueError(str(DATE_MESSAGE))
         try:
             day = dt.datetime.strptime(raw, "%Y-%m-%d").date()
         except ValueError:
-            raise ValueError(DATE_MESSAGE) from None
+            raise ValueError(str(DATE_MESSAGE)) from None
         if not FIRST_DATE <= day <= LAST_DATE:
-            raise ValueError(DATE_RANGE_MESSAGE)
+            raise ValueError(date_range_message())
         self.data = day
