@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
 from . import audit, i18n, outbox
@@ -239,14 +240,14 @@ def publication_warnings(store: Store) -> list[str]:
         .where(Account.kind == AccountKind.STORE, Account.store_id == store.id, Account.last_login_at.is_not(None))
     )
     if not logged_in:
-        warnings.append("この店舗のアカウントはまだ一度もログインしていません（初回ログイン前）。")
+        warnings.append(_("この店舗のアカウントはまだ一度もログインしていません（初回ログイン前）。"))
     handed_over = db.session.scalar(
         select(func.count()).select_from(KitHandover)
         .where(KitHandover.business_id == store.business_id,
                or_(KitHandover.store_id == store.id, KitHandover.store_id.is_(None)))
     )
     if not handed_over:
-        warnings.append("加盟店キット（掲示用QRコード台紙など）をまだ受け渡していません。")
+        warnings.append(_("加盟店キット（掲示用QRコード台紙など）をまだ受け渡していません。"))
     return warnings
 
 

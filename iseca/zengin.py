@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from . import audit, banking, database, settlement
-from .csvexport import CsvStream
+from .csvexport import CsvStream, header
+from .i18n import N_
 from .extensions import db
 from .kana import KanaError, fit, to_zengin_kana
 from .labels import label
@@ -212,8 +213,8 @@ def transfer_file(period: SettlementPeriod) -> bytes:
     return "".join(r + "\r\n" for r in records).encode("cp932")
 
 
-CSV_HEADER = ["事業者コード", "事業者名", "金融機関コード", "金融機関名", "支店コード", "支店名", "預金種目",
-              "口座番号", "受取人名", "振込金額", "振込指定日"]
+CSV_HEADER = [N_("事業者コード"), N_("事業者名"), N_("金融機関コード"), N_("金融機関名"), N_("支店コード"), N_("支店名"),
+              N_("預金種目"), N_("口座番号"), N_("受取人名"), N_("振込金額"), N_("振込指定日")]
 
 
 def transfer_csv(period: SettlementPeriod, encoding: str = "cp932") -> bytes:
@@ -228,4 +229,4 @@ def transfer_csv(period: SettlementPeriod, encoding: str = "cp932") -> bytes:
         for r in transfers(period)
     ]
     # Codes keep their leading zeros in Excel.
-    return b"".join(CsvStream(encoding, identifiers=(2, 4, 7)).chunks(CSV_HEADER, rows))
+    return b"".join(CsvStream(encoding, identifiers=(2, 4, 7)).chunks(header(CSV_HEADER), rows))

@@ -93,7 +93,24 @@ def data_texts() -> list[str]:
                     except ValueError:
                         pass
                 add(value)
+    texts.update(bank_names())
     return sorted(texts, key=len, reverse=True)
+
+
+def bank_names() -> set[str]:
+    """Names of the banks and branches the data names by code (みずほ,
+    東京営業部): proper names from the banks' own register, shown as they are."""
+    from iseca import banking
+    from iseca.models import Business, MerchantApplication
+
+    codes = set(db.session.execute(select(Business.bank_code, Business.branch_code)).tuples())
+    for data in db.session.scalars(select(MerchantApplication.data)):
+        bank = (data or {}).get("bank") or {}
+        codes.add((bank.get("bank_code", ""), bank.get("branch_code", "")))
+    names = set()
+    for bank, branch in codes:
+        names.update(n for n in (banking.bank_name(bank), banking.branch_name(bank, branch)) if n)
+    return names
 
 
 def allowed_terms() -> list[str]:
