@@ -37,7 +37,14 @@
 // own answer for an error status (a form with its messages) swaps as usual.
 (function () {
   "use strict";
-  var NETWORK = "通信できませんでした。電波やネットワークの状態を確かめて、もう一度お試しください。";
+  // The messages in the page's language (data-text-* on <body>, written by
+  // the server through the catalogues); Japanese when a page has none.
+  function text(name, fallback) {
+    return (document.body && document.body.getAttribute("data-text-" + name)) || fallback;
+  }
+  function networkText() {
+    return text("network", "通信できませんでした。電波やネットワークの状態を確かめて、もう一度お試しください。");
+  }
 
   function anchorOf(target) {
     if (!target || target === document.body || !document.body.contains(target)) {
@@ -79,14 +86,15 @@
     var message = doc.querySelector("[data-error-message]");
     if (!message && doc.body && doc.body.querySelector("main")) {
       // A whole page where a part was expected (a proxy's or an old page's): say so.
-      message = textBox("エラーが発生しました（" + d.xhr.status + "）。画面を再読み込みしてください。");
+      message = textBox(text("error", "エラーが発生しました（{status}）。画面を再読み込みしてください。")
+        .replace("{status}", String(d.xhr.status)));
     }
     if (!message) { return; }
     d.shouldSwap = false;
     show(d.target, document.importNode(message, true));
   });
-  document.addEventListener("htmx:sendError", function (event) { show(event.detail.target, textBox(NETWORK)); });
-  document.addEventListener("htmx:timeout", function (event) { show(event.detail.target, textBox(NETWORK)); });
+  document.addEventListener("htmx:sendError", function (event) { show(event.detail.target, textBox(networkText())); });
+  document.addEventListener("htmx:timeout", function (event) { show(event.detail.target, textBox(networkText())); });
 })();
 
 // The CSRF token of htmx requests: the body's hx-headers keep the token of

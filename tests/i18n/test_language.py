@@ -102,3 +102,15 @@ def test_times_are_japan_time_in_every_language():
     assert i18n.jst(moment, "%Y/%m/%d %H:%M", "en") == "Mar 5, 2026, 00:30"
     assert "5 de mar" in i18n.jst(moment, "%Y/%m/%d %H:%M", "pt_BR") and "00:30" in i18n.jst(moment, "%Y/%m/%d %H:%M", "pt_BR")
     assert "5 thg 3" in i18n.jst(moment, "%Y/%m/%d %H:%M", "vi")
+
+
+def test_the_pages_script_messages_speak_the_pages_language(client):
+    """The network and error messages static/js/app.js shows come from the
+    page (data-text-* on <body>), so they follow the language too."""
+    japanese = client.get("/faq").get_data(as_text=True)
+    assert 'data-text-network="通信できませんでした。' in japanese
+    english = client.get("/faq", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'data-text-network="Could not connect.' in english
+    assert 'data-text-error="An error occurred ({status}). Please reload the page."' in english
+    vietnamese = client.get("/faq", headers={"Accept-Language": "vi"}).get_data(as_text=True)
+    assert 'data-text-network="Không thể kết nối.' in vietnamese
