@@ -14,14 +14,7 @@ from iseca.extensions import db
 from iseca.models import AuditLog, Campaign, PaymentMethod
 from iseca.timeutil import JST, today_jst
 from tests import factories
-from tests.conftest import login, post_form
-
-
-@pytest.fixture
-def staff_client(client):
-    factories.make_staff()
-    assert login(client, "staff1", factories.PASSWORD, area="counter", kind=None).status_code == 303
-    return client
+from tests.conftest import post_form
 
 
 def _text(resp) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
 from sqlalchemy import select
 
 from iseca import settlement
@@ -14,14 +13,6 @@ from iseca.extensions import db
 from iseca.models import Settlement, SettlementPeriod
 from iseca.timeutil import JST
 from tests import factories
-from tests.conftest import login
-
-
-@pytest.fixture
-def staff_client(client):
-    factories.make_staff()
-    assert login(client, "staff1", factories.PASSWORD, area="counter", kind=None).status_code == 303
-    return client
 
 
 def _text(resp) -> str:
