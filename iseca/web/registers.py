@@ -162,6 +162,12 @@ def reissue(register_id: int):
     return render_template("registers/reissue.html", register=register, form=form)
 
 
+def _code_svg(register, url: str):
+    """The register's code as SVG, titled with its store and register for screen readers."""
+    return qr.qr_svg(url, title=_("%(store)s %(register)s の店舗QRコード", store=register.store.name,
+                                  register=register.name))
+
+
 @bp.route("/registers/<int:register_id>/qr", endpoint="qr")
 def qr_page(register_id: int):
     """「QRコード表示」: the code large, with the store and register names."""
@@ -169,8 +175,7 @@ def qr_page(register_id: int):
     url = qr.register_pay_url(register)
     return render_template(
         "registers/qr.html", register=register, url=url, base_url_problem=qr.base_url_problem(),
-        svg=qr.qr_svg(url, title=_("%(store)s %(register)s の店舗QRコード", store=register.store.name,
-                                    register=register.name)),
+        svg=_code_svg(register, url),
         list_url=_list_url(register.store),
     )
 
@@ -192,8 +197,7 @@ def sheet(register_id: int):
     url = qr.register_pay_url(register)
     return render_template(
         "registers/sheet.html", register=register, url=url, base_url_problem=qr.base_url_problem(),
-        svg=qr.qr_svg(url, title=_("%(store)s %(register)s の店舗QRコード", store=register.store.name,
-                                    register=register.name)),
+        svg=_code_svg(register, url),
         lead=_(qr.SHEET_LEAD), steps=[_(step) for step in qr.SHEET_INSTRUCTIONS], title=_(qr.SHEET_TITLE),
         subtitle=_(qr.SHEET_SUBTITLE), footer=_(qr.SHEET_FOOTER),
     )
