@@ -26,6 +26,17 @@ def fill_store(page, index: int, name: str, kana: str, category: str, area: str,
     page.locator(f"[name={prefix}hours]").fill("9:00〜18:00")
 
 
+def loaded_width(img) -> int:
+    """The width the browser decoded, once the image has arrived: the page is
+    ready before its images are, and a lazy image loads only when in view."""
+    img.scroll_into_view_if_needed()
+    return img.evaluate(
+        "img => img.complete && img.naturalWidth ? img.naturalWidth : new Promise((done, fail) => {"
+        " img.addEventListener('load', () => done(img.naturalWidth));"
+        " img.addEventListener('error', () => fail(new Error('image failed: ' + img.src))); })"
+    )
+
+
 def login_cms(page, kind_label: str, code: str, password: str, new_password: str):
     page.goto("/cms/login")
     page.get_by_label(kind_label, exact=True).check()
@@ -119,7 +130,7 @@ def test_business_applies_is_approved_logs_in_and_is_published(new_context, smtp
     shop.get_by_label(re.compile("画像ファイル")).set_input_files(str(photo))
     shop.get_by_role("button", name="画像を追加する").click()
     shop.get_by_text("画像を追加しました").wait_for()
-    assert shop.locator(".image-list img").evaluate("img => img.naturalWidth") == 900
+    assert loaded_width(shop.locator(".image-list img")) == 900
     screenshot(shop, "cms-store")
 
     # --- 5. The business changes its bank account ----------------------------
@@ -147,7 +158,7 @@ def test_business_applies_is_approved_logs_in_and_is_published(new_context, smtp
     customer.get_by_role("link", name=re.compile("いせさき駅前ベーカリー")).click()
     customer.get_by_role("heading", name="いせさき駅前ベーカリー").wait_for()
     assert customer.get_by_text("7:00〜19:00").is_visible()
-    assert customer.locator(".store-images img").evaluate("img => img.naturalWidth") == 900
+    assert loaded_width(customer.locator(".store-images img")) == 900
     screenshot(customer, "public-store")
 
     # --- 7. Unpublish: gone ----------------------------------------------------
