@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Collection, Iterator
 
 from sqlalchemy import Interval, and_, case, func, literal, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.sql.expression import ColumnElement
 
 from . import settlement
@@ -329,14 +329,20 @@ class DailyLine:
         return self.payment_sum - self.cancel_sum
 
 
+DAYS_PER_PAGE = 31  # a month on one page, and on one printout
+
+
 @dataclass
 class DailyReport:
     lines: list[DailyLine]
     totals: DailyLine | None = None
     days: list[tuple[dt.date, DailyLine]] = field(default_factory=list)
+    page: int = 1
+    pages: int = 1
+    day_count: int = 0  # days with a payment or a cancellation in the whole filter
 
     def lines_of(self, day: dt.date) -> list[DailyLine]:
-        """The registers' lines of one day (a page of all time has hundreds of days)."""
+        """The registers' lines of one day."""
         by_day = self.__dict__.get("_by_day")
         if by_day is None:
             by_day = self.__dict__["_by_day"] = {}
@@ -345,24 +351,53 @@ class DailyReport:
         return by_day.get(day, [])
 
 
-def daily_totals(f: UsageFilter) -> DailyReport:
+def _as_date(day) -> dt.date:
+    return dt.date.fromisoformat(day) if isinstance(day, str) else day
+
+
+def daily_totals(f: UsageFilter, page: int | None = None, days_per_page: int | None = None) -> DailyReport:
     """日計: for each day and register, the payments made that day and the
     cancellations made that day (what the till saw), for the till check at
     closing. Uses the filter's scope, store, register and dates; read from
-    the per-day totals."""
+    the per-day totals.
+
+    With `page`, the lines of `days_per_page` days (newest first; days
+    without a payment or a cancellation are not counted), so that a page
+    costs the same however long the history; the period's total is always
+    over the whole filter. Without it, every day (the CSV)."""
     scope = f.with_(member_code=None, amount_min=None, amount_max=None, status=None, method=None)
     T = RegisterDayTotal
+    where = day_conditions(scope)
+    active = (T.payment_count != 0) | (T.cancel_count != 0)
+    total = DailyLine(day=f.date_to or today_jst(), store_code="", store_name="", register_name="合計", register_id=0)
+    total.payment_count, total.payment_sum, total.cancel_count, total.cancel_sum = (int(v) for v in db.session.execute(
+        select(*(func.coalesce(func.sum(c), 0) for c in (T.payment_count, T.payment_sum, T.cancel_count, T.cancel_sum)))
+        .where(*where)
+    ).one())
+    pages = page_number = 1
+    day_count = 0
+    if page is not None:
+        days_per_page = days_per_page or DAYS_PER_PAGE
+        all_days = [_as_date(d) for d in db.session.scalars(
+            select(T.day).where(*where, active).group_by(T.day).order_by(T.day.desc()))]
+        day_count = len(all_days)
+        pages = max(1, -(-day_count // days_per_page))
+        page_number = min(max(1, page), pages)
+        shown = all_days[(page_number - 1) * days_per_page:page_number * days_per_page]
+        if not shown:
+            return DailyReport(lines=[], totals=total, page=page_number, pages=pages, day_count=day_count)
+        where = [*where, T.day >= shown[-1], T.day <= shown[0]]
     stmt = (
         select(T.day, T.register_id, func.sum(T.payment_count), func.sum(T.payment_sum), func.sum(T.cancel_count),
                func.sum(T.cancel_sum))
-        .where(*day_conditions(scope))
+        .where(*where)
         .group_by(T.day, T.register_id)
     )
     lines: dict[tuple[dt.date, int], DailyLine] = {}
     for day, register_id, payment_count, payment_sum, cancel_count, cancel_sum in db.session.execute(stmt):
         if not (payment_count or cancel_count):
             continue
-        day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        day = _as_date(day)
         lines[(day, register_id)] = DailyLine(
             day=day, store_code="", store_name="", register_name="", register_id=register_id,
             payment_count=int(payment_count), payment_sum=int(payment_sum),
@@ -370,7 +405,8 @@ def daily_totals(f: UsageFilter) -> DailyReport:
         )
     registers = {
         r.id: r
-        for r in db.session.scalars(select(Register).where(Register.id.in_({k[1] for k in lines})))
+        for r in db.session.scalars(
+            select(Register).where(Register.id.in_({k[1] for k in lines})).options(selectinload(Register.store)))
     }
     for line in lines.values():
         register = registers[line.register_id]
@@ -379,16 +415,16 @@ def daily_totals(f: UsageFilter) -> DailyReport:
         line.store_name = register.store.name
     ordered = sorted(lines.values(), key=lambda l: (l.day, l.store_code, l.register_id), reverse=False)
     ordered.sort(key=lambda l: l.day, reverse=True)  # newest day first, registers in order within a day
-    total = DailyLine(day=f.date_to or today_jst(), store_code="", store_name="", register_name="合計", register_id=0)
     days: dict[dt.date, DailyLine] = {}
     for line in ordered:
-        for target in (total, days.setdefault(line.day, DailyLine(day=line.day, store_code="", store_name="",
-                                                                   register_name="日合計", register_id=0))):
-            target.payment_count += line.payment_count
-            target.payment_sum += line.payment_sum
-            target.cancel_count += line.cancel_count
-            target.cancel_sum += line.cancel_sum
-    return DailyReport(lines=ordered, totals=total, days=sorted(days.items(), reverse=True))
+        target = days.setdefault(line.day, DailyLine(day=line.day, store_code="", store_name="",
+                                                     register_name="日合計", register_id=0))
+        target.payment_count += line.payment_count
+        target.payment_sum += line.payment_sum
+        target.cancel_count += line.cancel_count
+        target.cancel_sum += line.cancel_sum
+    return DailyReport(lines=ordered, totals=total, days=sorted(days.items(), reverse=True),
+                       page=page_number, pages=pages, day_count=day_count or len(days))
 
 
 JST_OFFSET = dt.timezone(dt.timedelta(hours=9), "JST")  # Japan keeps no daylight saving time

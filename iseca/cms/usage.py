@@ -218,7 +218,7 @@ def usage_daily():
         # Every condition of the address is shown on the page (the template
         # lists those it does not offer), applied and carried to the CSV.
         args = form.url_args()
-        report = usage.daily_totals(make_filter(current_user, form))
+        report = usage.daily_totals(make_filter(current_user, form), page=page_arg())
     return render_template(
         "cms/usage_daily.html",
         form=form,
@@ -228,6 +228,7 @@ def usage_daily():
         several_stores=current_user.kind == AccountKind.BUSINESS,
         csv_encodings=encoding_choices(),
         printed_at=utcnow(),
+        per_page_days=usage.DAYS_PER_PAGE,
     )
 
 

@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, insert, select
 
-from iseca import ledger
+from iseca import ledger, usage
 from iseca.extensions import db
 from iseca.models import (
     AccountKind,
@@ -28,6 +28,7 @@ from iseca.models import (
 )
 from iseca.settlement import period_for
 from iseca.timeutil import JST, today_jst
+from iseca.usage import UsageFilter
 from tests import factories, usage_data
 from tests.conftest import basic_auth_header, csrf_from, login, post_form
 
@@ -454,6 +455,25 @@ def test_daily_totals_page_and_csv_show_each_register_and_day(app, data):
     assert rows[0][:5] == ["日付（日本時間 JST）", "店舗コード", "店舗名", "レジ", "決済件数"]
     assert sum(int(r[4]) for r in rows[1:]) == len(expected)
     assert sum(int(r[5]) for r in rows[1:]) == sum(r.amount for r in expected)
+
+
+def test_daily_totals_show_a_month_of_days_a_page_and_the_csv_every_day(app, data, monkeypatch):
+    monkeypatch.setattr(usage, "DAYS_PER_PAGE", 5)
+    store = data.stores[0]
+    client = logged_in(app, store.code)
+    query = _dates(data)
+    whole = usage.daily_totals(UsageFilter(own_store_id=store.id, date_from=usage_data.FIRST_DAY,
+                                           date_to=usage_data.FIRST_DAY + dt.timedelta(days=usage_data.DAYS)))
+    days = [day for day, _ in whole.days]
+    html = client.get("/cms/usage/daily", query_string={**query, "page": 2}).get_data(as_text=True)
+    shown = [day for day in days if f"{day:%Y/%m/%d} 日合計" in html]
+    assert shown == days[5:10]
+    assert f"{len(days)}日分を5日ずつ表示しています（2 / {-(-len(days) // 5)}ページ）" in html
+    assert 'rel="prev"' in html and "新しい日へ" in html
+    # The period's total is the whole filter's, on every page.
+    assert f"{whole.totals.payment_count}件</td><td class=\"num\">{whole.totals.payment_sum:,}円" in html
+    _, body = download(client, f"/cms/usage/daily.csv?date_from={query['date_from']}&date_to={query['date_to']}&page=2")
+    assert {row[0] for row in _csv_rows(body, "cp932")[1:]} == {f"{day:%Y/%m/%d}" for day in days}
 
 
 # --- who may see what: the url_map walk (tests/test_route_access.py); here, a business's own store ---

@@ -159,6 +159,26 @@ def test_daily_totals_count_payments_by_their_day_and_cancellations_by_the_day_t
         assert total.payment_count == sum(v[0] for k, v in expected.items() if k[0] == day)
 
 
+def test_daily_totals_page_by_days_and_keep_the_whole_periods_total(data):
+    f = UsageFilter(own_store_id=data.stores[0].id)
+    whole = usage.daily_totals(f)
+    days = [day for day, _ in whole.days]
+    assert len(days) > 7
+    first = usage.daily_totals(f, page=1, days_per_page=3)
+    assert (first.page, first.pages, first.day_count) == (1, -(-len(days) // 3), len(days))
+    seen = []
+    for n in range(1, first.pages + 1):
+        report = usage.daily_totals(f, page=n, days_per_page=3)
+        assert [day for day, _ in report.days] == days[(n - 1) * 3:n * 3]  # newest first, three days a page
+        assert report.totals == whole.totals  # the period's total, not the page's
+        seen += [(l.day, l.register_id, l.payment_count, l.payment_sum, l.cancel_count, l.cancel_sum)
+                 for l in report.lines]
+    assert seen == [(l.day, l.register_id, l.payment_count, l.payment_sum, l.cancel_count, l.cancel_sum)
+                    for l in whole.lines]
+    # A page past the end shows the last one.
+    assert usage.daily_totals(f, page=999, days_per_page=3).days == report.days
+
+
 def test_presets_name_today_yesterday_week_month_and_previous_settlement_period():
     presets = {label: (a, b) for label, a, b in usage.presets(dt.date(2026, 11, 26))}  # a Thursday
     assert presets["今日"] == (dt.date(2026, 11, 26), dt.date(2026, 11, 26))

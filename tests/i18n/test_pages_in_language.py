@@ -103,7 +103,7 @@ def bank_names() -> set[str]:
     from iseca import banking
     from iseca.models import Business, MerchantApplication
 
-    codes = set(db.session.execute(select(Business.bank_code, Business.branch_code)).tuples())
+    codes = {tuple(row) for row in db.session.execute(select(Business.bank_code, Business.branch_code))}
     for data in db.session.scalars(select(MerchantApplication.data)):
         bank = (data or {}).get("bank") or {}
         codes.add((bank.get("bank_code", ""), bank.get("branch_code", "")))
