@@ -124,7 +124,7 @@ def main() -> int:
         print(f"statements per payment request: {len(one_request)} (plus COMMIT)")
         if args.show_sql:
             for s in one_request:
-                print("  -", " ".join(s.split())[:200])
+                print("  -", " ".join(s.split())[:int(os.environ.get("SQL_WIDTH", "200"))])
         print(f"per request: {wall / n * 1000:.2f} ms wall, {db_wait / n * 1000:.2f} ms waiting for PostgreSQL, "
               f"{(wall - db_wait) / n * 1000:.2f} ms Python (test client included); "
               f"CPU of this process {cpu / n * 1000:.2f} ms (steadier than wall time on a busy machine)")

@@ -11,6 +11,8 @@ a message for the field and is never charged: `²` or `①⓪` are not digits
 from __future__ import annotations
 
 import re
+from functools import partial
+from typing import Callable
 
 from flask_babel import gettext as _
 
@@ -50,11 +52,13 @@ def _messages(unit: str) -> dict[str, callable]:
     }
 
 
-def parse_yen(raw: object, *, maximum: int, minimum: int = 1, unit: str = "yen", too_large: str | None = None) -> int:
+def parse_yen(raw: object, *, maximum: int, minimum: int = 1, unit: str = "yen",
+              too_large: Callable[[], str] | None = None) -> int:
     """The whole amount in `raw`, from `minimum` to `maximum`, of yen (`unit`
     "yen": 金額) or of points ("points"). Raises AmountInvalid with the message
-    shown next to the field, in the reader's language (`too_large` replaces
-    the default message above `maximum`)."""
+    shown next to the field, in the reader's language (`too_large` makes the
+    message above `maximum` in place of the default one, only when needed: a
+    formatted amount costs more than the parsing)."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
     if raw is None:
@@ -74,7 +78,7 @@ def parse_yen(raw: object, *, maximum: int, minimum: int = 1, unit: str = "yen",
     try:
         value = parse_whole_number(match["number"].replace(",", ""), maximum=maximum)
     except NumberTooLarge:
-        raise AmountInvalid(say["below"](minimum) if negative else too_large or say["above"](maximum)) from None
+        raise AmountInvalid(say["below"](minimum) if negative else (too_large or partial(say["above"], maximum))()) from None
     if (negative and value) or value < minimum:
         raise AmountInvalid(say["below"](minimum))
     return value

@@ -17,12 +17,14 @@ merged at run time.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 from babel import Locale, support
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import Flask, has_request_context, request
+from flask.globals import _cv_app
 from flask_babel import Babel, Domain, force_locale, get_locale, ngettext  # noqa: F401  (force_locale: re-exported for mails)
 
 from .timeutil import JST
@@ -55,6 +57,15 @@ class PartsDomain(Domain):
     default (n != 1), which picks a form the language does not have."""
 
     def get_translations(self):
+        # Looked up once per language in a request, not at each of the
+        # hundreds of strings of a page (Flask-Babel walks `g` three times
+        # per string): kept on Flask-Babel's request namespace, keyed by the
+        # locale object, which force_locale (mails) replaces and restores.
+        ctx = _babel_context()
+        if ctx is not None:
+            cached = getattr(ctx, "iseca_translations", None)
+            if cached is not None and cached[0] is getattr(ctx, "babel_locale", None):
+                return cached[1]
         translations = super().get_translations()
         if isinstance(translations, support.Translations) and not getattr(translations, "plural_checked", False):
             for directory in self.translation_directories:
@@ -63,7 +74,21 @@ class PartsDomain(Domain):
                     translations.plural = catalogue.plural
                     break
             translations.plural_checked = True
+        ctx = _babel_context()
+        if ctx is not None and getattr(ctx, "babel_locale", None) is not None:
+            ctx.iseca_translations = (ctx.babel_locale, translations)
         return translations
+
+
+def _babel_context():
+    """Flask-Babel's namespace on this app context's `g`, read without the
+    `g` proxy; None before Flask-Babel made it (it then makes it itself)."""
+    app_context = _cv_app.get(None)
+    return getattr(app_context.g, "_flask_babel", None) if app_context is not None else None
+
+
+def _catalogue():
+    return babel.domain_instance.get_translations()
 
 
 def N_(text: str) -> str:
@@ -130,26 +155,43 @@ def select_locale() -> str:
 
 def current() -> str:
     """The language code of the current request ('ja' outside a request)."""
-    locale = get_locale()
-    return str(locale) if locale is not None else DEFAULT
+    ctx = _babel_context()
+    locale = getattr(ctx, "babel_locale", None) if ctx is not None else None
+    if locale is None:
+        locale = get_locale()
+    return _code(locale) if locale is not None else DEFAULT
 
 
+@functools.lru_cache(maxsize=64)
+def _code(locale: Locale) -> str:
+    return str(locale)
+
+
+@functools.lru_cache(maxsize=64)
+def _babel_locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+# Babel's format_decimal and format_currency, with the locale parsed once:
+# the same patterns of the locale's data applied the same way (a history page
+# formats hundreds of amounts).
 def yen(value: int | None, locale: str | None = None) -> str:
     """An amount of yen as the reader writes it: 1,234円 in Japanese,
     ¥1,234 in English, the locale's own separators and sign elsewhere."""
     if value is None:
         return ""
-    locale = locale or current()
-    if locale == "ja":
-        return babel_numbers.format_decimal(int(value), locale="ja") + "円"
-    return babel_numbers.format_currency(int(value), "JPY", locale=locale)
+    language = _babel_locale(locale or current())
+    if language.language == "ja":
+        return language.decimal_formats[None].apply(int(value), language) + "円"
+    return language.currency_formats["standard"].apply(int(value), language, currency="JPY", currency_digits=True)
 
 
 def number(value: int | None, locale: str | None = None) -> str:
     """A whole number with the locale's group separators (points, counts)."""
     if value is None:
         return ""
-    return babel_numbers.format_decimal(int(value), locale=locale or current())
+    language = _babel_locale(locale or current())
+    return language.decimal_formats[None].apply(int(value), language)
 
 
 def points(value: int | None) -> str:
@@ -177,7 +219,7 @@ def jst(value: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M", locale: str | No
     locale = locale or current()
     if locale == "ja":
         return local.strftime(fmt)
-    language = Locale.parse(locale)
+    language = _babel_locale(locale)
     day, time = _skeletons(fmt)
     parts = [babel_dates.format_skeleton(s, local, locale=language, fuzzy=True) if s else "" for s in (day, time)]
     if all(parts):
@@ -192,7 +234,7 @@ def date(value: dt.date | None, locale: str | None = None, fmt: str = "%Y/%m/%d"
     locale = locale or current()
     if locale == "ja":
         return value.strftime(fmt)
-    return babel_dates.format_date(value, "medium", locale=Locale.parse(locale))
+    return babel_dates.format_date(value, "medium", locale=_babel_locale(locale))
 
 
 def init_app(app: Flask) -> None:
@@ -202,6 +244,15 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(TRANSLATIONS / part) for part in PARTS)
     babel.init_app(app, locale_selector=select_locale)
     babel.domain_instance = PartsDomain(domain=app.config.get("BABEL_DOMAIN", "messages"))
+    # The templates' _() and friends straight to the domain's catalogue (the
+    # only domain), as Flask-Babel's own callables do through get_domain().
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _catalogue().ugettext(s),
+        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+    )
     app.jinja_env.globals["current_language"] = current
     app.jinja_env.globals["html_lang"] = lambda: HTML_LANG.get(current(), "ja")
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES

@@ -167,7 +167,7 @@ def parse_grant_amount(raw: str) -> int:
     """A grant amount: positive whole points, typed as a yen amount is."""
     try:
         return amounts.parse_yen(raw, maximum=GRANT_MAX_AMOUNT, unit="points",
-                                 too_large=gettext("1回の付与は%(points)sポイントまでです。", points=i18n.number(GRANT_MAX_AMOUNT)))
+                                 too_large=lambda: gettext("1回の付与は%(points)sポイントまでです。", points=i18n.number(GRANT_MAX_AMOUNT)))
     except amounts.AmountInvalid as invalid:
         raise MemberError(str(invalid)) from None
 

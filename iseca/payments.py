@@ -78,7 +78,7 @@ def parse_amount(raw: str | int | None, limit: int | None = None) -> int:
     Raises AmountInvalid with the message shown next to the field."""
     limit = max_amount() if limit is None else limit
     try:
-        return amounts.parse_yen(raw, maximum=limit, too_large=_("1回の決済は%(amount)sまでです。", amount=yen(limit)))
+        return amounts.parse_yen(raw, maximum=limit, too_large=lambda: _("1回の決済は%(amount)sまでです。", amount=yen(limit)))
     except amounts.AmountInvalid as invalid:
         raise AmountInvalid(str(invalid)) from None
 
