@@ -199,6 +199,7 @@ class CsvStream:
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         self._started = False
+        self.rows = 0  # rows written so far, the header not counted
 
     @property
     def replaced(self) -> int:
@@ -242,9 +243,11 @@ class CsvStream:
         for record in records:
             append(record)
             if len(batch) == rows_per_chunk:
+                self.rows += rows_per_chunk
                 yield self._records(batch)
                 batch.clear()
         if batch:
+            self.rows += len(batch)
             yield self._records(batch)
 
     def _records(self, batch: list) -> bytes:
@@ -266,7 +269,9 @@ class CsvStream:
             self._writer.writerow(self._cells(row))
             n += 1
             if n % rows_per_chunk == 0:
+                self.rows = n
                 yield self._take()
+        self.rows = n
         tail = self._take()
         if tail:
             yield tail

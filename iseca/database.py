@@ -215,6 +215,10 @@ def copy_csv_records(statement):
               for name, value in compiled.construct_params().items()}
     cursor = connection.connection.driver_connection.cursor()
     try:
+        # No JIT for the export: it would compile the plan's expressions for
+        # 0.3–0.4 s before the first row, longer than it saves on a streamed
+        # read that does little per row. For this transaction only.
+        cursor.execute("SET LOCAL jit = off")
         with cursor.copy(f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv)", params) as copy:
             # One CopyData message per row (PostgreSQL's protocol), so each
             # block is exactly one record.

@@ -148,19 +148,11 @@ def _csv_response(name: str, encoding: str, header: list[str], rows, identifiers
     header = csv_header(header)
 
     def generate():
-        count = 0
-
-        def counted():
-            nonlocal count
-            for row in rows:
-                count += 1
-                yield row
-
         if records:
-            yield from stream.chunks_of_records(header, counted())
+            yield from stream.chunks_of_records(header, rows)
         else:
-            yield from stream.chunks(header, counted())
-        current_app.logger.info("CSV %s: %d rows, %d characters replaced by 〓", name, count, stream.replaced)
+            yield from stream.chunks(header, rows)
+        current_app.logger.info("CSV %s: %d rows, %d characters replaced by 〓", name, stream.rows, stream.replaced)
 
     return Response(
         stream_with_context(generate()),
