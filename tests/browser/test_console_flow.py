@@ -79,6 +79,7 @@ def test_staff_console_path_and_the_business_finds_who_cancelled(new_context):
     owner.get_by_role("navigation", name="メニュー").get_by_text("操作履歴").click()
     owner.get_by_label("操作", exact=True).select_option("payment_cancelled")
     owner.get_by_role("button", name="検索").click()
+    owner.wait_for_url("**action=payment_cancelled*")  # the filtered list, not the one before it
     row = owner.get_by_role("row", name=re.compile(payment.number))
     assert f"store:{store.code}" in row.inner_text() and kept.number not in owner.content()
     screenshot(owner, "cms-audit")
