@@ -3,7 +3,7 @@ Python time it spends, in-process (Flask's test client) on PostgreSQL; and
 the CPU of a trivial page logged in beside the same page anonymous (what the
 login costs every request). Not a test: it prints figures.
 
-    .venv/bin/python bench/payment_profile.py [--requests 300] [--show-sql] [--profile]
+    .venv/bin/python bench/payment_profile.py [--requests 1000] [--show-sql] [--profile]
         [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Python time is the request's wall time minus the time spent waiting for the
@@ -18,6 +18,7 @@ import os
 import pstats
 import re
 import secrets
+import statistics
 import sys
 import time
 import uuid
@@ -36,7 +37,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("ISECA_BENCH_DATABASE_URL",
                                                         "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--show-sql", action="store_true", help="print the statements of one request")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
     parser.add_argument("--dump", help="with --profile: also write the cProfile data to this file")
@@ -110,8 +111,13 @@ def main() -> int:
         cpu = time.process_time()
         if profiler:
             profiler.enable()
+        rounds = []  # CPU per charge of each run of 100: the least is the one other processes disturbed least
         for i in range(args.requests):
+            if i % 100 == 0:
+                round_cpu = time.process_time()
             charge(i)
+            if i % 100 == 99:
+                rounds.append((time.process_time() - round_cpu) / 100)
         if profiler:
             profiler.disable()
         wall = time.perf_counter() - wall
@@ -128,6 +134,9 @@ def main() -> int:
         print(f"per request: {wall / n * 1000:.2f} ms wall, {db_wait / n * 1000:.2f} ms waiting for PostgreSQL, "
               f"{(wall - db_wait) / n * 1000:.2f} ms Python (test client included); "
               f"CPU of this process {cpu / n * 1000:.2f} ms (steadier than wall time on a busy machine)")
+        if rounds:
+            print(f"CPU per charge in runs of 100: least {min(rounds) * 1000:.2f} ms, "
+                  f"median {statistics.median(rounds) * 1000:.2f} ms ({len(rounds)} runs)")
         print(f"trivial request GET {args.trivial_path}: logged in {logged_in:.2f} ms CPU, anonymous {anonymous:.2f} ms CPU "
               f"({logged_in / anonymous:.2f}x)")
         if profiler:
@@ -144,7 +153,7 @@ def main() -> int:
     return 0
 
 
-def trivial_cpu(logged_in, anonymous, path: str, rounds: int = 5, requests: int = 200) -> tuple[float, float]:
+def trivial_cpu(logged_in, anonymous, path: str, rounds: int = 10, requests: int = 200) -> tuple[float, float]:
     """CPU ms per request of `path` for a logged-in client and an anonymous
     one, alternating in rounds; the least of the rounds (the one the other
     processes on the machine disturbed least)."""
