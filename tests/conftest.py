@@ -130,8 +130,13 @@ def backend(request) -> str:
 def _empty_all_tables() -> None:
     tables = list(reversed(db.metadata.sorted_tables))
     if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # DELETE, dependants first, and the id sequences back to 1: on a few
+        # rows this takes milliseconds where TRUNCATE of every table takes
+        # about 0.2 s (new files for each table), after every test.
+        db.session.execute(text("; ".join(f'DELETE FROM "{t.name}"' for t in tables)))
+        db.session.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                "WHERE c.relkind = 'S' AND n.nspname = current_schema()"))
     else:
         for table in tables:
             db.session.execute(table.delete())
