@@ -144,7 +144,8 @@ def rebuild() -> int:
     return db.session.scalar(select(func.count()).select_from(RegisterDayTotal))
 
 
-def _as_date(value) -> dt.date:
+def as_date(value) -> dt.date:
+    """A day read back from the database (SQLite gives the text of a DATE)."""
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
@@ -152,12 +153,12 @@ def differences() -> list[str]:
     """Where the kept totals and the payments disagree, one line each."""
     table = RegisterDayTotal.__table__
     kept = {
-        (_as_date(r.day), r.register_id, str(r.method)): r
+        (as_date(r.day), r.register_id, str(r.method)): r
         for r in db.session.execute(select(table))
     }
     problems = []
     for r in db.session.execute(from_payments()):
-        key = (_as_date(r.day), r.register_id, str(r.method))
+        key = (as_date(r.day), r.register_id, str(r.method))
         row = kept.pop(key, None)
         expected = tuple(int(getattr(r, name)) for name in COUNTERS)
         found = tuple(int(getattr(row, name)) for name in COUNTERS) if row is not None else None

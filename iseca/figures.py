@@ -18,7 +18,7 @@ from .models import (
     PaymentStatus, PeriodStatus, Settlement, SettlementPeriod, SettlementStatus, Store,
 )
 from .timeutil import start_of_day_utc
-from .day_totals import jst_day
+from .day_totals import as_date, jst_day
 
 TOP_STORES = 10
 
@@ -79,7 +79,7 @@ def city_figures(date_from: dt.date, date_to: dt.date) -> CityFigures:
         .order_by(Campaign.ends_on, Campaign.id)
     )]
     day = jst_day(Payment.created_at)
-    f.daily = [(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)), n, int(yen), members)
+    f.daily = [(as_date(d), n, int(yen), members)
                for d, n, yen, members in db.session.execute(
         select(day, func.count(), func.sum(Payment.amount), func.count(Payment.member_id.distinct()))
         .where(_between(Payment.created_at, date_from, date_to))

@@ -24,7 +24,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from . import settlement
 from .cancellation import deadline_column
 from .csvexport import neutralise
-from .day_totals import jst_day
+from .day_totals import as_date, jst_day
 from .extensions import db
 from .i18n import N_
 from .models import (
@@ -234,7 +234,7 @@ def _seek(f: UsageFilter, offset: int) -> tuple[dt.date | None, int]:
     for day, n in per_day:
         n = int(n or 0)
         if left < n:
-            return (dt.date.fromisoformat(day) if isinstance(day, str) else day), left
+            return as_date(day), left
         left -= n
     return None, offset
 
@@ -359,10 +359,6 @@ class DailyReport:
         return by_day.get(day, [])
 
 
-def _as_date(day) -> dt.date:
-    return dt.date.fromisoformat(day) if isinstance(day, str) else day
-
-
 def daily_totals(f: UsageFilter, page: int | None = None, days_per_page: int | None = None) -> DailyReport:
     """日計: for each day and register, the payments made that day and the
     cancellations made that day (what the till saw), for the till check at
@@ -386,7 +382,7 @@ def daily_totals(f: UsageFilter, page: int | None = None, days_per_page: int | N
     day_count = 0
     if page is not None:
         days_per_page = days_per_page or DAYS_PER_PAGE
-        all_days = [_as_date(d) for d in db.session.scalars(
+        all_days = [as_date(d) for d in db.session.scalars(
             select(T.day).where(*where, active).group_by(T.day).order_by(T.day.desc()))]
         day_count = len(all_days)
         pages = max(1, -(-day_count // days_per_page))
@@ -405,7 +401,7 @@ def daily_totals(f: UsageFilter, page: int | None = None, days_per_page: int | N
     for day, register_id, payment_count, payment_sum, cancel_count, cancel_sum in db.session.execute(stmt):
         if not (payment_count or cancel_count):
             continue
-        day = _as_date(day)
+        day = as_date(day)
         lines[(day, register_id)] = DailyLine(
             day=day, store_code="", store_name="", register_name="", register_id=register_id,
             payment_count=int(payment_count), payment_sum=int(payment_sum),
