@@ -347,6 +347,7 @@ class DailyReport:
     days: list[tuple[dt.date, DailyLine]] = field(default_factory=list)
     page: int = 1
     pages: int = 1
+    per_page: int = DAYS_PER_PAGE  # days a page
     day_count: int = 0  # days with a payment or a cancellation in the whole filter
 
     def lines_of(self, day: dt.date) -> list[DailyLine]:
@@ -380,8 +381,8 @@ def daily_totals(f: UsageFilter, page: int | None = None, days_per_page: int | N
     ).one())
     pages = page_number = 1
     day_count = 0
+    days_per_page = days_per_page or DAYS_PER_PAGE
     if page is not None:
-        days_per_page = days_per_page or DAYS_PER_PAGE
         all_days = [as_date(d) for d in db.session.scalars(
             select(T.day).where(*where, active).group_by(T.day).order_by(T.day.desc()))]
         day_count = len(all_days)
@@ -389,7 +390,8 @@ def daily_totals(f: UsageFilter, page: int | None = None, days_per_page: int | N
         page_number = min(max(1, page), pages)
         shown = all_days[(page_number - 1) * days_per_page:page_number * days_per_page]
         if not shown:
-            return DailyReport(lines=[], totals=total, page=page_number, pages=pages, day_count=day_count)
+            return DailyReport(lines=[], totals=total, page=page_number, pages=pages, per_page=days_per_page,
+                               day_count=day_count)
         where = [*where, T.day >= shown[-1], T.day <= shown[0]]
     stmt = (
         select(T.day, T.register_id, func.sum(T.payment_count), func.sum(T.payment_sum), func.sum(T.cancel_count),
@@ -428,7 +430,7 @@ def daily_totals(f: UsageFilter, page: int | None = None, days_per_page: int | N
         target.cancel_count += line.cancel_count
         target.cancel_sum += line.cancel_sum
     return DailyReport(lines=ordered, totals=total, days=sorted(days.items(), reverse=True),
-                       page=page_number, pages=pages, day_count=day_count or len(days))
+                       page=page_number, pages=pages, per_page=days_per_page, day_count=day_count or len(days))
 
 
 JST_OFFSET = dt.timezone(dt.timedelta(hours=9), "JST")  # Japan keeps no daylight saving time

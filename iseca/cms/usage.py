@@ -220,7 +220,6 @@ def usage_daily():
         several_stores=current_user.kind == AccountKind.BUSINESS,
         csv_encodings=encoding_choices(),
         printed_at=utcnow(),
-        per_page_days=usage.DAYS_PER_PAGE,
     )
 
 
