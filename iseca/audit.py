@@ -10,7 +10,7 @@ from typing import Any, Iterator
 from flask import has_request_context, request
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 
 from .database import contains_text
 from .extensions import db
@@ -66,6 +66,25 @@ def write(action: str, target_type: str, target_id: int, details: dict[str, Any]
     same transaction as the change."""
     db.session.connection().execute(_INSERT, _values(action, target_type, target_id, details, actor=actor,
                                                      business_id=business_id))
+
+
+_ROW_PARAMETERS = ("at", "actor_account_id", "actor_label", "action", "target_type", "ip_address", "business_id")
+
+
+def insert_from(target_id, details):
+    """`write` as an INSERT … SELECT whose target id and details are SQL
+    expressions (of a row written in the same statement) and whose other
+    columns are the parameters `parameters` gives."""
+    table = AuditLog.__table__
+    source = select(*[bindparam(f"audit_{name}", type_=table.c[name].type) for name in _ROW_PARAMETERS],
+                    target_id, details)
+    return insert(table).from_select([*_ROW_PARAMETERS, "target_id", "details"], source)
+
+
+def parameters(action: str, target_type: str, *, actor: Account, business_id: int | None) -> dict[str, Any]:
+    """The parameters of an `insert_from` statement: who, what, from where."""
+    values = _values(action, target_type, None, None, actor=actor, business_id=business_id)
+    return {f"audit_{name}": values[name] for name in _ROW_PARAMETERS}
 
 
 def _values(action, target_type, target_id, details, *, actor, actor_label=None, business_id) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, case, delete, func, insert, literal, select, union_all
+from sqlalchemy import Date, case, delete, func, insert, literal, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
@@ -90,6 +90,23 @@ def _upsert(dialect_name: str):
             set_={name: table.c[name] + getattr(stmt.excluded, name) for name in COUNTERS},
         )
     return _UPSERTS[dialect_name]
+
+
+def payment_upsert_postgresql(source):
+    """The counting of one payment as an upsert whose row comes from
+    `source` (a SELECT of day, register_id, method, store_id, business_id
+    and payment_sum: one row, or none for nothing to count), for a
+    PostgreSQL statement that writes the payment in the same round trip."""
+    table = RegisterDayTotal.__table__
+    counts = source.add_columns(*[literal_column(str(n)) for n in (1, 0, 0, 0, 0)])
+    stmt = postgresql.insert(table).from_select(
+        ["day", "register_id", "method", "store_id", "business_id", "payment_sum",
+         "payment_count", "cancelled_count", "cancelled_sum", "cancel_count", "cancel_sum"], counts)
+    # A payment adds to its two counters only (the statement stays short: see payments._constant).
+    return stmt.on_conflict_do_update(
+        index_elements=list(KEY),
+        set_={name: table.c[name] + getattr(stmt.excluded, name) for name in ("payment_count", "payment_sum")},
+    )
 
 
 def _add(rows: list[dict]) -> None:

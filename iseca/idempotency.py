@@ -146,6 +146,13 @@ _FINISH = (update(_KEYS)
 _FINISH_WITH_PAYMENT = _FINISH.values(payment_id=bindparam("payment_id", type_=_KEYS.c.payment_id.type))
 
 
+def finish_with_payment(payment_id, result):
+    """`finish` as a statement of SQL expressions (the payment's id and the
+    result built in the database), for a statement that writes the payment
+    in the same round trip; parameters account_id_ and key_."""
+    return _FINISH.values(payment_id=payment_id, result=result)
+
+
 def stored(account_id: int, key: str | None) -> tuple[int | None, dict[str, Any]] | None:
     """(payment id, result) recorded under the account's key, or None (found by its unique index)."""
     if not valid_key(key):

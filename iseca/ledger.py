@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from sqlalchemy import BigInteger, Integer, and_, bindparam, case, func, insert, or_, select, text, union_all, update
+from sqlalchemy import BigInteger, Integer, and_, bindparam, case, func, insert, literal_column, or_, select, text, union_all, update
 from sqlalchemy.orm.util import identity_key
 
 from . import database
@@ -171,10 +171,7 @@ def _write(kind: LedgerTransactionKind, movements: list[tuple[int, int]], *, act
     # In account id order, whatever the direction, so that any two
     # transactions (a payment and a cancellation too) lock rows in one order.
     ordered = sorted(movements)
-    params: dict = {}
-    for i, (account_id, amount) in enumerate(ordered):
-        params[f"a{i}"] = account_id
-        params[f"d{i}"] = amount
+    params: dict = movement_parameters(ordered)
     if rows_locked or conn.dialect.name == "sqlite":
         # The rows are locked already (by `spend` on PostgreSQL; SQLite's
         # writer holds the whole database): one conditional UPDATE for all.
@@ -188,11 +185,11 @@ def _write(kind: LedgerTransactionKind, movements: list[tuple[int, int]], *, act
                                                 "created_at": at}).scalar_one()
     params["t"] = txn_id
     conn.execute(_insert_entries(len(ordered)), params)
-    _expire_balances([a for a, _ in ordered])
+    expire_balances([a for a, _ in ordered])
     return txn_id
 
 
-def _expire_balances(account_ids: Iterable[int]) -> None:
+def expire_balances(account_ids: Iterable[int]) -> None:
     """Ledger accounts the session holds read their new balance when next used."""
     session = db.session()
     for account_id in account_ids:
@@ -349,23 +346,23 @@ def _lock_spendable(conn, member_id: int, store_id: int, day: dt.date) -> tuple[
     return members, store_id_found
 
 
-def spend(
-    member_id: int,
-    store_id: int,
-    amount: int,
-    *,
-    kind: LedgerTransactionKind = LedgerTransactionKind.PAYMENT,
-    actor: Account | None = None,
-    memo: str = "",
-    at: dt.datetime | None = None,
-) -> Spent:
-    """決済の引き落とし: `amount` points from the member's accounts whose
-    campaign runs on the day of `at` (soonest-expiring first) to the store's
-    account. The accounts are chosen, locked and split here, in one place.
-    Raises InsufficientBalance (nothing moved) when they hold too little."""
+@dataclass
+class SpendPlan:
+    """A payment's movement, decided under the accounts' row locks and not
+    yet written: (ledger account id, signed amount) pairs in account id
+    order, what the member can still spend that day after it, and the
+    campaign drawn from (None when several)."""
+
+    movements: list[tuple[int, int]]
+    balance_after: int
+    campaign_id: int | None
+
+
+def plan_spend(member_id: int, store_id: int, amount: int, *, at: dt.datetime) -> SpendPlan:
+    """The accounts of `spend` chosen, locked and split (soonest-expiring
+    campaign first); InsufficientBalance when they hold too little."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise LedgerError("a payment is a positive whole number of yen")
-    at = at or utcnow()
     accounts, store_account_id = _lock_spendable(connection(), member_id, store_id, jst_date(at))
     available = sum(a.balance for a in accounts)
     if available < amount:
@@ -382,9 +379,67 @@ def spend(
         if remaining == 0:
             break
     movements.append((store_account_id or store_account(store_id).id, amount))
-    # Locked above, in id order: one UPDATE moves every balance.
-    txn_id = _write(kind, movements, actor_id=actor.id if actor else None, memo=memo, at=at, rows_locked=True)
-    return Spent(txn_id, available - amount, campaign_ids.pop() if len(campaign_ids) == 1 else None)
+    # In account id order, whatever the direction, as every movement locks.
+    movements.sort()
+    return SpendPlan(movements, available - amount, campaign_ids.pop() if len(campaign_ids) == 1 else None)
+
+
+def spend(
+    member_id: int,
+    store_id: int,
+    amount: int,
+    *,
+    kind: LedgerTransactionKind = LedgerTransactionKind.PAYMENT,
+    actor: Account | None = None,
+    memo: str = "",
+    at: dt.datetime | None = None,
+) -> Spent:
+    """決済の引き落とし: `amount` points from the member's accounts whose
+    campaign runs on the day of `at` (soonest-expiring first) to the store's
+    account. The accounts are chosen, locked and split here, in one place.
+    Raises InsufficientBalance (nothing moved) when they hold too little."""
+    at = at or utcnow()
+    plan = plan_spend(member_id, store_id, amount, at=at)
+    # Locked by plan_spend, in id order: one UPDATE moves every balance.
+    txn_id = _write(kind, plan.movements, actor_id=actor.id if actor else None, memo=memo, at=at, rows_locked=True)
+    return Spent(txn_id, plan.balance_after, plan.campaign_id)
+
+
+def movement_parameters(movements: list[tuple[int, int]]) -> dict[str, int]:
+    """The a0…/d0… parameters of `update_balances` and `movement_ctes`."""
+    params: dict[str, int] = {}
+    for i, (account_id, amount) in enumerate(movements):
+        params[f"a{i}"] = account_id
+        params[f"d{i}"] = amount
+    return params
+
+
+@functools.cache
+def movement_ctes(n: int):
+    """A movement of `n` locked accounts (a0…/d0…) as data-modifying CTEs of
+    one PostgreSQL statement, for a caller that writes more rows from the
+    transaction's id in the same round trip: (`moved`, the number of
+    balances changed, to compare with `n`; `tx`, the transaction, with its
+    `id`, inserted only when every balance moved; the entries' CTE, to add to
+    the statement). Parameters: a0…/d0…, tx_kind, tx_at, tx_actor, tx_memo:
+    none named as a column, since SQLAlchemy adds a parameter named as a
+    column of an UPDATE's table to what that UPDATE sets, CTEs included."""
+    moved_rows = _update_balances(n).returning(_ACCOUNTS.c.id).cte("moved")
+    moved = select(func.count()).select_from(moved_rows).scalar_subquery()
+    t = _TRANSACTIONS
+    tx = (
+        insert(t)
+        .from_select(["kind", "created_at", "actor_account_id", "memo"],
+                     select(bindparam("tx_kind", type_=t.c.kind.type), bindparam("tx_at", type_=t.c.created_at.type),
+                            bindparam("tx_actor", type_=Integer), bindparam("tx_memo", type_=t.c.memo.type))
+                     .where(moved == literal_column(str(int(n)))))
+        .returning(t.c.id)
+        .cte("tx")
+    )
+    rows = [select(tx.c.id, bindparam(f"a{i}", type_=Integer), bindparam(f"d{i}", type_=BigInteger)) for i in range(n)]
+    entries = insert(_ENTRIES).from_select(["transaction_id", "account_id", "amount"],
+                                           rows[0] if n == 1 else union_all(*rows)).cte("entries")
+    return moved, tx, entries
 
 
 def member_balance(member_id: int, on: dt.date | None = None) -> int:

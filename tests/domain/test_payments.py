@@ -158,6 +158,71 @@ def test_every_payment_has_one_balanced_ledger_transaction_and_audit_entry(app):
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "payment_created")).target_id == payment.id
 
 
+@pytest.mark.parametrize("campaigns", [1, 2])
+def test_a_payment_writes_the_same_rows_on_every_database(app, campaigns):
+    """PostgreSQL writes a payment in one statement, SQLite in several: the
+    rows are the same (from one campaign or two: two or three entries)."""
+    from iseca.models import AuditLog, IdempotencyKey, LedgerAccount, LedgerEntry, RegisterDayTotal
+
+    store, actor = _actor()
+    member, card = factories.make_card_member(1_000, factories.make_campaign(name="後", ends_on=dt.date(2099, 12, 31)))
+    if campaigns == 2:
+        ledger.grant(member.id, factories.make_campaign(name="先", ends_on=dt.date(2098, 3, 31)), 500)
+    db.session.commit()
+    accounts_before = {a.id: (a.kind, a.member_id, a.store_id, a.campaign_id, a.balance)
+                       for a in db.session.scalars(select(LedgerAccount))}
+    key = secrets.token_urlsafe(24)
+    result = payments.pay_once(actor, key, member, store.registers[0], 700, PaymentMethod.STORE_SCAN, card=card)
+    db.session.commit()
+    db.session.expire_all()
+
+    payment = db.session.get(Payment, result.payment_id)
+    assert result.number == payment.number == payments.new_payment_number(payment.created_at, payment.ledger_transaction_id)
+    assert result.balance_after == ledger.member_balance(member.id) == 1_000 + 500 * (campaigns - 1) - 700
+    assert payment.campaign_id is (None if campaigns == 2 else payment.campaign_id)
+    entries = {e.account_id: e.amount for e in db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.transaction_id == payment.ledger_transaction_id))}
+    assert len(entries) == campaigns + 1 and sum(entries.values()) == 0
+    for account in db.session.scalars(select(LedgerAccount)):
+        kind, member_id, store_id, campaign_id, balance = accounts_before.get(account.id, (account.kind, None, store.id, None, 0))
+        # Only the balances moved, each by its entry.
+        assert (account.kind, account.member_id, account.store_id, account.campaign_id) == (kind, member_id, store_id, campaign_id)
+        assert account.balance == balance + entries.get(account.id, 0)
+    row = db.session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == key))
+    assert row.payment_id == payment.id
+    assert row.result == {"payment_id": payment.id, "number": payment.number, "amount": 700,
+                          "balance_after": result.balance_after}
+    assert abs((row.created_at - payment.created_at).total_seconds()) < 60
+    audit_row = db.session.scalar(select(AuditLog).where(AuditLog.action == "payment_created"))
+    assert (audit_row.target_type, audit_row.target_id, audit_row.actor_account_id) == ("payment", payment.id, actor.id)
+    assert audit_row.actor_label == f"store:{store.code}" and audit_row.business_id == store.business_id
+    assert audit_row.details == {"number": payment.number, "amount": 700, "method": "store_scan",
+                                 "register_id": store.registers[0].id, "member_code": member.code}
+    total = db.session.scalar(select(RegisterDayTotal))
+    assert (total.register_id, total.store_id, total.method, total.payment_count, total.payment_sum) == \
+        (store.registers[0].id, store.id, PaymentMethod.STORE_SCAN, 1, 700)
+    assert (total.cancelled_count, total.cancelled_sum, total.cancel_count, total.cancel_sum) == (0, 0, 0, 0)
+    assert ledger.verify_books() == []
+
+
+@pytest.mark.parametrize("entries", [2, 3, 5])
+def test_the_one_statement_payment_sets_nothing_but_balances_and_the_keys_result(entries):
+    """SQLAlchemy adds a parameter named as a column of an UPDATE's table to
+    what the UPDATE sets, CTEs included: none of the statement's parameters
+    may be so named, or a payment would rewrite the accounts it moves."""
+    import re
+
+    from sqlalchemy.dialects import postgresql
+
+    statement = payments._recorded_payment_statement(entries)
+    dialect = postgresql.psycopg.dialect()
+    parameters = list(statement.compile(dialect=dialect).params)
+    sql = str(statement.compile(dialect=dialect, column_keys=parameters))
+    sets = {table: re.findall(r"(\w+)=", clause)
+            for table, clause in re.findall(r"UPDATE (\w+) SET (.*?) (?:WHERE|FROM)", sql, flags=re.S)}
+    assert sets == {"ledger_accounts": ["balance"], "idempotency_keys": ["payment_id", "result"]}
+
+
 # --- who pays ---------------------------------------------------------------
 
 def test_card_number_typed_with_full_width_digits_and_hyphens_is_read(app):
