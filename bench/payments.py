@@ -4,12 +4,18 @@ with as many clients, from the same machine and run. Not a test: it prints
 figures.
 
     .venv/bin/python bench/payments.py [--workers 4] [--tills 1,16,32] [--seconds 15]
-        [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+        [--client wrk|python] [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 It makes two scratch databases (one for the app, one for pgbench) and drops
 them at the end. Every till logs in as a store, reads its cards once (as a
 clerk does when the customer shows the card), then charges 1 yen at a time
 with a fresh idempotency key: the same request path as the 「決済する」 button.
+
+The charges are sent by wrk (`apt-get install wrk`), a load generator in C
+as pgbench is on its side, so that the machine's two cores go to the app
+and the database rather than to the client; without wrk (or with
+--client python) by a thread per till here. With wrk the payments counted
+are also counted in the database afterwards ("payments stored").
 """
 from __future__ import annotations
 
@@ -18,12 +24,15 @@ import http.client
 import http.cookies
 import os
 import re
+import resource
 import secrets
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -145,6 +154,104 @@ def pgbench(url: str, clients_list: list[int], seconds: int) -> dict[int, float]
     return tps
 
 
+def open_till(port: int, code: str, cards: list[str]) -> tuple[Client, str, list[tuple[str, str]]]:
+    """A till logged in as the store `code` that has read `cards` (as a
+    clerk does when the customer shows the card): its client, its form's
+    CSRF token and the (payer, register) of each card."""
+    client = Client(port)
+    status, _, page = client.request("GET", "/terminal/login")
+    token = CSRF_RE.search(page).group(1)
+    status, _, _ = client.request("POST", "/terminal/login", {"csrf_token": token, "code": code, "password": PASSWORD})
+    assert status == 303, f"login {status}"
+    _, _, page = client.request("GET", "/terminal/pay")
+    token = CSRF_RE.search(page).group(1)
+    refs = []
+    for number in cards:
+        status, headers, _ = client.request("POST", "/terminal/pay", {"csrf_token": token, "code": number})
+        assert status == 303, f"scan {status}"
+        query = parse_qs(urlsplit(headers["Location"]).query)
+        refs.append((query["payer"][0], query["register"][0]))
+    return client, token, refs
+
+
+def cards_of_till(numbers: list[str], index: int, clients: int) -> list[str]:
+    """Each till its own customers (none shared: no till waits on another's row locks)."""
+    return (numbers[index::clients] or numbers)[:20]
+
+
+WRK_SCRIPT = """
+-- {tills} tills over {threads} threads; each thread rotates over its own tills,
+-- each till over its own customers; every request a fresh idempotency key.
+local tills = {{
+{rows}
+}}
+local next_thread = 0
+function setup(thread)
+  thread:set("thread_index", next_thread)
+  next_thread = next_thread + 1
+end
+local mine, counter
+function init(args)
+  mine = {{}}
+  for i = thread_index + 1, #tills, {threads} do mine[#mine + 1] = tills[i] end
+  counter = 0
+end
+function request()
+  counter = counter + 1
+  local till = mine[(counter % #mine) + 1]
+  local ref = till.refs[(math.floor(counter / #mine) % #till.refs) + 1]
+  local body = till.form .. ref .. "&key=" .. string.format("{nonce}%02d%012d", thread_index, counter)
+  return wrk.format("POST", "/terminal/pay/charge",
+    {{["Cookie"] = till.cookie, ["Content-Type"] = "application/x-www-form-urlencoded"}}, body)
+end
+function done(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+    summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max, 0))
+end
+"""
+
+
+def _lua(text: str) -> str:
+    return '"' + "".join(c if (c.isascii() and c.isalnum()) or c in "-_.~%=&;: " else "\\%03d" % ord(c) for c in text) + '"'
+
+
+def drive_wrk(port: int, store_codes: list[str], numbers: list[str], clients: int, seconds: float, db_url: str):
+    """The tills' charges sent by wrk (a load generator in C, as pgbench is
+    for its side): the tills log in and read their cards first, here."""
+    from sqlalchemy import create_engine, text
+
+    rows = []
+    for index in range(clients):
+        client, token, refs = open_till(port, store_codes[index % len(store_codes)], cards_of_till(numbers, index, clients))
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        form = urlencode({"csrf_token": token, "amount": "1"}) + "&"
+        payer_refs = ", ".join(_lua(urlencode({"payer": p, "register": r})) for p, r in refs)
+        rows.append(f"  {{cookie = {_lua(cookie)}, form = {_lua(form)}, refs = {{{payer_refs}}}}},")
+        client.conn.close()
+    threads = min(clients, 2)
+    script = WRK_SCRIPT.format(tills=clients, threads=threads, rows="\n".join(rows), nonce=secrets.token_hex(3))
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM payments")).scalar()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        out = subprocess.run(["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{seconds:g}s", "--timeout", "30s",
+                              "-s", f.name, f"http://127.0.0.1:{port}/"], check=True, capture_output=True, text=True).stdout
+    finally:
+        os.unlink(f.name)
+    after_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with engine.connect() as conn:
+        made = conn.execute(text("SELECT count(*) FROM payments")).scalar() - before
+    engine.dispose()
+    requests, duration_us, bad_status, socket_errors, p50, p99, _, _ = map(int, re.search(r"RESULT (.*)", out).group(1).split())
+    cpu = (after_usage.ru_utime - usage.ru_utime) + (after_usage.ru_stime - usage.ru_stime)
+    return {"elapsed": duration_us / 1e6, "ok": requests - bad_status, "made": made, "p50": p50 / 1000, "p99": p99 / 1000,
+            "statuses": {"3xx": requests - bad_status, "other": bad_status, "socket errors": socket_errors}, "cpu": cpu}
+
+
 def drive(port: int, store_codes: list[str], numbers: list[str], clients: int, seconds: float):
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -154,21 +261,7 @@ def drive(port: int, store_codes: list[str], numbers: list[str], clients: int, s
     stop_at = [0.0]
 
     def till(index: int):
-        client = Client(port)
-        code = store_codes[index % len(store_codes)]
-        status, _, page = client.request("GET", "/terminal/login")
-        token = CSRF_RE.search(page).group(1)
-        status, _, _ = client.request("POST", "/terminal/login", {"csrf_token": token, "code": code, "password": PASSWORD})
-        assert status == 303, f"login {status}"
-        _, _, page = client.request("GET", "/terminal/pay")
-        token = CSRF_RE.search(page).group(1)
-        refs = []
-        mine = numbers[index::clients] or numbers
-        for number in mine[:20]:
-            status, headers, _ = client.request("POST", "/terminal/pay", {"csrf_token": token, "code": number})
-            assert status == 303, f"scan {status}"
-            query = parse_qs(urlsplit(headers["Location"]).query)
-            refs.append((query["payer"][0], query["register"][0]))
+        client, token, refs = open_till(port, store_codes[index % len(store_codes)], cards_of_till(numbers, index, clients))
         ready.wait()
         go.wait()
         mine_lat, mine_status = [], {}
@@ -205,10 +298,15 @@ def main() -> int:
                                                         "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread when > 1)")
+    parser.add_argument("--worker-class", choices=["sync", "gthread"], default=None,
+                        help="gunicorn's worker class (default: sync, gthread when --threads > 1)")
     parser.add_argument("--tills", default="1,16,32", help="numbers of concurrent tills, one run each")
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--stores", type=int, default=8)
     parser.add_argument("--cards", type=int, default=200)
+    parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
+                        help="what sends the charges: wrk (Debian's package; the default when installed) or "
+                             "Python threads (more CPU of the machine's own per request)")
     args = parser.parse_args()
     tills = [int(n) for n in args.tills.split(",")]
 
@@ -232,7 +330,8 @@ def main() -> int:
                "ISECA_REQUEST_LOG": "false"}
         command = [str(ROOT / ".venv/bin/gunicorn"), "--chdir", str(ROOT), "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
                    "--log-level", "warning", "--keep-alive", "30"]
-        if args.threads > 1:
+        worker_class = args.worker_class or ("gthread" if args.threads > 1 else "sync")
+        if worker_class == "gthread":
             command += ["-k", "gthread", "--threads", str(args.threads)]
         server = subprocess.Popen(command + ["app:app"], env=env, start_new_session=True)
         deadline = time.time() + 30
@@ -245,10 +344,19 @@ def main() -> int:
                     raise RuntimeError("gunicorn did not start")
                 time.sleep(0.2)
         for clients in tills:
-            drive(port, store_codes, numbers, clients, 2)  # warm-up: connections, caches
-            cpu_before = time.process_time()
-            latencies, statuses, elapsed = drive(port, store_codes, numbers, clients, args.seconds)
-            runs.append((clients, latencies, statuses, elapsed, time.process_time() - cpu_before, os.getloadavg()[0]))
+            if args.client == "wrk":
+                drive_wrk(port, store_codes, numbers, clients, 2, db_url)  # warm-up: connections, caches
+                run = drive_wrk(port, store_codes, numbers, clients, args.seconds, db_url)
+            else:
+                drive(port, store_codes, numbers, clients, 2)
+                cpu_before = time.process_time()
+                latencies, statuses, elapsed = drive(port, store_codes, numbers, clients, args.seconds)
+                latencies.sort()
+                run = {"elapsed": elapsed, "ok": statuses.get(303, 0), "made": None, "statuses": dict(sorted(statuses.items())),
+                       "p50": statistics.median(latencies) * 1000 if latencies else float("nan"),
+                       "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000 if latencies else float("nan"),
+                       "cpu": time.process_time() - cpu_before}
+            runs.append((clients, run, os.getloadavg()[0]))
         check = create_engine(db_url)
         with check.connect() as conn:
             negative = conn.execute(text("SELECT count(*) FROM ledger_accounts WHERE kind = 'member' AND balance < 0")).scalar()
@@ -266,16 +374,14 @@ def main() -> int:
     tps = pgbench(args.url, tills, int(args.seconds))
     engine.dispose()
     print(f"machine: {os.cpu_count()} cores; load average (1 min) {load_before[0]:.2f} at the start, "
-          f"{os.getloadavg()[0]:.2f} at the end; gunicorn {args.workers} workers x {args.threads} threads; {args.seconds:.0f} s per run")
+          f"{os.getloadavg()[0]:.2f} at the end; gunicorn {args.workers} {worker_class} workers x {args.threads} threads; {args.seconds:.0f} s per run")
+    print(f"load generator: {args.client}")
     print(f"{'tills':>5} {'payments/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'pgbench tps':>12} {'ratio':>6}  statuses, load average, load generator CPU")
-    for clients, latencies, statuses, elapsed, client_cpu, load in runs:
-        ok = statuses.get(303, 0)
-        latencies.sort()
-        p50 = statistics.median(latencies) * 1000 if latencies else float("nan")
-        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000 if latencies else float("nan")
-        rate = ok / elapsed
-        print(f"{clients:>5} {rate:>11.1f} {p50:>8.1f} {p99:>8.1f} {tps[clients]:>12.1f} {rate / tps[clients]:>6.3f}  "
-              f"{dict(sorted(statuses.items()))}, {load:.2f}, {client_cpu / max(ok, 1) * 1000:.1f} ms per payment")
+    for clients, run, load in runs:
+        rate = run["ok"] / run["elapsed"]
+        made = "" if run["made"] is None else f", {run['made']} payments stored"
+        print(f"{clients:>5} {rate:>11.1f} {run['p50']:>8.1f} {run['p99']:>8.1f} {tps[clients]:>12.1f} {rate / tps[clients]:>6.3f}  "
+              f"{run['statuses']}{made}, {load:.2f}, {run['cpu'] / max(run['ok'], 1) * 1000:.2f} ms per payment")
     print(f"rows in payments incl. warm-ups: {payments}")
     print(f"books: negative member balances {negative}, unbalanced transactions {unbalanced}")
     return 0 if negative == 0 and unbalanced == 0 else 1
