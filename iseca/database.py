@@ -1,10 +1,13 @@
 """Engine settings that the ORM cannot express, one INSERT that ignores a taken key, and the one LIKE rule of every search."""
 from __future__ import annotations
 
+import select
 import sqlite3
 
 from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import Pool
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -43,6 +46,37 @@ def install_sqlite_pragmas() -> None:
     def _on_begin(conn):
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE" if _writing_request() else "BEGIN")
+
+
+_checking = False
+
+
+def install_disconnect_check() -> None:
+    """Before a pooled PostgreSQL connection is handed to a request, look
+    whether the server closed it while it sat idle (a restart, a terminated
+    backend: the server writes its FATAL message and closes the socket);
+    such a connection is thrown away and the pool opens a fresh one
+    (SQLAlchemy's "checkout" event raising DisconnectionError). One poll of
+    the socket instead of pool_pre_ping's SELECT round trip on every
+    request. A connection cut without a word (the host or network gone)
+    fails the one request that meets it, and the pool is then renewed."""
+    global _checking
+    if _checking:
+        return
+    _checking = True
+
+    @event.listens_for(Pool, "checkout")
+    def _on_checkout(dbapi_connection, connection_record, connection_proxy):
+        pgconn = getattr(dbapi_connection, "pgconn", None)
+        if pgconn is None:  # not psycopg (SQLite)
+            return
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise DisconnectionError("the connection was closed")
+        poller = select.poll()
+        poller.register(pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+        # An idle connection is silent: anything to read is the server's goodbye.
+        if poller.poll(0):
+            raise DisconnectionError("the server closed the idle connection")
 
 
 def _writing_request() -> bool:

@@ -93,3 +93,34 @@ def test_health_checks_never_look_up_the_signed_in_account(store_client, app, ba
     assert not [s for s in statements if "login_sessions" in s], statements
     print(f"checked on {backend}: /healthz and /readyz with a store's session cookie ran no session lookup "
           f"({len(statements)} statements, all for the readiness report)")
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_before_a_request_uses_it(app, client, backend):
+    """The pool hands out no connection whose server process has gone (a
+    restart, pg_terminate_backend): the socket is looked at on checkout, with
+    no ping per request; the next request is served on a fresh connection."""
+    import time
+
+    import pytest
+    from sqlalchemy import create_engine
+
+    if backend != "postgresql":
+        pytest.skip("a server that ends connections: PostgreSQL")
+    with db.engine.connect() as conn:
+        first_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    assert db.engine.pool.checkedin() >= 1  # the connection waits in the pool
+    admin = create_engine(db.engine.url)
+    try:
+        with admin.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first_pid}).scalar()
+            deadline = time.monotonic() + 10
+            while conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": first_pid}).scalar():
+                assert time.monotonic() < deadline, "the backend did not end"
+                time.sleep(0.05)
+    finally:
+        admin.dispose()
+    response = client.get("/readyz")
+    assert response.status_code == 200 and response.json["database"] == "ok"
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != first_pid
+    print("checked: a pooled connection whose backend was terminated is replaced at checkout; /readyz answered 200")
