@@ -58,8 +58,10 @@ def menu_current(endpoint: str, *section: str) -> Markup:
 
 def init_app(app: Flask) -> None:
     from . import static_urls
+    from .sessioncookie import SessionCookie
 
     static_urls.init_app(app)
+    app.session_interface = SessionCookie()
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["jst"] = jst
     app.jinja_env.filters["number"] = number
