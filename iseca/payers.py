@@ -9,6 +9,8 @@ scanned card number) turned into a member and, for cards, the card.
 """
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import hmac
 import re
@@ -137,7 +139,13 @@ PAYER_MAX_AGE = 15 * 60
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_PAYER_SALT)
+    return _serializer_of(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=4)
+def _serializer_of(secret_key: str) -> URLSafeTimedSerializer:
+    # Made once per key, not at every charge.
+    return URLSafeTimedSerializer(secret_key, salt=_PAYER_SALT)
 
 
 def payer_reference(payer: Payer, store_id: int) -> str:

@@ -5,6 +5,7 @@ they come in."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from functools import partial
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
@@ -53,9 +54,13 @@ def _register() -> Register:
 
 # 合算: the payments of one customer made one card after another.
 def _run_serializer() -> URLSafeSerializer:
-    from flask import current_app
+    return _run_serializer_of(current_app.config["SECRET_KEY"])
 
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="terminal-run")
+
+@functools.lru_cache(maxsize=4)
+def _run_serializer_of(secret_key: str) -> URLSafeSerializer:
+    # Made once per key, not at every charge.
+    return URLSafeSerializer(secret_key, salt="terminal-run")
 
 
 def _run_ids(run: str | None) -> list[int]:
