@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,11 +90,32 @@ def _claim_statement_postgresql():
     )
 
 
-_CLAIM_POSTGRESQL = _claim_statement_postgresql()
+CLAIM_POSTGRESQL = _claim_statement_postgresql()
 
 
-def _claim_postgresql(values: dict, wait_ms: int) -> int | None:
-    return db.session.connection().execute(_CLAIM_POSTGRESQL, {**values, "wait_ms": str(int(wait_ms))}).scalar()
+def claim_parameters(account_id: int, key: str | None, request_fingerprint: str, messages: Messages) -> dict[str, Any]:
+    """The parameters of CLAIM_POSTGRESQL for `key` (KeyInvalid when it is not one of ours)."""
+    if not valid_key(key):
+        raise KeyInvalid(messages.invalid)
+    # A duplicate waits this long for the first request to finish, then
+    # replays its result; past it the user is told it is in progress.
+    wait_ms = int(float(current_app.config.get("IDEMPOTENCY_WAIT_SECONDS", 5)) * 1000)
+    return {"account_id": account_id, "key": key, "request_hash": request_fingerprint, "created_at": utcnow(),
+            "wait_ms": str(wait_ms)}
+
+
+@contextmanager
+def lock_waits_refused(messages: Messages):
+    """A claim's lock wait that ran out means the first request with the key
+    is still running: RequestInFlight. Anything else (a lost connection …)
+    is a real error."""
+    try:
+        yield
+    except OperationalError as error:
+        lock_timeout = getattr(error.orig, "sqlstate", None) == "55P03" or "database is locked" in str(error.orig)
+        if not lock_timeout:
+            raise
+        raise RequestInFlight(messages.in_flight) from error
 
 
 def claim(account_id: int, key: str | None, request_fingerprint: str, messages: Messages) -> IdempotencyKey | None:
@@ -101,26 +123,22 @@ def claim(account_id: int, key: str | None, request_fingerprint: str, messages: 
     when it is new (go ahead and do the work), or the row of the first
     request with that key (replay its result). Raises KeyInvalid, KeyReused
     or RequestInFlight with the caller's message."""
-    if not valid_key(key):
-        raise KeyInvalid(messages.invalid)
-    values = {"account_id": account_id, "key": key, "request_hash": request_fingerprint, "created_at": utcnow()}
-    try:
+    values = claim_parameters(account_id, key, request_fingerprint, messages)
+    with lock_waits_refused(messages):
         if db.session.get_bind().dialect.name == "postgresql":
-            # A duplicate waits this long for the first request to finish,
-            # then replays its result; past it the user is told it is in progress.
-            wait_ms = int(float(current_app.config.get("IDEMPOTENCY_WAIT_SECONDS", 5)) * 1000)
-            new_id = _claim_postgresql(values, wait_ms)
+            new_id = db.session.connection().execute(CLAIM_POSTGRESQL, values).scalar()
         else:
+            del values["wait_ms"]
             new_id = insert_ignoring_conflict(IdempotencyKey, ["account_id", "key"], values)
-    except OperationalError as error:
-        # Only a lock wait that ran out means "the first is still running";
-        # anything else (a lost connection …) is a real error.
-        lock_timeout = getattr(error.orig, "sqlstate", None) == "55P03" or "database is locked" in str(error.orig)
-        if not lock_timeout:
-            raise
-        raise RequestInFlight(messages.in_flight) from error
     if new_id is not None:
         return None
+    return first_claim(account_id, key, request_fingerprint, messages)
+
+
+def first_claim(account_id: int, key: str, request_fingerprint: str, messages: Messages) -> IdempotencyKey:
+    """The row of the first request with `key`, when a claim found it taken:
+    KeyReused when it asked for something else, RequestInFlight when it has
+    no result yet."""
     first = db.session.scalar(
         select(IdempotencyKey).where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
     )

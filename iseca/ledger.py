@@ -330,6 +330,18 @@ def _spendable_statement(lock: bool):
 _SPENDABLE = {True: _spendable_statement(True), False: _spendable_statement(False)}
 
 
+def spendable_locked_with(leading):
+    """PostgreSQL: `leading` (a one-row subquery, run first) and, beside it,
+    the rows `_lock_spendable` locks (parameters member_id, store_id, day):
+    one row per account, or one row of NULLs beside `leading` when there is
+    none. For a caller whose first statement must come before the locks in
+    the same round trip (a payment's idempotency claim: a repeat of the same
+    request waits there for the first, never holding the accounts the first
+    is about to lock). Rows for `plan_spend(locked=…)`."""
+    locked = _SPENDABLE[True].subquery().lateral("locked")
+    return select(leading, locked).select_from(leading.outerjoin(locked, literal_column("true")))
+
+
 def _lock_spendable(conn, member_id: int, store_id: int, day: dt.date) -> tuple[list, int | None]:
     """The member's accounts spendable on `day` (rows of id, kind,
     campaign_id, balance; soonest-expiring first) and the store's account id,
@@ -340,6 +352,11 @@ def _lock_spendable(conn, member_id: int, store_id: int, day: dt.date) -> tuple[
     writing request already holds the database's write lock.)"""
     rows = conn.execute(_SPENDABLE[conn.dialect.name == "postgresql"],
                         {"member_id": member_id, "store_id": store_id, "day": day}).all()
+    return _spendable_of(rows)
+
+
+def _spendable_of(rows) -> tuple[list, int | None]:
+    rows = [r for r in rows if r.id is not None]
     store_id_found = next((r.id for r in rows if r.kind == LedgerAccountKind.STORE), None)
     members = [r for r in rows if r.kind == LedgerAccountKind.MEMBER]
     members.sort(key=lambda r: (r.ends_on is None, r.ends_on or dt.date.max, r.id))
@@ -358,12 +375,17 @@ class SpendPlan:
     campaign_id: int | None
 
 
-def plan_spend(member_id: int, store_id: int, amount: int, *, at: dt.datetime) -> SpendPlan:
+def plan_spend(member_id: int, store_id: int, amount: int, *, at: dt.datetime, locked=None) -> SpendPlan:
     """The accounts of `spend` chosen, locked and split (soonest-expiring
-    campaign first); InsufficientBalance when they hold too little."""
+    campaign first); InsufficientBalance when they hold too little.
+    `locked`: the rows of a `spendable_locked_with` statement the caller ran
+    for this member, store and day (the accounts are locked already)."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise LedgerError("a payment is a positive whole number of yen")
-    accounts, store_account_id = _lock_spendable(connection(), member_id, store_id, jst_date(at))
+    if locked is None:
+        accounts, store_account_id = _lock_spendable(connection(), member_id, store_id, jst_date(at))
+    else:
+        accounts, store_account_id = _spendable_of(locked)
     available = sum(a.balance for a in accounts)
     if available < amount:
         raise InsufficientBalance(available)

@@ -194,11 +194,15 @@ def pay(
 _INSERT_PAYMENT = insert(Payment.__table__).returning(Payment.__table__.c.id)
 
 
+def _check_amount(amount) -> None:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise AmountInvalid(_("金額は1円以上の整数で入力してください。"))
+
+
 def _pay(member, register, amount, method, *, actor=None, card=None, at=None) -> PaymentResult:
     """The payment of `pay`, the payer already checked: the ledger's
     movement, then the payment row (one INSERT, in the same transaction)."""
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise AmountInvalid(_("金額は1円以上の整数で入力してください。"))
+    _check_amount(amount)
     store = check_store(register)
     at = at or utcnow()
     spent = ledger.spend(member.id, store.id, amount, actor=actor, memo=f"決済 {store.code}", at=at)
@@ -222,24 +226,6 @@ def _pay(member, register, amount, method, *, actor=None, card=None, at=None) ->
     day_totals.record_payment(register_id=register.id, store_id=store.id, business_id=store.business_id,
                               method=method, amount=amount, at=at)
     return PaymentResult(payment_id=payment_id, number=number, balance_after=spent.balance_after)
-
-
-def _pay_recorded(member, register, amount, method, *, actor, card, key) -> PaymentResult:
-    """`_pay`, then the key's result and the audit row: the rest of a
-    payment made once per key, in the caller's transaction."""
-    store = check_store(register)
-    at = utcnow()
-    conn = ledger.connection()
-    if conn.dialect.name == "postgresql":
-        return _pay_recorded_postgresql(conn, member, register, store, amount, method, actor=actor, card=card,
-                                        key=key, at=at)
-    result = _pay(member, register, amount, method, actor=actor, card=card, at=at)
-    idempotency.finish(actor.id, key, {"payment_id": result.payment_id, "number": result.number, "amount": amount,
-                                       "balance_after": result.balance_after}, payment_id=result.payment_id)
-    audit.write("payment_created", "payment", result.payment_id,
-                {"number": result.number, "amount": amount, "method": str(method), "register_id": register.id,
-                 "member_code": member.code}, actor=actor, business_id=store.business_id)
-    return result
 
 
 def _constant(value: int | str):
@@ -303,8 +289,32 @@ def _recorded_payment_statement(n: int):
     )
 
 
-def _pay_recorded_postgresql(conn, member, register, store, amount, method, *, actor, card, key, at) -> PaymentResult:
-    plan = ledger.plan_spend(member.id, store.id, amount, at=at)
+@functools.cache
+def _claim_and_lock_statement():
+    """PostgreSQL: the key's claim (idempotency.CLAIM_POSTGRESQL), then the
+    payer's and the store's accounts locked (ledger.spendable_locked_with),
+    in one round trip. The claim comes first, as when they were two
+    statements: a repeat of a request waits on the key for the first one,
+    not holding the accounts the first one is about to lock."""
+    claim = idempotency.CLAIM_POSTGRESQL.cte("claim")
+    claimed = select(select(claim.c.id).scalar_subquery().label("claimed")).subquery("claim_result")
+    return ledger.spendable_locked_with(claimed)
+
+
+def _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount, method, *, card) -> PaymentResult:
+    """`pay_once` on PostgreSQL in three round trips: the claim with the
+    locks, then (a new key) the payment's rows in one statement."""
+    at = utcnow()
+    params = idempotency.claim_parameters(actor.id, key, fingerprint, KEY_MESSAGES)
+    params.update(member_id=member.id, store_id=register.store.id, day=jst_date(at))
+    with idempotency.lock_waits_refused(KEY_MESSAGES):
+        rows = conn.execute(_claim_and_lock_statement(), params).all()
+    if rows[0].claimed is None:
+        return _replayed(idempotency.first_claim(actor.id, key, fingerprint, KEY_MESSAGES))
+    check_payer(member, card)
+    _check_amount(amount)
+    store = check_store(register)
+    plan = ledger.plan_spend(member.id, store.id, amount, at=at, locked=rows)
     day = jst_date(at)
     params = ledger.movement_parameters(plan.movements)
     params.update(
@@ -348,18 +358,32 @@ def pay_once(
     is refused (idempotency.KeyRefused, with KEY_MESSAGES). The payer is
     checked here, once. The caller commits (or rolls back on an exception).
 
-    Written as one statement per table (the key, the ledger's transaction,
-    balances and entries, the payment, the key's result, the audit row), all
-    in the caller's transaction."""
+    On PostgreSQL three statements (`_pay_once_postgresql`); elsewhere the
+    key, the payment (`_pay`), the key's result and the audit row one after
+    the other. Either way in the caller's transaction."""
     fingerprint = idempotency.fingerprint(register=register.id, member=member.id, card=card.id if card else None,
                                           amount=amount, method=str(method))
+    conn = ledger.connection()
+    if conn.dialect.name == "postgresql":
+        return _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount, method, card=card)
     first = idempotency.claim(actor.id, key, fingerprint, KEY_MESSAGES)
     if first is not None:
-        result = first.result or {}
-        return PaymentResult(payment_id=first.payment_id, number=str(result.get("number", "")),
-                             balance_after=int(result.get("balance_after", 0)), replayed=True)
+        return _replayed(first)
     check_payer(member, card)
-    return _pay_recorded(member, register, amount, method, actor=actor, card=card, key=key)
+    result = _pay(member, register, amount, method, actor=actor, card=card)
+    idempotency.finish(actor.id, key, {"payment_id": result.payment_id, "number": result.number, "amount": amount,
+                                       "balance_after": result.balance_after}, payment_id=result.payment_id)
+    audit.write("payment_created", "payment", result.payment_id,
+                {"number": result.number, "amount": amount, "method": str(method), "register_id": register.id,
+                 "member_code": member.code}, actor=actor, business_id=register.store.business_id)
+    return result
+
+
+def _replayed(first) -> PaymentResult:
+    """The first result of a key, for its repeat."""
+    result = first.result or {}
+    return PaymentResult(payment_id=first.payment_id, number=str(result.get("number", "")),
+                         balance_after=int(result.get("balance_after", 0)), replayed=True)
 
 
 def balance_after(payment: Payment, account_id: int, key: str | None) -> int | None:
