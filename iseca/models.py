@@ -566,7 +566,8 @@ class Payment(db.Model):
     number: Mapped[str] = mapped_column(String(20), unique=True)  # 取引番号, shown to users
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id"))
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
-    register_id: Mapped[int] = mapped_column(ForeignKey("registers.id"), index=True)
+    # Looked up through ix_payments_register_created (register_id first).
+    register_id: Mapped[int] = mapped_column(ForeignKey("registers.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     card_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cards.id"))
     campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))
