@@ -302,8 +302,8 @@ def _claim_and_lock_statement():
 
 
 def _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount, method, *, card) -> PaymentResult:
-    """`pay_once` on PostgreSQL in three round trips: the claim with the
-    locks, then (a new key) the payment's rows in one statement."""
+    """`pay_once` on PostgreSQL in two statements: the claim with the
+    locks, then (a new key) every row of the payment."""
     at = utcnow()
     params = idempotency.claim_parameters(actor.id, key, fingerprint, KEY_MESSAGES)
     params.update(member_id=member.id, store_id=register.store.id, day=jst_date(at))
@@ -358,7 +358,7 @@ def pay_once(
     is refused (idempotency.KeyRefused, with KEY_MESSAGES). The payer is
     checked here, once. The caller commits (or rolls back on an exception).
 
-    On PostgreSQL three statements (`_pay_once_postgresql`); elsewhere the
+    On PostgreSQL two statements (`_pay_once_postgresql`); elsewhere the
     key, the payment (`_pay`), the key's result and the audit row one after
     the other. Either way in the caller's transaction."""
     fingerprint = idempotency.fingerprint(register=register.id, member=member.id, card=card.id if card else None,
