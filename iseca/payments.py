@@ -305,8 +305,9 @@ def _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount
     """`pay_once` on PostgreSQL in two statements: the claim with the
     locks, then (a new key) every row of the payment."""
     at = utcnow()
+    day = jst_date(at)
     params = idempotency.claim_parameters(actor.id, key, fingerprint, KEY_MESSAGES)
-    params.update(member_id=member.id, store_id=register.store.id, day=jst_date(at))
+    params.update(member_id=member.id, store_id=register.store.id, day=day)
     with idempotency.lock_waits_refused(KEY_MESSAGES):
         rows = conn.execute(_claim_and_lock_statement(), params).all()
     if rows[0].claimed is None:
@@ -315,7 +316,6 @@ def _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount
     _check_amount(amount)
     store = check_store(register)
     plan = ledger.plan_spend(member.id, store.id, amount, at=at, locked=rows)
-    day = jst_date(at)
     params = ledger.movement_parameters(plan.movements)
     params.update(
         tx_kind=LedgerTransactionKind.PAYMENT, tx_memo=f"決済 {store.code}"[:300], tx_actor=actor.id, tx_at=at,
