@@ -29,11 +29,13 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
 from bench.pgdb import finish, fresh_database  # noqa: E402
-from iseca import create_app, day_totals, figures  # noqa: E402
+from iseca import create_app
+from iseca.money import day_totals
+from iseca.city import figures  # noqa: E402
 from iseca.accounts import create_account  # noqa: E402
 from iseca.extensions import db  # noqa: E402
 from iseca.models import AccountKind  # noqa: E402
-from iseca.onboarding import AREAS, CATEGORIES  # noqa: E402
+from iseca.merchants.onboarding import AREAS, CATEGORIES  # noqa: E402
 from iseca.timeutil import today_jst  # noqa: E402
 
 PASSWORD = "benchmark passphrase long enough"

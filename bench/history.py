@@ -31,14 +31,14 @@ from sqlalchemy import text  # noqa: E402
 
 from bench.pgdb import finish, fresh_database  # noqa: E402
 from iseca import create_app  # noqa: E402
-from iseca import day_totals, usage  # noqa: E402
+from iseca.money import day_totals, usage  # noqa: E402
 from iseca.accounts import create_account  # noqa: E402
 from iseca.database import copy_csv_records  # noqa: E402
 from iseca.extensions import db  # noqa: E402
-from iseca.merchants import create_business, create_register, create_store  # noqa: E402
+from iseca.merchants.records import create_business, create_register, create_store  # noqa: E402
 from iseca.models import AccountKind, Campaign  # noqa: E402
 from iseca.timeutil import today_jst  # noqa: E402
-from iseca.usage import UsageFilter  # noqa: E402
+from iseca.money.usage import UsageFilter  # noqa: E402
 
 PASSWORD = "benchmark passphrase long enough"
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')

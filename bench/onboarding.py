@@ -18,10 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade  # noqa: E402
 
-from iseca import create_app, onboarding  # noqa: E402
+from iseca import create_app
+from iseca.merchants import onboarding  # noqa: E402
 from iseca.accounts import create_account  # noqa: E402
 from iseca.extensions import db  # noqa: E402
-from iseca.merchants import create_business, create_store  # noqa: E402
+from iseca.merchants.records import create_business, create_store  # noqa: E402
 from iseca.models import AccountKind, utcnow  # noqa: E402
 
 

@@ -91,11 +91,12 @@ def seed(db_url: str, stores: int, cards: int) -> tuple[list[str], list[str]]:
     """Migrate the scratch database; make stores (with logins) and funded cards."""
     from flask_migrate import upgrade
 
-    from iseca import create_app, ledger
+    from iseca import create_app
+    from iseca.money import ledger
     from iseca.accounts import create_account
     from iseca.extensions import db
-    from iseca.members import create_member, issue_card
-    from iseca.merchants import create_business, create_register, create_store
+    from iseca.members.cards import create_member, issue_card
+    from iseca.merchants.records import create_business, create_register, create_store
     from iseca.models import AccountKind, Campaign, MemberKind
     import datetime as dt
 

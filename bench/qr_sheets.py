@@ -15,9 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade  # noqa: E402
 
-from iseca import create_app, qr  # noqa: E402
+from iseca import create_app
+from iseca import pdffonts  # noqa: E402
+from iseca.merchants import qr  # noqa: E402
 from iseca.extensions import db  # noqa: E402
-from iseca.merchants import create_business, create_register, create_store  # noqa: E402
+from iseca.merchants.records import create_business, create_register, create_store  # noqa: E402
 
 
 def timed(fn, repeat: int = 5) -> tuple[float, object]:
@@ -47,7 +49,7 @@ def main(count: int) -> None:
             print(f"PNG (画像形式でダウンロード): {t * 1000:.1f} ms, {len(png):,} bytes")
             t, svg = timed(lambda: qr.qr_svg(qr.register_pay_url(one)))
             print(f"SVG for the QR page:         {t * 1000:.1f} ms, {len(svg):,} bytes")
-            qr.japanese_font()  # first registration parses the TTF once per process
+            pdffonts.japanese_font()  # first registration parses the TTF once per process
             t, pdf = timed(lambda: qr.qr_sheets_pdf([one]))
             print(f"PDF, 1 sheet:                {t * 1000:.1f} ms, {len(pdf):,} bytes")
             t, pdf = timed(lambda: qr.qr_sheets_pdf(qr.registers_for_sheets([r.store_id for r in registers])), repeat=3)

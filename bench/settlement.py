@@ -23,9 +23,10 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from bench.pgdb import finish, fresh_database  # noqa: E402
-from iseca import create_app, ledger, settlement, zengin  # noqa: E402
+from iseca import create_app
+from iseca.money import ledger, settlement, zengin  # noqa: E402
 from iseca.extensions import db  # noqa: E402
-from iseca.merchants import create_business, create_register, create_store  # noqa: E402
+from iseca.merchants.records import create_business, create_register, create_store  # noqa: E402
 from iseca.models import Campaign, LedgerTransactionKind, Settlement, SettlementPeriod  # noqa: E402
 from iseca.timeutil import JST  # noqa: E402
 

@@ -62,7 +62,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from . import models  # noqa: F401  (register the mappings)
     from . import web
     from .auth import bp as auth_bp
-    from .auth import gate, sessions
+    from .auth import gate
+    from . import sessions
     from .cms import bp as cms_bp
     from .counter import bp as counter_bp
     from .public import bp as public_bp

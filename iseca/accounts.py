@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from . import audit, outbox
-from .auth.passwords import generate_initial_password, set_password
-from .auth.sessions import revoke_all_sessions
+from .passwords import generate_initial_password, set_password
+from .sessions import revoke_all_sessions
 from .extensions import db
 from .i18n import N_
 from .models import Account, AccountKind, Business, MerchantStatus, OutboxMessage

@@ -99,7 +99,7 @@ def N_(text: str) -> str:
 
 def area_name() -> str:
     """The area of this request ('public' outside the logged-in areas)."""
-    from .auth.areas import area_of_request
+    from .areas import area_of_request
 
     area = area_of_request()
     return area.name if area is not None else "public"

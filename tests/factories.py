@@ -4,11 +4,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from iseca import grants
+from iseca.money import grants
 from iseca.accounts import create_account
 from iseca.extensions import db
-from iseca.members import GRANT_MAX_AMOUNT, create_member, issue_card
-from iseca.merchants import create_business, create_register, create_store
+from iseca.members.cards import GRANT_MAX_AMOUNT, create_member, issue_card
+from iseca.merchants.records import create_business, create_register, create_store
 from iseca.models import Account, AccountKind, Business, Campaign, MemberKind, Store
 
 PASSWORD = "long enough passphrase for tests"
@@ -79,7 +79,7 @@ def account_of(kind: AccountKind, login: str) -> Account:
 
 def make_payment_at(register, member, amount: int, at: dt.datetime, *, method=None, card=None, actor=None):
     """A payment made through payments.pay() (the checks of every payment) at a given moment (for history tests)."""
-    from iseca import payments
+    from iseca.money import payments
     from iseca.models import PaymentMethod
 
     payment = payments.pay(member, register, amount, method or PaymentMethod.STORE_SCAN, card=card, at=at, actor=actor)

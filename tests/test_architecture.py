@@ -92,3 +92,154 @@ def test_forms_render_their_hidden_fields_through_one_macro():
     offenders = sorted(str(p.relative_to(templates)) for p in templates.rglob("*.html")
                        if "hidden_tag()" in p.read_text(encoding="utf-8"))
     assert offenders == []
+
+
+# ---------------------------------------------------------------------------
+# Below the areas: the domain in four packages over the plumbing at the top
+# ---------------------------------------------------------------------------
+
+# What each domain package may import besides the plumbing at the top.
+DOMAIN = {
+    "money": (),
+    "merchants": ("money",),
+    "members": ("money",),
+    "city": ("money",),
+}
+
+
+def module_name(path: Path, root: Path = PACKAGE) -> str:
+    """'money.payments' for iseca/money/payments.py, 'cms' for iseca/cms/__init__.py."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    """Every module under `root` (the factory left out) and the modules it
+    imports, at any depth of the file: a function-level import is as much an
+    import as one at the top. `from . import x` names the module x when it
+    is one, else the package it comes from."""
+    modules = {module_name(p, root): p for p in root.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        if not name:
+            continue
+        targets = set()
+        for _, imported in _imported_modules(path, root):
+            targets.add(imported if imported in modules else imported.rpartition(".")[0] or imported)
+        for _, imported, alias in _imported_names(path, root):
+            if f"{imported}.{alias}" in modules:
+                targets.discard(imported)
+                targets.add(f"{imported}.{alias}")
+        graph[name] = {t for t in targets if t and t != name and t in modules}
+    return graph
+
+
+def _imported_names(path: Path, root: Path) -> list[tuple[int, str, str]]:
+    """(line, module, name) for every `from module import name` under the package."""
+    package = list(path.relative_to(root).parent.parts)
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level == 0:
+            if not (node.module or "").startswith("iseca"):
+                continue
+            base = (node.module or "").split(".")[1:]
+        else:
+            base = package[: len(package) - (node.level - 1)] if node.level > 1 else list(package)
+            base = base + (node.module.split(".") if node.module else [])
+        found.extend((node.lineno, ".".join(base), alias.name) for alias in node.names)
+    return found
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected parts of the graph with more than one module
+    (Tarjan), each as a sorted list: every one of them is an import cycle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            part = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                part.append(member)
+                if member == node:
+                    break
+            if len(part) > 1 or node in graph.get(node, ()):
+                cycles.append(sorted(part))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(cycles)
+
+
+def layer_problems(graph: dict[str, set[str]]) -> list[str]:
+    """Imports that go the wrong way between the layers below the areas:
+    a module at the top (plumbing) imports no package; a domain package
+    imports the plumbing and the packages DOMAIN allows it, nothing else."""
+    packages = {m.split(".")[0] for m in graph if "." in m}
+    problems = []
+    for module, targets in sorted(graph.items()):
+        first = module.split(".")[0]
+        for target in sorted(targets):
+            target_first = target.split(".")[0]
+            if target_first not in packages or target_first == first:
+                continue
+            if first not in packages:
+                problems.append(f"{module} (at the top) imports the package {target_first}")
+            elif first in DOMAIN and target_first not in DOMAIN[first]:
+                problems.append(f"{module} imports {target}")
+    return problems
+
+
+def test_no_module_imports_itself_back():
+    """No import cycle, whether the imports sit at the top of a file or in a
+    function (a function-level import only hides a cycle, it does not cut it)."""
+    assert import_cycles(import_graph()) == []
+
+
+def test_plumbing_and_the_domain_import_only_downwards():
+    """The modules at the top import no package; money imports none of
+    merchants, members and city; no domain package reaches the web layer,
+    auth, the command line or an area."""
+    assert layer_problems(import_graph()) == []
+
+
+def test_the_checks_find_a_planted_cycle_and_a_wrong_way_import(tmp_path):
+    """The checks themselves, on a small package written for the purpose:
+    a cycle through a function-level import, a top-level module that imports
+    a package, and money importing merchants."""
+    fake = tmp_path / "iseca"
+    for folder in ("money", "merchants"):
+        (fake / folder).mkdir(parents=True)
+        (fake / folder / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("")
+    (fake / "outbox.py").write_text("from .money import schedule\n")
+    (fake / "money" / "schedule.py").write_text("from . import settlement\n")
+    (fake / "money" / "settlement.py").write_text(
+        "def close():\n    from .. import outbox\n    from ..merchants.records import Store\n"
+    )
+    (fake / "merchants" / "records.py").write_text("from ..money import settlement\n")
+    graph = import_graph(fake)
+    assert import_cycles(graph) == [["merchants.records", "money.schedule", "money.settlement", "outbox"]]
+    assert layer_problems(graph) == [
+        "money.settlement imports merchants.records",
+        "outbox (at the top) imports the package money",
+    ]

@@ -10,7 +10,7 @@ import io
 
 from sqlalchemy import select
 
-from iseca import cancellation, payments
+from iseca.money import cancellation, payments
 from iseca.extensions import db
 from iseca.models import AccountKind, AuditLog, PaymentMethod, utcnow
 from tests import factories

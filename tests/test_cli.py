@@ -5,7 +5,7 @@ import json
 
 from sqlalchemy import func, select
 
-from iseca import ledger
+from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import Account, AccountKind, Business, Payment, SettlementPeriod
 from tests.conftest import login

@@ -16,8 +16,10 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from iseca import members as members_domain
-from iseca import onboarding, outbox, payments, settlement, zengin
+from iseca.members import cards as members_domain
+from iseca.merchants import onboarding
+from iseca import outbox
+from iseca.money import payments, settlement, zengin
 from iseca.extensions import db
 from iseca.models import (AccountKind, AuditLog, MerchantApplication, Notice, NoticeAudience, OutboxMessage, PaymentMethod,
                           PublicText, Settlement, SettlementPeriod, StoreImage, utcnow)

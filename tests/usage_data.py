@@ -6,9 +6,9 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from iseca import cancellation, ledger, payments
+from iseca.money import cancellation, ledger, payments
 from iseca.extensions import db
-from iseca.members import create_member, issue_card
+from iseca.members.cards import create_member, issue_card
 from iseca.models import AccountKind, MemberKind, PaymentMethod, PaymentStatus
 from iseca.timeutil import JST
 from tests import factories

@@ -1,6 +1,7 @@
 """Logins of every area: the BASIC gate, sessions, passwords, throttling."""
-from flask import Blueprint
+from .blueprint import bp
 
-bp = Blueprint("auth", __name__)
+# The modules that add views to bp.
+from . import views  # noqa: F401
 
-from . import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -44,7 +44,7 @@ def challenge():
     """401 asking for the gate's ID and password. Its page is what a person
     sees after cancelling the browser's prompt: which two passwords the
     management site asks for, and which mail brought them."""
-    from ..onboarding import SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
+    from ..merchants.onboarding import SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
 
     response = basic_auth.challenge()
     # The mails' subjects in the reader's language, and as sent (the mail of

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from .. import audit
 from ..extensions import db, limiter
 from ..models import Account, AccountKind
-from . import bp, passwords, sessions
-from .areas import AREAS, Area
+from .blueprint import bp
+from .. import passwords, sessions
+from ..areas import AREAS, Area
 from .forms import LoginForm, PasswordChangeForm
 
 AREA_RULE = "/<any(cms, terminal, counter, wallet):area>"

@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .. import demo
+from . import demo_data
 from ..extensions import db
 from ..models import Business
 
@@ -19,14 +19,14 @@ from ..models import Business
 @click.option("--if-empty", is_flag=True, help="do nothing when the database already holds businesses")
 def demo_command(password: str | None, as_json: bool, if_empty: bool) -> None:
     """Load the demo data (once; safe to run again) and print its logins."""
-    if if_empty and not demo.is_loaded() and db.session.scalar(db.select(Business.id).limit(1)) is not None:
+    if if_empty and not demo_data.is_loaded() and db.session.scalar(db.select(Business.id).limit(1)) is not None:
         click.echo("The database already holds data; demo data not loaded.")
         return
-    existed = demo.is_loaded()
-    items = demo.load(password)
+    existed = demo_data.is_loaded()
+    items = demo_data.load(password)
     db.session.commit()
     if as_json:
-        click.echo(json.dumps(demo.as_dicts(items), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(demo_data.as_dicts(items), ensure_ascii=False, indent=2))
         return
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     click.echo("Demo data was already loaded." if existed else "Demo data loaded.")

@@ -6,7 +6,8 @@ import datetime as dt
 import click
 from flask.cli import AppGroup
 
-from .. import audit, day_totals, idempotency, ledger
+from .. import audit
+from ..money import day_totals, idempotency, ledger
 from ..extensions import db
 
 group = AppGroup("payments", help="Payments: idempotency keys and the books.")

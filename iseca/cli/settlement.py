@@ -4,7 +4,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from .. import ledger, members, schedule, settlement
+from ..money import ledger, schedule, settlement
+from ..members import cards
 from ..extensions import db
 
 group = AppGroup("settlement", help="精算: close ended periods, import the transfer schedule.")
@@ -29,9 +30,9 @@ def close() -> None:
 def import_schedule(file) -> None:
     """Import the 振込スケジュール from a CSV (period_start,period_end,transfer_date[,period_text,transfer_text])."""
     try:
-        parsed = schedule.parse_schedule_csv(members.decode_csv(file.read()))
+        parsed = schedule.parse_schedule_csv(cards.decode_csv(file.read()))
         changed = schedule.import_schedule(parsed, actor_label="cli")
-    except (schedule.ScheduleError, members.MemberError) as error:
+    except (schedule.ScheduleError, cards.MemberError) as error:
         db.session.rollback()
         raise click.ClickException(f"nothing imported:\n{error}")
     db.session.commit()

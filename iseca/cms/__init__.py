@@ -1,21 +1,9 @@
 """管理サイト (the management site): store and business accounts."""
-from flask import Blueprint
+from .blueprint import bp
 
-from ..auth.areas import require_kinds_for_blueprint
-from ..models import AccountKind
-from ..web.cancel import bp as cancel_pages
-from ..web.registers import bp as register_pages
-from ..web.settlements import bp as settlement_pages
+# The modules that add views to bp.
+from . import views  # noqa: F401
+from . import profile_views  # noqa: F401  (店舗情報・事業者情報)
+from . import usage  # noqa: F401
 
-bp = Blueprint("cms", __name__)
-require_kinds_for_blueprint(bp, AccountKind.STORE, AccountKind.BUSINESS)
-# レジ一覧 and 店舗QRコード (管理サイト > TOPページメニュー > レジ一覧 > 「QRコード表示」).
-bp.register_blueprint(register_pages, list_all_stores=True)
-# 取消 of a payment from 利用状況一覧.
-bp.register_blueprint(cancel_pages, url_prefix="/usage", url_defaults={"list_endpoint": "cms.usage"})
-# 精算: 精算金額の確認, 利用額明細 (page, PDF, CSV), 振込スケジュール.
-bp.register_blueprint(settlement_pages, url_prefix="/settlements")
-
-from . import views  # noqa: E402,F401
-from . import profile_views  # noqa: E402,F401  (店舗情報・事業者情報)
-from . import usage  # noqa: E402,F401
+__all__ = ["bp"]

@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import i18n, labels, usage
+from .. import i18n, labels
+from ..money import usage
 from ..web.access import stores_of
 from ..web.inputs import page_arg
 from ..csvexport import (ENCODINGS, FORMULA_STARTS, CsvStream, content_type, date_text, datetime_text, encoding_choices,
@@ -21,7 +22,7 @@ from ..web.history import UsageFilterForm, make_filter
 from ..web.pages import page_or_fragment
 from ..models import Account, AccountKind, utcnow
 from ..timeutil import today_jst
-from . import bp
+from .blueprint import bp
 
 CSV_HEADER = [
     N_("利用日時（日本時間 JST）"),

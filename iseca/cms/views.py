@@ -7,7 +7,7 @@ from flask_login import current_user
 from ..web import audit as web_audit
 from ..web.access import stores_of
 from ..models import AccountKind
-from . import bp
+from .blueprint import bp
 
 
 @bp.route("/")

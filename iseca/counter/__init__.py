@@ -1,19 +1,13 @@
 """ISECA窓口 (the counter console): city staff."""
-from flask import Blueprint
+from .blueprint import bp
 
-from ..auth.areas import require_kinds_for_blueprint
-from ..models import AccountKind
-from ..web.registers import bp as register_pages
+# The modules that add views to bp.
+from . import views  # noqa: F401
+from . import registers  # noqa: F401  (レジ・店舗QRコード)
+from . import applications, merchants, outbox  # noqa: F401  (onboarding: 申込・加盟店・メール)
+from . import members  # noqa: F401
+from . import notices  # noqa: F401  (お知らせ)
+from . import settlements  # noqa: F401  (精算)
+from . import texts  # noqa: F401  (公開ページの文章)
 
-bp = Blueprint("counter", __name__)
-require_kinds_for_blueprint(bp, AccountKind.STAFF)
-# A store's レジ一覧 and its QR pages, as in the management site.
-bp.register_blueprint(register_pages)
-
-from . import views  # noqa: E402,F401
-from . import registers  # noqa: E402,F401  (レジ・店舗QRコード)
-from . import applications, merchants, outbox  # noqa: E402,F401  (onboarding: 申込・加盟店・メール)
-from . import members  # noqa: E402,F401
-from . import notices  # noqa: E402,F401  (お知らせ)
-from . import settlements  # noqa: E402,F401  (精算)
-from . import texts  # noqa: E402,F401  (公開ページの文章)
+__all__ = ["bp"]

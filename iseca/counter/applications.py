@@ -10,13 +10,15 @@ from sqlalchemy import func, select
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import banking, onboarding, outbox
+from ..money import banking
+from ..merchants import onboarding
+from .. import outbox
 from ..web.inputs import page_arg
 from ..extensions import db
 from ..models import ApplicationStatus, Business, MerchantApplication
 from ..web.forms import (ApplicationForm, ButtonForm, JapaneseForm, bank_names, handle_store_buttons,
                          submit_application_form)
-from . import bp
+from .blueprint import bp
 
 PER_PAGE = 30
 

@@ -5,7 +5,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from ..members import MAX_BATCH
+from ..members.cards import MAX_BATCH
 from ..web.inputs import IdSelectField, JapaneseDateField, WholeNumberField
 
 

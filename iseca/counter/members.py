@@ -10,13 +10,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit, grants, i18n, idempotency, ledger, members, payers
+from .. import audit, i18n
+from ..money import grants, idempotency, ledger
+from ..members import cards, payers
 from ..web.inputs import accepts_files, form_id, not_sent_by_the_page
 from ..extensions import db
 from ..models import Campaign, Card, LedgerTransactionKind, Member
 from ..timeutil import today_jst
 from ..web.pages import qr_data_uri
-from . import bp
+from .blueprint import bp
 from .member_forms import AppMemberForm, CampaignEditForm, CampaignForm, GrantForm, GrantUploadForm, IssueCardsForm
 
 
@@ -37,7 +39,7 @@ def _campaign_choices(form_field, *, open_only: bool = True) -> None:
 def members_list():
     """会員検索: by member code, card number, e-mail or name."""
     query = request.args.get("q", "")
-    return render_template("counter/members/list.html", rows=members.find_members(query), q=query)
+    return render_template("counter/members/list.html", rows=cards.find_members(query), q=query)
 
 
 @bp.route("/members/<int:member_id>", methods=["GET", "POST"])
@@ -48,7 +50,7 @@ def member_detail(member_id: int):
     _campaign_choices(form.campaign_id)
     if form.validate_on_submit():
         try:
-            amount = members.parse_grant_amount(form.amount.data)
+            amount = cards.parse_grant_amount(form.amount.data)
             campaign = db.session.get(Campaign, form.campaign_id.data)
             if campaign is None:
                 form.campaign_id.errors.append(_("キャンペーンを選んでください。"))
@@ -66,7 +68,7 @@ def member_detail(member_id: int):
                     flash(_("%(points)sポイントをチャージしました。", points=points) if charged else
                           _("%(points)sポイントを付与しました。", points=points), "success")
                 return redirect(url_for("counter.member_detail", member_id=member.id), code=303)
-        except members.MemberError as error:
+        except cards.MemberError as error:
             form.amount.errors.append(str(error))
         except (grants.GrantRefused, idempotency.KeyRefused) as error:
             db.session.rollback()
@@ -84,8 +86,8 @@ def member_new():
     form = AppMemberForm()
     if form.validate_on_submit():
         try:
-            member, account, password = members.create_app_member(form.email.data, form.name.data.strip())
-        except members.MemberError as error:
+            member, account, password = cards.create_app_member(form.email.data, form.name.data.strip())
+        except cards.MemberError as error:
             db.session.rollback()
             form.email.errors.append(str(error))
         else:
@@ -106,11 +108,11 @@ def cards_issue():
         if db.session.scalar(select(Card.id).where(Card.batch == batch).limit(1)) is not None:
             form.batch.errors.append(_("この発行ロット名はすでに使われています。"))
         else:
-            cards = members.issue_card_members(form.count.data, batch=batch,
-                                               name=(form.name.data or "").strip() if form.count.data == 1 else "")
-            audit.record("cards_issued", None, {"batch": batch, "count": len(cards)})
+            issued = cards.issue_card_members(form.count.data, batch=batch,
+                                              name=(form.name.data or "").strip() if form.count.data == 1 else "")
+            audit.record("cards_issued", None, {"batch": batch, "count": len(issued)})
             db.session.commit()
-            flash(_("カードを%(count)s枚発行しました。", count=len(cards)), "success")
+            flash(_("カードを%(count)s枚発行しました。", count=len(issued)), "success")
             return redirect(url_for("counter.card_sheet", batch=batch), code=303)
     return render_template("counter/members/issue.html", form=form)
 
@@ -118,10 +120,10 @@ def cards_issue():
 @bp.route("/cards/sheet/<batch>")
 def card_sheet(batch: str):
     """カード台紙: number, member code, the QR (balance-page address) of each card, to print."""
-    cards = list(db.session.scalars(select(Card).where(Card.batch == batch).order_by(Card.id)))
-    if not cards:
+    batch_cards = list(db.session.scalars(select(Card).where(Card.batch == batch).order_by(Card.id)))
+    if not batch_cards:
         abort(404)
-    sheet = [(card, payers.card_qr_text(card), qr_data_uri(payers.card_qr_text(card), box_size=4, border=2)) for card in cards]
+    sheet = [(card, payers.card_qr_text(card), qr_data_uri(payers.card_qr_text(card), box_size=4, border=2)) for card in batch_cards]
     return render_template("counter/members/sheet.html", batch=batch, sheet=sheet)
 
 
@@ -131,8 +133,8 @@ def card_suspend(card_id: int):
     card = db.session.get(Card, card_id) or abort(404)
     if request.method == "POST":
         try:
-            members.suspend_card(card, actor=_staff())
-        except members.MemberError as error:
+            cards.suspend_card(card, actor=_staff())
+        except cards.MemberError as error:
             db.session.rollback()
             flash(str(error), "danger")
         else:
@@ -149,8 +151,8 @@ def card_replace(card_id: int):
     card = db.session.get(Card, card_id) or abort(404)
     if request.method == "POST":
         try:
-            new_card = members.replace_card(card, actor=_staff())
-        except members.MemberError as error:
+            new_card = cards.replace_card(card, actor=_staff())
+        except cards.MemberError as error:
             db.session.rollback()
             flash(str(error), "danger")
             return redirect(url_for("counter.member_detail", member_id=card.member_id), code=303)
@@ -170,14 +172,14 @@ def grants_upload():
     if form.validate_on_submit():
         campaign = db.session.get(Campaign, form.campaign_id.data)
         try:
-            text = members.decode_csv(form.file.data.read())
-        except members.MemberError as error:
+            text = cards.decode_csv(form.file.data.read())
+        except cards.MemberError as error:
             form.file.errors.append(str(error))
         else:
             if campaign is None:
                 form.campaign_id.errors.append(_("キャンペーンを選んでください。"))
             else:
-                batch = members.parse_grant_csv(text)
+                batch = cards.parse_grant_csv(text)
                 encoded = base64.b64encode(text.encode()).decode()
                 return render_template("counter/members/grant_preview.html", batch=batch, campaign=campaign,
                                        memo=form.memo.data, csv_data=encoded, key=idempotency.new_key())
@@ -193,7 +195,7 @@ def grants_commit():
         text = base64.b64decode(request.form.get("csv_data", ""), validate=True).decode()
     except (ValueError, UnicodeDecodeError):
         not_sent_by_the_page()
-    batch = members.parse_grant_csv(text)
+    batch = cards.parse_grant_csv(text)
     try:
         granted = grants.grant_batch_once(_staff(), request.form.get("key", ""), batch, campaign, memo=memo,
                                           csv_text=text)

@@ -10,18 +10,20 @@ from sqlalchemy import or_, select
 from wtforms import SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from .. import accounts, audit, banking, onboarding, outbox, profiles, schedule, statements, suspension
+from .. import accounts, audit, outbox
+from ..money import banking, schedule, statements
+from ..merchants import onboarding, profiles, suspension
 from ..database import contains_text
 from ..web.inputs import JapaneseDateField, WholeNumberField, as_id, page_arg
 from ..extensions import db
 from ..models import (Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, OutboxMessage, Payment,
                       Settlement, SettlementPeriod, Store)
-from ..profiles import bank_of
+from ..merchants.profiles import bank_of
 from ..timeutil import today_jst
 from ..web import audit as web_audit
 from ..web.forms import ButtonForm, JapaneseForm, bank_names
 from ..web.profile_forms import StaffBusinessForm, StaffStoreForm
-from . import bp
+from .blueprint import bp
 
 PER_PAGE = 30
 SETTLEMENTS_SHOWN = 24  # a year of periods

@@ -8,13 +8,13 @@ from flask_login import current_user
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from .. import notices
+from ..city import notices
 from ..extensions import db
 from ..labels import choices
 from ..models import Notice, NoticeAudience
 from ..web.forms import ButtonForm, JapaneseForm
 from ..web.inputs import JapaneseDateField
-from . import bp
+from .blueprint import bp
 
 
 class NoticeForm(JapaneseForm):

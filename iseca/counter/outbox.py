@@ -11,7 +11,7 @@ from ..web.inputs import page_arg
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus
 from ..web.forms import ButtonForm
-from . import bp
+from .blueprint import bp
 
 PER_PAGE = 50
 

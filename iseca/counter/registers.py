@@ -8,13 +8,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from .. import qr
+from ..merchants import qr
 from ..database import contains_text
 from ..web.inputs import id_args, page_arg
 from ..extensions import db
 from ..models import Register, Store
 from ..web.registers import send_sheets_pdf
-from . import bp
+from .blueprint import bp
 
 STORES_PER_PAGE = 100
 MAX_SHEETS_PER_PDF = 500  # about 8 s of work (bench/qr_sheets.py)

@@ -11,13 +11,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import i18n, members, outbox, schedule, settlement, statements, zengin
+from .. import i18n, outbox
+from ..members import cards
+from ..money import schedule, settlement, statements, zengin
 from ..csvexport import ENCODINGS, content_type
 from ..database import contains_text
 from ..extensions import db
 from ..models import Business, PeriodStatus, Settlement, SettlementPeriod, utcnow
 from ..web.inputs import accepts_files
-from . import bp
+from .blueprint import bp
 from .views import csv_encoding
 from .settlement_forms import ConfirmForm, ScheduleUploadForm, TransferDateForm, TransferFailedForm
 
@@ -63,9 +65,9 @@ def settlements():
     form = ScheduleUploadForm()
     if form.validate_on_submit():
         try:
-            parsed = schedule.parse_schedule_csv(members.decode_csv(form.file.data.read()))
+            parsed = schedule.parse_schedule_csv(cards.decode_csv(form.file.data.read()))
             changed = schedule.import_schedule(parsed, actor=_staff())
-        except (schedule.ScheduleError, members.MemberError) as error:
+        except (schedule.ScheduleError, cards.MemberError) as error:
             db.session.rollback()
             form.file.errors.extend(str(error).split("\n"))
         else:

@@ -10,13 +10,13 @@ from flask_login import current_user
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import public_texts
+from ..city import public_texts
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import PublicText
 from ..web.forms import ButtonForm, JapaneseForm
 from ..web.inputs import as_id
-from . import bp
+from .blueprint import bp
 
 PAGE = "<any(faq, not_payable, contact):page>"
 LANG = "<any(ja, en, pt_BR, vi):lang>"

@@ -12,11 +12,13 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Form
 from wtforms.validators import ValidationError
 
-from .. import figures, i18n, schedule
+from ..city import figures
+from .. import i18n
+from ..money import schedule
 from ..csvexport import CsvStream, content_type, encoding_for
 from ..timeutil import today_jst
 from ..web.inputs import JapaneseDateField
-from . import bp
+from .blueprint import bp
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

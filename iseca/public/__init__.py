@@ -1,22 +1,9 @@
 """Public pages: no login."""
-from flask import Blueprint
+from .blueprint import bp
 
-from .. import i18n, public_texts
-from . import content
+# The modules that add views to bp.
+from . import views  # noqa: F401
+from . import onboarding_views  # noqa: F401
+from . import card  # noqa: F401
 
-bp = Blueprint("public", __name__)
-# The console's editor starts from the guide's own texts.
-public_texts.register_builtin("faq", lambda: content.FAQ)
-public_texts.register_builtin("not_payable", lambda: content.NOT_PAYABLE)
-
-
-@bp.context_processor
-def edited_texts():
-    """`edited_text(page)`: the text the city published for this page in the reader's
-    language (it stands in front of the built-in text), or None."""
-    return {"edited_text": lambda page: public_texts.published_html(page, i18n.current())}
-
-
-from . import views  # noqa: E402,F401
-from . import onboarding_views  # noqa: E402,F401
-from . import card  # noqa: E402,F401
+__all__ = ["bp"]

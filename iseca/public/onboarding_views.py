@@ -6,14 +6,15 @@ import jaconv
 from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import not_, or_, select
 
-from .. import banking, onboarding
+from ..money import banking
+from ..merchants import onboarding
 from ..database import contains_text
 from ..web.inputs import page_arg
 from ..extensions import db, limiter
 from ..models import Store, StoreImage
 from ..web.forms import ApplicationForm, bank_names, holder_preview, submit_application_form
 from ..web.pages import image_response, page_or_fragment
-from . import bp
+from .blueprint import bp
 
 PER_PAGE = 20
 

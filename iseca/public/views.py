@@ -1,7 +1,8 @@
 """Public pages."""
 from flask import render_template
 
-from . import bp, content
+from . import content
+from .blueprint import bp
 
 
 @bp.route("/")

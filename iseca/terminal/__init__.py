@@ -1,18 +1,9 @@
 """加盟店アプリ (the merchant terminal): a phone-first page for store accounts."""
-from flask import Blueprint
+from .blueprint import bp
 
-from ..auth.areas import require_kinds_for_blueprint
-from ..models import AccountKind
-from ..web.cancel import bp as cancel_pages
-from ..web.settlements import bp as settlement_pages
+# The modules that add views to bp.
+from . import views  # noqa: F401
+from . import history  # noqa: F401
+from . import payments  # noqa: F401
 
-bp = Blueprint("terminal", __name__)
-require_kinds_for_blueprint(bp, AccountKind.STORE)
-# 取消 of a payment from 店舗利用履歴 (its detail page).
-bp.register_blueprint(cancel_pages, url_prefix="/history", url_defaults={"list_endpoint": "terminal.history"})
-# 精算 in the phone layout (the guide: 利用額明細は加盟店アプリまたは管理サイトでご確認ください).
-bp.register_blueprint(settlement_pages, url_prefix="/settlements")
-
-from . import views  # noqa: E402,F401
-from . import history  # noqa: E402,F401
-from . import payments  # noqa: E402,F401
+__all__ = ["bp"]

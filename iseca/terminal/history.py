@@ -6,15 +6,15 @@ from flask import render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import usage
+from ..money import usage
 from ..web.access import get_store_payment_or_404
-from ..cancellation import cancellation_deadline, refusal_reason
+from ..money.cancellation import cancellation_deadline, refusal_reason
 from ..extensions import db
 from ..web.history import TerminalFilterForm, make_filter, safe_back
 from ..web.inputs import id_arg
 from ..web.pages import page_or_fragment
 from ..models import Payment
-from . import bp
+from .blueprint import bp
 
 BATCH = 30
 

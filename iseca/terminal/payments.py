@@ -13,14 +13,15 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from .. import idempotency, ledger, payers, payments
+from ..money import idempotency, ledger, payments
+from ..members import payers
 from ..web.inputs import value_id
 from ..extensions import db, limiter
 from ..models import Payment, PaymentMethod, PaymentStatus, Register, utcnow
 from ..web.access import get_register_or_404, get_store_or_404
 from ..web.charge import charge
 from ..web.pages import content_version, page_or_fragment, wants_fragment
-from . import bp
+from .blueprint import bp
 
 INCOMING_MINUTES = 15
 

@@ -2,7 +2,7 @@
 from flask import render_template
 from flask_login import current_user
 
-from . import bp
+from .blueprint import bp
 
 
 @bp.route("/")

@@ -11,12 +11,14 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import idempotency, ledger, payers, payments, qr
+from ..money import idempotency, ledger, payments
+from ..members import payers
+from ..merchants import qr
 from ..extensions import db
 from ..models import AccountKind, Payment, PaymentMethod, Register, Store
 from ..web.charge import charge
 from ..web.pages import page_or_fragment, qr_data_uri
-from . import bp
+from .blueprint import bp
 
 HISTORY_ROWS = 50
 

@@ -2,8 +2,8 @@
 from flask import render_template
 from flask_login import current_user
 
-from .. import ledger
-from . import bp
+from ..money import ledger
+from .blueprint import bp
 
 
 @bp.route("/")

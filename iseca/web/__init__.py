@@ -12,11 +12,11 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..auth.areas import area_of_request
-from ..auth.passwords import password_expired
+from ..areas import area_of_request
+from ..passwords import password_expired
 from ..labels import label
 from ..audit import describe_details
-from ..notices import running_notices
+from ..city.notices import running_notices
 from ..models import AccountKind
 from ..i18n import date as local_date
 from ..i18n import jst, number, points, yen

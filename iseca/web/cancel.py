@@ -19,8 +19,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SubmitField
 from wtforms.validators import Length
 
-from .. import cancellation, i18n
-from ..auth import passwords
+from ..money import cancellation
+from .. import i18n
+from .. import passwords
 from ..extensions import db, limiter
 from ..models import Account, PaymentStatus
 from .access import get_store_payment_or_404

@@ -7,7 +7,7 @@ from typing import Callable
 
 from flask import Response
 
-from .. import idempotency, ledger, payments
+from ..money import idempotency, ledger, payments
 from ..extensions import db
 from ..models import Account, Card, Member, PaymentMethod, Register
 

@@ -16,13 +16,15 @@ from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, Radio
 from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from .. import banking, i18n, onboarding, outbox
-from ..banking import BankAccountProblems, check_bank_account
+from ..money import banking
+from .. import i18n, outbox
+from ..merchants import onboarding
+from ..money.banking import BankAccountProblems, check_bank_account
 from ..extensions import db
-from ..kana import KanaError, to_zengin_kana
+from ..money.kana import KanaError, to_zengin_kana
 from ..models import MerchantApplication
-from ..onboarding import AREAS, CATEGORIES, ELIGIBILITY, OUTSIDE_CITY_MESSAGE, in_isesaki
-from ..registers import NAME_MAX_LENGTH
+from ..merchants.onboarding import AREAS, CATEGORIES, ELIGIBILITY, OUTSIDE_CITY_MESSAGE, in_isesaki
+from ..merchants.registers import NAME_MAX_LENGTH
 
 MAX_STORES = 20
 

@@ -18,10 +18,10 @@ from wtforms.validators import ValidationError
 from .. import amounts
 from ..extensions import db
 from ..labels import choices
-from ..members import is_member_code
+from ..members.cards import is_member_code
 from ..models import Account, AccountKind, PaymentMethod, PaymentStatus, Register
 from ..numbers import fold_digits
-from ..usage import UsageFilter
+from ..money.usage import UsageFilter
 from .access import stores_of
 from .inputs import JapaneseDateField
 

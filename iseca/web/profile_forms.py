@@ -7,7 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ..onboarding import AREAS, CATEGORIES
+from ..merchants.onboarding import AREAS, CATEGORIES
 from .forms import (
     BankAccountMixin, JapaneseForm, in_city, nfkc, required, valid_email, valid_phone, valid_postal, valid_url,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
-from .. import schedule, statements
+from ..money import schedule, statements
 from ..csvexport import ENCODINGS, encoding_choices, encoding_for
 from ..models import Account
 from .access import get_settlement_or_404, settlements_of, share_of

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from iseca.extensions import db
-from iseca.auth import passwords
+from iseca import passwords
 from iseca.models import Account, AccountKind, MerchantStatus, utcnow
 from tests import factories
 from tests.conftest import basic_auth_header, csrf_from, login, post_form

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from iseca import cancellation
+from iseca.money import cancellation
 from iseca.extensions import db
 from iseca.models import AccountKind, utcnow
 from iseca.timeutil import today_jst

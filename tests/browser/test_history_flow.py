@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from iseca import ledger
+from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import PaymentStatus, utcnow
 from iseca.timeutil import jst_date, today_jst

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-from iseca import i18n, ledger
+from iseca import i18n
+from iseca.money import ledger
 from iseca.extensions import db
 from tests import factories
 from tests.browser.conftest import screenshot

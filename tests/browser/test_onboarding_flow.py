@@ -8,7 +8,7 @@ import re
 
 from PIL import Image
 
-from iseca.onboarding import ELIGIBILITY, SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
+from iseca.merchants.onboarding import ELIGIBILITY, SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
 from tests import factories
 from tests.browser.conftest import screenshot
 from tests.conftest import credentials

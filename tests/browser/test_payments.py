@@ -11,7 +11,8 @@ import pytest
 import qrcode
 from sqlalchemy import func, select
 
-from iseca import ledger, payers
+from iseca.money import ledger
+from iseca.members import payers
 from iseca.extensions import db
 from iseca.models import Payment
 from tests import factories

@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import expect
 
-from iseca import qr
+from iseca.merchants import qr
 from iseca.extensions import db
 from tests import factories
 from tests.browser.conftest import SCREENSHOTS, screenshot

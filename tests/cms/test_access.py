@@ -35,7 +35,7 @@ def world(app, client):
     b1 = factories.make_store(b, name="B1店")
     for s in (a1, a2, b1):
         db.session.add(StoreImage(store_id=s.id, position=0, content_type="image/png", width=8, height=8, data=_png()))
-    from iseca import onboarding
+    from iseca.merchants import onboarding
 
     onboarding.submit_application({
         "business": {"name": "申込者", "email": "x@example.jp"}, "bank": {}, "stores": [{"name": "申込店"}],

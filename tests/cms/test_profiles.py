@@ -184,7 +184,7 @@ MEASURE = """
 import resource, sys
 from flask import Flask
 from flask_babel import Babel
-from iseca import profiles
+from iseca.merchants import profiles
 data = sys.stdin.buffer.read()
 app = Flask("measure")
 Babel(app)  # the refusal is a translated message

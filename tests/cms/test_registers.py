@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from iseca import qr
+from iseca.merchants import qr
 from iseca.extensions import db
 from iseca.models import AuditLog, Register
 from tests import factories
@@ -236,7 +236,7 @@ def test_unknown_code_is_not_found(app):
 
 def test_retired_register_code_says_it_cannot_be_used(app):
     store = factories.make_store(registers=2)
-    from iseca.registers import retire_register
+    from iseca.merchants.registers import retire_register
 
     retire_register(store.registers[1])
     db.session.commit()
@@ -275,7 +275,7 @@ def test_missing_register_is_not_found(app, store_client):
 
 def test_retired_register_has_no_qr_pages(app, client):
     store = factories.make_store(registers=2)
-    from iseca.registers import retire_register
+    from iseca.merchants.registers import retire_register
 
     retire_register(store.registers[1])
     db.session.commit()

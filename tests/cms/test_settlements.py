@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from iseca import cancellation, schedule, settlement, statements
+from iseca.money import cancellation, schedule, settlement, statements
 from iseca.extensions import db
 from iseca.models import AccountKind, Settlement, SettlementPeriod
 from iseca.timeutil import JST

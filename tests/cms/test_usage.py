@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, insert, select
 
-from iseca import ledger, usage
+from iseca.money import ledger, usage
 from iseca.extensions import db
 from iseca.models import (
     AccountKind,
@@ -26,9 +26,9 @@ from iseca.models import (
     PaymentStatus,
     utcnow,
 )
-from iseca.settlement import period_for
+from iseca.money.settlement import period_for
 from iseca.timeutil import JST, today_jst
-from iseca.usage import UsageFilter
+from iseca.money.usage import UsageFilter
 from tests import factories, usage_data
 from tests.conftest import basic_auth_header, csrf_from, login, post_form
 

@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from iseca.auth import passwords
+from iseca import passwords
 from iseca.extensions import db
 from iseca.models import Account, AccountKind, MerchantApplication, Store, utcnow
 from iseca.timeutil import JST, today_jst

@@ -11,14 +11,14 @@ import io
 
 import pytest
 
-from iseca import cancellation, usage
+from iseca.money import cancellation, usage
 from iseca.cms.usage import CSV_HEADER, CSV_IDENTIFIERS, _csv_row
 from iseca.csvexport import CsvStream
 from iseca.extensions import db
-from iseca.merchants import create_register
+from iseca.merchants.records import create_register
 from iseca.models import AccountKind, PaymentMethod
 from iseca.timeutil import JST
-from iseca.usage import UsageFilter
+from iseca.money.usage import UsageFilter
 from tests import factories
 from tests.cms.test_usage import download, logged_in
 

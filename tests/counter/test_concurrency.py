@@ -9,7 +9,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from iseca import ledger
+from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import AuditLog, Card, CardStatus, LedgerTransaction, LedgerTransactionKind
 from tests import factories

@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import select
 
-from iseca import settlement
+from iseca.money import settlement
 from iseca.extensions import db
 from iseca.models import Settlement, SettlementPeriod
 from iseca.timeutil import JST

@@ -10,7 +10,8 @@ from PIL import Image
 import base64
 from sqlalchemy import func, select
 
-from iseca import ledger, payers
+from iseca.money import ledger
+from iseca.members import payers
 from iseca.extensions import db
 from iseca.models import AuditLog, Card, CardStatus, LedgerTransaction, Member, MemberKind
 from tests import factories

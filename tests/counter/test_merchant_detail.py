@@ -7,10 +7,10 @@ from html import unescape
 
 from sqlalchemy import select
 
-from iseca import payments
+from iseca.money import payments
 from iseca.extensions import db
 from iseca.models import AuditLog, Business, MerchantApplication, OutboxMessage, PaymentMethod, utcnow
-from iseca.profiles import SUBJECT_DETAILS_CHANGED
+from iseca.merchants.profiles import SUBJECT_DETAILS_CHANGED
 from tests import factories
 from tests.conftest import csrf_from, post_form
 from tests.factories import application_form

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from iseca.extensions import db
 from iseca.models import ApplicationStatus, AuditLog, Business, MerchantApplication, OutboxMessage, OutboxStatus, Store
-from iseca.onboarding import SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
+from iseca.merchants.onboarding import SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
 from tests.conftest import basic_auth_header, csrf_from, login, post_form
 
 from tests.conftest import credentials

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from iseca import qr
+from iseca.merchants import qr
 from iseca.extensions import db
 from iseca.models import AuditLog, Register, utcnow
 from tests import factories

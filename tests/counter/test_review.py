@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from iseca import onboarding
+from iseca.merchants import onboarding
 from iseca.extensions import db
 from iseca.models import (
     Account, AccountKind, ApplicationStatus, AuditLog, Business, KitHandover, MerchantApplication, OutboxMessage,

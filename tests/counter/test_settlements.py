@@ -113,7 +113,7 @@ def test_close_export_and_mark_done_from_the_console(staff_client, ended):
 
 
 def test_a_transfer_marked_failed_needs_a_reason(staff_client, ended):
-    from iseca import settlement
+    from iseca.money import settlement
 
     settlement.close_period(ended, at=dt.datetime(2025, 3, 1, 1, tzinfo=JST))
     db.session.commit()

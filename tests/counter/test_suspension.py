@@ -9,10 +9,10 @@ import secrets
 
 from sqlalchemy import func, select
 
-from iseca import ledger
+from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import AuditLog, OutboxMessage, Payment
-from iseca.suspension import SUBJECT_REACTIVATED, SUBJECT_SUSPENDED
+from iseca.merchants.suspension import SUBJECT_REACTIVATED, SUBJECT_SUSPENDED
 from tests import factories
 from tests.conftest import basic_auth_header, csrf_from, login, post_form
 

@@ -169,7 +169,7 @@ def test_the_settlement_schedule_reads_in_english_dates_and_stays_wareki_in_japa
 def test_a_failed_transfer_without_a_reason_is_refused_in_english(app, english_staff, ended_period):
     from sqlalchemy import select
 
-    from iseca import settlement
+    from iseca.money import settlement
     from iseca.extensions import db
     from iseca.models import Settlement
     from iseca.timeutil import JST

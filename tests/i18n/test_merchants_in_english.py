@@ -15,7 +15,8 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from iseca import outbox, settlement, zengin
+from iseca import outbox
+from iseca.money import settlement, zengin
 from iseca.extensions import db
 from iseca.models import Account, AccountKind, SettlementPeriod
 from iseca.timeutil import JST

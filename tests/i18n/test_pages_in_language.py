@@ -100,7 +100,7 @@ def data_texts() -> list[str]:
 def bank_names() -> set[str]:
     """Names of the banks and branches the data names by code (みずほ,
     東京営業部): proper names from the banks' own register, shown as they are."""
-    from iseca import banking
+    from iseca.money import banking
     from iseca.models import Business, MerchantApplication
 
     codes = {tuple(row) for row in db.session.execute(select(Business.bank_code, Business.branch_code))}

@@ -14,7 +14,9 @@ from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from sqlalchemy import func, select
 
-from iseca import i18n, ledger, onboarding, payments
+from iseca import i18n
+from iseca.money import ledger, payments
+from iseca.merchants import onboarding
 from iseca.extensions import db
 from iseca.labels import STORE_AREA, STORE_CATEGORY
 from iseca.models import Payment, PaymentMethod, utcnow

@@ -11,7 +11,8 @@ import threading
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from iseca import create_app, payments
+from iseca import create_app
+from iseca.money import payments
 from iseca.extensions import db
 from iseca.models import LedgerAccount, LedgerAccountKind, Member, Payment, PaymentMethod, Register, Store, utcnow
 from tests import factories

@@ -15,7 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import func, select
 
-from iseca import create_app, ledger
+from iseca import create_app
+from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import IdempotencyKey, LedgerTransaction, LedgerTransactionKind, Payment
 from tests import factories

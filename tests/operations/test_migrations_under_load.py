@@ -16,7 +16,8 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade
 from sqlalchemy import select, text
 
-from iseca import create_app, payments
+from iseca import create_app
+from iseca.money import payments
 from iseca.extensions import db
 from iseca.health import migration_heads
 from iseca.models import Member, PaymentMethod, Register

@@ -22,7 +22,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from iseca import create_app, outbox, settlement
+from iseca import create_app, outbox
+from iseca.money import settlement
 from iseca.extensions import db
 from iseca.models import (
     AuditLog,

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from iseca.extensions import db
 from iseca.models import MerchantApplication
-from iseca.onboarding import ELIGIBILITY
+from iseca.merchants.onboarding import ELIGIBILITY
 from tests.conftest import post_form
 
 from tests.factories import application_form

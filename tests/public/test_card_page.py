@@ -1,7 +1,7 @@
 """The card balance page: the address printed on the card."""
 from __future__ import annotations
 
-from iseca import payments
+from iseca.money import payments
 from iseca.extensions import db
 from iseca.models import CardStatus, PaymentMethod
 from tests import factories

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from iseca import ledger
+from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import (
     LedgerAccount,
@@ -197,7 +197,7 @@ def test_repeat_while_the_first_is_still_running_gets_409_then_goes_through(app,
 def test_payments_and_cancellations_crossing_the_same_accounts_do_not_deadlock(app, backend):
     if backend != "postgresql":
         pytest.skip("SQLite runs writers one at a time; row-lock order matters on PostgreSQL")
-    from iseca import payments as payment_rules
+    from iseca.money import payments as payment_rules
     from iseca.models import LedgerTransactionKind, PaymentMethod
 
     store = factories.make_store()

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from iseca import ledger
+from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import PaymentStatus, utcnow
 from iseca.timeutil import JST

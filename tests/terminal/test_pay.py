@@ -8,7 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from iseca import accounts, ledger, payers
+from iseca import accounts
+from iseca.money import ledger
+from iseca.members import payers
 from iseca.extensions import db
 from iseca.models import AccountKind, CardStatus, Payment, PaymentMethod
 from tests import factories
@@ -259,7 +261,7 @@ def test_a_payer_read_by_another_store_cannot_be_used(till, app):
 def test_another_stores_payment_completion_is_not_found(till):
     other = factories.make_store()
     member, card = factories.make_card_member(5_000)
-    from iseca import payments
+    from iseca.money import payments
     payment = payments.pay(member, other.registers[0], 100, PaymentMethod.STORE_SCAN, card=card)
     db.session.commit()
     assert till.get(f"/terminal/pay/done/{payment.id}").status_code == 404
@@ -287,7 +289,7 @@ def test_several_cards_one_after_another_show_the_running_total(till):
 
 def test_wallet_payments_appear_in_the_incoming_list(till):
     member, _ = factories.make_app_member(3_000)
-    from iseca import payments
+    from iseca.money import payments
     payments.pay(member, till.store.registers[0], 1_100, PaymentMethod.CUSTOMER_SCAN)
     db.session.commit()
     fragment = till.get("/terminal/pay/incoming", headers={"HX-Request": "true"}).get_data(as_text=True)
@@ -298,7 +300,7 @@ def test_wallet_payments_appear_in_the_incoming_list(till):
 
 def test_incoming_poll_answers_204_until_the_list_changes(till):
     member, _ = factories.make_app_member(3_000)
-    from iseca import payments
+    from iseca.money import payments
     payments.pay(member, till.store.registers[0], 1_100, PaymentMethod.CUSTOMER_SCAN)
     db.session.commit()
     htmx = {"HX-Request": "true"}
@@ -316,7 +318,7 @@ def test_incoming_poll_answers_204_until_the_list_changes(till):
 def test_incoming_list_shows_only_this_stores_payments(till):
     other = factories.make_store()
     member, _ = factories.make_app_member(3_000)
-    from iseca import payments
+    from iseca.money import payments
     payments.pay(member, other.registers[0], 1_234, PaymentMethod.CUSTOMER_SCAN)
     db.session.commit()
     assert "1,234円" not in till.get("/terminal/pay/incoming").get_data(as_text=True)
@@ -348,7 +350,7 @@ def test_terminal_payment_routes_refuse_member_and_business_accounts(client, met
 
 def test_a_store_cannot_sweep_card_numbers(till, app):
     app.config["TERMINAL_SCAN_FAILURES_PER_ACCOUNT"] = "3 per 15 minutes"
-    from iseca.members import luhn_check_digit
+    from iseca.members.cards import luhn_check_digit
     numbers = [f"93920000000000{i}" for i in range(10, 14)]
     statuses = [scan(till, n + luhn_check_digit(n)).status_code for n in numbers]
     assert statuses == [422, 422, 422, 429]

@@ -11,7 +11,9 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 from sqlalchemy import func, select
 
-from iseca import accounts, ledger, payers
+from iseca import accounts
+from iseca.money import ledger
+from iseca.members import payers
 from iseca.extensions import db
 from iseca.models import AccountKind, MerchantStatus, Payment, PaymentMethod, RetiredQrToken, utcnow
 from tests import factories
@@ -110,7 +112,7 @@ def test_my_qr_decodes_to_a_code_the_terminal_accepts(wallet, app):
 
 def test_a_member_cannot_see_another_members_payment(wallet):
     other, _ = factories.make_app_member(1_000)
-    from iseca import payments
+    from iseca.money import payments
     payment = payments.pay(other, factories.make_store().registers[0], 100, PaymentMethod.CUSTOMER_SCAN)
     db.session.commit()
     assert wallet.get(f"/wallet/payments/{payment.id}").status_code == 404

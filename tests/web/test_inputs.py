@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from iseca import ledger
+from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import Campaign, Card, Payment
 from iseca.web.converters import IdConverter
