@@ -7,7 +7,7 @@ PORT   ?= 5000
 PYTEST_ARGS ?= -n auto
 FLASK  := $(BIN)/flask --app app
 
-.PHONY: run run-https https-address test install install-dev migrate clean translations i18n-extract i18n-update
+.PHONY: run run-https https-address test lint install install-dev migrate clean translations i18n-extract i18n-update
 
 $(BIN)/python:
 	@echo "== Creating the Python environment in $(VENV)"
@@ -102,9 +102,13 @@ $(HTTPS_CERT_DIR)/https-%.pem:
 	  -keyout $(HTTPS_CERT_DIR)/https-$*.key -out $@ 2>/dev/null
 	chmod 600 $(HTTPS_CERT_DIR)/https-$*.key
 
-## test: the whole suite (SQLite; PostgreSQL too when ISECA_TEST_DATABASE_URL is set)
-test: install-dev translations
+## test: the linter, then the whole suite (SQLite; PostgreSQL too when ISECA_TEST_DATABASE_URL is set)
+test: install-dev translations lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## lint: ruff with the rules of ruff.toml (pyflakes, pycodestyle, bugbear, isort, pyupgrade, comprehensions)
+lint: install-dev
+	$(BIN)/ruff check .
 
 ## migrate: a new migration from the models, e.g. make migrate m="add register retired_at"
 migrate: install
