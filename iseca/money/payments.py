@@ -188,8 +188,8 @@ def _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount
     _check_amount(amount)
     store = check_store(register)
     plan = ledger.plan_spend(member.id, store.id, amount, at=at, locked=rows)
-    # The period's row read beside the claim; made here by the first payment of a period.
-    period_id = rows[0].period_id or periods.period_id(day)
+    # The period's row, read beside the claim; made here by the first payment of a period.
+    period_id = rows[0].period_id if rows[0].period_id is not None else periods.period_id(day)
     written = payment_row(business_id=store.business_id, store_id=store.id, register_id=register.id,
                           member_id=member.id, card_id=card.id if card else None, campaign_id=plan.campaign_id,
                           method=method, amount=amount, at=at, actor_id=actor.id, period_id=period_id)
