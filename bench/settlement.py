@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from bench.pgdb import finish, fresh_database  # noqa: E402
 from iseca import create_app
-from iseca.money import ledger, settlement, zengin  # noqa: E402
+from iseca.money import ledger, periods, settlement, zengin  # noqa: E402
 from iseca.extensions import db  # noqa: E402
 from iseca.merchants.records import create_business, create_register, create_store  # noqa: E402
 from iseca.models import Campaign, LedgerTransactionKind, Settlement, SettlementPeriod  # noqa: E402
@@ -48,7 +48,7 @@ def generate(payments: int, stores: int) -> int:
                                    branch_code="001", account_number=f"{n + 1:07d}", account_holder_kana=f"ﾍﾞﾝﾁ {n}")
         registers.append(create_register(create_store(business, name=f"ベンチ店舗{n}")))
     db.session.add(Campaign(name="ベンチ", starts_on=dt.date(2024, 1, 1), ends_on=dt.date(2030, 12, 31)))
-    period_id = settlement.ensure_period(PERIOD_START)
+    period_id = periods.period_id(PERIOD_START)
     db.session.commit()
     db.session.execute(text(
         "INSERT INTO members (code, kind, name, email, status, qr_secret, created_at) "

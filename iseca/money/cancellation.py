@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from .. import audit, i18n
-from . import day_totals, ledger, settlement
+from . import day_totals, ledger, periods
 from ..extensions import db
 from ..models import (
     Account,
@@ -179,7 +179,7 @@ def cancel_payment(payment: Payment, *, actor: Account, at: dt.datetime | None =
     if own_period is not None and own_period.status == PeriodStatus.OPEN:
         cancel_period_id = own_period.id
     else:
-        cancel_period_id = settlement.period_for(jst_date(at)).id
+        cancel_period_id = periods.period_id(jst_date(at))
         adjustment = SettlementAdjustment(
             business_id=payment.business_id,
             amount=-payment.amount,

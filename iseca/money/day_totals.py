@@ -102,7 +102,7 @@ def payment_upsert_postgresql(source):
     stmt = postgresql.insert(table).from_select(
         ["day", "register_id", "method", "store_id", "business_id", "payment_sum",
          "payment_count", "cancelled_count", "cancelled_sum", "cancel_count", "cancel_sum"], counts)
-    # A payment adds to its two counters only (the statement stays short: see payments._constant).
+    # A payment adds to its two counters only (the statement stays short: see payment_statement._constant).
     return stmt.on_conflict_do_update(
         index_elements=list(KEY),
         set_={name: table.c[name] + getattr(stmt.excluded, name) for name in ("payment_count", "payment_sum")},

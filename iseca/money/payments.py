@@ -1,25 +1,22 @@
 """決済: a payment of points from one member to one store.
 
 `pay()` moves the points (through `ledger.spend`); `pay_once()` wraps it
-with an idempotency key (iseca/idempotency.py) so a repeated submission
-(double tap, network retry, back-and-resubmit) returns the first result and
-never charges twice.
+with an idempotency key (iseca/money/idempotency.py) so a repeated
+submission (double tap, network retry, back-and-resubmit) returns the first
+result and never charges twice. What a payment writes, and PostgreSQL's
+statements writing it, are in iseca/money/payment_statement.py.
 """
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, Date, Integer, String, bindparam, cast, event, func, insert, literal_column, select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert
 
 from .. import amounts, audit
-from . import day_totals, idempotency, ledger, settlement
-from ..database import insert_ignoring_conflict
 from ..extensions import db
 from ..i18n import yen
 from ..models import (
@@ -31,14 +28,21 @@ from ..models import (
     MemberStatus,
     Payment,
     PaymentMethod,
-    PaymentStatus,
-    PeriodStatus,
     Register,
-    SettlementPeriod,
     Store,
     utcnow,
 )
 from ..timeutil import jst_date
+from . import day_totals, idempotency, ledger, periods
+from .payment_statement import (
+    audit_details,
+    claim_and_lock_statement,
+    key_result,
+    new_payment_number,
+    payment_row,
+    recorded_payment_statement,
+    row_parameters,
+)
 
 
 class PaymentRefused(Exception):
@@ -52,20 +56,6 @@ class AmountInvalid(PaymentRefused):
 
 class StoreSuspended(PaymentRefused):
     """The store is suspended (利用停止): it takes no payments."""
-
-
-# 取引番号 = JST date + a bijection of the ledger transaction id onto ten
-# digits: unique without a retry loop, and not a visible running count.
-_NUMBER_MULTIPLIER = 3_141_592_653  # odd and not a multiple of 5: invertible mod 10**10
-_NUMBER_OFFSET = 2_718_281_828
-
-
-def new_payment_number(at: dt.datetime, sequence: int | None = None) -> str:
-    """取引番号: yymmdd (JST) and ten digits derived from `sequence`."""
-    import secrets
-
-    value = secrets.randbelow(10**10) if sequence is None else (sequence * _NUMBER_MULTIPLIER + _NUMBER_OFFSET) % 10**10
-    return jst_date(at).strftime("%y%m%d") + f"{value:010d}"
 
 
 # ---------------------------------------------------------------------------
@@ -116,44 +106,8 @@ def check_store(register: Register) -> Store:
 
 
 # ---------------------------------------------------------------------------
-# ---------------------------------------------------------------------------
 # The payment itself
 # ---------------------------------------------------------------------------
-
-
-def _period_id(day: dt.date) -> int:
-    """The settlement period of `day`, created when first needed; safe when
-    two payments open a new period at the same moment.
-
-    Periods are never deleted and their start day is unique, so once a
-    transaction that saw the period's id commits, the id is kept for the
-    process (per app) and later payments of the period need no query."""
-    starts_on, ends_on = settlement.period_bounds(day)
-    known = current_app.extensions.setdefault("iseca_period_ids", {})
-    period_id = known.get(starts_on)
-    if period_id is not None:
-        return period_id
-    period_id = db.session.scalar(select(SettlementPeriod.id).where(SettlementPeriod.starts_on == starts_on))
-    if period_id is None:
-        insert_ignoring_conflict(SettlementPeriod, ["starts_on"], {"starts_on": starts_on, "ends_on": ends_on, "status": PeriodStatus.OPEN})
-        period_id = db.session.scalar(select(SettlementPeriod.id).where(SettlementPeriod.starts_on == starts_on))
-    db.session.info.setdefault(_PERIODS_SEEN, []).append((known, starts_on, period_id))
-    return period_id
-
-
-_PERIODS_SEEN = "iseca_periods_seen"
-
-
-@event.listens_for(Session, "after_commit")
-def _remember_periods(session):
-    for known, starts_on, period_id in session.info.pop(_PERIODS_SEEN, ()):
-        known[starts_on] = period_id
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_periods(session):
-    # A period created by the rolled-back transaction does not exist.
-    session.info.pop(_PERIODS_SEEN, None)
 
 
 @dataclass
@@ -208,98 +162,15 @@ def _pay(member, register, amount, method, *, actor=None, card=None, at=None) ->
     at = at or utcnow()
     spent = ledger.spend(member.id, store.id, amount, actor=actor, memo=f"決済 {store.code}", at=at)
     number = new_payment_number(at, spent.transaction_id)
-    payment_id = db.session.connection().execute(_INSERT_PAYMENT, {
-        "number": number,
-        "business_id": store.business_id,
-        "store_id": store.id,
-        "register_id": register.id,
-        "member_id": member.id,
-        "card_id": card.id if card else None,
-        "campaign_id": spent.campaign_id,
-        "method": method,
-        "amount": amount,
-        "status": PaymentStatus.COMPLETED,
-        "created_at": at,
-        "created_by_account_id": actor.id if actor else None,
-        "ledger_transaction_id": spent.transaction_id,
-        "period_id": _period_id(jst_date(at)),
-    }).scalar_one()
+    row = payment_row(business_id=store.business_id, store_id=store.id, register_id=register.id, member_id=member.id,
+                      card_id=card.id if card else None, campaign_id=spent.campaign_id, method=method, amount=amount,
+                      at=at, actor_id=actor.id if actor else None, period_id=periods.period_id(jst_date(at)))
+    payment_id = db.session.connection().execute(
+        _INSERT_PAYMENT, {**row, "number": number, "ledger_transaction_id": spent.transaction_id}
+    ).scalar_one()
     day_totals.record_payment(register_id=register.id, store_id=store.id, business_id=store.business_id,
                               method=method, amount=amount, at=at)
     return PaymentResult(payment_id=payment_id, number=number, balance_after=spent.balance_after)
-
-
-def _constant(value: int | str):
-    """A constant written into the SQL rather than sent as a parameter:
-    psycopg converts a statement's placeholders once and keeps the result
-    only for statements of at most 50 parameters and 4,096 characters (the
-    conversion costs about a millisecond); the payment's stays under both."""
-    if isinstance(value, int):
-        return literal_column(str(int(value)), BigInteger)
-    assert value.replace("_", "").isalnum(), value
-    return literal_column(f"'{value}'", String)
-
-
-def _json_object(**members):
-    """json_build_object of `members`, the names written into the SQL."""
-    return func.json_build_object(*[part for name, value in members.items() for part in (_constant(name), value)])
-
-
-@functools.cache
-def _recorded_payment_statement(n: int):
-    """PostgreSQL: everything a payment writes after its accounts are
-    locked and split (`ledger.plan_spend`), as one statement of
-    data-modifying CTEs: the balances, the ledger transaction and its `n`
-    entries, the payment (its 取引番号 computed from the transaction's id as
-    `new_payment_number` does), its day's totals, the key's result and the
-    audit row. One round trip instead of seven; the same rows as `_pay`,
-    `idempotency.finish` and `audit.write` write on SQLite. Built once per
-    number of entries (SQLAlchemy then reuses its compiled form)."""
-    moved, tx, entries = ledger.movement_ctes(n)
-    table = Payment.__table__
-    # Parameters named pay_<column>: see ledger.movement_ctes on names.
-    p = {name: bindparam(f"pay_{name}", type_=table.c[name].type)
-         for name in ("business_id", "store_id", "register_id", "member_id", "card_id", "campaign_id", "method",
-                      "amount", "status", "created_at", "period_id")}
-    actor_id = bindparam("tx_actor", type_=Integer)
-    sequence = (cast(tx.c.id, BigInteger) * _constant(_NUMBER_MULTIPLIER) + _constant(_NUMBER_OFFSET)) % _constant(10**10)
-    number = bindparam("pay_number_day", type_=String) + func.lpad(cast(sequence, String), _constant(10), _constant("0"))
-    pay = (
-        insert(table)
-        .from_select(["number", *p, "created_by_account_id", "ledger_transaction_id"],
-                     select(number, *p.values(), actor_id, tx.c.id))
-        .returning(table.c.id, table.c.number)
-        .cte("pay")
-    )
-    totals = day_totals.payment_upsert_postgresql(
-        select(bindparam("pay_day", type_=Date), p["register_id"], p["method"], p["store_id"], p["business_id"],
-               p["amount"]).select_from(pay)
-    ).cte("totals")
-    result = _json_object(payment_id=pay.c.id, number=pay.c.number, amount=p["amount"],
-                          balance_after=bindparam("pay_balance_after", type_=BigInteger))
-    key = idempotency.finish_with_payment(select(pay.c.id).scalar_subquery(),
-                                          select(result).select_from(pay).scalar_subquery()).cte("key")
-    audit_row = audit.insert_from(pay.c.id, _json_object(
-        number=pay.c.number, amount=p["amount"], method=cast(p["method"], String), register_id=p["register_id"],
-        member_code=bindparam("pay_member_code", type_=String),
-    )).cte("audit_row")
-    return (
-        select(moved.label("moved"), select(pay.c.id).scalar_subquery().label("payment_id"),
-               select(pay.c.number).scalar_subquery().label("number"))
-        .add_cte(entries, totals, key, audit_row)
-    )
-
-
-@functools.cache
-def _claim_and_lock_statement():
-    """PostgreSQL: the key's claim (idempotency.CLAIM_POSTGRESQL), then the
-    payer's and the store's accounts locked (ledger.spendable_locked_with),
-    in one round trip. The claim comes first, as when they were two
-    statements: a repeat of a request waits on the key for the first one,
-    not holding the accounts the first one is about to lock."""
-    claim = idempotency.CLAIM_POSTGRESQL.cte("claim")
-    claimed = select(select(claim.c.id).scalar_subquery().label("claimed")).subquery("claim_result")
-    return ledger.spendable_locked_with(claimed)
 
 
 def _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount, method, *, card) -> PaymentResult:
@@ -310,24 +181,26 @@ def _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount
     params = idempotency.claim_parameters(actor.id, key, fingerprint, KEY_MESSAGES)
     params.update(member_id=member.id, store_id=register.store.id, day=day)
     with idempotency.lock_waits_refused(KEY_MESSAGES):
-        rows = conn.execute(_claim_and_lock_statement(), params).all()
+        rows = conn.execute(claim_and_lock_statement(), params).all()
     if rows[0].claimed is None:
         return _replayed(idempotency.first_claim(actor.id, key, fingerprint, KEY_MESSAGES))
     check_payer(member, card)
     _check_amount(amount)
     store = check_store(register)
     plan = ledger.plan_spend(member.id, store.id, amount, at=at, locked=rows)
+    # The period's row, read beside the claim; made here by the first payment of a period.
+    period_id = rows[0].period_id if rows[0].period_id is not None else periods.period_id(day)
+    written = payment_row(business_id=store.business_id, store_id=store.id, register_id=register.id,
+                          member_id=member.id, card_id=card.id if card else None, campaign_id=plan.campaign_id,
+                          method=method, amount=amount, at=at, actor_id=actor.id, period_id=period_id)
     params = ledger.movement_parameters(plan.movements)
     params.update(
-        tx_kind=LedgerTransactionKind.PAYMENT, tx_memo=f"決済 {store.code}"[:300], tx_actor=actor.id, tx_at=at,
-        pay_number_day=day.strftime("%y%m%d"), pay_business_id=store.business_id, pay_store_id=store.id,
-        pay_register_id=register.id, pay_member_id=member.id, pay_card_id=card.id if card else None,
-        pay_campaign_id=plan.campaign_id, pay_method=method, pay_amount=amount, pay_status=PaymentStatus.COMPLETED,
-        pay_created_at=at, pay_period_id=_period_id(day), pay_day=day, pay_balance_after=plan.balance_after,
+        row_parameters(written), tx_kind=LedgerTransactionKind.PAYMENT, tx_memo=f"決済 {store.code}"[:300], tx_at=at,
+        pay_number_day=day.strftime("%y%m%d"), pay_day=day, pay_balance_after=plan.balance_after,
         pay_member_code=member.code, account_id_=actor.id, key_=key,
         **audit.parameters("payment_created", "payment", actor=actor, business_id=store.business_id),
     )
-    row = conn.execute(_recorded_payment_statement(len(plan.movements)), params).one()
+    row = conn.execute(recorded_payment_statement(len(plan.movements), tuple(written)), params).one()
     if row.moved != len(plan.movements) or row.payment_id is None:
         # The rows were locked and read above: only a broken invariant gets here.
         raise ledger.InsufficientBalance(plan.balance_after + amount)
@@ -372,11 +245,11 @@ def pay_once(
         return _replayed(first)
     check_payer(member, card)
     result = _pay(member, register, amount, method, actor=actor, card=card)
-    idempotency.finish(actor.id, key, {"payment_id": result.payment_id, "number": result.number, "amount": amount,
-                                       "balance_after": result.balance_after}, payment_id=result.payment_id)
+    idempotency.finish(actor.id, key, key_result(result.payment_id, result.number, amount, result.balance_after),
+                       payment_id=result.payment_id)
     audit.write("payment_created", "payment", result.payment_id,
-                {"number": result.number, "amount": amount, "method": str(method), "register_id": register.id,
-                 "member_code": member.code}, actor=actor, business_id=register.store.business_id)
+                audit_details(result.number, amount, str(method), register.id, member.code),
+                actor=actor, business_id=register.store.business_id)
     return result
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from .. import audit, i18n
 from ..dates import MIDEI, holiday_name, is_bank_business_day, period_text, wareki  # noqa: F401  (as before)
-from . import settlement
+from . import periods
 from ..i18n import N_
 from ..extensions import db
 from ..models import Account, Settlement, SettlementPeriod, SettlementStatus
@@ -85,7 +85,7 @@ def parse_schedule_csv(text: str) -> ScheduleImport:
         if starts_on is None or ends_on is None:
             result.errors.append(f"{number}行目: 期間の日付は 2025-03-16 の形で書いてください。")
             continue
-        if settlement.period_bounds(starts_on) != (starts_on, ends_on):
+        if periods.period_bounds(starts_on) != (starts_on, ends_on):
             result.errors.append(f"{number}行目: {starts_on}〜{ends_on} は精算期間（1日〜15日、16日〜末日）ではありません。")
             continue
         transfer = None
@@ -143,7 +143,7 @@ def import_schedule(parsed: ScheduleImport, *, actor: Account | None = None, act
         raise ScheduleError("\n".join(parsed.errors))
     changed = 0
     for row in parsed.rows:
-        period_id = settlement.ensure_period(row.starts_on)
+        period_id = periods.period_id(row.starts_on)
         period = db.session.get(SettlementPeriod, period_id)
         try:
             changed += set_transfer_date(period, row.transfer_date, actor=actor, actor_label=actor_label)

@@ -31,7 +31,6 @@ counted in the period) or after it (and becomes an adjustment).
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
 from .. import audit, database, outbox
-from . import ledger
+from . import ledger, periods
 from ..extensions import db
 from ..i18n import N_
 from ..models import (
@@ -64,35 +63,11 @@ class SettlementError(Exception):
     """A settlement action that is refused, with a message for staff."""
 
 
-def period_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
-    """The settlement period containing `day`: (first day, last day)."""
-    if day.day <= 15:
-        return day.replace(day=1), day.replace(day=15)
-    last = calendar.monthrange(day.year, day.month)[1]
-    return day.replace(day=16), day.replace(day=last)
-
-
-def period_for(day: dt.date) -> SettlementPeriod:
-    """The period row containing `day`, created when first needed."""
-    starts_on, ends_on = period_bounds(day)
-    period = db.session.scalar(select(SettlementPeriod).where(SettlementPeriod.starts_on == starts_on))
-    if period is None:
-        period = SettlementPeriod(starts_on=starts_on, ends_on=ends_on)
-        db.session.add(period)
-        db.session.flush()
-    return period
-
-
-def period_end(period: SettlementPeriod) -> dt.datetime:
-    """The moment the period ends: 24:00 JST of its last day (UTC-aware)."""
-    return dt.datetime.combine(period.ends_on + dt.timedelta(days=1), dt.time(), JST).astimezone(dt.timezone.utc)
-
-
 def can_close(period: SettlementPeriod, at: dt.datetime) -> bool:
     """A period closes once it has ended and the grace time for payments
     still being written at midnight has passed."""
     grace = dt.timedelta(minutes=int(current_app.config["SETTLEMENT_CLOSE_GRACE_MINUTES"]))
-    return at >= period_end(period) + grace
+    return at >= periods.period_end(period) + grace
 
 
 def fee_for(base: int, rate_permille: int) -> int:
@@ -254,22 +229,6 @@ def _period_text(period: SettlementPeriod) -> str:
     return f"{period.starts_on.year}年{period.starts_on.month}月{period.starts_on.day}日〜{period.ends_on.month}月{period.ends_on.day}日"
 
 
-def ensure_period(day: dt.date) -> int:
-    """The id of the period row containing `day`, inserted when missing;
-    safe when a payment inserts the same row at the same moment."""
-    starts_on, ends_on = period_bounds(day)
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(
-        insert(SettlementPeriod)
-        .values(starts_on=starts_on, ends_on=ends_on, status=PeriodStatus.OPEN)
-        .on_conflict_do_nothing(index_elements=["starts_on"])
-    )
-    return db.session.scalar(select(SettlementPeriod.id).where(SettlementPeriod.starts_on == starts_on))
-
-
 def ended_open_periods(at: dt.datetime) -> list[SettlementPeriod]:
     """Open periods that may be closed at `at`, oldest first."""
     periods = db.session.scalars(
@@ -381,7 +340,7 @@ def account_takes_effect_from(business_id: int, at: dt.datetime | None = None) -
         return _("%(period)s分（振込予定日 %(date)s）のお振込みから", period=period_text(waiting.period),
                  date=wareki(waiting.period.transfer_date))
     today = (at or utcnow()).astimezone(JST).date()
-    return _("%(period)s分のお振込みから", period=period_text(period_bounds(today)))
+    return _("%(period)s分のお振込みから", period=period_text(periods.period_bounds(today)))
 
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlalchemy import Interval, and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.sql.expression import ColumnElement
 
-from . import settlement
+from . import periods
 from .cancellation import deadline_column
 from ..csvexport import neutralise
 from .day_totals import as_date, jst_day
@@ -304,8 +304,8 @@ def presets(today: dt.date | None = None) -> list[tuple[str, dt.date, dt.date]]:
     week_start = today - dt.timedelta(days=today.weekday())  # Monday
     month_start = today.replace(day=1)
     month_end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
-    current_start, _ = settlement.period_bounds(today)
-    previous = settlement.period_bounds(current_start - dt.timedelta(days=1))
+    current_start, _ = periods.period_bounds(today)
+    previous = periods.period_bounds(current_start - dt.timedelta(days=1))
     return [
         (N_("今日"), today, today),
         (N_("昨日"), yesterday, yesterday),

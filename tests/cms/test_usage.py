@@ -26,7 +26,7 @@ from iseca.models import (
     PaymentStatus,
     utcnow,
 )
-from iseca.money.settlement import period_for
+from iseca.money.periods import period_id
 from iseca.timeutil import JST, today_jst
 from iseca.money.usage import UsageFilter
 from tests import factories, usage_data
@@ -275,13 +275,13 @@ def test_csv_replaces_what_cp932_cannot_hold_visibly_and_says_so_before(app):
 
 def _bulk_payments(store, member, campaign, count: int) -> None:
     register = store.registers[0]
-    period = period_for(today_jst())
+    period = period_id(today_jst())
     start = utcnow() - dt.timedelta(days=20)
     for first in range(0, count, 10_000):
         db.session.execute(insert(Payment), [
             dict(number=f"9{i:013d}", business_id=store.business_id, store_id=store.id, register_id=register.id,
                  member_id=member.id, campaign_id=campaign.id, method=PaymentMethod.STORE_SCAN, amount=100 + i % 5000,
-                 status=PaymentStatus.COMPLETED, created_at=start + dt.timedelta(seconds=i), period_id=period.id)
+                 status=PaymentStatus.COMPLETED, created_at=start + dt.timedelta(seconds=i), period_id=period)
             for i in range(first, min(count, first + 10_000))
         ])
     db.session.commit()

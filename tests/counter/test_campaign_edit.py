@@ -121,7 +121,7 @@ def test_limiting_cancellation_to_the_payments_period_is_warned_then_applies(sta
     """「キャンペーン終了日まで決済の取消を受け付ける」 unticked: the confirmation
     says what changes; once confirmed, a payment is cancellable only until
     the end of its own 精算 period."""
-    from iseca.money.settlement import period_bounds
+    from iseca.money.periods import period_bounds
 
     campaign, _store, _member, payment = held
     url = f"/counter/campaigns/{campaign.id}/edit"

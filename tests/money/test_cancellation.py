@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from iseca.money import cancellation, ledger, payments
+from iseca.money import cancellation, ledger, payments, periods
 from iseca.extensions import db
 from iseca.models import (
     AccountKind,
@@ -18,9 +18,9 @@ from iseca.models import (
     PaymentStatus,
     PeriodStatus,
     SettlementAdjustment,
+    SettlementPeriod,
     utcnow,
 )
-from iseca.money.settlement import period_for
 from iseca.timeutil import JST, jst_date
 from tests import factories
 
@@ -108,7 +108,7 @@ def test_cancel_after_the_period_closed_becomes_an_adjustment_for_the_next_settl
     store, actor, member, _ = shop
     paid_at = utcnow() - dt.timedelta(days=40)
     payment = factories.make_payment_at(store.registers[0], member, 2_000, paid_at)
-    own = db.session.get(type(period_for(jst_date(paid_at))), payment.period_id)
+    own = db.session.get(SettlementPeriod, payment.period_id)
     own.status = PeriodStatus.CLOSED
     own.closed_at = utcnow()
     db.session.commit()
@@ -121,8 +121,7 @@ def test_cancel_after_the_period_closed_becomes_an_adjustment_for_the_next_settl
     assert adjustment.amount == -2_000 and adjustment.business_id == store.business_id
     assert adjustment.applied_settlement_id is None  # the next settlement picks it up
     assert payment.number in adjustment.reason
-    current = period_for(jst_date(utcnow()))
-    assert payment.cancel_period_id == current.id != payment.period_id
+    assert payment.cancel_period_id == periods.period_id(jst_date(utcnow())) != payment.period_id
     assert ledger.member_balance(member.id) == 5_000
     assert own.status == PeriodStatus.CLOSED  # the closed period is not rewritten
 

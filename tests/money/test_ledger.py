@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from iseca.money import ledger, payments
 from iseca.extensions import db
 from iseca.models import LedgerEntry, LedgerTransaction, LedgerTransactionKind, PaymentMethod
-from iseca.money.settlement import period_bounds
+from iseca.money.periods import period_bounds
 from tests import factories
 
 

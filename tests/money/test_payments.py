@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from iseca.money import idempotency, ledger, payments
+from iseca.money import idempotency, ledger, payment_statement, payments
 from iseca.members import payers
 from iseca.extensions import db
 from iseca.members.cards import luhn_check_digit
@@ -19,6 +19,7 @@ from iseca.models import (
     LedgerTransaction,
     Payment,
     PaymentMethod,
+    utcnow,
 )
 from tests import factories
 
@@ -215,7 +216,10 @@ def test_the_one_statement_payment_sets_nothing_but_balances_and_the_keys_result
 
     from sqlalchemy.dialects import postgresql
 
-    statement = payments._recorded_payment_statement(entries)
+    row = payment_statement.payment_row(business_id=1, store_id=1, register_id=1, member_id=1, card_id=None,
+                                        campaign_id=None, method=PaymentMethod.STORE_SCAN, amount=1, at=utcnow(),
+                                        actor_id=1, period_id=1)
+    statement = payment_statement.recorded_payment_statement(entries, tuple(row))
     dialect = postgresql.psycopg.dialect()
     parameters = list(statement.compile(dialect=dialect).params)
     sql = str(statement.compile(dialect=dialect, column_keys=parameters))

@@ -10,7 +10,7 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
-from iseca.money import cancellation, ledger, settlement
+from iseca.money import cancellation, ledger, periods, settlement
 from iseca import create_app
 from iseca.extensions import db
 from iseca.models import (
@@ -42,7 +42,7 @@ def jst(*args) -> dt.datetime:
     (dt.date(2024, 12, 1), dt.date(2024, 12, 1), dt.date(2024, 12, 15)),
 ])
 def test_periods_are_the_1st_to_15th_and_the_16th_to_the_last_day(day, first, last):
-    assert settlement.period_bounds(day) == (first, last)
+    assert periods.period_bounds(day) == (first, last)
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_a_payment_belongs_to_the_period_of_its_japan_time(shop, paid_at, starts
     payment = factories.make_payment_at(store.registers[0], member, 100, paid_at)
     period = db.session.get(SettlementPeriod, payment.period_id)
     assert period.starts_on == starts_on
-    assert settlement.period_end(period) == jst(period.ends_on.year, period.ends_on.month, period.ends_on.day) + dt.timedelta(days=1)
+    assert periods.period_end(period) == jst(period.ends_on.year, period.ends_on.month, period.ends_on.day) + dt.timedelta(days=1)
 
 
 def test_a_period_cannot_be_closed_before_it_ends(shop):

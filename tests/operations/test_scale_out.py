@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from iseca import create_app, outbox
-from iseca.money import settlement
+from iseca.money import periods
 from iseca.extensions import db
 from iseca.models import (
     AuditLog,
@@ -191,11 +191,11 @@ def _seed_ended_periods(url: str) -> dict:
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         today = utcnow().astimezone(JST).date()
-        running, _ = settlement.period_bounds(today)
+        running, _ = periods.period_bounds(today)
         # Two periods back and three back: ended long past the closing grace whatever the hour.
-        one_back, _ = settlement.period_bounds(running - dt.timedelta(days=1))
-        two_back = settlement.period_bounds(one_back - dt.timedelta(days=1))
-        three_back = settlement.period_bounds(two_back[0] - dt.timedelta(days=1))
+        one_back, _ = periods.period_bounds(running - dt.timedelta(days=1))
+        two_back = periods.period_bounds(one_back - dt.timedelta(days=1))
+        three_back = periods.period_bounds(two_back[0] - dt.timedelta(days=1))
         campaign = factories.make_campaign()
         first = factories.make_store()
         stores = [first, factories.make_store(first.business), factories.make_store(), factories.make_store()]
