@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import audit, i18n
-from ..dates import MIDEI, holiday_name, is_bank_business_day, period_text, wareki  # noqa: F401  (as before)
+from ..dates import MIDEI, is_bank_business_day, period_text, wareki
 from . import settlement
 from ..i18n import N_
 from ..extensions import db

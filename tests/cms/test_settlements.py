@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from iseca.money import cancellation, schedule, settlement, statements
 from iseca.extensions import db
-from iseca.models import AccountKind, Settlement, SettlementPeriod
+from iseca.models import AccountKind, Settlement, SettlementPeriod, SettlementStatus
 from iseca.timeutil import JST
 from tests import factories
 from tests.conftest import login
@@ -132,3 +132,28 @@ def test_the_guides_schedule_shows_on_the_merchants_page(client, runner, settled
         assert row["period_text"] in table and row["transfer_text"] in table if row["transfer_date"] else True
     assert sum("未定" in r for r in rows) == 2
     assert sum(bool(re.search(r"令和\d+年\d+月\d+日</span> <small", r)) for r in rows) == 23
+
+
+@pytest.mark.parametrize("lang, shown, not_shown", [
+    ("ja", "令和7年3月21日", ["2025-03-21", "2025/03/21", "Mar 21, 2025"]),
+    ("en", "Mar 21, 2025", ["2025-03-21", "2025/03/21", "令和7年3月21日"]),
+])
+def test_the_transfer_day_reads_the_same_on_every_page_that_shows_it(client, staff_client, settled, lang, shown,
+                                                                      not_shown):
+    """振込日: 和暦 in Japanese as the guide writes it, the locale's date in
+    English, alike on 精算金額の確認, the 利用額明細 and the counter's 加盟店詳細."""
+    business, main, station, other, mine, _ = settled
+    mine.status = SettlementStatus.TRANSFERRED
+    mine.transferred_at = jst(2025, 3, 21, 9)
+    db.session.commit()
+    assert login(client, business.code, factories.PASSWORD, kind="business").status_code == 303
+    pages = {}
+    for who, url in ((client, "/cms/settlements"), (client, f"/cms/settlements/{mine.id}"),
+                     (staff_client, f"/counter/merchants/{business.id}")):
+        who.set_cookie("lang", lang)
+        response = who.get(url)
+        assert response.status_code == 200, url
+        pages[url] = _text(response.get_data(as_text=True))
+    for url, page in pages.items():
+        assert shown in page, url
+        assert not [text for text in not_shown if text in page], url
