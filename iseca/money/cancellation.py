@@ -181,7 +181,7 @@ def cancel_payment(payment: Payment, *, actor: Account, at: dt.datetime | None =
         adjustment = SettlementAdjustment(
             business_id=payment.business_id,
             amount=-payment.amount,
-            reason=f"精算済み期間の決済の取消（取引番号 {payment.number}）",
+            **settlement.adjustment_fields(settlement.CANCELLED_AFTER_CLOSE, number=payment.number),
             payment_id=payment.id,
             created_at=at,
         )

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 from sqlalchemy import case, func, select
 
-from . import banking
+from . import banking, settlement
 from .. import i18n
 from ..csvexport import CsvStream, datetime_text, header
 from ..dates import period_text, wareki
@@ -148,7 +148,9 @@ def statement(row: Settlement, *, store_id: int | None = None) -> Statement:
         if p is not None:
             totals(p.store).adjustments += adjustment.amount
         lines.append(Line(N_("調整"), adjustment.created_at, p.number if p else "", p.store.code if p else "",
-                          p.store.name if p else "", adjustment.amount, adjustment.reason))
+                          p.store.name if p else "", adjustment.amount,
+                          settlement.adjustment_reason(adjustment.reason_code, adjustment.reason_params,
+                                                       adjustment.reason)))
 
     snapshot = row.bank_snapshot or {
         "bank_code": business.bank_code, "branch_code": business.branch_code,
