@@ -169,7 +169,7 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
     is still open. The caller commits."""
     at = at or utcnow()
     if not can_close(period, at):
-        raise SettlementError("この期間はまだ終了していないため締められません。")
+        raise SettlementError(_("この期間はまだ終了していないため締められません。"))
     # The one statement that decides, and the transaction's first write: a
     # second closing waits for this row and then updates none.
     claimed = db.session.execute(
@@ -187,7 +187,7 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
     )
     if earlier_open:
         db.session.rollback()
-        raise SettlementError("前の期間が締められていません。古い期間から順に締めてください。")
+        raise SettlementError(_("前の期間が締められていません。古い期間から順に締めてください。"))
 
     drafts: dict[int, _Draft] = {}
 
@@ -336,7 +336,7 @@ def mark_failed(settlement_row: Settlement, reason: str, *, actor: Account | Non
     nothing) when it was not a scheduled transfer any more. The caller commits."""
     reason = reason.strip()
     if not reason:
-        raise SettlementError("振込不能の理由を入力してください。")
+        raise SettlementError(_("振込不能の理由を入力してください。"))
     at = at or utcnow()
     claimed = db.session.execute(
         update(Settlement)
@@ -376,7 +376,7 @@ def mark_transferred(period: SettlementPeriod, *, actor: Account | None = None, 
     at = at or utcnow()
     on = on or period.transfer_date
     if period.status != PeriodStatus.CLOSED or on is None:
-        raise SettlementError("締められ、振込予定日の決まった期間だけ振込完了にできます。")
+        raise SettlementError(_("締められ、振込予定日の決まった期間だけ振込完了にできます。"))
     paid_at = dt.datetime.combine(on, dt.time(9), JST).astimezone(dt.timezone.utc)
     ids = list(db.session.scalars(
         update(Settlement)
