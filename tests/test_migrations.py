@@ -144,7 +144,7 @@ def test_the_adjustment_reasons_written_before_become_codes(empty_database):
         db.engine.dispose()
         params = [json.loads(p) if isinstance(p, str) else p for _, _, p in rows]
         assert [(r[0], r[1]) for r in rows] == list(zip(words, [
-            "cancelled_after_close", "negative_carried", "transfer_failed", None]))
+            "cancelled_after_close", "negative_carried", "transfer_failed", None], strict=True))
         assert params == [
             {"number": "2502209001467134"},
             {"starts_on": "2025-02-16", "ends_on": "2025-02-28"},
@@ -152,7 +152,7 @@ def test_the_adjustment_reasons_written_before_become_codes(empty_database):
             None,
         ]
         with app.test_request_context(headers={"Cookie": "lang=en"}):
-            shown = [settlement.adjustment_reason(code, p, reason) for (reason, code, _), p in zip(rows, params)]
+            shown = [settlement.adjustment_reason(code, p, reason) for (reason, code, _), p in zip(rows, params, strict=True)]
         assert shown == [
             "Cancellation of a payment of a closed period (transaction number 2502209001467134)",
             "Carried over: the settlement for Feb 16 – 28, 2025 was negative",

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from iseca.money import cancellation, schedule, settlement, statements
 from iseca.extensions import db
 from iseca.models import AccountKind, Payment, Settlement, SettlementPeriod, SettlementStatus
+from iseca.money import cancellation, settlement
 from iseca.timeutil import JST
 from tests import factories
 from tests.conftest import login

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from iseca import dates
-from iseca.money import schedule
 from iseca.extensions import db
 from iseca.models import SettlementPeriod
+from iseca.money import schedule
 
 GUIDE_TABLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "transfer-schedule.csv"
 
