@@ -706,7 +706,12 @@ class Settlement(db.Model):
 
 class SettlementAdjustment(db.Model):
     """An amount carried into a later settlement: a cancellation after its
-    period closed (negative) or a failed transfer carried over (positive)."""
+    period closed (negative), a failed transfer carried over (positive) or a
+    negative result carried forward (negative).
+
+    Its reason is `reason_code` with `reason_params`, written in the reader's
+    language where shown (money/settlement.adjustment_reason); `reason` keeps
+    the Japanese words too, for a row written before the codes (NULL code)."""
 
     __tablename__ = "settlement_adjustments"
 
@@ -714,6 +719,8 @@ class SettlementAdjustment(db.Model):
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(300))
+    reason_code: Mapped[Optional[str]] = mapped_column(String(40))
+    reason_params: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     payment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payments.id"))
     source_settlement_id: Mapped[Optional[int]] = mapped_column(ForeignKey("settlements.id"))
     applied_settlement_id: Mapped[Optional[int]] = mapped_column(ForeignKey("settlements.id"), index=True)

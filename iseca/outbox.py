@@ -26,7 +26,6 @@ from sqlalchemy import or_, select, update
 
 from . import i18n
 from .extensions import db
-from .dates import period_text, wareki  # dates as the guide writes them (和暦 in Japanese)
 from .models import Account, AccountKind, Business, OutboxMessage, OutboxStatus, utcnow
 
 # How long a claimed message is left to its sender before another may try.
@@ -75,10 +74,10 @@ def mail_body(name: str, **context) -> str:
         "gate_user": str(current_app.config["BASIC_AUTH_USERNAME"]),
         "gate_password": str(current_app.config["BASIC_AUTH_PASSWORD"]),
     }
-    # The app's template environment (filters such as `label`), without the
-    # page context: a mail is also written outside any request (CLI, jobs).
-    return current_app.jinja_env.get_template(f"mail/{name}.txt").render(
-        urls=urls, period_text=period_text, wareki=wareki, **context) + "\n"
+    # The app's template environment (filters such as `label`, the guide's
+    # dates `wareki` and `period_text`), without the page context: a mail is
+    # also written outside any request (CLI, jobs).
+    return current_app.jinja_env.get_template(f"mail/{name}.txt").render(urls=urls, **context) + "\n"
 
 
 def is_configured() -> bool:

@@ -82,3 +82,80 @@ def test_running_the_migrations_leaves_the_apps_warnings_on(tmp_path):
     finally:
         app.logger.removeHandler(handler)
     assert seen == ["after the migration"]
+
+
+@pytest.fixture
+def empty_database(backend, tmp_path):
+    """A database of its own with no schema yet, on each backend."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path}/empty.sqlite3"
+        return
+    import uuid
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"iseca_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_the_adjustment_reasons_written_before_become_codes(empty_database):
+    """The words the code wrote before the reason codes become a code with
+    its parameters; any other words stay as they are, without a code."""
+    import datetime as dt
+    import json
+
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from iseca import create_app
+    from iseca.money import settlement
+    from tests.conftest import TEST_CONFIG
+
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": empty_database})
+    words = ["精算済み期間の決済の取消（取引番号 2502209001467134）",
+             "2025年2月16日〜2月28日の精算額がマイナスのため繰越",
+             "2025年2月16日〜2月28日分の振込不能による繰越（口座解約済み（2月末））",
+             "窓口で手入力した調整"]
+    with app.app_context():
+        upgrade(revision="f7a8b9c0d1e2")  # the schema before the codes
+        now = dt.datetime(2025, 3, 16, tzinfo=dt.timezone.utc)
+        with db.engine.begin() as conn:
+            businesses = sa.Table("businesses", sa.MetaData(), autoload_with=conn)
+            values = {"code": "B00001", "name": "ひまわり商店", "account_type": "1", "status": "active"}
+            for column in businesses.columns:  # every other required column, plainly filled
+                if column.name in values or column.nullable or column.primary_key or column.server_default is not None:
+                    continue
+                values[column.name] = now if isinstance(column.type, sa.DateTime) else ""
+            business_id = conn.execute(businesses.insert().values(**values).returning(businesses.c.id)).scalar_one()
+            adjustments = sa.Table("settlement_adjustments", sa.MetaData(), autoload_with=conn)
+            conn.execute(adjustments.insert(), [{"business_id": business_id, "amount": -100, "reason": w,
+                                                 "created_at": now} for w in words])
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT reason, reason_code, reason_params FROM settlement_adjustments "
+                                        "ORDER BY id")).all()
+        db.engine.dispose()
+        params = [json.loads(p) if isinstance(p, str) else p for _, _, p in rows]
+        assert [(r[0], r[1]) for r in rows] == list(zip(words, [
+            "cancelled_after_close", "negative_carried", "transfer_failed", None], strict=True))
+        assert params == [
+            {"number": "2502209001467134"},
+            {"starts_on": "2025-02-16", "ends_on": "2025-02-28"},
+            {"starts_on": "2025-02-16", "ends_on": "2025-02-28", "reason": "口座解約済み（2月末）"},
+            None,
+        ]
+        with app.test_request_context(headers={"Cookie": "lang=en"}):
+            shown = [settlement.adjustment_reason(code, p, reason) for (reason, code, _), p in zip(rows, params, strict=True)]
+        assert shown == [
+            "Cancellation of a payment of a closed period (transaction number 2502209001467134)",
+            "Carried over: the settlement for Feb 16 – 28, 2025 was negative",
+            "Carried over: the transfer for Feb 16 – 28, 2025 failed (口座解約済み（2月末）)",
+            "窓口で手入力した調整",
+        ]

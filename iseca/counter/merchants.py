@@ -11,7 +11,7 @@ from wtforms import SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from .. import accounts, audit, outbox
-from ..money import banking, schedule, statements
+from ..money import banking, statements
 from ..merchants import onboarding, profiles, suspension
 from ..database import contains_text
 from ..web.inputs import JapaneseDateField, WholeNumberField, as_id, page_arg
@@ -111,7 +111,7 @@ def _merchant_page(business: Business, kit_form: KitForm):
         publication_warnings=warnings, recent_payments=recent_payments, mails=mails, audit_rows=audit_rows,
         action_form=ButtonForm(), kit_form=kit_form, handovers=handovers, stores=stores,
         bank_line=banking.describe(bank_of(business), mask=False),
-        settlements=settlements, period_text=schedule.period_text, wareki=schedule.wareki,
+        settlements=settlements,
         status_text=statements.status_text,
     )
 

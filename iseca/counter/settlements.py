@@ -3,9 +3,7 @@ import the schedule), closing, each business's settlement with search, the
 総合振込 file and its CSV, transfers done or failed, and the 利用額明細."""
 from __future__ import annotations
 
-import datetime as dt
 
-from babel.dates import format_interval
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,6 +12,7 @@ from sqlalchemy import func, select
 from .. import i18n, outbox
 from ..members import cards
 from ..money import schedule, settlement, statements, zengin
+from ..dates import holiday_name, period_text, wareki
 from ..csvexport import ENCODINGS, content_type
 from ..database import contains_text
 from ..extensions import db
@@ -26,22 +25,6 @@ from .settlement_forms import ConfirmForm, ScheduleUploadForm, TransferDateForm,
 
 def _staff():
     return current_user._get_current_object()
-
-
-def schedule_date(day: dt.date | None) -> str:
-    """A date of the settlement schedule: 和暦 in Japanese as the guide writes
-    it (令和7年3月19日), the reader's own date (Babel) in other languages."""
-    if i18n.current() == "ja":
-        return schedule.wareki(day)
-    return i18n.date(day) if day is not None else _("未定")
-
-
-def period_text(period: SettlementPeriod | tuple[dt.date, dt.date]) -> str:
-    """売上対象期間: 令和6年3月16日から31日まで in Japanese, the locale's range of dates elsewhere (Mar 16 – 31, 2024)."""
-    if i18n.current() == "ja":
-        return schedule.period_text(period)
-    starts_on, ends_on = (period.starts_on, period.ends_on) if isinstance(period, SettlementPeriod) else period
-    return format_interval(starts_on, ends_on, "yMMMd", locale=i18n.current())
 
 
 def _period_or_404(period_id: int) -> SettlementPeriod:
@@ -77,7 +60,6 @@ def settlements():
                     periods=len(parsed.rows), dated=dated, undated=len(parsed.rows) - dated, changed=changed), "success")
             return redirect(url_for("counter.settlements"), code=303)
     return render_template("counter/settlements/index.html", form=form, rows=_overview(),
-                           wareki=schedule_date, period_text=period_text,
                            suggest=schedule.suggest_transfer_date), 422 if form.errors else 200
 
 
@@ -98,7 +80,7 @@ def settlement_period(period_id: int):
             form.transfer_date.errors.append(str(error))
         else:
             db.session.commit()
-            flash(_("振込予定日を%(date)sにしました。", date=schedule_date(period.transfer_date)) if changed
+            flash(_("振込予定日を%(date)sにしました。", date=wareki(period.transfer_date)) if changed
                   else _("振込予定日は変わっていません。"), "success")
             return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
     q = request.args.get("q", "").strip()
@@ -108,10 +90,10 @@ def settlement_period(period_id: int):
     rows = list(db.session.scalars(stmt))
     return render_template(
         "counter/settlements/period.html", period=period, form=form, rows=rows, q=q, suggestion=suggestion,
-        wareki=schedule_date, period_text=period_text, status_text=statements.status_text,
+        status_text=statements.status_text,
         ready=zengin.transfers(period) if period.status == PeriodStatus.CLOSED else [],
         left_out=zengin.left_out(period) if period.status == PeriodStatus.CLOSED else [],
-        holiday=schedule.holiday_name(suggestion), confirm=ConfirmForm(),
+        holiday=holiday_name(suggestion), confirm=ConfirmForm(),
     ), 422 if form.errors else 200
 
 
@@ -139,8 +121,8 @@ def settlement_close(period_id: int):
         refusal = refusal or _("この期間はすでに締められています。")
     elif not settlement.can_close(period, utcnow()):
         refusal = refusal or _("この期間はまだ終わっていないため締められません。")
-    return render_template("counter/settlements/close.html", period=period, form=form, refusal=refusal,
-                           period_text=period_text), 422 if refusal and request.method == "POST" else 200
+    return render_template("counter/settlements/close.html", period=period, form=form, refusal=refusal), \
+        422 if refusal and request.method == "POST" else 200
 
 
 @bp.route("/settlements/close", methods=["GET", "POST"])
@@ -157,7 +139,7 @@ def settlements_close_ended():
             flash(_("締める期間はありませんでした。"), "info")
         return redirect(url_for("counter.settlements"), code=303)
     due = settlement.ended_open_periods(utcnow())
-    return render_template("counter/settlements/close_all.html", form=form, due=due, period_text=period_text)
+    return render_template("counter/settlements/close_all.html", form=form, due=due)
 
 
 @bp.route("/settlements/<int:period_id>/transfer-file", methods=["POST"])
@@ -228,8 +210,7 @@ def settlement_done(period_id: int):
             flash(_("%(count)s件を振込済にし、振込完了通知を送りました。", count=len(rows)) if rows
                   else _("振込済にするものはありませんでした。"), "success")
         return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
-    return render_template("counter/settlements/done.html", period=period, form=form, ready=zengin.transfers(period),
-                           period_text=period_text, wareki=schedule_date)
+    return render_template("counter/settlements/done.html", period=period, form=form, ready=zengin.transfers(period))
 
 
 @bp.route("/settlements/transfers/<int:settlement_id>/failed", methods=["GET", "POST"])
@@ -250,7 +231,7 @@ def settlement_failed(settlement_id: int):
             flash(_("%(business)sの振込を振込不能にし、次回へ繰り越しました。", business=row.business.name) if changed
                   else _("この振込はすでに振込不能か、振込不能にできない状態です。"), "success" if changed else "info")
             return redirect(url_for("counter.settlement_period", period_id=row.period_id), code=303)
-    return render_template("counter/settlements/failed.html", row=row, form=form, period_text=period_text), \
+    return render_template("counter/settlements/failed.html", row=row, form=form), \
         422 if form.errors else 200
 
 

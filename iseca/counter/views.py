@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from babel.dates import format_skeleton
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,8 +12,6 @@ from wtforms import Form
 from wtforms.validators import ValidationError
 
 from ..city import figures
-from .. import i18n
-from ..money import schedule
 from ..csvexport import CsvStream, content_type, encoding_for
 from ..timeutil import today_jst
 from ..web.inputs import JapaneseDateField
@@ -53,20 +50,12 @@ def _range() -> tuple[RangeForm, dt.date, dt.date]:
     return form, first, last
 
 
-@bp.app_template_global()
-def chart_day(day: dt.date) -> str:
-    """A day under a chart's column: 03/05 in Japanese, Mar 5 in English."""
-    if i18n.current() == "ja":
-        return day.strftime("%m/%d")
-    return format_skeleton("MMMd", day, locale=i18n.current())
-
-
 @bp.route("/")
 def index():
     """窓口TOP: today's actions and the figures of the chosen range."""
     form, first, last = _range()
     return render_template("counter/index.html", form=form, actions=figures.actions_today(),
-                           f=figures.city_figures(first, last), wareki=schedule.wareki)
+                           f=figures.city_figures(first, last))
 
 
 # Each chart's CSV: its header (translated when written) and its rows.

@@ -22,8 +22,9 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement
 
-from .. import audit, i18n
-from . import day_totals, ledger, periods
+from .. import audit
+from ..dates import long_date
+from . import day_totals, ledger, periods, settlement
 from ..extensions import db
 from ..models import (
     Account,
@@ -118,10 +119,7 @@ def refusal_reason(payment: Payment, at: dt.datetime | None = None) -> str | Non
         return _("この決済はすでに取消されています。")
     deadline = cancellation_deadline(payment)
     if deadline_passed(deadline, at):
-        if i18n.current() == "ja":
-            day = f"{deadline.year}年{deadline.month}月{deadline.day}日"
-        else:
-            day = i18n.date(deadline)
+        day = long_date(deadline)
         if deadline != _campaign_last_day(payment):
             return _("このキャンペーンの決済は、決済した精算期間（%(date)sまで）のうちに限り取消できます。"
                      "期間が終わったため、この決済は取消できません。", date=day)
@@ -183,7 +181,7 @@ def cancel_payment(payment: Payment, *, actor: Account, at: dt.datetime | None =
         adjustment = SettlementAdjustment(
             business_id=payment.business_id,
             amount=-payment.amount,
-            reason=f"精算済み期間の決済の取消（取引番号 {payment.number}）",
+            **settlement.adjustment_fields(settlement.CANCELLED_AFTER_CLOSE, number=payment.number),
             payment_id=payment.id,
             created_at=at,
         )

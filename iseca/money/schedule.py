@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import audit, i18n
-from ..dates import MIDEI, holiday_name, is_bank_business_day, period_text, wareki  # noqa: F401  (as before)
+from .. import audit
+from ..dates import MIDEI, is_bank_business_day, period_text, wareki
 from . import periods
-from ..i18n import N_
 from ..extensions import db
 from ..models import Account, Settlement, SettlementPeriod, SettlementStatus
 
@@ -79,37 +78,41 @@ def parse_schedule_csv(text: str) -> ScheduleImport:
         if number == 1 and cells[0].lower() == "period_start":
             continue
         if len(cells) < 3:
-            result.errors.append(f"{number}行目: 期間の開始日・終了日・振込予定日の3列が必要です。")
+            result.errors.append(_("%(line)s行目: 期間の開始日・終了日・振込予定日の3列が必要です。", line=number))
             continue
         starts_on, ends_on = _date(cells[0]), _date(cells[1])
         if starts_on is None or ends_on is None:
-            result.errors.append(f"{number}行目: 期間の日付は 2025-03-16 の形で書いてください。")
+            result.errors.append(_("%(line)s行目: 期間の日付は 2025-03-16 の形で書いてください。", line=number))
             continue
         if periods.period_bounds(starts_on) != (starts_on, ends_on):
-            result.errors.append(f"{number}行目: {starts_on}〜{ends_on} は精算期間（1日〜15日、16日〜末日）ではありません。")
+            result.errors.append(_("%(line)s行目: %(starts)s〜%(ends)s は精算期間（1日〜15日、16日〜末日）ではありません。",
+                                    line=number, starts=starts_on, ends=ends_on))
             continue
         transfer = None
         if cells[2] and cells[2] != MIDEI:
             transfer = _date(cells[2])
             if transfer is None:
-                result.errors.append(f"{number}行目: 振込予定日は 2025-03-19 の形で書くか、空欄（未定）にしてください。")
+                result.errors.append(_("%(line)s行目: 振込予定日は 2025-03-19 の形で書くか、空欄（未定）にしてください。", line=number))
                 continue
             if transfer <= ends_on:
-                result.errors.append(f"{number}行目: 振込予定日（{transfer}）が期間の終了日より前です。")
+                result.errors.append(_("%(line)s行目: 振込予定日（%(date)s）が期間の終了日より前です。", line=number, date=transfer))
                 continue
-        if len(cells) > 3 and cells[3] and cells[3] != period_text((starts_on, ends_on)):
-            result.errors.append(f"{number}行目: 期間の和暦「{cells[3]}」が日付（{period_text((starts_on, ends_on))}）と合いません。")
+        if len(cells) > 3 and cells[3] and cells[3] != period_text((starts_on, ends_on), "ja"):
+            result.errors.append(_("%(line)s行目: 期間の和暦「%(text)s」が日付（%(expected)s）と合いません。", line=number,
+                                    text=cells[3], expected=period_text((starts_on, ends_on), "ja")))
             continue
-        if len(cells) > 4 and cells[4] and cells[4] != wareki(transfer):
-            result.errors.append(f"{number}行目: 振込予定日の和暦「{cells[4]}」が日付（{wareki(transfer)}）と合いません。")
+        if len(cells) > 4 and cells[4] and cells[4] != wareki(transfer, "ja"):
+            result.errors.append(_("%(line)s行目: 振込予定日の和暦「%(text)s」が日付（%(expected)s）と合いません。", line=number,
+                                    text=cells[4], expected=wareki(transfer, "ja")))
             continue
         if starts_on in seen:
-            result.errors.append(f"{number}行目: 期間 {starts_on}〜{ends_on} が2回書かれています。")
+            result.errors.append(_("%(line)s行目: 期間 %(starts)s〜%(ends)s が2回書かれています。", line=number, starts=starts_on,
+                                    ends=ends_on))
             continue
         seen.add(starts_on)
         result.rows.append(ScheduleRow(number, starts_on, ends_on, transfer))
     if not result.rows and not result.errors:
-        result.errors.append("CSVに期間の行がありません。")
+        result.errors.append(_("CSVに期間の行がありません。"))
     return result
 
 
@@ -124,11 +127,11 @@ def set_transfer_date(period: SettlementPeriod, day: dt.date | None, *, actor: A
     """Set (or clear: 未定) the 振込予定日 of `period`; refused once its
     transfers are marked done. Returns whether it changed. The caller commits."""
     if day is not None and day <= period.ends_on:
-        raise ScheduleError("振込予定日は期間の終了日より後の日付にしてください。")
+        raise ScheduleError(_("振込予定日は期間の終了日より後の日付にしてください。"))
     if period.transfer_date == day:
         return False
     if _transfers_done(period):
-        raise ScheduleError("この期間の振込は完了しているため、振込予定日は変更できません。")
+        raise ScheduleError(_("この期間の振込は完了しているため、振込予定日は変更できません。"))
     before = period.transfer_date
     period.transfer_date = day
     audit.record("transfer_date_set", period, {"period": str(period.starts_on), "before": str(before or ""),
@@ -148,5 +151,5 @@ def import_schedule(parsed: ScheduleImport, *, actor: Account | None = None, act
         try:
             changed += set_transfer_date(period, row.transfer_date, actor=actor, actor_label=actor_label)
         except ScheduleError as error:
-            raise ScheduleError(f"{row.line}行目: {error}") from None
+            raise ScheduleError(_("%(line)s行目: %(message)s", line=row.line, message=error)) from None
     return changed

@@ -39,7 +39,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
-from .. import audit, database, outbox
+from .. import audit, database, i18n, outbox
+from ..dates import period_text
 from . import ledger, periods
 from ..extensions import db
 from ..i18n import N_
@@ -61,6 +62,45 @@ from ..timeutil import JST
 
 class SettlementError(Exception):
     """A settlement action that is refused, with a message for staff."""
+
+
+# Why an adjustment was made: a code stored with its parameters, the words
+# written in the reader's language where shown (page, PDF, CSV).
+CANCELLED_AFTER_CLOSE = "cancelled_after_close"  # params: number (取引番号)
+NEGATIVE_CARRIED = "negative_carried"  # params: starts_on, ends_on (ISO)
+TRANSFER_FAILED = "transfer_failed"  # params: starts_on, ends_on (ISO), reason (staff's words)
+ADJUSTMENT_REASONS = {
+    CANCELLED_AFTER_CLOSE: N_("精算済み期間の決済の取消（取引番号 %(number)s）"),
+    NEGATIVE_CARRIED: N_("%(period)sの精算額がマイナスのため繰越"),
+    TRANSFER_FAILED: N_("%(period)sの振込不能による繰越（%(reason)s）"),
+}
+
+
+def adjustment_reason(code: str | None, params: dict | None, stored: str = "", locale: str | None = None) -> str:
+    """The reason of an adjustment in the reader's language (or in Japanese:
+    locale="ja"); the stored words for a row without a known code (written
+    before the codes, or by a release that predates them)."""
+    if code not in ADJUSTMENT_REASONS:
+        return stored
+    values = dict(params or {})
+    if "starts_on" in values:
+        values["period"] = period_text((dt.date.fromisoformat(values.pop("starts_on")),
+                                        dt.date.fromisoformat(values.pop("ends_on"))), locale)
+    message = ADJUSTMENT_REASONS[code]
+    if (locale or i18n.current()) == "ja":
+        return message % values  # the catalogue's source words, whoever is reading
+    return _(message, **values)
+
+
+def adjustment_fields(code: str, **params) -> dict:
+    """The columns of an adjustment's reason: its code and parameters, and
+    the Japanese words (read by a release that predates the codes)."""
+    return dict(reason_code=code, reason_params=params,
+                reason=adjustment_reason(code, params, locale="ja")[:300])
+
+
+def _period_params(period: SettlementPeriod) -> dict:
+    return {"starts_on": period.starts_on.isoformat(), "ends_on": period.ends_on.isoformat()}
 
 
 def can_close(period: SettlementPeriod, at: dt.datetime) -> bool:
@@ -104,7 +144,7 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
     is still open. The caller commits."""
     at = at or utcnow()
     if not can_close(period, at):
-        raise SettlementError("この期間はまだ終了していないため締められません。")
+        raise SettlementError(_("この期間はまだ終了していないため締められません。"))
     # The one statement that decides, and the transaction's first write: a
     # second closing waits for this row and then updates none.
     claimed = db.session.execute(
@@ -122,7 +162,7 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
     )
     if earlier_open:
         db.session.rollback()
-        raise SettlementError("前の期間が締められていません。古い期間から順に締めてください。")
+        raise SettlementError(_("前の期間が締められていません。古い期間から順に締めてください。"))
 
     drafts: dict[int, _Draft] = {}
 
@@ -213,7 +253,7 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
     })
     carried = [
         dict(business_id=v["business_id"], amount=v["amount"], source_settlement_id=sid, created_at=at,
-             reason=f"{_period_text(period)}の精算額がマイナスのため繰越")
+             **adjustment_fields(NEGATIVE_CARRIED, **_period_params(period)))
         for v, sid in zip(values, settlement_ids) if v["amount"] < 0
     ]
     database.insert_rows_without_ids(SettlementAdjustment.__table__, carried)
@@ -225,8 +265,6 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
     return CloseOutcome(period, closed_now=True, settlements=len(values), total=total)
 
 
-def _period_text(period: SettlementPeriod) -> str:
-    return f"{period.starts_on.year}年{period.starts_on.month}月{period.starts_on.day}日〜{period.ends_on.month}月{period.ends_on.day}日"
 
 
 def ended_open_periods(at: dt.datetime) -> list[SettlementPeriod]:
@@ -259,7 +297,7 @@ def mark_failed(settlement_row: Settlement, reason: str, *, actor: Account | Non
     nothing) when it was not a scheduled transfer any more. The caller commits."""
     reason = reason.strip()
     if not reason:
-        raise SettlementError("振込不能の理由を入力してください。")
+        raise SettlementError(_("振込不能の理由を入力してください。"))
     at = at or utcnow()
     claimed = db.session.execute(
         update(Settlement)
@@ -274,7 +312,7 @@ def mark_failed(settlement_row: Settlement, reason: str, *, actor: Account | Non
     db.session.add(SettlementAdjustment(
         business_id=settlement_row.business_id,
         amount=settlement_row.amount,
-        reason=f"{_period_text(period)}分の振込不能による繰越（{reason[:200]}）",
+        **adjustment_fields(TRANSFER_FAILED, **_period_params(period), reason=reason[:200]),
         source_settlement_id=settlement_row.id,
         created_at=at,
     ))
@@ -299,7 +337,7 @@ def mark_transferred(period: SettlementPeriod, *, actor: Account | None = None, 
     at = at or utcnow()
     on = on or period.transfer_date
     if period.status != PeriodStatus.CLOSED or on is None:
-        raise SettlementError("締められ、振込予定日の決まった期間だけ振込完了にできます。")
+        raise SettlementError(_("締められ、振込予定日の決まった期間だけ振込完了にできます。"))
     paid_at = dt.datetime.combine(on, dt.time(9), JST).astimezone(dt.timezone.utc)
     ids = list(db.session.scalars(
         update(Settlement)
@@ -328,7 +366,7 @@ def account_takes_effect_from(business_id: int, at: dt.datetime | None = None) -
     """Which transfer the business's bank account as it stands now is used
     for: the first settlement whose transfer file is not made yet, else the
     period running now (a file already made keeps the account it was made with)."""
-    from ..dates import period_text, wareki
+    from ..dates import wareki
 
     waiting = db.session.scalar(
         select(Settlement).join(SettlementPeriod)

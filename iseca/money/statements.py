@@ -17,9 +17,10 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 from sqlalchemy import case, func, select
 
-from . import banking, schedule
+from . import banking, settlement
 from .. import i18n
 from ..csvexport import CsvStream, datetime_text, header
+from ..dates import period_text, wareki
 from ..i18n import N_
 from ..extensions import db
 from ..pdffonts import japanese_font
@@ -147,7 +148,9 @@ def statement(row: Settlement, *, store_id: int | None = None) -> Statement:
         if p is not None:
             totals(p.store).adjustments += adjustment.amount
         lines.append(Line(N_("調整"), adjustment.created_at, p.number if p else "", p.store.code if p else "",
-                          p.store.name if p else "", adjustment.amount, adjustment.reason))
+                          p.store.name if p else "", adjustment.amount,
+                          settlement.adjustment_reason(adjustment.reason_code, adjustment.reason_params,
+                                                       adjustment.reason)))
 
     snapshot = row.bank_snapshot or {
         "bank_code": business.bank_code, "branch_code": business.branch_code,
@@ -170,12 +173,12 @@ def statement(row: Settlement, *, store_id: int | None = None) -> Statement:
     return Statement(
         business_code=business.code,
         business_name=business.name,
-        period_text=schedule.period_text(period),
+        period_text=period_text(period),
         starts_on=period.starts_on,
         ends_on=period.ends_on,
         status=status_text(row),
         transfer_date=period.transfer_date,
-        transfer_date_text=schedule.wareki(period.transfer_date),
+        transfer_date_text=wareki(period.transfer_date),
         transferred_on=row.transferred_at.astimezone(JST).date() if row.transferred_at else None,
         transferor=current_app.config["TRANSFEROR_NAME"],
         bank_account=banking.describe(snapshot) if snapshot.get("bank_code") else _("未登録"),
@@ -213,7 +216,7 @@ def running_totals(business_id: int, store_id: int | None = None) -> list[Runnin
         .group_by(SettlementPeriod.id)
         .order_by(SettlementPeriod.starts_on.desc())
     ).all()
-    return [Running(schedule.period_text(p), p.starts_on, int(paid), int(cancel)) for p, paid, cancel in rows]
+    return [Running(period_text(p), p.starts_on, int(paid), int(cancel)) for p, paid, cancel in rows]
 
 
 def schedule_rows() -> list[SettlementPeriod]:
@@ -284,7 +287,7 @@ def statement_pdf(st: Statement) -> bytes:
         Paragraph(who, body),
         Paragraph(_("売上対象期間　%(period)s", period=st.period_text), body),
         Paragraph(_("振込予定日　%(date)s　状態　%(status)s", date=st.transfer_date_text, status=st.status)
-                  + (_("　振込日　%(date)s", date=schedule.wareki(st.transferred_on)) if st.transferred_on else ""), body),
+                  + (_("　振込日　%(date)s", date=wareki(st.transferred_on)) if st.transferred_on else ""), body),
         Paragraph(_("振込先　%(bank)s　振込人名義　%(name)s", bank=st.bank_account, name=st.transferor), body),
         Spacer(1, 4 * mm),
     ]

@@ -18,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
@@ -42,7 +43,7 @@ class ZenginError(Exception):
 def _n(value: int | str, width: int) -> str:
     text = str(value)
     if not text.isdigit() or len(text) > width:
-        raise ZenginError(f"数字項目に入らない値です: {value!r}（{width}桁）")
+        raise ZenginError(_("数字項目に入らない値です: %(value)s（%(width)s桁）", value=repr(value), width=width))
     return text.zfill(width)
 
 
@@ -59,7 +60,7 @@ def _bank_kana(bank_code: str, branch_code: str | None = None) -> str:
 def _record(text: str) -> str:
     data = text.encode("cp932")
     if len(data) != RECORD_BYTES or len(text) != RECORD_BYTES:
-        raise ZenginError(f"レコード長が{len(data)}バイトです（120バイトのはず）")
+        raise ZenginError(_("レコード長が%(length)sバイトです（120バイトのはず）", length=len(data)))
     return text
 
 
@@ -84,7 +85,7 @@ def header_record(*, requester_code: str, requester_name: str, transfer_date: dt
 def data_record(snapshot: dict, amount: int, *, customer_code1: int, customer_code2: int) -> str:
     """データ・レコード (データ区分 2): one transfer."""
     if amount <= 0:
-        raise ZenginError("振込金額は1円以上です。")
+        raise ZenginError(_("振込金額は1円以上です。"))
     return _record(
         "2"
         + _n(snapshot["bank_code"], 4)
@@ -139,9 +140,9 @@ class Prepared:
 
 def _require_exportable(period: SettlementPeriod) -> None:
     if period.status != PeriodStatus.CLOSED:
-        raise ZenginError("締められていない期間の振込データは作れません。")
+        raise ZenginError(_("締められていない期間の振込データは作れません。"))
     if period.transfer_date is None:
-        raise ZenginError("振込予定日が未定です。先に振込予定日を決めてください。")
+        raise ZenginError(_("振込予定日が未定です。先に振込予定日を決めてください。"))
 
 
 def prepare_transfers(period: SettlementPeriod, *, actor: Account | None = None,

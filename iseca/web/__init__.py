@@ -17,6 +17,7 @@ from ..passwords import password_expired
 from ..labels import label
 from ..audit import describe_details
 from ..city.notices import running_notices
+from ..dates import chart_day, period_text, wareki, weekday_date
 from ..models import AccountKind
 from ..i18n import date as local_date
 from ..i18n import jst, number, points, yen
@@ -70,6 +71,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime_attr"] = datetime_attr
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["audit_details"] = describe_details
+    # The guide's dates (iseca/dates.py), for pages and mails alike: wareki(day)
+    # or day|wareki, period_text(period), and the days of tables and charts.
+    for name, function in (("wareki", wareki), ("period_text", period_text), ("weekday_date", weekday_date),
+                           ("chart_day", chart_day)):
+        app.jinja_env.globals[name] = function
+        app.jinja_env.filters[name] = function
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
-from ..money import schedule, statements
+from ..money import statements
 from ..csvexport import ENCODINGS, encoding_choices, encoding_for
 from ..models import Account
 from .access import get_settlement_or_404, settlements_of, share_of
@@ -30,7 +30,7 @@ def index():
     running = statements.running_totals(account.business_id, store_id) if account.business_id else []
     return render_template(
         "settlements/index.html", rows=rows, running=running, periods=statements.schedule_rows(),
-        wareki=schedule.wareki, period_text=schedule.period_text, transferor=current_app.config["TRANSFEROR_NAME"],
+        transferor=current_app.config["TRANSFEROR_NAME"],
         store_share=store_id is not None,
     )
 

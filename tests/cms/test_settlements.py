@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from iseca.money import cancellation, schedule, settlement, statements
 from iseca.extensions import db
-from iseca.models import AccountKind, Settlement, SettlementPeriod
+from iseca.models import AccountKind, Payment, Settlement, SettlementPeriod, SettlementStatus
+from iseca.money import cancellation, settlement
 from iseca.timeutil import JST
 from tests import factories
 from tests.conftest import login
@@ -132,3 +132,68 @@ def test_the_guides_schedule_shows_on_the_merchants_page(client, runner, settled
         assert row["period_text"] in table and row["transfer_text"] in table if row["transfer_date"] else True
     assert sum("未定" in r for r in rows) == 2
     assert sum(bool(re.search(r"令和\d+年\d+月\d+日</span> <small", r)) for r in rows) == 23
+
+
+@pytest.mark.parametrize("lang, shown, not_shown", [
+    ("ja", "令和7年3月21日", ["2025-03-21", "2025/03/21", "Mar 21, 2025"]),
+    ("en", "Mar 21, 2025", ["2025-03-21", "2025/03/21", "令和7年3月21日"]),
+])
+def test_the_transfer_day_reads_the_same_on_every_page_that_shows_it(client, staff_client, settled, lang, shown,
+                                                                      not_shown):
+    """振込日: 和暦 in Japanese as the guide writes it, the locale's date in
+    English, alike on 精算金額の確認, the 利用額明細 and the counter's 加盟店詳細."""
+    business, main, station, other, mine, _ = settled
+    mine.status = SettlementStatus.TRANSFERRED
+    mine.transferred_at = jst(2025, 3, 21, 9)
+    db.session.commit()
+    assert login(client, business.code, factories.PASSWORD, kind="business").status_code == 303
+    pages = {}
+    for who, url in ((client, "/cms/settlements"), (client, f"/cms/settlements/{mine.id}"),
+                     (staff_client, f"/counter/merchants/{business.id}")):
+        who.set_cookie("lang", lang)
+        response = who.get(url)
+        assert response.status_code == 200, url
+        pages[url] = _text(response.get_data(as_text=True))
+    for url, page in pages.items():
+        assert shown in page, url
+        assert not [text for text in not_shown if text in page], url
+
+
+@pytest.fixture
+def adjusted(settled):
+    """The business's next settlement carries two adjustments: a payment of
+    the closed period cancelled afterwards, and the failed transfer."""
+    business, main, station, other, mine, _ = settled
+    paid = db.session.scalar(select(Payment).where(Payment.store_id == main.id, Payment.amount == 3_000))
+    cancellation.cancel_payment(paid, actor=factories.account_of(AccountKind.STORE, main.code), at=jst(2025, 3, 5, 9))
+    assert settlement.mark_failed(mine, "口座解約済み", at=jst(2025, 3, 6, 9))
+    db.session.commit()
+    period = db.session.scalar(select(SettlementPeriod).where(SettlementPeriod.starts_on == dt.date(2025, 3, 1)))
+    settlement.close_period(period, at=jst(2025, 3, 16, 1))
+    db.session.commit()
+    following = db.session.scalar(select(Settlement).where(Settlement.period_id == period.id,
+                                                           Settlement.business_id == business.id))
+    return business, following, paid.number
+
+
+@pytest.mark.parametrize("lang, reasons, not_shown", [
+    ("ja", ["精算済み期間の決済の取消（取引番号 {number}）", "令和7年2月16日から28日までの振込不能による繰越（口座解約済み）"],
+     ["Cancellation"]),
+    ("en", ["Cancellation of a payment of a closed period (transaction number {number})",
+            "Carried over: the transfer for Feb 16 – 28, 2025 failed (口座解約済み)"],
+     ["精算済み期間", "振込不能による繰越"]),
+])
+def test_adjustment_reasons_read_in_the_readers_language_on_the_statement_and_its_csv(client, adjusted, lang, reasons,
+                                                                                      not_shown):
+    business, following, number = adjusted
+    reasons = [r.format(number=number) for r in reasons]
+    assert login(client, business.code, factories.PASSWORD, kind="business").status_code == 303
+    client.set_cookie("lang", lang)
+    page = _text(client.get(f"/cms/settlements/{following.id}").get_data(as_text=True))
+    data = client.get(f"/cms/settlements/{following.id}/meisai.csv").data
+    text = data.decode("cp932") if lang == "ja" else data.decode("utf-8-sig")
+    notes = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    for reason in reasons:
+        assert reason in page
+        assert reason in notes
+    assert not [word for word in not_shown if word in page or word in text]

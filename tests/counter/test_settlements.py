@@ -133,3 +133,26 @@ def test_merchants_cannot_reach_the_console(client, ended, path):
     login(client, store.code, factories.PASSWORD)
     resp = client.get(path.format(p=ended.id))
     assert resp.status_code in (302, 303, 404) and "振込" not in resp.get_data(as_text=True)
+
+
+def test_an_english_speaking_clerk_reads_the_schedules_errors_in_english(staff_client):
+    staff_client.set_cookie("lang", "en")
+    resp = _upload(staff_client, "2024-04-01,2024-04-15,2024-05-09\n2024-04-16,2024-04-30,2024-04-20\n".encode())
+    assert resp.status_code == 422
+    assert "Line 2: the scheduled transfer date (2024-04-20) is not after the last day of the period." in _text(resp)
+    assert "行目" not in _text(resp)
+
+
+def test_an_english_speaking_clerk_reads_why_a_period_cannot_be_closed_in_english(staff_client, ended):
+    store = factories.make_store()
+    member, _ = factories.make_card_member(10_000)
+    factories.make_payment_at(store.registers[0], member, 500, dt.datetime(2025, 3, 3, 10, tzinfo=JST))
+    march = db.session.scalar(select(SettlementPeriod).where(SettlementPeriod.starts_on == dt.date(2025, 3, 1)))
+    db.session.commit()
+    staff_client.set_cookie("lang", "en")
+    url = f"/counter/settlements/{march.id}/close"
+    resp = post_form(staff_client, url, {})
+    assert resp.status_code == 422
+    assert "An earlier period is not closed yet. Close the periods oldest first." in _text(resp)
+    assert "前の期間" not in _text(resp)
+    assert db.session.get(SettlementPeriod, march.id).status == "open"

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from iseca.money import schedule
+from iseca import dates
 from iseca.extensions import db
 from iseca.models import SettlementPeriod
+from iseca.money import schedule
 
 GUIDE_TABLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "transfer-schedule.csv"
 
@@ -28,10 +29,10 @@ def test_dates_read_as_the_guide_writes_them(guide_rows):
     for row in guide_rows:
         start, end = dt.date.fromisoformat(row["period_start"]), dt.date.fromisoformat(row["period_end"])
         transfer = dt.date.fromisoformat(row["transfer_date"]) if row["transfer_date"] else None
-        assert schedule.period_text((start, end)) == row["period_text"]
-        assert schedule.wareki(transfer) == row["transfer_text"]
-    assert schedule.wareki(dt.date(2019, 5, 1)) == "令和元年5月1日"
-    assert schedule.wareki(dt.date(2019, 4, 30)) == "平成31年4月30日"
+        assert dates.period_text((start, end)) == row["period_text"]
+        assert dates.wareki(transfer) == row["transfer_text"]
+    assert dates.wareki(dt.date(2019, 5, 1)) == "令和元年5月1日"
+    assert dates.wareki(dt.date(2019, 4, 30)) == "平成31年4月30日"
 
 
 def test_the_suggestion_rule_gives_the_guides_date_for_18_of_its_23_rows(guide_rows):
@@ -57,7 +58,7 @@ def test_the_guides_table_imports_with_23_dates_and_2_undecided(app, runner, gui
     assert result.exit_code == 0, result.output
     assert "Imported 25 periods (23 with a transfer date, 2 未定); 23 changed." in result.output
     periods = list(db.session.scalars(select(SettlementPeriod).order_by(SettlementPeriod.starts_on)))
-    assert [(schedule.period_text(p), schedule.wareki(p.transfer_date)) for p in periods] == [
+    assert [(dates.period_text(p), dates.wareki(p.transfer_date)) for p in periods] == [
         (r["period_text"], r["transfer_text"]) for r in guide_rows
     ]
     again = runner.invoke(args=["settlement", "import-schedule", str(GUIDE_TABLE)])
