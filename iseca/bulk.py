@@ -7,6 +7,13 @@ sequence first) and updates are one UPDATE … FROM unnest(arrays); elsewhere
 one INSERT … RETURNING, or one UPDATE with a CASE on the id."""
 from __future__ import annotations
 
+import datetime as dt
+import enum
+import json
+
+from sqlalchemy import BigInteger, case, cast, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+
 from .extensions import db
 
 # ---------------------------------------------------------------------------
@@ -16,25 +23,27 @@ from .extensions import db
 
 def _plain(value):
     """A value as the column stores it: enums by their value, times as naive UTC."""
-    import datetime as dt
-    import enum
-
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
     if isinstance(value, dict):
-        import json
-
         return json.dumps(value, ensure_ascii=False)
     return value
+
+
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _array(values: list, item_type):
+    """`values` bound as they are (the driver makes the array), cast to `item_type[]`."""
+    return cast(literal(values, None), ARRAY(item_type))
 
 
 def _copy_insert(table, rows: list[dict]) -> None:
     """PostgreSQL: the rows through COPY … FROM STDIN on the session's own
     connection (same transaction), the fastest way PostgreSQL takes rows."""
-    from .extensions import db
-
     # The columns' Python-side defaults, as the ORM would fill them.
     defaults = {}
     for column in table.columns:
@@ -45,9 +54,12 @@ def _copy_insert(table, rows: list[dict]) -> None:
         elif column.default.is_callable:
             defaults[column.name] = column.default.arg(None)
     names = list(defaults) + list(rows[0])
-    columns = ", ".join(f'"{name}"' for name in names)
-    cursor = db.session.connection().connection.driver_connection.cursor()
-    with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+    connection = db.session.connection()
+    # COPY is no statement SQLAlchemy builds: its names quoted as the dialect quotes them.
+    preparer = connection.dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(name) for name in names)
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN") as copy:
         for row in rows:
             merged = {**defaults, **row}
             copy.write_row([_plain(merged[name]) for name in names])
@@ -58,16 +70,14 @@ def insert_rows(table, rows: list[dict]) -> list[int]:
     new ids in order. On PostgreSQL the ids are drawn from the table's
     sequence first and the rows written by COPY; elsewhere
     one INSERT … RETURNING per batch."""
-    from sqlalchemy import text
-
-    from .extensions import db
-
     if not rows:
         return []
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _on_postgresql():
+        preparer = db.session.get_bind().dialect.identifier_preparer
+        # pg_get_serial_sequence reads its first argument as SQL does a table name.
+        sequence = func.pg_get_serial_sequence(preparer.format_table(table), table.c.id.name)
         ids = list(db.session.scalars(
-            text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
-            {"n": len(rows)},
+            select(func.nextval(sequence, type_=BigInteger)).select_from(func.generate_series(1, len(rows)))
         ))
         _copy_insert(table, [{"id": i, **row} for i, row in zip(ids, rows)])
         return ids
@@ -76,11 +86,9 @@ def insert_rows(table, rows: list[dict]) -> list[int]:
 
 def insert_rows_without_ids(table, rows: list[dict]) -> None:
     """Insert `rows` when their ids are not needed."""
-    from .extensions import db
-
     if not rows:
         return
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _on_postgresql():
         _copy_insert(table, rows)
     else:
         db.session.execute(table.insert(), rows)
@@ -90,48 +98,35 @@ def set_by_id(table, column: str, values: dict[int, object], *, only_if_null: bo
     """UPDATE table SET column = values[id] for every id, in one statement;
     `only_if_null`: only rows where the column is still NULL (the first
     writer wins). Returns the number of rows changed."""
-    from sqlalchemy import case, literal, text, update
-
-    from .extensions import db
-
     if not values:
         return 0
-    if db.session.get_bind().dialect.name == "postgresql":
-        kind = table.c[column].type.compile(dialect=db.session.get_bind().dialect)
-        null = f' AND "{table.name}"."{column}" IS NULL' if only_if_null else ""
-        return db.session.execute(
-            text(f'UPDATE "{table.name}" SET "{column}" = v.value FROM unnest(CAST(:ids AS BIGINT[]), '
-                 f'CAST(:values AS {kind}[])) AS v(id, value) WHERE "{table.name}".id = v.id{null}'),
-            {"ids": list(values), "values": [_plain(v) for v in values.values()]},
-        ).rowcount
-    stmt = update(table).where(table.c.id.in_(list(values)))
+    target = table.c[column]
+    if _on_postgresql():
+        pairs = func.unnest(
+            _array(list(values), BigInteger), _array([_plain(v) for v in values.values()], target.type),
+        ).table_valued("id", "value").render_derived(name="v")
+        stmt = update(table).values({target: pairs.c.value}).where(table.c.id == pairs.c.id)
+    else:
+        stmt = update(table).where(table.c.id.in_(list(values))).values(
+            {target: case({i: literal(v, target.type) for i, v in values.items()}, value=table.c.id)})
     if only_if_null:
-        stmt = stmt.where(table.c[column].is_(None))
-    return db.session.execute(
-        stmt.values({column: case({i: literal(v, table.c[column].type) for i, v in values.items()}, value=table.c.id)})
-    ).rowcount
+        stmt = stmt.where(target.is_(None))
+    return db.session.execute(stmt).rowcount
 
 
 def add_by_id(table, column: str, deltas: dict[int, int]) -> None:
     """UPDATE table SET column = column + deltas[id] for every id, in one statement."""
-    from sqlalchemy import BigInteger, case, literal, text, update
-
-    from .extensions import db
-
     if not deltas:
         return
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(
-            text(f'UPDATE "{table.name}" SET "{column}" = "{table.name}"."{column}" + v.delta FROM unnest('
-                 f'CAST(:ids AS BIGINT[]), CAST(:deltas AS BIGINT[])) AS v(id, delta) WHERE "{table.name}".id = v.id'),
-            {"ids": list(deltas), "deltas": list(deltas.values())},
-        )
-        return
-    col = table.c[column]
-    db.session.execute(
-        update(table).where(table.c.id.in_(list(deltas)))
-        .values({column: col + case({i: literal(d, BigInteger) for i, d in deltas.items()}, value=table.c.id)})
-    )
+    target = table.c[column]
+    if _on_postgresql():
+        pairs = func.unnest(_array(list(deltas), BigInteger), _array(list(deltas.values()), BigInteger)).table_valued(
+            "id", "delta").render_derived(name="v")
+        stmt = update(table).values({target: target + pairs.c.delta}).where(table.c.id == pairs.c.id)
+    else:
+        stmt = update(table).where(table.c.id.in_(list(deltas))).values(
+            {target: target + case({i: literal(d, BigInteger) for i, d in deltas.items()}, value=table.c.id)})
+    db.session.execute(stmt)
 
 
 # ---------------------------------------------------------------------------
