@@ -1,9 +1,11 @@
-"""Many rows in one statement: the same outcome on SQLite and PostgreSQL."""
+"""Many rows in one statement, and the rows of a query as COPY writes them:
+the same outcome on SQLite and PostgreSQL, whatever the server's time zone."""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from iseca import bulk
 from iseca.extensions import db
@@ -48,3 +50,20 @@ def test_values_and_deltas_by_id_change_only_the_rows_named(app):
     ).all()
     assert sorted(accounts) == [(a, first.id, 10), (b, first.id, -6), (c, second.id, 0)]
 
+
+def test_copied_rows_are_chosen_by_the_moments_stored_whatever_the_server_time_zone(app, backend):
+    """COPY binds its values on the client: each goes through its column's
+    conversion (aware times to naive UTC), the elements of an IN list too."""
+    if backend != "postgresql":
+        pytest.skip("COPY … TO STDOUT is PostgreSQL's")
+    _transactions(("その時", AT), ("九時間後", AT + dt.timedelta(hours=9)))
+    db.session.execute(text("SET LOCAL TimeZone = 'Asia/Tokyo'"))  # not the UTC the columns hold
+
+    def copied(condition) -> list[bytes]:
+        statement = select(LedgerTransaction.memo).where(condition).order_by(LedgerTransaction.id)
+        return [bytes(record) for record in bulk.copy_csv_records(statement)]
+
+    assert copied(LedgerTransaction.created_at.in_([AT])) == ["その時\n".encode()]
+    assert copied(LedgerTransaction.created_at > AT) == ["九時間後\n".encode()]
+    assert copied(LedgerTransaction.created_at.between(AT, AT + dt.timedelta(hours=9))) == [
+        "その時\n".encode(), "九時間後\n".encode()]
