@@ -79,7 +79,7 @@ def insert_rows(table, rows: list[dict]) -> list[int]:
         ids = list(db.session.scalars(
             select(func.nextval(sequence, type_=BigInteger)).select_from(func.generate_series(1, len(rows)))
         ))
-        _copy_insert(table, [{"id": i, **row} for i, row in zip(ids, rows)])
+        _copy_insert(table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
         return ids
     return list(db.session.scalars(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows))
 
