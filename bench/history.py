@@ -33,7 +33,7 @@ from bench.pgdb import finish, fresh_database  # noqa: E402
 from iseca import create_app  # noqa: E402
 from iseca.money import day_totals, usage  # noqa: E402
 from iseca.accounts import create_account  # noqa: E402
-from iseca.database import copy_csv_records  # noqa: E402
+from iseca.bulk import copy_csv_records  # noqa: E402
 from iseca.extensions import db  # noqa: E402
 from iseca.merchants.records import create_business, create_register, create_store  # noqa: E402
 from iseca.models import AccountKind, Campaign  # noqa: E402
@@ -151,7 +151,7 @@ def measure(app, client, facts: dict, repeat: int) -> None:
         print(f"  {label:38} {seconds * 1000:8.1f} ms   matching rows {rows:>9}   status {response.status_code}")
 
     print("\nCSV export, same rows: the app (streamed, CP932) vs PostgreSQL COPY ... TO STDOUT WITH CSV "
-          "(both read as iseca.database.copy_csv_records does: JIT off; best of 3 each, alternating)")
+          "(both read as iseca.bulk.copy_csv_records does: JIT off; best of 3 each, alternating)")
     for label, first in [("1 year", today.replace(year=today.year - 1)), ("all time", None)]:
         query = f"date_from={first.isoformat()}&date_to={today}" if first else "date_from=&date_to="
         f = UsageFilter(own_store_id=facts["store_id"], date_from=first, date_to=today if first else None)

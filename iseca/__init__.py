@@ -39,10 +39,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_FIX_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from . import database
+    from . import connections
 
-    database.install_sqlite_pragmas()
-    database.install_disconnect_check()
+    connections.install_sqlite_pragmas()
+    connections.install_disconnect_check()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     from .web import converters, inputs

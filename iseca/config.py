@@ -16,7 +16,7 @@ DEFAULTS: dict[str, object] = {
     # throttling storage; marks cookies Secure.
     "PRODUCTION": False,
     "SQLALCHEMY_DATABASE_URI": None,  # default: SQLite file in instance/
-    # No pool_pre_ping round trip per request: database.install_disconnect_check
+    # No pool_pre_ping round trip per request: connections.install_disconnect_check
     # finds connections the server closed by looking at their sockets.
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     # First gate of the management site (HTTP BASIC), as in the merchant guide.

@@ -15,7 +15,7 @@ from ..web.inputs import page_arg
 from ..csvexport import (ENCODINGS, FORMULA_STARTS, CsvStream, content_type, date_text, datetime_text, encoding_choices,
                          unencodable)
 from ..csvexport import header as csv_header
-from ..database import copy_csv_records
+from ..bulk import copy_csv_records
 from ..i18n import N_
 from ..extensions import db
 from ..web.history import UsageFilterForm, make_filter

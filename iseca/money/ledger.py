@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 from sqlalchemy import BigInteger, Integer, and_, bindparam, case, func, insert, literal_column, or_, select, text, union_all, update
 from sqlalchemy.orm.util import identity_key
 
-from .. import database
+from .. import bulk
 from ..extensions import db
 from ..models import (
     Account,
@@ -225,15 +225,15 @@ def post_many(
     ids = sorted(deltas)
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(select(LedgerAccount.id).where(LedgerAccount.id.in_(ids)).order_by(LedgerAccount.id).with_for_update())
-    txn_ids = database.insert_rows(LedgerTransaction.__table__, [
+    txn_ids = bulk.insert_rows(LedgerTransaction.__table__, [
         {"kind": kind, "actor_account_id": actor.id if actor else None, "memo": memo[:300], "created_at": at}
         for _ in movements
     ])
-    database.insert_rows_without_ids(LedgerEntry.__table__, [
+    bulk.insert_rows_without_ids(LedgerEntry.__table__, [
         {"transaction_id": txn_id, "account_id": account.id, "amount": amount}
         for txn_id, batch in zip(txn_ids, movements) for account, amount in sorted(batch, key=lambda m: m[0].id)
     ])
-    database.add_by_id(LedgerAccount.__table__, "balance", {i: d for i, d in deltas.items() if d})
+    bulk.add_by_id(LedgerAccount.__table__, "balance", {i: d for i, d in deltas.items() if d})
     for batch in movements:
         for account, _ in batch:
             db.session.expire(account, ["balance"])

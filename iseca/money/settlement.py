@@ -39,7 +39,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
-from .. import audit, database, i18n, outbox
+from .. import audit, bulk, i18n, outbox
 from ..dates import period_text
 from . import ledger, periods
 from ..extensions import db
@@ -247,8 +247,8 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
             ledger_transaction_id=txn_id,
             created_at=at,
         ))
-    settlement_ids = database.insert_rows(Settlement.__table__, values)
-    database.set_by_id(SettlementAdjustment.__table__, "applied_settlement_id", {
+    settlement_ids = bulk.insert_rows(Settlement.__table__, values)
+    bulk.set_by_id(SettlementAdjustment.__table__, "applied_settlement_id", {
         adjustment_id: sid for d, sid in zip(ordered, settlement_ids) for adjustment_id in d.adjustment_ids
     })
     carried = [
@@ -256,7 +256,7 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
              **adjustment_fields(NEGATIVE_CARRIED, **_period_params(period)))
         for v, sid in zip(values, settlement_ids) if v["amount"] < 0
     ]
-    database.insert_rows_without_ids(SettlementAdjustment.__table__, carried)
+    bulk.insert_rows_without_ids(SettlementAdjustment.__table__, carried)
     total = sum(v["amount"] for v in values if v["amount"] > 0)
     audit.record("settlement_period_closed", period,
                  {"settlements": len(values), "total": total, "fee_rate_permille": rate},

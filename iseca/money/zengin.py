@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
-from .. import audit, database
+from .. import audit, bulk
 from . import banking, settlement
 from ..csvexport import CsvStream, header
 from ..i18n import N_
@@ -169,7 +169,7 @@ def prepare_transfers(period: SettlementPeriod, *, actor: Account | None = None,
                 left_out.append(row)
     # The first export's snapshot stays: a second one (or one at the same
     # time) writes nothing over it.
-    database.set_by_id(Settlement.__table__, "bank_snapshot", snapshots, only_if_null=True)
+    bulk.set_by_id(Settlement.__table__, "bank_snapshot", snapshots, only_if_null=True)
     db.session.expire_all()
     ready = len(transfers(period))
     audit.record("transfer_file_prepared", period, {"ready": ready, "left_out": [r.business_id for r in left_out]},
