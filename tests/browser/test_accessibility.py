@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests import factories
-from tests.browser.conftest import screenshot
 from tests.browser.test_walkthrough import _login, _who, town  # noqa: F401  (fixture)
+from tests.support.browser import screenshot
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

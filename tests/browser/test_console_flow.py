@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 
-from iseca.money import cancellation
 from iseca.extensions import db
 from iseca.models import AccountKind, utcnow
+from iseca.money import cancellation
 from iseca.timeutil import today_jst
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.support.browser import screenshot
 
 
 def test_staff_console_path_and_the_business_finds_who_cancelled(new_context):

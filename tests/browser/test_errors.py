@@ -4,7 +4,7 @@ token keeps what was typed."""
 from __future__ import annotations
 
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.support.browser import screenshot
 
 
 def _fill_login(page, code: str, password: str) -> None:

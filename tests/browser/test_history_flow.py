@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import PaymentStatus, utcnow
+from iseca.money import ledger
 from iseca.timeutil import jst_date, today_jst
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.support.browser import screenshot
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from iseca.extensions import db
 from iseca.models import Account
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.support.browser import screenshot
 
 
 def test_store_first_login_is_forced_to_change_password_then_sees_menu(page):

@@ -8,10 +8,14 @@ import re
 
 from PIL import Image
 
-from iseca.merchants.onboarding import ELIGIBILITY, SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
+from iseca.merchants.onboarding import (
+    ELIGIBILITY,
+    SUBJECT_BUSINESS_ACCOUNT,
+    SUBJECT_STORE_ACCOUNT,
+)
 from tests import factories
-from tests.browser.conftest import screenshot
-from tests.conftest import credentials
+from tests.support.browser import screenshot
+from tests.support.mail import credentials
 
 
 def fill_store(page, index: int, name: str, kana: str, category: str, area: str, address: str):

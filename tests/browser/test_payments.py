@@ -11,12 +11,12 @@ import pytest
 import qrcode
 from sqlalchemy import func, select
 
-from iseca.money import ledger
-from iseca.members import payers
 from iseca.extensions import db
+from iseca.members import payers
 from iseca.models import Payment
+from iseca.money import ledger
 from tests import factories
-from tests.browser.conftest import CHROMIUM_ARGS, CHROMIUM, screenshot
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, screenshot
 
 
 def write_y4m(text: str, path: Path, frames: int = 15) -> Path:

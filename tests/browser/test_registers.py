@@ -9,11 +9,11 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import expect
 
-from iseca.merchants import qr
 from iseca.extensions import db
+from iseca.merchants import qr
 from tests import factories
-from tests.browser.conftest import SCREENSHOTS, screenshot
 from tests.qr_helpers import decode_qr, pdf_page_images, pdf_pages, pdf_text
+from tests.support.browser import SCREENSHOTS, screenshot
 
 BASE = "https://iseca.example.jp"
 

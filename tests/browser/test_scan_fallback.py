@@ -10,8 +10,8 @@ from sqlalchemy import update
 from iseca.extensions import db
 from iseca.models import Account
 from tests import factories
-from tests.browser.conftest import screenshot
 from tests.browser.test_payments import terminal_login
+from tests.support.browser import screenshot
 
 
 def test_initial_password_change_returns_to_the_stores_amount_page(page):

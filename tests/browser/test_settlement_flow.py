@@ -17,7 +17,7 @@ import pytest
 
 from iseca.timeutil import JST
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.support.browser import screenshot
 
 GUIDE_TABLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "transfer-schedule.csv"
 

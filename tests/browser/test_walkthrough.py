@@ -12,7 +12,7 @@ import pytest
 from iseca.models import PaymentMethod, utcnow
 from iseca.timeutil import today_jst
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.support.browser import screenshot
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}

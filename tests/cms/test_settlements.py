@@ -19,7 +19,7 @@ from iseca.extensions import db
 from iseca.models import AccountKind, Settlement, SettlementPeriod
 from iseca.timeutil import JST
 from tests import factories
-from tests.conftest import login
+from tests.support.client import login
 
 GUIDE_TABLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "transfer-schedule.csv"
 
