@@ -11,7 +11,8 @@ import pytest
 
 from iseca import create_app
 from tests import factories
-from tests.conftest import TEST_CONFIG, login
+from tests.support.client import login
+from tests.support.database import TEST_CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,7 +112,7 @@ def test_throttling_is_shared_across_worker_processes(app, databases, backend):
 import sys
 sys.path.insert(0, {str(ROOT)!r})
 from iseca import create_app
-from tests.conftest import login
+from tests.support.client import login
 app = create_app({config!r})
 client = app.test_client()
 codes = [login(client, {store.code!r}, "wrong wrong wrong", area="terminal").status_code for _ in range(5)]

@@ -10,11 +10,11 @@ import io
 
 from sqlalchemy import select
 
-from iseca.money import cancellation, payments
 from iseca.extensions import db
 from iseca.models import AccountKind, AuditLog, PaymentMethod, utcnow
+from iseca.money import cancellation, payments
 from tests import factories
-from tests.conftest import basic_auth_header, login
+from tests.support.client import basic_auth_header, login
 
 
 def _browser(app):

@@ -5,10 +5,10 @@ import json
 
 from sqlalchemy import func, select
 
-from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import Account, AccountKind, Business, Payment, SettlementPeriod
-from tests.conftest import login
+from iseca.money import ledger
+from tests.support.client import login
 
 
 def test_create_staff_then_log_into_counter_with_forced_change(runner, client):
@@ -68,7 +68,7 @@ def test_demo_password_option_sets_every_password_without_forced_change(runner, 
     for item in items:
         if item["kind"] in ("store", "business"):
             client = app.test_client()
-            from tests.conftest import basic_auth_header
+            from tests.support.client import basic_auth_header
 
             client.environ_base["HTTP_AUTHORIZATION"] = basic_auth_header()
             resp = login(client, item["code"], "demo passphrase 2026", kind=item["kind"])

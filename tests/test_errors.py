@@ -14,7 +14,7 @@ from iseca.models import Account, AccountKind
 from iseca.web.errors import MESSAGES
 from iseca.web.refill import refill_form
 from tests import factories
-from tests.conftest import csrf_from, login
+from tests.support.client import csrf_from, login
 
 
 def test_a_failed_write_still_answers_with_the_whole_error_page(app, client):

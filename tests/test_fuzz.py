@@ -32,7 +32,7 @@ from wtforms.fields.core import UnboundField
 from iseca.extensions import db, limiter
 from iseca.models import utcnow
 from tests import factories
-from tests.conftest import basic_auth_header, login
+from tests.support.client import basic_auth_header, login
 
 SEED = int(os.environ.get("ISECA_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
 CASES = int(os.environ.get("ISECA_FUZZ_CASES") or 2000)

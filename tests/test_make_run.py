@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import basic_auth_header
 from tests.httpclient import Till
 from tests.qr_helpers import decode_qr
+from tests.support.client import basic_auth_header
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PASSWORD = "iseca-demo-2026"

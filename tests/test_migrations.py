@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from iseca.extensions import db
-from tests.conftest import PG_URL
+from tests.support.database import PG_URL
 
 
 def _schema(url: str) -> dict:
@@ -66,7 +66,7 @@ def test_running_the_migrations_leaves_the_apps_warnings_on(tmp_path):
     from flask_migrate import upgrade
 
     from iseca import create_app
-    from tests.conftest import TEST_CONFIG
+    from tests.support.database import TEST_CONFIG
 
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/migrated.sqlite3"})
     app.logger.info("the app's logger exists before the migration, as in a running process")

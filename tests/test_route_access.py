@@ -16,15 +16,27 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
+from iseca import outbox
+from iseca.extensions import db
 from iseca.members import cards as members_domain
 from iseca.merchants import onboarding
-from iseca import outbox
+from iseca.models import (
+    AccountKind,
+    AuditLog,
+    MerchantApplication,
+    Notice,
+    NoticeAudience,
+    OutboxMessage,
+    PaymentMethod,
+    PublicText,
+    Settlement,
+    SettlementPeriod,
+    StoreImage,
+    utcnow,
+)
 from iseca.money import payments, settlement, zengin
-from iseca.extensions import db
-from iseca.models import (AccountKind, AuditLog, MerchantApplication, Notice, NoticeAudience, OutboxMessage, PaymentMethod,
-                          PublicText, Settlement, SettlementPeriod, StoreImage, utcnow)
 from tests import factories
-from tests.conftest import basic_auth_header, csrf_from, login
+from tests.support.client import basic_auth_header, csrf_from, login
 
 OK, LOGIN, GATE, HIDDEN = "ok", "login", "gate (401)", "hidden (404)"
 

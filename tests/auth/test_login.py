@@ -6,12 +6,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
-from iseca.extensions import db
 from iseca import passwords
+from iseca.extensions import db
 from iseca.models import Account, AccountKind, MerchantStatus, utcnow
 from tests import factories
-from tests.conftest import basic_auth_header, csrf_from, login, post_form
-
+from tests.support.client import basic_auth_header, csrf_from, login, post_form
 
 # --- the BASIC gate ---------------------------------------------------------
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests import factories
-from tests.conftest import basic_auth_header, csrf_from, login
+from tests.support.client import basic_auth_header, csrf_from, login
 
 
 def _kind_errors(html: str) -> str:

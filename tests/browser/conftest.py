@@ -1,5 +1,6 @@
 """Browser tests: the real app served on 127.0.0.1 and Debian's chromium
-driven by Playwright for Python (never a downloaded browser)."""
+driven by Playwright for Python (never a downloaded browser). The browser's
+settings, screenshots and logins are in tests/support/browser.py."""
 from __future__ import annotations
 
 import os
@@ -8,27 +9,20 @@ from pathlib import Path
 
 import pytest
 
-
-CHROMIUM = os.environ.get("ISECA_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = pytest.mark.browser
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)
 
 
 @pytest.fixture(params=["sqlite"])
@@ -95,18 +89,3 @@ def page(new_context, request):
     if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
-
-
-@pytest.hookimpl(tryfirst=True, hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, "rep_" + report.when, report)
-
-
-def screenshot(page, name: str) -> Path:
-    """Save a screenshot for a person to look at (screenshots/ is not committed)."""
-    SCREENSHOTS.mkdir(exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests import factories
-from tests.browser.conftest import screenshot
-from tests.browser.test_walkthrough import _login, _who, town  # noqa: F401  (fixture)
+from tests.browser.test_walkthrough import _who, town  # noqa: F401  (fixture)
+from tests.support.browser import log_in, screenshot
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -50,7 +50,7 @@ def test_no_serious_accessibility_violations(new_context, town, kind):  # noqa: 
     # axe is added to the page as a script: the test's own, so the CSP is bypassed for it.
     page = new_context(bypass_csp=True).new_page()
     if area:
-        _login(page, area, code, account_kind)
+        log_in(page, area, code, kind=account_kind)
     found = {}
     for path in PAGES[kind]:
         assert page.goto(path).status == 200, path
@@ -85,7 +85,7 @@ def _ring_contrast(page, selector: str, background_of: str) -> float:
 
 def test_focus_ring_stands_out_on_white_grey_and_green(new_context, town):  # noqa: F811
     page = new_context().new_page()
-    _login(page, "cms", town["store"].code, "store")
+    log_in(page, "cms", town["store"].code, kind="store")
     page.goto("/cms/usage")
     assert _ring_contrast(page, "main .card .button", "main .card") >= 3  # white card
     assert _ring_contrast(page, "main h1 ~ * a, main a", "main") >= 3  # light grey page
@@ -117,7 +117,7 @@ def test_a_wrong_cancel_password_is_announced(new_context, town):  # noqa: F811
     member, _ = factories.make_app_member(5_000)
     old = factories.make_payment_at(store.registers[0], member, 2_200, utcnow() - dt.timedelta(days=2))
     page = new_context().new_page()
-    _login(page, "cms", store.code, "store")
+    log_in(page, "cms", store.code, kind="store")
     page.goto(f"/cms/usage/{old.id}/cancel")
     page.get_by_label("パスワード").fill("not the password")
     page.get_by_role("button", name="取消する").click()
@@ -128,7 +128,7 @@ def test_a_wrong_cancel_password_is_announced(new_context, town):  # noqa: F811
 
 def test_terminal_home_live_region_speaks_only_when_something_changed(new_context, town):  # noqa: F811
     page = new_context().new_page()
-    _login(page, "terminal", town["store"].code)
+    log_in(page, "terminal", town["store"].code)
     page.locator("#incoming-list .incoming-item, #incoming-list .hint").first.wait_for()
     page.evaluate("""() => {
         window.__changes = 0;
@@ -140,7 +140,7 @@ def test_terminal_home_live_region_speaks_only_when_something_changed(new_contex
     assert page.evaluate("window.__changes") == 0
 
     phone = new_context().new_page()
-    _login(phone, "wallet", town["member_login"])
+    log_in(phone, "wallet", town["member_login"])
     phone.goto(f"/wallet/pay/{town['store'].registers[0].qr_token}")
     phone.get_by_label("お支払い金額（税込・円）").fill("777")
     phone.get_by_role("button", name="確認へ").click()
@@ -154,7 +154,7 @@ def test_terminal_home_live_region_speaks_only_when_something_changed(new_contex
 def test_pages_have_unique_ids_and_valid_times_and_selects(new_context, town, kind):  # noqa: F811
     area, code, account_kind = _who(town, WHO[kind])
     page = new_context().new_page()
-    _login(page, area, code, account_kind)
+    log_in(page, area, code, kind=account_kind)
     extra = {"cms pages": ["/cms/usage/daily", f"/cms/stores/{town['store'].id}", "/cms/registers"],
              "counter": ["/counter/members", "/counter/merchants", f"/counter/merchants/{town['business'].id}"],
              "terminal": ["/terminal/history"]}[kind]

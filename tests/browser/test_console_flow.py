@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 
-from iseca.money import cancellation
 from iseca.extensions import db
 from iseca.models import AccountKind, utcnow
+from iseca.money import cancellation
 from iseca.timeutil import today_jst
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.support.browser import log_in, screenshot
 
 
 def test_staff_console_path_and_the_business_finds_who_cancelled(new_context):
@@ -27,11 +27,7 @@ def test_staff_console_path_and_the_business_finds_who_cancelled(new_context):
     factories.make_staff()
 
     staff = new_context(viewport={"width": 1280, "height": 900}).new_page()
-    staff.goto("/counter/login")
-    staff.get_by_label("職員ID").fill("staff1")
-    staff.get_by_label("パスワード").fill(factories.PASSWORD)
-    staff.get_by_role("button", name="ログイン").click()
-    staff.wait_for_url("**/counter/")
+    log_in(staff, "counter", "staff1")
     # 窓口TOP: the area chart, and its numbers in the table under it.
     chart = staff.locator("#chart-area")
     assert "地区別の利用" in chart.locator("title").text_content()
@@ -70,12 +66,7 @@ def test_staff_console_path_and_the_business_finds_who_cancelled(new_context):
 
     # The business: 操作履歴 says who cancelled the payment.
     owner = new_context(viewport={"width": 1280, "height": 900}).new_page()
-    owner.goto("/cms/login")
-    owner.get_by_label("事業者", exact=True).check()
-    owner.get_by_label("ユーザー名（店舗コード・事業者コード）").fill(business.code)
-    owner.get_by_label("パスワード").fill(factories.PASSWORD)
-    owner.get_by_role("button", name="ログイン").click()
-    owner.wait_for_url("**/cms/")
+    log_in(owner, "cms", business.code, kind="business")
     owner.get_by_role("navigation", name="メニュー").get_by_text("操作履歴").click()
     owner.get_by_label("操作", exact=True).select_option("payment_cancelled")
     owner.get_by_role("button", name="検索").click()

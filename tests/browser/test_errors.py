@@ -4,7 +4,7 @@ token keeps what was typed."""
 from __future__ import annotations
 
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.support.browser import log_in, screenshot
 
 
 def _fill_login(page, code: str, password: str) -> None:
@@ -32,11 +32,7 @@ def test_throttled_login_says_so_even_with_the_right_password(page):
 
 def test_expired_token_keeps_the_typed_store_details_and_says_why(page):
     store = factories.make_store(name="いせさき青果店")
-    page.goto("/cms/login")
-    page.get_by_label("ユーザー名（店舗コード・事業者コード）").fill(store.code)
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/cms/")
+    log_in(page, "cms", store.code, kind="store")
     page.get_by_role("navigation", name="メニュー").get_by_role("link", name="店舗情報").click()
     page.wait_for_url("**/cms/stores/*")
     page.get_by_label("郵便番号").fill("372-0042")
@@ -70,11 +66,7 @@ def test_expired_token_on_a_plain_form_keeps_the_typed_text(new_context):
     """Without JavaScript the browser posts the form itself: same result."""
     store = factories.make_store()
     page = new_context(java_script_enabled=False).new_page()
-    page.goto("/cms/login")
-    page.get_by_label("ユーザー名（店舗コード・事業者コード）").fill(store.code)
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/cms/")
+    log_in(page, "cms", store.code, kind="store")
     page.goto(f"/cms/stores/{store.id}")
     page.get_by_label("定休日").fill("毎週水曜日と第3木曜日")
     page.locator("form:has(#hours) input[name=csrf_token]").evaluate("el => el.value = 'expired'")

@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import PaymentStatus, utcnow
+from iseca.money import ledger
 from iseca.timeutil import jst_date, today_jst
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.support.browser import log_in, screenshot
 
 
 @pytest.fixture
@@ -31,21 +31,12 @@ def shop(app):
     return store, members, payments
 
 
-def _login_cms(page, code):
-    page.goto("/cms/login")
-    page.get_by_label("店舗", exact=True).check()
-    page.get_by_label("ユーザー名（店舗コード・事業者コード）").fill(code)
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/cms/")
-
-
 def test_usage_list_filter_search_page_download_and_cancel(new_context, shop):
     store, members, payments = shop
     page = new_context(viewport={"width": 1280, "height": 900}).new_page()
     errors = []
     page.on("console", lambda msg: errors.append(f"{msg.text} at {msg.location} on {page.url}") if msg.type == "error" else None)
-    _login_cms(page, store.code)
+    log_in(page, "cms", store.code, kind="store")
     page.get_by_role("navigation", name="メニュー").get_by_text("利用状況一覧").click()
     page.wait_for_url("**/cms/usage")
     assert page.get_by_role("heading", name="絞り込み").is_visible()
@@ -99,11 +90,7 @@ def test_usage_list_filter_search_page_download_and_cancel(new_context, shop):
 def test_terminal_history_filter_row_and_cancel(new_context, shop):
     store, members, payments = shop
     page = new_context().new_page()
-    page.goto("/terminal/login")
-    page.get_by_label("店舗コード").fill(store.code)
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/terminal/")
+    log_in(page, "terminal", store.code)
     page.get_by_role("link", name="店舗利用履歴").click()
     page.wait_for_url("**/terminal/history")
     screenshot(page, "terminal-history")
@@ -134,11 +121,7 @@ def test_terminal_history_filter_row_and_cancel(new_context, shop):
 def test_terminal_history_scrolls_for_more(new_context, shop):
     store, _, payments = shop
     page = new_context().new_page()
-    page.goto("/terminal/login")
-    page.get_by_label("店舗コード").fill(store.code)
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/terminal/")
+    log_in(page, "terminal", store.code)
     page.goto("/terminal/history")
     items = page.locator(".history-list > li:not(.more)")
     assert items.count() >= 30
@@ -153,7 +136,7 @@ def test_terminal_history_scrolls_for_more(new_context, shop):
 def test_daily_totals_page_for_the_till_check(new_context, shop):
     store, _, payments = shop
     page = new_context(viewport={"width": 1280, "height": 900}).new_page()
-    _login_cms(page, store.code)
+    log_in(page, "cms", store.code, kind="store")
     page.goto("/cms/usage")
     page.get_by_role("link", name="日計（日別・レジ別の集計）").click()
     page.wait_for_url(lambda url: urlsplit(url).path == "/cms/usage/daily")

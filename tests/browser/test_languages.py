@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 
 from iseca import i18n
-from iseca.money import ledger
 from iseca.extensions import db
+from iseca.money import ledger
 from tests import factories
-from tests.browser.conftest import screenshot
 from tests.i18n.test_pages_in_language import allowed_terms, leaks
+from tests.support.browser import screenshot
 
 STORE_NAME = "カフェひまわり"
 

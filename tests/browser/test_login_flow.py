@@ -8,7 +8,7 @@ from sqlalchemy import update
 from iseca.extensions import db
 from iseca.models import Account
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.support.browser import log_in, screenshot
 
 
 def test_store_first_login_is_forced_to_change_password_then_sees_menu(page):
@@ -47,12 +47,7 @@ def test_store_first_login_is_forced_to_change_password_then_sees_menu(page):
 
 def test_business_login_shows_business_menu(page):
     business = factories.make_business(name="株式会社ひまわり")
-    page.goto("/cms/login")
-    page.get_by_label("事業者", exact=True).check()
-    page.get_by_label("ユーザー名（店舗コード・事業者コード）").fill(business.code)
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/cms/")
+    log_in(page, "cms", business.code, kind="business")
     assert page.get_by_role("navigation", name="メニュー").get_by_text("事業者情報").is_visible()
     assert page.get_by_text("株式会社ひまわり").first.is_visible()
 
@@ -61,12 +56,7 @@ def test_terminal_remember_me_survives_browser_restart(new_context):
     store = factories.make_store(name="カフェひまわり")
     context = new_context()
     page = context.new_page()
-    page.goto("/terminal/login")
-    page.get_by_label("店舗コード").fill(store.code)
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_label("ログイン状態を保持する").check()
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/terminal/")
+    log_in(page, "terminal", store.code, remember=True)
 
     # Closing the browser drops cookies that have no expiry; keep the others.
     persistent = [c for c in context.cookies() if c.get("expires", -1) > 0]
@@ -84,11 +74,7 @@ def test_without_remember_me_restart_asks_for_login(new_context):
     store = factories.make_store()
     context = new_context()
     page = context.new_page()
-    page.goto("/terminal/login")
-    page.get_by_label("店舗コード").fill(store.code)
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/terminal/")
+    log_in(page, "terminal", store.code)
     persistent = [c for c in context.cookies() if c.get("expires", -1) > 0]
     restarted = new_context()
     if persistent:
@@ -103,11 +89,7 @@ def test_no_console_errors_from_csp_on_pages(page):
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     store = factories.make_store()
-    page.goto("/cms/login")
-    page.get_by_label("ユーザー名（店舗コード・事業者コード）").fill(store.code)
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/cms/")
+    log_in(page, "cms", store.code, kind="store")
     assert page.evaluate("typeof htmx") == "object"
     page.get_by_role("navigation", name="メニュー").get_by_text("レジ一覧").click()
     page.wait_for_url("**/cms/registers")

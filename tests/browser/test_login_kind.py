@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.support.browser import screenshot
 
 
 def test_the_wrong_kind_is_said_beside_the_choice_and_the_code_stays_typed(page):

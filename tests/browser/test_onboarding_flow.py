@@ -8,10 +8,14 @@ import re
 
 from PIL import Image
 
-from iseca.merchants.onboarding import ELIGIBILITY, SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
+from iseca.merchants.onboarding import (
+    ELIGIBILITY,
+    SUBJECT_BUSINESS_ACCOUNT,
+    SUBJECT_STORE_ACCOUNT,
+)
 from tests import factories
-from tests.browser.conftest import screenshot
-from tests.conftest import credentials
+from tests.support.browser import log_in, screenshot
+from tests.support.mail import credentials
 
 
 def fill_store(page, index: int, name: str, kana: str, category: str, area: str, address: str):
@@ -37,13 +41,9 @@ def loaded_width(img) -> int:
     )
 
 
-def login_cms(page, kind_label: str, code: str, password: str, new_password: str):
-    page.goto("/cms/login")
-    page.get_by_label(kind_label, exact=True).check()
-    page.get_by_label("ユーザー名（店舗コード・事業者コード）").fill(code)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/cms/password")
+def login_cms(page, kind: str, code: str, password: str, new_password: str):
+    """The first login with the mailed password, which must then be changed."""
+    log_in(page, "cms", code, password, kind=kind, lands="/cms/password")
     page.get_by_label("現在のパスワード").fill(password)
     page.get_by_label("新しいパスワード", exact=True).fill(new_password)
     page.get_by_label("新しいパスワード（確認）").fill(new_password)
@@ -95,11 +95,7 @@ def test_business_applies_is_approved_logs_in_and_is_published(new_context, smtp
     # --- 2. Staff approve ----------------------------------------------------
     factories.make_staff()
     staff = new_context(viewport={"width": 1280, "height": 900}).new_page()
-    staff.goto("/counter/login")
-    staff.get_by_label("職員ID").fill("staff1")
-    staff.get_by_label("パスワード").fill(factories.PASSWORD)
-    staff.get_by_role("button", name="ログイン").click()
-    staff.wait_for_url("**/counter/")
+    log_in(staff, "counter", "staff1")
     staff.get_by_role("navigation", name="メニュー").get_by_text("申込一覧").click()
     staff.get_by_role("link", name="株式会社いせさきテスト").click()
     staff.get_by_role("heading", name=re.compile("株式会社いせさきテスト")).wait_for()
@@ -119,7 +115,7 @@ def test_business_applies_is_approved_logs_in_and_is_published(new_context, smtp
     # --- 4. The store logs in through the BASIC gate, edits, uploads --------
     shop = new_context().new_page()
     shop.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    login_cms(shop, "店舗", store_code, store_password, "駅前のパン屋は朝七時から")
+    login_cms(shop, "store", store_code, store_password, "駅前のパン屋は朝七時から")
     shop.get_by_role("navigation", name="メニュー").get_by_text("店舗情報").click()
     shop.get_by_label("営業時間").fill("7:00〜19:00")
     shop.get_by_label("お店の紹介").fill("焼きたてのパンとコーヒーのお店です。")
@@ -135,7 +131,7 @@ def test_business_applies_is_approved_logs_in_and_is_published(new_context, smtp
 
     # --- 5. The business changes its bank account ----------------------------
     owner = new_context().new_page()
-    login_cms(owner, "事業者", business_code, business_password, "いせさきの事業者が使う長い合言葉")
+    login_cms(owner, "business", business_code, business_password, "いせさきの事業者が使う長い合言葉")
     owner.get_by_role("navigation", name="メニュー").get_by_text("事業者情報").click()
     owner.get_by_label("金融機関コード（4桁）").fill("")
     owner.get_by_label("金融機関コード（4桁）").press_sequentially("0009", delay=30)

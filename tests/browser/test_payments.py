@@ -11,12 +11,12 @@ import pytest
 import qrcode
 from sqlalchemy import func, select
 
-from iseca.money import ledger
-from iseca.members import payers
 from iseca.extensions import db
+from iseca.members import payers
 from iseca.models import Payment
+from iseca.money import ledger
 from tests import factories
-from tests.browser.conftest import CHROMIUM_ARGS, CHROMIUM, screenshot
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, screenshot
 
 
 def write_y4m(text: str, path: Path, frames: int = 15) -> Path:
@@ -36,15 +36,6 @@ def write_y4m(text: str, path: Path, frames: int = 15) -> Path:
         for _ in range(frames):
             out.write(b"FRAME\n" + y_plane + chroma + chroma)
     return path
-
-
-def terminal_login(page, store):
-    page.goto("/terminal/login")
-    page.get_by_label("店舗コード").fill(store.code)
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_label("ログイン状態を保持する").check()
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/terminal/")
 
 
 def read_typed_card(page, number: str):
@@ -88,7 +79,7 @@ def test_terminal_charges_a_card_read_by_the_camera(camera_page):
     store = factories.make_store(name="いせさき青果店")
     member, card = factories.make_card_member(3_000)
     page = camera_page(payers.card_qr_text(card))
-    terminal_login(page, store)
+    log_in(page, "terminal", store.code, remember=True)
     page.get_by_role("link", name="決済する").click()
     # The camera reads the card's QR and the amount screen opens by itself.
     page.wait_for_url("**/terminal/pay/amount**")
@@ -109,7 +100,7 @@ def test_terminal_typed_card_insufficient_balance_then_several_cards_total(page)
     store = factories.make_store()
     _, first = factories.make_card_member(1_000)
     _, second = factories.make_card_member(5_000)
-    terminal_login(page, store)
+    log_in(page, "terminal", store.code, remember=True)
     read_typed_card(page, first.number)
     pay_amount(page, "1500")
     alert = page.locator(".insufficient")
@@ -133,7 +124,7 @@ def test_terminal_typed_card_insufficient_balance_then_several_cards_total(page)
 def test_double_tap_on_kessai_suru_charges_once(page):
     store = factories.make_store()
     member, card = factories.make_card_member(5_000)
-    terminal_login(page, store)
+    log_in(page, "terminal", store.code, remember=True)
     read_typed_card(page, card.number)
     page.get_by_label("税込金額（円）").fill("700")
     page.get_by_role("button", name="決済する").dblclick()
@@ -148,7 +139,7 @@ def test_a_store_that_asked_for_it_sees_a_confirmation_page_first(page):
     store.confirm_before_charge = True
     db.session.commit()
     member, card = factories.make_card_member(3_000)
-    terminal_login(page, store)
+    log_in(page, "terminal", store.code, remember=True)
     read_typed_card(page, card.number)
     page.get_by_label("税込金額（円）").fill("1280")
     page.get_by_role("button", name="確認へ").click()
@@ -166,15 +157,11 @@ def test_wallet_pays_a_register_and_the_terminal_shows_it_without_reload(new_con
     store = factories.make_store(name="カフェひまわり")
     member, account = factories.make_app_member(4_000)
     till = new_context().new_page()
-    terminal_login(till, store)
+    log_in(till, "terminal", store.code, remember=True)
     till.evaluate("window.__notReloaded = true")
 
     phone = new_context().new_page()
-    phone.goto("/wallet/login")
-    phone.get_by_label("メールアドレス").fill(account.login)
-    phone.get_by_label("パスワード").fill(factories.PASSWORD)
-    phone.get_by_role("button", name="ログイン").click()
-    phone.wait_for_url("**/wallet/")
+    log_in(phone, "wallet", account.login)
     phone.goto(f"/wallet/pay/{store.registers[0].qr_token}")
     assert phone.get_by_text("カフェひまわり").is_visible()
     phone.get_by_label("お支払い金額（税込・円）").fill("880")
@@ -193,7 +180,7 @@ def test_terminal_charges_an_app_member_whose_wallet_qr_the_camera_reads(camera_
     store = factories.make_store()
     member, _ = factories.make_app_member(2_000)
     page = camera_page(payers.wallet_qr_text(member))
-    terminal_login(page, store)
+    log_in(page, "terminal", store.code, remember=True)
     page.get_by_role("link", name="決済する").click()
     page.wait_for_url("**/terminal/pay/amount**")
     assert "アプリ会員" in page.locator(".member-code").inner_text()
@@ -206,11 +193,7 @@ def test_wallet_qr_page_and_card_balance_page_as_a_customer_sees_them(new_contex
     member, account = factories.make_app_member(12_345)
     _, card = factories.make_card_member(3_210)
     phone = new_context().new_page()
-    phone.goto("/wallet/login")
-    phone.get_by_label("メールアドレス").fill(account.login)
-    phone.get_by_label("パスワード").fill(factories.PASSWORD)
-    phone.get_by_role("button", name="ログイン").click()
-    phone.wait_for_url("**/wallet/")
+    log_in(phone, "wallet", account.login)
     phone.get_by_role("link", name="QRコードを表示（お店で読み取ってもらう）").click()
     phone.wait_for_url("**/wallet/qr")
     assert phone.locator(".qr-image").is_visible()
@@ -224,11 +207,7 @@ def test_wallet_qr_page_and_card_balance_page_as_a_customer_sees_them(new_contex
 def test_counter_issues_cards_and_prints_their_sheet(new_context):
     factories.make_staff("staff9")
     page = new_context().new_page()
-    page.goto("/counter/login")
-    page.get_by_label("職員ID").fill("staff9")
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/counter/")
+    log_in(page, "counter", "staff9")
     page.get_by_role("link", name="会員・カード").first.click()
     page.get_by_role("link", name="カード発行").click()
     page.get_by_label("発行枚数").fill("4")

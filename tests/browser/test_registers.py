@@ -9,22 +9,13 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import expect
 
-from iseca.merchants import qr
 from iseca.extensions import db
+from iseca.merchants import qr
 from tests import factories
-from tests.browser.conftest import SCREENSHOTS, screenshot
 from tests.qr_helpers import decode_qr, pdf_page_images, pdf_pages, pdf_text
+from tests.support.browser import SCREENSHOTS, log_in, screenshot
 
 BASE = "https://iseca.example.jp"
-
-
-def _login_store(page, store):
-    page.goto("/cms/login")
-    page.get_by_label("店舗", exact=True).check()
-    page.get_by_label("ユーザー名（店舗コード・事業者コード）").fill(store.code)
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/cms/")
 
 
 def _screen_codes(page) -> list[str]:
@@ -37,7 +28,7 @@ def test_store_downloads_png_and_prints_sheet_from_register_list(page):
     url = qr.register_pay_url(register)
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    _login_store(page, store)
+    log_in(page, "cms", store.code, kind="store")
 
     page.get_by_role("navigation", name="メニュー").get_by_text("レジ一覧", exact=True).click()
     page.wait_for_url("**/cms/registers")
@@ -88,7 +79,7 @@ def test_store_reissues_code_and_old_code_is_refused(page, new_context):
     store = factories.make_store(name="カフェひまわり")
     register = store.registers[0]
     old_path = qr.register_pay_url(register).removeprefix(BASE)
-    _login_store(page, store)
+    log_in(page, "cms", store.code, kind="store")
     page.goto(f"/cms/registers/{register.id}/qr")
     page.get_by_role("link", name="QRコード再発行").click()
     page.wait_for_url(f"**/cms/registers/{register.id}/reissue")
@@ -117,11 +108,7 @@ def test_counter_prints_many_stores_sheets_in_one_pdf(page):
     a = factories.make_store(name="赤堀うどん", registers=2)
     b = factories.make_store(name="境の本屋")
     factories.make_store(name="印刷しない店")
-    page.goto("/counter/login")
-    page.get_by_label("職員ID").fill("staff1")
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/counter/")
+    log_in(page, "counter", "staff1")
     page.get_by_role("navigation", name="メニュー").get_by_text("店舗QRコード").click()
     page.wait_for_url("**/counter/registers")
 
@@ -142,7 +129,7 @@ def test_add_rename_and_retire_registers_with_and_without_javascript(new_context
     store = factories.make_store(name="境の本屋")
     for js in (True, False):
         page = new_context(java_script_enabled=js).new_page()
-        _login_store(page, store)
+        log_in(page, "cms", store.code, kind="store")
         page.goto("/cms/registers")
         name = "雑誌売場レジ" if js else "児童書レジ"
         page.get_by_role("button", name="レジを追加").click()

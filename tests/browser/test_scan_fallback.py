@@ -10,8 +10,7 @@ from sqlalchemy import update
 from iseca.extensions import db
 from iseca.models import Account
 from tests import factories
-from tests.browser.conftest import screenshot
-from tests.browser.test_payments import terminal_login
+from tests.support.browser import log_in, screenshot
 
 
 def test_initial_password_change_returns_to_the_stores_amount_page(page):
@@ -67,11 +66,7 @@ def test_wallet_scan_without_a_camera_offers_the_address_field(new_context, came
     store = factories.make_store(name="いせさき精肉店")
     member, account = factories.make_app_member(3_000)
     page = new_context(**CAMERAS[camera]).new_page()
-    page.goto("/wallet/login")
-    page.get_by_label("メールアドレス").fill(account.login)
-    page.get_by_label("パスワード").fill(factories.PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/wallet/")
+    log_in(page, "wallet", account.login)
     page.goto("/wallet/scan")
     page.locator("[data-scanner-state=unavailable]").wait_for(state="attached")
     box = page.locator(".scanner-video")
@@ -97,7 +92,7 @@ def test_wallet_scan_without_a_camera_offers_the_address_field(new_context, came
 def test_terminal_scan_without_a_camera_shows_the_number_field(new_context, camera):
     store = factories.make_store()
     page = new_context(**CAMERAS[camera]).new_page()
-    terminal_login(page, store)
+    log_in(page, "terminal", store.code, remember=True)
     page.goto("/terminal/pay")
     page.locator("[data-scanner-state=unavailable]").wait_for(state="attached")
     assert not page.locator(".scanner-video").is_visible()

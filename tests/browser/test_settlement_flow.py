@@ -17,7 +17,7 @@ import pytest
 
 from iseca.timeutil import JST
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.support.browser import log_in, screenshot
 
 GUIDE_TABLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "transfer-schedule.csv"
 
@@ -37,11 +37,7 @@ def test_staff_close_export_and_pay_then_the_business_sees_it(new_context, smtp,
     # --- Staff at the counter, on a desktop ---------------------------------
     staff = new_context(viewport={"width": 1280, "height": 900}).new_page()
     staff.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    staff.goto("/counter/login")
-    staff.get_by_label("職員ID").fill("staff1")
-    staff.get_by_label("パスワード").fill(factories.PASSWORD)
-    staff.get_by_role("button", name="ログイン").click()
-    staff.wait_for_url("**/counter/")
+    log_in(staff, "counter", "staff1")
     staff.get_by_role("navigation", name="メニュー").get_by_text("精算").click()
     staff.get_by_label("振込スケジュールのCSV").set_input_files(str(GUIDE_TABLE))
     staff.get_by_role("button", name="取り込む").click()
@@ -78,12 +74,7 @@ def test_staff_close_export_and_pay_then_the_business_sees_it(new_context, smtp,
 
     # --- The business, on a phone -------------------------------------------
     owner = new_context().new_page()
-    owner.goto("/cms/login")
-    owner.get_by_label("事業者", exact=True).check()
-    owner.get_by_label("ユーザー名（店舗コード・事業者コード）").fill(business.code)
-    owner.get_by_label("パスワード").fill(factories.PASSWORD)
-    owner.get_by_role("button", name="ログイン").click()
-    owner.wait_for_url("**/cms/")
+    log_in(owner, "cms", business.code, kind="business")
     owner.get_by_role("link", name="精算").first.click()
     row = owner.locator("tr", has_text="令和7年2月16日から28日まで").first
     assert "振込済" in row.inner_text() and "11,300円" in row.inner_text()

@@ -12,7 +12,7 @@ import pytest
 from iseca.models import PaymentMethod, utcnow
 from iseca.timeutil import today_jst
 from tests import factories
-from tests.browser.conftest import screenshot
+from tests.support.browser import log_in, screenshot
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
@@ -38,16 +38,6 @@ def town(app):
     return dict(business=business, store=greengrocer, member_login=app_account.login, staff=staff)
 
 
-def _login(page, area: str, code: str, kind: str | None = None) -> None:
-    page.goto(f"/{area}/login")
-    if kind:
-        page.locator(f"input[name=kind][value={kind}]").check()
-    page.locator("#code").fill(code)
-    page.locator("#password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url(lambda url: "/login" not in url)
-
-
 def _who(town, who: str):
     """(area, login, kind) for each kind of user."""
     return {
@@ -66,7 +56,7 @@ def test_no_page_reached_from_the_menus_answers_an_error(new_context, live_serve
     context = new_context(viewport=DESKTOP)
     page = context.new_page()
     if area:
-        _login(page, area, code, kind)
+        log_in(page, area, code, kind=kind)
     prefix = f"/{area}/" if area else "/"
     start = f"{live_server.url}{prefix}"
     queue, walked, checked, failures = [start], set(), {}, []
@@ -132,7 +122,7 @@ def test_main_pages_fit_a_phone_without_sideways_scrolling(new_context, town, wh
     area, code, kind = _who(town, who)
     page = new_context(viewport=PHONES[phone]).new_page()
     if area:
-        _login(page, area, code, kind)
+        log_in(page, area, code, kind=kind)
     too_wide, cut = {}, {}
     for path in MAIN_PAGES[who] + DETAIL_PAGES.get(who, lambda t: [])(town):
         assert page.goto(path).status == 200, path
@@ -157,7 +147,7 @@ DETAIL_PAGES = {
 @pytest.mark.parametrize("phone", list(PHONES))
 def test_usage_rows_show_amount_status_and_cancel_on_a_phone(new_context, town, phone):
     page = new_context(viewport=PHONES[phone]).new_page()
-    _login(page, "cms", town["business"].code, "business")
+    log_in(page, "cms", town["business"].code, kind="business")
     page.goto("/cms/usage")
     assert _too_wide(page) is None
     row = page.locator("main .usage-table tbody tr").first
@@ -180,7 +170,7 @@ def test_the_tills_running_total_is_in_view_on_a_phone(new_context, town, phone)
             for (member, card), amount in zip(members, (12_345, 6_780, 123_456))]
     run = _run_serializer().dumps([p.id for p in paid])
     page = new_context(viewport=PHONES[phone]).new_page()
-    _login(page, "terminal", store.code)
+    log_in(page, "terminal", store.code)
     page.goto(f"/terminal/pay/done/{paid[-1].id}?run={run}")
     total = page.locator(".run-total-amount")
     assert total.inner_text().strip() == "142,581円"
@@ -192,7 +182,7 @@ def test_the_tills_running_total_is_in_view_on_a_phone(new_context, town, phone)
 @pytest.mark.parametrize("phone", list(PHONES))
 def test_detail_pages_of_the_counter_fit_a_phone(new_context, town, phone):
     page = new_context(viewport=PHONES[phone]).new_page()
-    _login(page, "counter", "clerk1")
+    log_in(page, "counter", "clerk1")
     page.goto("/counter/merchants")
     page.get_by_role("link", name="有限会社いせさき商店").first.click()
     page.wait_for_url("**/counter/merchants/*")
@@ -210,7 +200,7 @@ def _current(page):
 
 def test_menu_shows_the_page_you_are_on(new_context, town):
     page = new_context(viewport=DESKTOP).new_page()
-    _login(page, "cms", town["store"].code, "store")
+    log_in(page, "cms", town["store"].code, kind="store")
     assert _current(page) == [["TOP", "page"]]
     menu = page.get_by_role("navigation", name="メニュー")
     menu.get_by_role("link", name="利用状況一覧").click()
@@ -229,7 +219,7 @@ def test_menu_shows_the_page_you_are_on(new_context, town):
     assert _current(page) == [["パスワード変更", "page"]]
 
     wallet = new_context(viewport=PHONE).new_page()
-    _login(wallet, "wallet", town["member_login"])
+    log_in(wallet, "wallet", town["member_login"])
     wallet.get_by_role("navigation", name="メニュー").get_by_role("link", name="利用履歴").click()
     wallet.wait_for_url("**/wallet/history")
     wallet.locator("main table a").first.click()
@@ -239,7 +229,7 @@ def test_menu_shows_the_page_you_are_on(new_context, town):
 
 def test_till_buttons_are_big_enough_for_a_thumb(new_context, town):
     page = new_context(viewport=PHONE).new_page()
-    _login(page, "terminal", town["store"].code)
+    log_in(page, "terminal", town["store"].code)
     small = {}
     for path in ["/terminal/", "/terminal/pay", "/terminal/history", "/terminal/password", "/cms/usage", "/cms/registers"]:
         page.goto(path)
@@ -253,7 +243,7 @@ def test_till_buttons_are_big_enough_for_a_thumb(new_context, town):
 
 def test_keyboard_focus_is_visible_in_the_menu(new_context, town):
     page = new_context(viewport=DESKTOP).new_page()
-    _login(page, "cms", town["store"].code, "store")
+    log_in(page, "cms", town["store"].code, kind="store")
     page.goto("/cms/")
     page.keyboard.press("Tab")  # 本文へ移動
     assert page.evaluate("document.activeElement.textContent.trim()") == "本文へ移動"
@@ -265,7 +255,7 @@ def test_keyboard_focus_is_visible_in_the_menu(new_context, town):
 
 def test_wallet_history_keeps_each_date_and_amount_on_one_line_on_a_phone(new_context, town):
     page = new_context(viewport=PHONE).new_page()
-    _login(page, "wallet", town["member_login"])
+    log_in(page, "wallet", town["member_login"])
     page.goto("/wallet/history")
     row = page.locator("main tbody tr").first
     assert re.fullmatch(r"[\d,]+円", row.locator("td.num").inner_text())
@@ -280,7 +270,7 @@ def test_wallet_history_keeps_each_date_and_amount_on_one_line_on_a_phone(new_co
 def test_management_site_works_without_javascript(new_context, town):
     context = new_context(viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
-    _login(page, "cms", town["store"].code, "store")
+    log_in(page, "cms", town["store"].code, kind="store")
     menu = page.get_by_role("navigation", name="メニュー")
 
     menu.get_by_role("link", name="利用状況一覧").click()
@@ -317,7 +307,7 @@ def test_management_site_works_without_javascript(new_context, town):
 
 def test_a_missing_page_keeps_the_areas_menu_and_leads_back_home(new_context, town):
     page = new_context(viewport=PHONE).new_page()
-    _login(page, "terminal", town["store"].code)
+    log_in(page, "terminal", town["store"].code)
     response = page.goto("/terminal/history/999999")
     assert response.status == 404
     assert page.get_by_role("heading", name="ページが見つかりません").is_visible()

@@ -13,7 +13,7 @@ from iseca import outbox
 from iseca.extensions import db
 from iseca.models import Account, AccountKind, Business, MerchantStatus, Store, StoreImage
 from tests import factories
-from tests.conftest import basic_auth_header, csrf_from, login
+from tests.support.client import basic_auth_header, csrf_from, login
 
 PROFILE = {"category": "飲食", "area": "境地区", "postal_code": "370-0103", "address": "群馬県伊勢崎市境1-1",
            "phone": "0270-00-9999", "hours": "改ざん", "description": "改ざん", "direction": "up"}

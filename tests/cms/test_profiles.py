@@ -16,7 +16,7 @@ from sqlalchemy import select
 from iseca.extensions import db
 from iseca.models import AuditLog, Business, StoreImage
 from tests import factories
-from tests.conftest import csrf_from, login, post_form
+from tests.support.client import csrf_from, login, post_form
 
 STORE_FORM = {
     "category": "飲食", "area": "赤堀地区", "postal_code": "379-2204", "address": "群馬県伊勢崎市西久保町2-10",

@@ -11,7 +11,7 @@ from iseca.merchants import qr
 from iseca.extensions import db
 from iseca.models import AuditLog, Register
 from tests import factories
-from tests.conftest import csrf_from, login, post_form
+from tests.support.client import csrf_from, login, post_form
 from tests.qr_helpers import decode_qr, pdf_page_images, pdf_text
 
 

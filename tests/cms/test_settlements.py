@@ -19,7 +19,7 @@ from iseca.models import AccountKind, Payment, Settlement, SettlementPeriod, Set
 from iseca.money import cancellation, settlement
 from iseca.timeutil import JST
 from tests import factories
-from tests.conftest import login
+from tests.support.client import login
 
 GUIDE_TABLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "transfer-schedule.csv"
 

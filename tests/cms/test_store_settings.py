@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from iseca.extensions import db
 from iseca.models import AuditLog
-from tests.conftest import csrf_from
+from tests.support.client import csrf_from
 
 PROFILE = {"category": "飲食", "area": "伊勢崎地区", "postal_code": "372-0014", "address": "群馬県伊勢崎市今泉町2-410",
            "phone": "0270-24-5111", "hours": "9:00〜18:00"}

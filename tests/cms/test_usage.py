@@ -30,7 +30,7 @@ from iseca.money.periods import period_id
 from iseca.timeutil import JST, today_jst
 from iseca.money.usage import UsageFilter
 from tests import factories, usage_data
-from tests.conftest import basic_auth_header, csrf_from, login, post_form
+from tests.support.client import basic_auth_header, csrf_from, login, post_form
 
 NUMBER_RE = re.compile(r"<td[^>]*>(\d{16})</td>")
 

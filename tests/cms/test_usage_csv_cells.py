@@ -25,8 +25,8 @@ from iseca.models import Account, AccountKind, MerchantApplication, Store, utcno
 from iseca.timeutil import JST, today_jst
 from tests import factories
 from tests.cms.test_usage import download
-from tests.conftest import basic_auth_header, login, post_form
 from tests.factories import application_form
+from tests.support.client import basic_auth_header, login, post_form
 
 STORE_NAME = '=HYPERLINK("http://evil.example/","請求書を開く")'
 REGISTER_NAME = "=1+2+cmd|' /C calc'!A0"

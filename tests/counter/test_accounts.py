@@ -9,7 +9,7 @@ from iseca.extensions import db
 from iseca.models import Account, AccountKind, AuditLog, MerchantStatus
 from iseca.accounts import SUBJECT_PASSWORD_RESET
 from tests import factories
-from tests.conftest import basic_auth_header, login, post_form
+from tests.support.client import basic_auth_header, login, post_form
 
 
 def test_password_reset_mails_a_new_initial_password_and_forces_a_change(app, staff_client, smtp):

@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from iseca.extensions import db
 from iseca.models import ApplicationStatus, AuditLog, MerchantApplication
-from tests.conftest import post_form
 from tests.counter.test_merchant_detail import form_values
 from tests.factories import application_form
+from tests.support.client import post_form
 
 
 def submit(client) -> MerchantApplication:

@@ -14,7 +14,7 @@ from iseca.extensions import db
 from iseca.models import AuditLog, Campaign, PaymentMethod
 from iseca.timeutil import JST, today_jst
 from tests import factories
-from tests.conftest import post_form
+from tests.support.client import post_form
 
 
 def _text(resp) -> str:

@@ -15,7 +15,7 @@ from iseca.members import payers
 from iseca.extensions import db
 from iseca.models import AuditLog, Card, CardStatus, LedgerTransaction, Member, MemberKind
 from tests import factories
-from tests.conftest import csrf_from, login
+from tests.support.client import csrf_from, login
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from iseca.extensions import db
 from iseca.models import AuditLog, Business, MerchantApplication, OutboxMessage, PaymentMethod, utcnow
 from iseca.merchants.profiles import SUBJECT_DETAILS_CHANGED
 from tests import factories
-from tests.conftest import csrf_from, post_form
+from tests.support.client import csrf_from, post_form
 from tests.factories import application_form
 
 

@@ -9,7 +9,7 @@ from iseca.extensions import db
 from iseca.models import AuditLog, Notice
 from iseca.timeutil import today_jst
 from tests import factories
-from tests.conftest import basic_auth_header, login, post_form
+from tests.support.client import basic_auth_header, login, post_form
 
 
 def _browser(app):

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from iseca.extensions import db
 from iseca.models import ApplicationStatus, AuditLog, Business, MerchantApplication, OutboxMessage, OutboxStatus, Store
 from iseca.merchants.onboarding import SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
-from tests.conftest import basic_auth_header, csrf_from, login, post_form
+from tests.support.client import basic_auth_header, csrf_from, login, post_form
 
-from tests.conftest import credentials
+from tests.support.mail import credentials
 from tests.factories import application_form
 
 

@@ -10,9 +10,9 @@ from iseca import outbox
 from iseca.extensions import db
 from iseca.extensions import mail as flask_mail
 from iseca.models import OutboxMessage, OutboxStatus, utcnow
-from tests.conftest import post_form
+from tests.support.client import post_form
 
-from tests.conftest import free_port
+from tests.support.servers import free_port
 
 
 def test_queued_mail_is_sent_with_japanese_subject_and_body(app, smtp):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from iseca.extensions import db
 from iseca.models import AuditLog, PublicText
 from tests import factories
-from tests.conftest import login, post_form
+from tests.support.client import login, post_form
 
 EDIT = "/counter/texts/{page}/{lang}"
 HOSTILE = (

@@ -10,9 +10,9 @@ from iseca.models import (
     Register, Store,
 )
 from tests import factories
-from tests.conftest import post_form
+from tests.support.client import post_form
 
-from tests.conftest import credentials
+from tests.support.mail import credentials
 from tests.factories import application_form
 from tests.i18n.test_pages_in_language import JAPANESE as JAPANESE_TEXT
 
@@ -66,7 +66,7 @@ def test_approval_creates_business_stores_registers_and_accounts(client, staff_c
 
 
 def test_mailed_passwords_work_for_cms_and_terminal(app, client, staff_client, smtp):
-    from tests.conftest import basic_auth_header, login
+    from tests.support.client import basic_auth_header, login
 
     approve(staff_client, submit(client, stores=1))
     [store_mail] = smtp.with_subject(onboarding.SUBJECT_STORE_ACCOUNT)
@@ -172,7 +172,7 @@ def test_two_clerks_approving_at_once_create_the_accounts_once(app, client):
 
     from flask.testing import FlaskClient
 
-    from tests.conftest import csrf_from, login
+    from tests.support.client import csrf_from, login
 
     application = submit(client, stores=2)
     factories.make_staff("staff1")

@@ -14,7 +14,7 @@ from iseca.extensions import db
 from iseca.models import OutboxMessage, Settlement, SettlementPeriod, SettlementStatus
 from iseca.timeutil import JST
 from tests import factories
-from tests.conftest import csrf_from, login, post_form
+from tests.support.client import csrf_from, login, post_form
 
 GUIDE_TABLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "transfer-schedule.csv"
 

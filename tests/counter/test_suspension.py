@@ -14,7 +14,7 @@ from iseca.extensions import db
 from iseca.models import AuditLog, OutboxMessage, Payment
 from iseca.merchants.suspension import SUBJECT_REACTIVATED, SUBJECT_SUSPENDED
 from tests import factories
-from tests.conftest import basic_auth_header, csrf_from, login, post_form
+from tests.support.client import basic_auth_header, csrf_from, login, post_form
 
 
 def _browser(app):

@@ -12,10 +12,10 @@ from babel.messages.extract import extract_from_file
 
 from iseca.city import public_texts
 from iseca.timeutil import today_jst
-from tests.conftest import csrf_from
 from tests.i18n import catalogues
 from tests.i18n.catalogues import KEYWORDS, ROOT
 from tests.i18n.test_pages_in_language import visible_text
+from tests.support.client import csrf_from
 from tests.test_route_access import client_of, world  # noqa: F401
 
 SOURCES = {

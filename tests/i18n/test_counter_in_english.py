@@ -11,8 +11,8 @@ import pytest
 from iseca.models import utcnow
 from iseca.timeutil import today_jst
 from tests import factories
-from tests.conftest import post_form
 from tests.i18n.test_pages_in_language import JAPANESE
+from tests.support.client import post_form
 
 
 @pytest.fixture
@@ -169,9 +169,9 @@ def test_the_settlement_schedule_reads_in_english_dates_and_stays_wareki_in_japa
 def test_a_failed_transfer_without_a_reason_is_refused_in_english(app, english_staff, ended_period):
     from sqlalchemy import select
 
-    from iseca.money import settlement
     from iseca.extensions import db
     from iseca.models import Settlement
+    from iseca.money import settlement
     from iseca.timeutil import JST
 
     settlement.close_period(ended_period, at=dt.datetime(2025, 3, 1, 1, tzinfo=JST))

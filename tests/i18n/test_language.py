@@ -12,7 +12,7 @@ from iseca import i18n
 from iseca.extensions import db
 from iseca.models import Account, AccountKind, AuditLog
 from tests import factories
-from tests.conftest import csrf_from, login
+from tests.support.client import csrf_from, login
 
 HTML_LANG = re.compile(r'<html lang="([^"]+)"')
 

@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy import select
 
 from iseca import outbox
-from iseca.money import settlement, zengin
 from iseca.extensions import db
 from iseca.models import Account, AccountKind, SettlementPeriod
+from iseca.money import settlement, zengin
 from iseca.timeutil import JST
 from tests import factories
-from tests.conftest import csrf_from, login, post_form
 from tests.i18n.test_pages_in_language import JAPANESE
 from tests.qr_helpers import pdf_text
+from tests.support.client import csrf_from, login, post_form
 from tests.terminal.test_pay import read_card, submit_page_form
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")

@@ -10,20 +10,20 @@ import re
 from html import unescape
 
 import pytest
-from babel import dates as babel_dates
-from babel import numbers as babel_numbers
 from sqlalchemy import func, select
 
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
 from iseca import i18n
-from iseca.money import ledger, payments
-from iseca.merchants import onboarding
 from iseca.extensions import db
 from iseca.labels import STORE_AREA, STORE_CATEGORY
+from iseca.merchants import onboarding
 from iseca.models import Payment, PaymentMethod, utcnow
+from iseca.money import ledger, payments
 from iseca.public import content
 from tests import factories
-from tests.conftest import csrf_from, login
 from tests.i18n.test_pages_in_language import JAPANESE, visible_text
+from tests.support.client import csrf_from, login
 
 
 def in_language(client, lang: str):

@@ -26,7 +26,7 @@ from iseca.models import (
 )
 from iseca.timeutil import JST
 from tests import factories
-from tests.conftest import TEST_CONFIG
+from tests.support.database import TEST_CONFIG
 
 
 def jst(*args) -> dt.datetime:

@@ -13,7 +13,7 @@ from iseca.extensions import db
 from iseca.models import OutboxMessage, Settlement, SettlementPeriod, SettlementStatus
 from iseca.timeutil import JST
 from tests import factories
-from tests.conftest import login
+from tests.support.client import login
 
 
 @pytest.fixture

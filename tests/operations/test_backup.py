@@ -12,12 +12,22 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from iseca import create_app
-from iseca.money import payments
 from iseca.extensions import db
-from iseca.models import LedgerAccount, LedgerAccountKind, Member, Payment, PaymentMethod, Register, Store, utcnow
+from iseca.models import (
+    LedgerAccount,
+    LedgerAccountKind,
+    Member,
+    Payment,
+    PaymentMethod,
+    Register,
+    Store,
+    utcnow,
+)
+from iseca.money import payments
 from tests import factories
-from tests.conftest import TEST_CONFIG, _migrate, basic_auth_header, login
-from tests.operations.conftest import ROOT, app_environment, need_program, seed_shop
+from tests.support.client import basic_auth_header, login
+from tests.support.database import TEST_CONFIG, migrate_database
+from tests.support.servers import ROOT, app_environment, need_program, seed_shop
 
 TOKEN = re.compile(r"[A-Za-z0-9._-]{60,}")
 
@@ -148,7 +158,7 @@ def test_postgresql_backup_restores_with_balanced_books_and_same_totals(pg_datab
 
 def test_sqlite_online_backup_restores_with_balanced_books_and_same_totals(tmp_path):
     url = f"sqlite:///{tmp_path}/iseca.sqlite3"
-    _migrate(url)
+    migrate_database(url)
     _seed_with_history(url)
     copy = tmp_path / "backup.sqlite3"
     stop, made = threading.Event(), []

@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from iseca.config import DEFAULTS
+from tests import factories
 from tests.httpclient import Till
-from tests.operations.conftest import (
+from tests.support.servers import (
     DEPLOY,
     app_environment,
     client_tls,
@@ -26,7 +27,6 @@ from tests.operations.conftest import (
     start_nginx,
     stop,
 )
-from tests import factories
 
 
 @pytest.fixture(scope="module")

@@ -16,13 +16,18 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import func, select
 
 from iseca import create_app
-from iseca.money import ledger
 from iseca.extensions import db
-from iseca.models import IdempotencyKey, LedgerTransaction, LedgerTransactionKind, Payment
+from iseca.models import (
+    IdempotencyKey,
+    LedgerTransaction,
+    LedgerTransactionKind,
+    Payment,
+)
+from iseca.money import ledger
 from tests import factories
-from tests.conftest import TEST_CONFIG, _migrate
 from tests.httpclient import Till
-from tests.operations.conftest import (
+from tests.support.database import TEST_CONFIG, migrate_database
+from tests.support.servers import (
     app_environment,
     busy_worker,
     need_redis,
@@ -153,7 +158,7 @@ def test_a_worker_killed_mid_payment_loses_nothing_a_till_saw_done(tmp_path, pg_
 
 def test_postgresql_down_answers_503_recovers_and_a_retry_charges_once(tmp_path, private_cluster):
     url = private_cluster.url
-    _migrate(url)
+    migrate_database(url)
     shops = seed_shop(url, balance=1_000_000, stores=3)
     app = start_gunicorn(tmp_path, app_environment(
         url, ISECA_RATELIMIT_STORAGE_URI=need_redis(), ISECA_RATELIMIT_KEY_PREFIX=f"iseca-pgdown-{uuid.uuid4().hex[:8]}"))

@@ -10,7 +10,7 @@ from iseca import create_app
 from iseca.extensions import db
 from iseca.health import migration_heads
 from iseca.models import OutboxMessage, OutboxStatus, utcnow
-from tests.conftest import TEST_CONFIG
+from tests.support.database import TEST_CONFIG
 
 
 def test_healthz_answers_without_the_database(tmp_path):

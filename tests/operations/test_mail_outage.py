@@ -11,8 +11,8 @@ from iseca import outbox
 from iseca.extensions import db
 from iseca.extensions import mail as flask_mail
 from iseca.models import OutboxMessage, OutboxStatus, utcnow
-from tests.conftest import Inbox
-from tests.operations.conftest import free_port
+from tests.support.mail import Inbox
+from tests.support.servers import free_port
 
 
 def test_mail_queued_while_smtp_is_down_is_sent_once_when_it_is_back(app, client, runner, backend):

@@ -17,13 +17,21 @@ from flask_migrate import downgrade
 from sqlalchemy import select, text
 
 from iseca import create_app
-from iseca.money import payments
 from iseca.extensions import db
 from iseca.health import migration_heads
 from iseca.models import Member, PaymentMethod, Register
-from tests.conftest import TEST_CONFIG
-from tests.operations.conftest import ROOT, app_environment, need_redis, seed_shop, start_gunicorn, stop, wait_until
+from iseca.money import payments
 from tests.operations.test_faults import PayingTill, _check_books
+from tests.support.database import TEST_CONFIG
+from tests.support.servers import (
+    ROOT,
+    app_environment,
+    need_redis,
+    seed_shop,
+    start_gunicorn,
+    stop,
+    wait_until,
+)
 
 HISTORY = 400  # payments already in the table the migration works on
 

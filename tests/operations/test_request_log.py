@@ -9,7 +9,7 @@ import pytest
 
 from iseca.web.requestlog import logger as request_logger
 from tests import factories
-from tests.conftest import login
+from tests.support.client import login
 
 
 class _Lines(logging.Handler):

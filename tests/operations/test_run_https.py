@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.operations.conftest import ROOT, free_port, need_program
+from tests.support.servers import ROOT, free_port, need_program
 
 
 def _listening_on_all_interfaces(port: int) -> bool:

@@ -39,18 +39,18 @@ from iseca.models import (
     SettlementPeriod,
     utcnow,
 )
+from iseca.money import settlement
 from iseca.timeutil import JST
 from tests import factories
-from tests.conftest import TEST_CONFIG
 from tests.httpclient import Till
-from tests.conftest import Inbox
-from tests.operations.conftest import (
+from tests.support.database import TEST_CONFIG
+from tests.support.mail import Inbox
+from tests.support.servers import (
     ROOT,
     app_environment,
     client_tls,
     free_port,
     need_redis,
-    pay,
     seed_shop,
     start_gunicorns,
     start_nginx,

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.operations.conftest import DEPLOY, ROOT, need_program
+from tests.support.servers import DEPLOY, ROOT, need_program
 
 UNITS = sorted((DEPLOY / "systemd").iterdir())
 TIMERS = [u for u in UNITS if u.suffix == ".timer"]

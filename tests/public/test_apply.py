@@ -5,11 +5,10 @@ import pytest
 from sqlalchemy import func, select
 
 from iseca.extensions import db
-from iseca.models import MerchantApplication
 from iseca.merchants.onboarding import ELIGIBILITY
-from tests.conftest import post_form
-
+from iseca.models import MerchantApplication
 from tests.factories import application_form
+from tests.support.client import post_form
 
 
 def field_block(html: str, name: str) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from iseca.extensions import db
 from iseca.models import AuditLog, MerchantStatus, StoreImage, utcnow
 from tests import factories
-from tests.conftest import post_form
+from tests.support.client import post_form
 
 
 def published(**fields):

@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import PaymentStatus, utcnow
+from iseca.money import ledger
 from iseca.timeutil import JST
 from tests import factories, usage_data
-from tests.conftest import basic_auth_header, csrf_from, login, post_form
+from tests.support.client import basic_auth_header, csrf_from, login, post_form
 
 NUMBER_RE = re.compile(r"取引番号 (\d{16})")
 

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from iseca import accounts
-from iseca.money import ledger
-from iseca.members import payers
 from iseca.extensions import db
+from iseca.members import payers
 from iseca.models import AccountKind, CardStatus, Payment, PaymentMethod
+from iseca.money import ledger
 from tests import factories
-from tests.conftest import basic_auth_header, csrf_from, login
+from tests.support.client import basic_auth_header, csrf_from, login
 
 
 @pytest.fixture

@@ -12,12 +12,19 @@ from pyzbar.pyzbar import decode
 from sqlalchemy import func, select
 
 from iseca import accounts
-from iseca.money import ledger
-from iseca.members import payers
 from iseca.extensions import db
-from iseca.models import AccountKind, MerchantStatus, Payment, PaymentMethod, RetiredQrToken, utcnow
+from iseca.members import payers
+from iseca.models import (
+    AccountKind,
+    MerchantStatus,
+    Payment,
+    PaymentMethod,
+    RetiredQrToken,
+    utcnow,
+)
+from iseca.money import ledger
 from tests import factories
-from tests.conftest import csrf_from, login
+from tests.support.client import csrf_from, login
 
 
 @pytest.fixture

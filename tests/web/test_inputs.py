@@ -11,12 +11,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import Campaign, Card, Payment
+from iseca.money import ledger
 from iseca.web.converters import IdConverter
 from tests import factories
-from tests.conftest import basic_auth_header, csrf_from, login
+from tests.support.client import basic_auth_header, csrf_from, login
 
 BEYOND_INTEGER = ["2147483648", "9223372036854775808"]  # PostgreSQL integer, SQLite/int64
 
