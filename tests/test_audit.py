@@ -10,9 +10,9 @@ import io
 
 from sqlalchemy import select
 
-from iseca.money import cancellation, payments
 from iseca.extensions import db
 from iseca.models import AccountKind, AuditLog, PaymentMethod, utcnow
+from iseca.money import cancellation, payments
 from tests import factories
 from tests.conftest import basic_auth_header, login
 
@@ -87,3 +87,24 @@ def test_a_login_and_a_failed_login_each_leave_a_row_with_the_address(app):
     assert ("login_failed", f"store:{store.code}", store.business_id, "127.0.0.1") in rows
     assert ("login", f"store:{store.code}", store.business_id, "127.0.0.1") in rows
     assert all("not-the-password" not in str(e.details) for e in db.session.scalars(select(AuditLog)))
+
+
+def _login_row(html: str) -> str:
+    rows = [r.split("</tr>")[0] for r in html.split("<tr>")]
+    return next(r for r in rows if "<td>ログイン</td>" in r or "<td>Log in</td>" in r)
+
+
+def test_a_login_row_names_the_part_of_the_product_logged_into(app, staff_client):
+    """操作履歴 and 監査ログ read a login's area as 管理サイト, not as a store's 地区."""
+    business = factories.make_store().business
+    owner = _browser(app)
+    assert login(owner, business.code, factories.PASSWORD, kind="business").status_code == 303
+
+    own = _login_row(owner.get("/cms/audit").get_data(as_text=True))
+    assert "画面: 管理サイト" in own and "地区" not in own
+    query = {"action": "login", "business": business.code}
+    staff_row = _login_row(staff_client.get("/counter/audit", query_string=query).get_data(as_text=True))
+    assert "画面: 管理サイト" in staff_row and "地区" not in staff_row
+    staff_client.set_cookie("lang", "en")
+    english = _login_row(staff_client.get("/counter/audit", query_string=query).get_data(as_text=True))
+    assert "Screen: Management site" in english and "District" not in english
