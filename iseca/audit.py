@@ -18,6 +18,7 @@ from .i18n import N_
 from .labels import AUDIT_DETAIL_VALUE, label
 from .models import (
     Account,
+    AccountKind,
     AuditLog,
     Business,
     Payment,
@@ -154,7 +155,18 @@ def search(query: AuditQuery):
     return stmt.order_by(AuditLog.id.desc())
 
 
+ACCOUNT_KIND_VALUES = {kind.value for kind in AccountKind}
+
 CSV_HEADER = [N_("日時"), N_("操作"), N_("操作者"), N_("事業者コード"), N_("事業者名"), N_("対象"), N_("対象ID"), N_("内容"), N_("IPアドレス")]
+
+
+def describe_actor(actor_label: str) -> str:
+    """Who did it, as the log shows it: an account's kind in words before
+    its ID (事業者:B00001); "cli", "public" and "system" as they are."""
+    kind, sep, login = actor_label.partition(":")
+    if sep and kind in ACCOUNT_KIND_VALUES:
+        return f"{label(kind, 'account_kind')}:{login}"
+    return actor_label
 
 
 def describe_details(details: dict | None) -> str:
@@ -180,6 +192,7 @@ def csv_rows(stmt) -> Iterator[list]:
     from .csvexport import datetime_text
 
     for entry, code, name in db.session.execute(stmt.execution_options(yield_per=1000)):
-        yield [datetime_text(entry.at), label(entry.action, "audit_action"), entry.actor_label, code or "", name or "",
-               entry.target_type, entry.target_id if entry.target_id is not None else "",
+        yield [datetime_text(entry.at), label(entry.action, "audit_action"), describe_actor(entry.actor_label),
+               code or "", name or "", label(entry.target_type, "audit_target"),
+               entry.target_id if entry.target_id is not None else "",
                describe_details(entry.details), entry.ip_address]

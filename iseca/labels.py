@@ -12,7 +12,7 @@ import enum
 from flask_babel import gettext, lazy_gettext
 
 from .areas import AREAS
-from .i18n import N_
+from .i18n import LANGUAGES, N_
 from .models import (
     AccountKind,
     AccountType,
@@ -127,14 +127,26 @@ AUDIT_DETAIL = {
     "store_code": N_("店舗"), "business": N_("事業者"), "login": "ID", "area": N_("画面"), "reason": N_("理由"),
     "fields": N_("項目"), "name": N_("名称"), "old": N_("変更前"), "new": N_("変更後"), "count": N_("件数"),
     "campaign_id": N_("キャンペーン"), "memo": N_("メモ"), "recipient": N_("宛先"), "email": N_("メールアドレス"),
-    "adjustment": N_("精算後の取消調整"), "ledger_transaction_id": N_("台帳取引"),
+    "adjustment": N_("精算後の取消調整"), "ledger_transaction_id": N_("台帳取引"), "method": N_("決済方法"),
+    "audience": N_("掲載先"), "source": N_("申込方法"),
     # 公開ページの文章 and キャンペーン変更
     "page": N_("ページ"), "lang": N_("言語"), "version": N_("版"), "members": N_("会員数"), "points": N_("ポイント"),
     "starts_on": N_("開始日"), "ends_on": N_("終了日"),
 }
 # The table that words the value of a detail, where the value is one of
 # the product's own (a list's items each).
-AUDIT_DETAIL_VALUE = {"area": "product_area", "fields": "field"}
+AUDIT_DETAIL_VALUE = {
+    "area": "product_area", "fields": "field", "method": "payment_method_short", "audience": "notice_audience",
+    "source": "application_source", "lang": "language",
+}
+# What an audit row is about (its target's kind, the 対象 of the CSV).
+AUDIT_TARGET = {
+    "business": N_("事業者"), "store": N_("店舗"), "storeimage": N_("店舗画像"), "register": N_("レジ"),
+    "account": N_("アカウント"), "member": N_("会員"), "card": N_("カード"), "campaign": N_("キャンペーン"),
+    "payment": N_("決済"), "settlementperiod": N_("精算期間"), "settlement": N_("精算"),
+    "merchantapplication": N_("申込"), "outboxmessage": N_("メール"), "notice": N_("お知らせ"),
+    "publictext": N_("公開ページの文章"),
+}
 
 NOTICE_AUDIENCE = {
     NoticeAudience.MERCHANTS: N_("加盟店（管理サイト・加盟店アプリ）"),
@@ -169,6 +181,8 @@ TABLES: dict[str, dict] = {
     "product_area": PRODUCT_AREA,
     "field": FIELD,
     "audit_detail": AUDIT_DETAIL,
+    "audit_target": AUDIT_TARGET,
+    "language": LANGUAGES,  # each language as it names itself
     "store_category": STORE_CATEGORY,
     "store_area": STORE_AREA,
     "notice_audience": NOTICE_AUDIENCE,

@@ -13,13 +13,13 @@ from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..areas import area_of_request
-from ..passwords import password_expired
-from ..labels import label
-from ..audit import describe_details
+from ..audit import describe_actor, describe_details
 from ..city.notices import running_notices
-from ..models import AccountKind
 from ..i18n import date as local_date
 from ..i18n import jst, number, points, yen
+from ..labels import label
+from ..models import AccountKind
+from ..passwords import password_expired
 from ..timeutil import datetime_attr
 from . import errors
 from .pages import wants_fragment
@@ -70,6 +70,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime_attr"] = datetime_attr
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["audit_details"] = describe_details
+    app.jinja_env.filters["audit_actor"] = describe_actor
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
