@@ -214,6 +214,7 @@ def label(value, table: str) -> str:
     word = _BY_TEXT[table].get(_key(value))
     if word is None:
         return _key(value)
+    # A lazy word (an area's title) translates itself.
     return gettext(word) if isinstance(word, str) else str(word)
 
 

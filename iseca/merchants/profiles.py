@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from .. import audit, i18n, outbox
 from ..extensions import db
 from ..i18n import N_
-from ..labels import label
+from ..labels import FIELD
 from ..models import (
     Account,
     AccountType,
@@ -224,11 +224,13 @@ def _set_names(target, values: dict[str, Any]) -> list[str]:
 
 def _mail_details_changed(business: Business, what_kind: str, what_name: str,
                           fields: list[str]) -> OutboxMessage | None:
+    """The business told which fields the counter changed; the words stay
+    Japanese here and the mail translates them into the business's language."""
     if not business.email:
         return None
     return outbox.queue_mail(business.email, SUBJECT_DETAILS_CHANGED, "details_changed",
                              locale=outbox.locale_of_business(business), business=business, what_kind=what_kind,
-                             what_name=what_name, fields=[label(name, "field") for name in fields])
+                             what_name=what_name, fields=[FIELD.get(name, name) for name in fields])
 
 
 def staff_update_business(business: Business, values: dict[str, Any], bank: BankAccount,
