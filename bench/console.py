@@ -30,12 +30,12 @@ from sqlalchemy import event, text  # noqa: E402
 
 from bench.pgdb import finish, fresh_database  # noqa: E402
 from iseca import create_app
-from iseca.money import day_totals
-from iseca.city import figures  # noqa: E402
 from iseca.accounts import create_account  # noqa: E402
+from iseca.city import figures  # noqa: E402
 from iseca.extensions import db  # noqa: E402
+from iseca.labels import STORE_AREA, STORE_CATEGORY  # noqa: E402
 from iseca.models import AccountKind  # noqa: E402
-from iseca.merchants.onboarding import AREAS, CATEGORIES  # noqa: E402
+from iseca.money import day_totals
 from iseca.timeutil import today_jst  # noqa: E402
 
 PASSWORD = "benchmark passphrase long enough"
@@ -47,8 +47,8 @@ def generate(payments: int, stores: int) -> None:
     """Businesses (4 stores each), stores with a 業種 and 地区, one register
     each, members, campaigns, grants and payments, all with generate_series."""
     today = today_jst()
-    categories = "ARRAY[" + ",".join(f"'{c}'" for c in CATEGORIES) + "]"
-    areas = "ARRAY[" + ",".join(f"'{a}'" for a in AREAS) + "]"
+    categories = "ARRAY[" + ",".join(f"'{c}'" for c in STORE_CATEGORY) + "]"
+    areas = "ARRAY[" + ",".join(f"'{a}'" for a in STORE_AREA) + "]"
     businesses = (stores + 3) // 4
     started = time.perf_counter()
     run = lambda sql, **p: db.session.execute(text(sql), p)  # noqa: E731
@@ -63,7 +63,7 @@ def generate(payments: int, stores: int) -> None:
                                 hours, holidays_text, website, description, status, confirm_before_charge,
                                 published_at, created_at, updated_at)
             SELECT (SELECT min(id) FROM businesses) + (g - 1) / 4, 'S' || lpad(g::text, 5, '0'), '店舗' || g, 'テンポ',
-                   ({categories})[1 + g % {len(CATEGORIES)}], ({areas})[1 + g % {len(AREAS)}], '372-0042',
+                   ({categories})[1 + g % {len(STORE_CATEGORY)}], ({areas})[1 + g % {len(STORE_AREA)}], '372-0042',
                    '群馬県伊勢崎市中央町1-1', '0270-11-0000', '9:00〜18:00', '', '', '', 'active', false,
                    CASE WHEN g % 10 = 0 THEN NULL ELSE now() at time zone 'utc' END, now() at time zone 'utc',
                    now() at time zone 'utc'

@@ -19,9 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask_migrate import upgrade  # noqa: E402
 
 from iseca import create_app
-from iseca.merchants import onboarding  # noqa: E402
 from iseca.accounts import create_account  # noqa: E402
 from iseca.extensions import db  # noqa: E402
+from iseca.labels import STORE_AREA, STORE_CATEGORY  # noqa: E402
+from iseca.merchants import onboarding  # noqa: E402
 from iseca.merchants.records import create_business, create_store  # noqa: E402
 from iseca.models import AccountKind, utcnow  # noqa: E402
 
@@ -53,8 +54,8 @@ def main() -> None:
             for s in range(5):
                 n = b * 5 + s
                 create_store(business, name=f"お店{n:05d}", name_kana=f"オミセ{n:05d}",
-                             category=onboarding.CATEGORIES[n % len(onboarding.CATEGORIES)],
-                             area=onboarding.AREAS[n % len(onboarding.AREAS)], address="群馬県伊勢崎市今泉町2-410",
+                             category=list(STORE_CATEGORY)[n % len(STORE_CATEGORY)],
+                             area=list(STORE_AREA)[n % len(STORE_AREA)], address="群馬県伊勢崎市今泉町2-410",
                              hours="9:00〜18:00", published_at=now if n % 4 else None)
         db.session.commit()
         client = app.test_client()
@@ -63,7 +64,7 @@ def main() -> None:
             ("list, page 1", "/stores"),
             ("list, page 50", "/stores?page=50"),
             ("search by name", "/stores?q=お店0123"),
-            ("category + area", f"/stores?category={onboarding.CATEGORIES[2]}&area={onboarding.AREAS[1]}"),
+            ("category + area", f"/stores?category={list(STORE_CATEGORY)[2]}&area={list(STORE_AREA)[1]}"),
             ("htmx fragment", "/stores?q=オミセ01"),
         ]:
             headers = {"HX-Request": "true"} if label.startswith("htmx") else {}

@@ -15,8 +15,19 @@ from sqlalchemy import bindparam, insert, or_, select
 from .database import contains_text
 from .extensions import db
 from .i18n import N_
+from .labels import AUDIT_DETAIL_VALUE, label
+from .models import (
+    Account,
+    AccountKind,
+    AuditLog,
+    Business,
+    Payment,
+    Register,
+    Store,
+    StoreImage,
+    utcnow,
+)
 from .timeutil import start_of_day_utc
-from .models import Account, AuditLog, Business, Payment, Register, Store, StoreImage, utcnow
 
 
 def business_of(target: Any) -> int | None:
@@ -144,45 +155,44 @@ def search(query: AuditQuery):
     return stmt.order_by(AuditLog.id.desc())
 
 
+ACCOUNT_KIND_VALUES = {kind.value for kind in AccountKind}
+
 CSV_HEADER = [N_("日時"), N_("操作"), N_("操作者"), N_("事業者コード"), N_("事業者名"), N_("対象"), N_("対象ID"), N_("内容"), N_("IPアドレス")]
 
 
-DETAIL_WORDS = {
-    "number": N_("取引番号"), "amount": N_("金額"), "member_code": N_("会員コード"), "store": N_("店舗"), "store_code": N_("店舗"),
-    "business": N_("事業者"), "login": "ID", "area": N_("画面"), "reason": N_("理由"), "fields": N_("項目"), "name": N_("名称"),
-    "old": N_("変更前"), "new": N_("変更後"), "count": N_("件数"), "campaign_id": N_("キャンペーン"), "memo": N_("メモ"),
-    "recipient": N_("宛先"), "adjustment": N_("精算後の取消調整"), "ledger_transaction_id": N_("台帳取引"),
-    # 項目 (the fields a profile edit changed)
-    "phone": N_("電話番号"), "postal_code": N_("郵便番号"), "address": N_("所在地"), "email": N_("メールアドレス"),
-    "representative": N_("代表者名"), "name_kana": N_("フリガナ"), "category": N_("業種"), "area": N_("地区"), "hours": N_("営業時間"),
-    "holidays_text": N_("定休日"), "website": N_("ホームページ"), "description": N_("お店の紹介"),
-    "confirm_before_charge": N_("決済前の確認画面"),
-    # 公開ページの文章 and キャンペーン変更
-    "page": N_("ページ"), "lang": N_("言語"), "version": N_("版"), "members": N_("会員数"), "points": N_("ポイント"),
-    "starts_on": N_("開始日"), "ends_on": N_("終了日"),
-}
+def describe_actor(actor_label: str) -> str:
+    """Who did it, as the log shows it: an account's kind in words before
+    its ID (事業者:B00001); "cli", "public" and "system" as they are."""
+    kind, sep, login = actor_label.partition(":")
+    if sep and kind in ACCOUNT_KIND_VALUES:
+        return f"{label(kind, 'account_kind')}:{login}"
+    return actor_label
 
 
 def describe_details(details: dict | None) -> str:
-    """The row's details as one line of `項目: 値` (for the screen and CSV)."""
+    """The row's details as one line of `項目: 値` (for the screen and CSV):
+    each key in the words of labels.AUDIT_DETAIL, and a value that is one of
+    the product's own (a login's area, the fields changed) in the words of
+    its table."""
     if not details:
         return ""
-    def word(key) -> str:
-        return gettext(DETAIL_WORDS[key]) if key in DETAIL_WORDS else str(key)
 
-    def text(value) -> str:
-        return gettext("・").join(word(v) for v in value) if isinstance(value, list) else str(value)
+    def text(key, value) -> str:
+        table = AUDIT_DETAIL_VALUE.get(key)
+        if isinstance(value, list):
+            return gettext("・").join(label(v, table) if table else str(v) for v in value)
+        return label(value, table) if table else str(value)
 
-    return gettext("、").join(f"{word(key)}: {text(value)}" for key, value in details.items()
+    return gettext("、").join(f"{label(key, 'audit_detail')}: {text(key, value)}" for key, value in details.items()
                              if value not in (None, "", []))
 
 
 def csv_rows(stmt) -> Iterator[list]:
     """The rows of `search` as CSV cells."""
     from .csvexport import datetime_text
-    from .labels import label
 
     for entry, code, name in db.session.execute(stmt.execution_options(yield_per=1000)):
-        yield [datetime_text(entry.at), label(entry.action, "audit_action"), entry.actor_label, code or "", name or "",
-               entry.target_type, entry.target_id if entry.target_id is not None else "",
+        yield [datetime_text(entry.at), label(entry.action, "audit_action"), describe_actor(entry.actor_label),
+               code or "", name or "", label(entry.target_type, "audit_target"),
+               entry.target_id if entry.target_id is not None else "",
                describe_details(entry.details), entry.ip_address]

@@ -1,17 +1,27 @@
 """The words the screens, CSV files and mails use for each status, kind and
-method: every label table of the product, read by pages through the one
-template filter `label` (`{{ payment.status|label("payment_status") }}`).
-The words are Japanese, marked with N_ for the catalogues and translated
-when shown."""
+method, for the parts of the product, the stores' 業種 and 地区, the
+details of an audit row and the fields of a profile: every label table of
+the product, read by pages through the one template filter `label`
+(`{{ payment.status|label("payment_status") }}`) and by code through
+`label` and `choices`. The words are Japanese, marked with N_ for the
+catalogues and translated when shown."""
 from __future__ import annotations
 
 import enum
 
 from flask_babel import gettext, lazy_gettext
 
-from .i18n import N_
+from .areas import AREAS
+from .i18n import LANGUAGES, N_
 from .models import (
-    AccountKind, AccountType, ApplicationStatus, KitItem, NoticeAudience, OutboxStatus, PaymentMethod, PaymentStatus,
+    AccountKind,
+    AccountType,
+    ApplicationStatus,
+    KitItem,
+    NoticeAudience,
+    OutboxStatus,
+    PaymentMethod,
+    PaymentStatus,
 )
 
 PAYMENT_STATUS = {PaymentStatus.COMPLETED: N_("決済済"), PaymentStatus.CANCELLED: N_("取消済")}
@@ -90,10 +100,52 @@ AUDIT_ACTION = {
     "notice_published": N_("お知らせの掲載"),
     "notice_ended": N_("お知らせの掲載終了"),
     "language_changed": N_("表示言語の変更"),
-    # The console's newer actions: their words are marked for the counter's catalogue in iseca/counter/words.py.
-    "public_text_saved": "公開ページの文章の保存",
-    "public_text_published": "公開ページの文章の公開",
-    "application_updated": "申込内容の修正",
+    "public_text_saved": N_("公開ページの文章の保存"),
+    "public_text_published": N_("公開ページの文章の公開"),
+    "application_updated": N_("申込内容の修正"),
+}
+
+# The parts of the product that have a login, by the titles they show (lazy
+# words): a login row of the audit log names the one logged into.
+PRODUCT_AREA = {name: area.title for name, area in AREAS.items()}
+
+# The fields of a store's or business's details (店舗情報・事業者情報) and of a
+# campaign: in the mail telling a business what the counter changed, and in
+# the 項目 of an audit row.
+FIELD = {
+    "name": N_("名称"), "name_kana": N_("名称（フリガナ）"), "representative": N_("代表者名"),
+    "postal_code": N_("郵便番号"), "address": N_("所在地"), "phone": N_("電話番号"), "email": N_("メールアドレス"),
+    "category": N_("業種"), "area": N_("地区"), "hours": N_("営業時間"), "holidays_text": N_("定休日"),
+    "website": N_("ホームページ"), "description": N_("お店の紹介"), "confirm_before_charge": N_("決済前の確認画面"),
+    "bank": N_("振込先口座"), "starts_on": N_("開始日"), "ends_on": N_("終了日"),
+}
+
+# The keys of an audit row's details (内容 of 操作履歴 / 監査ログ). "area" is the
+# part of the product a login happened in; a store's 地区 is a FIELD.
+AUDIT_DETAIL = {
+    "number": N_("取引番号"), "amount": N_("金額"), "member_code": N_("会員コード"), "store": N_("店舗"),
+    "store_code": N_("店舗"), "business": N_("事業者"), "login": "ID", "area": N_("画面"), "reason": N_("理由"),
+    "fields": N_("項目"), "name": N_("名称"), "old": N_("変更前"), "new": N_("変更後"), "count": N_("件数"),
+    "campaign_id": N_("キャンペーン"), "memo": N_("メモ"), "recipient": N_("宛先"), "email": N_("メールアドレス"),
+    "adjustment": N_("精算後の取消調整"), "ledger_transaction_id": N_("台帳取引"), "method": N_("決済方法"),
+    "audience": N_("掲載先"), "source": N_("申込方法"),
+    # 公開ページの文章 and キャンペーン変更
+    "page": N_("ページ"), "lang": N_("言語"), "version": N_("版"), "members": N_("会員数"), "points": N_("ポイント"),
+    "starts_on": N_("開始日"), "ends_on": N_("終了日"),
+}
+# The table that words the value of a detail, where the value is one of
+# the product's own (a list's items each).
+AUDIT_DETAIL_VALUE = {
+    "area": "product_area", "fields": "field", "method": "payment_method_short", "audience": "notice_audience",
+    "source": "application_source", "lang": "language",
+}
+# What an audit row is about (its target's kind, the 対象 of the CSV).
+AUDIT_TARGET = {
+    "business": N_("事業者"), "store": N_("店舗"), "storeimage": N_("店舗画像"), "register": N_("レジ"),
+    "account": N_("アカウント"), "member": N_("会員"), "card": N_("カード"), "campaign": N_("キャンペーン"),
+    "payment": N_("決済"), "settlementperiod": N_("精算期間"), "settlement": N_("精算"),
+    "merchantapplication": N_("申込"), "outboxmessage": N_("メール"), "notice": N_("お知らせ"),
+    "publictext": N_("公開ページの文章"),
 }
 
 NOTICE_AUDIENCE = {
@@ -102,8 +154,9 @@ NOTICE_AUDIENCE = {
     NoticeAudience.EVERYONE: N_("すべて"),
 }
 
-# 業種 and 地区 of a store (onboarding.CATEGORIES, onboarding.AREAS): stored
-# as these Japanese words, shown in the reader's language (使えるお店 search).
+# 業種 and 地区 of a store: the fixed lists a store chooses from (the city's
+# four districts: 伊勢崎・赤堀・東・境), stored as these Japanese words and
+# shown in the reader's language (使えるお店 search).
 STORE_CATEGORY = {
     "食料品": N_("食料品"),
     "飲食": N_("飲食"),
@@ -125,6 +178,11 @@ STORE_AREA = {
 }
 
 TABLES: dict[str, dict] = {
+    "product_area": PRODUCT_AREA,
+    "field": FIELD,
+    "audit_detail": AUDIT_DETAIL,
+    "audit_target": AUDIT_TARGET,
+    "language": LANGUAGES,  # each language as it names itself
     "store_category": STORE_CATEGORY,
     "store_area": STORE_AREA,
     "notice_audience": NOTICE_AUDIENCE,
@@ -154,7 +212,10 @@ def label(value, table: str) -> str:
     if value is None:
         return ""
     word = _BY_TEXT[table].get(_key(value))
-    return gettext(word) if word is not None else _key(value)
+    if word is None:
+        return _key(value)
+    # A lazy word (an area's title) translates itself.
+    return gettext(word) if isinstance(word, str) else str(word)
 
 
 def choices(table: str) -> list[tuple[str, str]]:

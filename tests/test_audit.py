@@ -10,8 +10,9 @@ import io
 
 from sqlalchemy import select
 
+from iseca.city import notices, public_texts
 from iseca.extensions import db
-from iseca.models import AccountKind, AuditLog, PaymentMethod, utcnow
+from iseca.models import AccountKind, AuditLog, NoticeAudience, PaymentMethod, utcnow
 from iseca.money import cancellation, payments
 from tests import factories
 from tests.support.client import basic_auth_header, login
@@ -42,11 +43,11 @@ def test_a_business_finds_who_cancelled_its_payment_and_sees_no_other_business(a
     html = owner.get("/cms/audit").get_data(as_text=True)
     assert "操作履歴" in html
     row = next(r for r in html.split("<tr>") if own.number in r)
-    assert "取消" in row and f"store:{own_store.code}" in row
+    assert "取消" in row and f"店舗:{own_store.code}" in row
     assert other.number not in html and other_store.code not in html
     # Its own login is there too, with the address it came from.
     login_row = next(r for r in html.split("<tr>") if "<td>ログイン</td>" in r)
-    assert f"business:{own_store.business.code}" in login_row and "127.0.0.1" in login_row
+    assert f"事業者:{own_store.business.code}" in login_row and "127.0.0.1" in login_row
     csv = owner.get("/cms/audit.csv?encoding=utf-8", buffered=True).get_data().decode("utf-8-sig")
     assert own.number in csv and other.number not in csv
     # A store account has no 操作履歴 of the business.
@@ -63,7 +64,7 @@ def test_staff_search_by_what_merchant_and_period_and_the_csv_runs_no_formula(ap
     found = staff_client.get("/counter/audit", query_string={"action": "login_failed"}).get_data(as_text=True)
     assert "ログイン失敗" in found and "=HYPERLINK(1)" in found and payment.number not in found
     by_merchant = staff_client.get("/counter/audit", query_string={"business": store.business.code}).get_data(as_text=True)
-    assert payment.number in by_merchant and "business:=HYPERLINK(1)" not in by_merchant
+    assert payment.number in by_merchant and "事業者:=HYPERLINK(1)" not in by_merchant
     tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
     later = staff_client.get("/counter/audit", query_string={"date_from": tomorrow}).get_data(as_text=True)
     assert payment.number not in later and "該当する記録はありません" in later
@@ -87,3 +88,66 @@ def test_a_login_and_a_failed_login_each_leave_a_row_with_the_address(app):
     assert ("login_failed", f"store:{store.code}", store.business_id, "127.0.0.1") in rows
     assert ("login", f"store:{store.code}", store.business_id, "127.0.0.1") in rows
     assert all("not-the-password" not in str(e.details) for e in db.session.scalars(select(AuditLog)))
+
+
+def _login_row(html: str) -> str:
+    rows = [r.split("</tr>")[0] for r in html.split("<tr>")]
+    return next(r for r in rows if "<td>ログイン</td>" in r or "<td>Log in</td>" in r)
+
+
+def test_a_login_row_names_the_part_of_the_product_logged_into(app, staff_client):
+    """操作履歴 and 監査ログ read a login's area as 管理サイト, not as a store's 地区."""
+    business = factories.make_store().business
+    owner = _browser(app)
+    assert login(owner, business.code, factories.PASSWORD, kind="business").status_code == 303
+
+    own = _login_row(owner.get("/cms/audit").get_data(as_text=True))
+    assert "画面: 管理サイト" in own and "地区" not in own
+    query = {"action": "login", "business": business.code}
+    staff_row = _login_row(staff_client.get("/counter/audit", query_string=query).get_data(as_text=True))
+    assert "画面: 管理サイト" in staff_row and "地区" not in staff_row
+    staff_client.set_cookie("lang", "en")
+    english = _login_row(staff_client.get("/counter/audit", query_string=query).get_data(as_text=True))
+    assert "Screen: Management site" in english and "District" not in english
+
+
+def _csv(client, url):
+    text = client.get(url, query_string={"encoding": "utf-8"}, buffered=True).get_data().decode("utf-8-sig")
+    return list(csvlib.DictReader(io.StringIO(text)))
+
+
+def test_the_audit_csv_files_write_the_words_the_pages_show(app, staff_client):
+    """操作履歴 and 監査ログ as CSV: who, what about and the details in the
+    words people read (事業者:B…, 決済, ②会員QR・カード, 加盟店…), as on the pages."""
+    store = factories.make_store()
+    business = store.business
+    member, card = factories.make_card_member(3_000)
+    payments.pay_once(factories.account_of(AccountKind.STORE, store.code), "k" * 32, member, store.registers[0], 500,
+                      PaymentMethod.STORE_SCAN, card=card)
+    staff = factories.account_of(AccountKind.STAFF, "staff1")
+    today = dt.date.today()
+    notices.publish_notice("お知らせ", "本文", NoticeAudience.MERCHANTS, today, today, staff)
+    public_texts.save("faq", "en", "# FAQ", actor=staff, publish=False)
+    db.session.commit()
+    owner = _browser(app)
+    assert login(owner, business.code, factories.PASSWORD, kind="business").status_code == 303
+
+    rows = _csv(staff_client, "/counter/audit.csv")
+    by_action = {}
+    for row in rows:  # the newest row of each action (the staff's own login is older)
+        by_action.setdefault(row["操作"], row)
+    assert by_action["ログイン"]["操作者"] == f"事業者:{business.code}"
+    assert by_action["ログイン"]["内容"] == "画面: 管理サイト" and by_action["ログイン"]["対象"] == "アカウント"
+    assert by_action["決済"]["操作者"] == f"店舗:{store.code}" and by_action["決済"]["対象"] == "決済"
+    assert "決済方法: ②会員QR・カード" in by_action["決済"]["内容"]
+    assert "掲載先: 加盟店（管理サイト・加盟店アプリ）" in by_action["お知らせの掲載"]["内容"]
+    assert by_action["お知らせの掲載"]["操作者"] == "ISECA窓口職員:staff1"
+    assert by_action["公開ページの文章の保存"]["対象"] == "公開ページの文章"
+    assert "言語: English" in by_action["公開ページの文章の保存"]["内容"]
+    written = " ".join(" ".join(row.values()) for row in rows)
+    for internal in ("business:", "store:", "staff:", "store_scan", "merchants", "publictext", "cms"):
+        assert internal not in written
+    # The business's own 操作履歴: the same words in its CSV as on its page.
+    page_row = _login_row(owner.get("/cms/audit").get_data(as_text=True))
+    own = {row["操作"]: row for row in _csv(owner, "/cms/audit.csv")}["ログイン"]
+    assert f"<td>{own['操作者']}</td>" in page_row and f"<td>{own['内容']}</td>" in page_row

@@ -18,7 +18,6 @@ from ..accounts import create_account
 from ..extensions import db
 from ..i18n import N_
 from ..labels import KIT_ITEM
-from .records import create_business, create_register, create_store
 from ..models import (
     Account,
     AccountKind,
@@ -32,15 +31,7 @@ from ..models import (
     Store,
     utcnow,
 )
-
-# 業種: the fixed list of store categories (used by the public search).
-CATEGORIES = [
-    N_("食料品"), N_("飲食"), N_("小売"), N_("衣料品"), N_("美容・理容"), N_("医療・健康"), N_("生活サービス"),
-    N_("自動車・交通"), N_("住まい・建築"), N_("宿泊・娯楽"), N_("その他"),
-]
-
-# 地区: the four districts of the city (伊勢崎・赤堀・東・境), for the search.
-AREAS = [N_("伊勢崎地区"), N_("赤堀地区"), N_("東地区"), N_("境地区")]
+from .records import create_business, create_register, create_store
 
 # 加盟店募集登録要件: the guide's five requirements, word for word.
 ELIGIBILITY = [

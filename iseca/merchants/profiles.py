@@ -7,17 +7,25 @@ import io
 from typing import Any
 
 from flask import abort, current_app
+from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 
-from flask_babel import gettext as _
-
 from .. import audit, i18n, outbox
-from ..money import banking
-from ..i18n import N_
-from ..money.banking import BankAccount
 from ..extensions import db
-from ..models import Account, AccountType, Business, OutboxMessage, Store, StoreImage, utcnow
+from ..i18n import N_
+from ..labels import FIELD
+from ..models import (
+    Account,
+    AccountType,
+    Business,
+    OutboxMessage,
+    Store,
+    StoreImage,
+    utcnow,
+)
+from ..money import banking
+from ..money.banking import BankAccount
 
 SUBJECT_BANK_CHANGED = N_("【ISECA】振込先口座が変更されました")
 
@@ -25,13 +33,6 @@ STORE_FIELDS = ("category", "area", "postal_code", "address", "phone", "hours", 
 STORE_SETTINGS = ("confirm_before_charge",)  # on/off choices of the store
 BUSINESS_FIELDS = ("representative", "postal_code", "address", "phone", "email")
 NAME_FIELDS = ("name", "name_kana")  # the counter's alone: a merchant asks the counter to change them
-FIELD_WORDS = {
-    "name": N_("名称"), "name_kana": N_("名称（フリガナ）"), "representative": N_("代表者名"),
-    "postal_code": N_("郵便番号"), "address": N_("所在地"), "phone": N_("電話番号"), "email": N_("メールアドレス"),
-    "category": N_("業種"), "area": N_("地区"), "hours": N_("営業時間"), "holidays_text": N_("定休日"),
-    "website": N_("ホームページ"), "description": N_("お店の紹介"), "confirm_before_charge": N_("決済前の確認画面"),
-    "bank": N_("振込先口座"),
-}
 SUBJECT_DETAILS_CHANGED = N_("【ISECA】登録内容の変更のお知らせ")
 BANK_FIELDS = ("bank_code", "branch_code", "account_type", "account_number", "account_holder_kana")
 
@@ -223,11 +224,13 @@ def _set_names(target, values: dict[str, Any]) -> list[str]:
 
 def _mail_details_changed(business: Business, what_kind: str, what_name: str,
                           fields: list[str]) -> OutboxMessage | None:
+    """The business told which fields the counter changed; the words stay
+    Japanese here and the mail translates them into the business's language."""
     if not business.email:
         return None
     return outbox.queue_mail(business.email, SUBJECT_DETAILS_CHANGED, "details_changed",
                              locale=outbox.locale_of_business(business), business=business, what_kind=what_kind,
-                             what_name=what_name, fields=[FIELD_WORDS.get(name, name) for name in fields])
+                             what_name=what_name, fields=[FIELD.get(name, name) for name in fields])
 
 
 def staff_update_business(business: Business, values: dict[str, Any], bank: BankAccount,

@@ -6,13 +6,18 @@ import jaconv
 from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import not_, or_, select
 
-from ..money import banking
-from ..merchants import onboarding
 from ..database import contains_text
-from ..web.inputs import page_arg
 from ..extensions import db, limiter
+from ..labels import STORE_AREA, STORE_CATEGORY
 from ..models import Store, StoreImage
-from ..web.forms import ApplicationForm, bank_names, holder_preview, submit_application_form
+from ..money import banking
+from ..web.forms import (
+    ApplicationForm,
+    bank_names,
+    holder_preview,
+    submit_application_form,
+)
+from ..web.inputs import page_arg
 from ..web.pages import image_response, page_or_fragment
 from .blueprint import bp
 
@@ -77,11 +82,11 @@ def stores():
     stmt = published_stores()
     if q:
         stmt = stmt.where(or_(contains_text(Store.name, q), contains_text(Store.name_kana, jaconv.hira2kata(q))))
-    if category in onboarding.CATEGORIES:
+    if category in STORE_CATEGORY:
         stmt = stmt.where(Store.category == category)
     else:
         category = ""
-    if area in onboarding.AREAS:
+    if area in STORE_AREA:
         stmt = stmt.where(Store.area == area)
     else:
         area = ""
@@ -89,7 +94,7 @@ def stores():
                              error_out=False)
     first_images = _first_images([s.id for s in pagination.items])
     context = dict(pagination=pagination, q=q, category=category, area=area, first_images=first_images,
-                   categories=onboarding.CATEGORIES, areas=onboarding.AREAS)
+                   categories=list(STORE_CATEGORY), areas=list(STORE_AREA))
     # A search swaps only the results; a boosted link, a reload or htmx
     # restoring history (no cache: historyCacheSize 0) gets the whole page.
     return page_or_fragment("public/stores.html", "results", **context)

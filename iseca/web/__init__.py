@@ -13,14 +13,14 @@ from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..areas import area_of_request
-from ..passwords import password_expired
-from ..labels import label
-from ..audit import describe_details
+from ..audit import describe_actor, describe_details
 from ..city.notices import running_notices
 from ..dates import chart_day, period_text, wareki, weekday_date
-from ..models import AccountKind
 from ..i18n import date as local_date
 from ..i18n import jst, number, points, yen
+from ..labels import label
+from ..models import AccountKind
+from ..passwords import password_expired
 from ..timeutil import datetime_attr
 from . import errors
 from .pages import wants_fragment
@@ -71,6 +71,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime_attr"] = datetime_attr
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["audit_details"] = describe_details
+    app.jinja_env.filters["audit_actor"] = describe_actor
     # The guide's dates (iseca/dates.py), for pages and mails alike: wareki(day)
     # or day|wareki, period_text(period), and the days of tables and charts.
     for name, function in (("wareki", wareki), ("period_text", period_text), ("weekday_date", weekday_date),

@@ -12,19 +12,30 @@ from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ..money import banking
 from .. import i18n, outbox
-from ..merchants import onboarding
-from ..money.banking import BankAccountProblems, check_bank_account
 from ..extensions import db
-from ..money.kana import KanaError, to_zengin_kana
-from ..models import MerchantApplication
-from ..merchants.onboarding import AREAS, CATEGORIES, ELIGIBILITY, OUTSIDE_CITY_MESSAGE, in_isesaki
+from ..labels import STORE_AREA, STORE_CATEGORY, choices
+from ..merchants import onboarding
+from ..merchants.onboarding import ELIGIBILITY, OUTSIDE_CITY_MESSAGE, in_isesaki
 from ..merchants.registers import NAME_MAX_LENGTH
+from ..models import MerchantApplication
+from ..money import banking
+from ..money.banking import BankAccountProblems, check_bank_account
+from ..money.kana import KanaError, to_zengin_kana
 
 MAX_STORES = 20
 
@@ -134,9 +145,9 @@ class StoreEntryForm(Form):
     name = StringField(_l("店舗名"), filters=[nfkc], validators=[required(_l("店舗名")), Length(max=200)])
     name_kana = StringField(_l("店舗名（フリガナ）"), filters=[katakana],
                             validators=[required(_l("店舗名のフリガナ")), Length(max=200), valid_kana_reading])
-    category = SelectField(_l("業種"), choices=[("", _l("選んでください"))] + [(c, _l(c)) for c in CATEGORIES],
+    category = SelectField(_l("業種"), choices=[("", _l("選んでください"))] + choices("store_category"),
                            validators=[DataRequired(message=_l("業種を選んでください。"))])
-    area = SelectField(_l("地区"), choices=[("", _l("選んでください"))] + [(a, _l(a)) for a in AREAS],
+    area = SelectField(_l("地区"), choices=[("", _l("選んでください"))] + choices("store_area"),
                        validators=[DataRequired(message=_l("地区を選んでください。"))])
     postal_code = StringField(_l("郵便番号"), filters=[nfkc], validators=[required(_l("郵便番号")), valid_postal])
     address = StringField(_l("所在地"), filters=[nfkc],
@@ -146,11 +157,11 @@ class StoreEntryForm(Form):
     holidays_text = StringField(_l("定休日"), filters=[nfkc], validators=[Optional(), Length(max=200)])
 
     def validate_category(self, field):
-        if field.data and field.data not in CATEGORIES:
+        if field.data and field.data not in STORE_CATEGORY:
             raise ValidationError(_("業種を一覧から選んでください。"))
 
     def validate_area(self, field):
-        if field.data and field.data not in AREAS:
+        if field.data and field.data not in STORE_AREA:
             raise ValidationError(_("地区を一覧から選んでください。"))
 
 

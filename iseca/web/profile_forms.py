@@ -7,17 +7,25 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ..merchants.onboarding import AREAS, CATEGORIES
+from ..labels import STORE_AREA, STORE_CATEGORY, choices
 from .forms import (
-    BankAccountMixin, JapaneseForm, in_city, nfkc, required, valid_email, valid_phone, valid_postal, valid_url,
+    BankAccountMixin,
+    JapaneseForm,
+    in_city,
+    nfkc,
+    required,
+    valid_email,
+    valid_phone,
+    valid_postal,
+    valid_url,
 )
 
 
 class StoreProfileForm(JapaneseForm):
     """店舗情報: contact details, hours, description (name and code are the counter's)."""
 
-    category = SelectField(_l("業種"), choices=[(c, _l(c)) for c in CATEGORIES], validators=[DataRequired(message=_l("業種を選んでください。"))])
-    area = SelectField(_l("地区"), choices=[(a, _l(a)) for a in AREAS], validators=[DataRequired(message=_l("地区を選んでください。"))])
+    category = SelectField(_l("業種"), choices=choices("store_category"), validators=[DataRequired(message=_l("業種を選んでください。"))])
+    area = SelectField(_l("地区"), choices=choices("store_area"), validators=[DataRequired(message=_l("地区を選んでください。"))])
     postal_code = StringField(_l("郵便番号"), filters=[nfkc], validators=[required(_l("郵便番号")), valid_postal])
     address = StringField(_l("所在地"), filters=[nfkc], validators=[required(_l("所在地")), Length(max=300), in_city])
     phone = StringField(_l("電話番号"), filters=[nfkc], validators=[required(_l("電話番号")), valid_phone])
@@ -28,11 +36,11 @@ class StoreProfileForm(JapaneseForm):
     confirm_before_charge = BooleanField(_l("加盟店アプリで、決済する前に確認画面を表示する"))
 
     def validate_category(self, field):
-        if field.data not in CATEGORIES:
+        if field.data not in STORE_CATEGORY:
             raise ValidationError(_("業種を一覧から選んでください。"))
 
     def validate_area(self, field):
-        if field.data not in AREAS:
+        if field.data not in STORE_AREA:
             raise ValidationError(_("地区を一覧から選んでください。"))
 
 

@@ -72,5 +72,5 @@ def test_staff_console_path_and_the_business_finds_who_cancelled(new_context):
     owner.get_by_role("button", name="検索").click()
     owner.wait_for_url("**action=payment_cancelled*")  # the filtered list, not the one before it
     row = owner.get_by_role("row", name=re.compile(payment.number))
-    assert f"store:{store.code}" in row.inner_text() and kept.number not in owner.content()
+    assert f"店舗:{store.code}" in row.inner_text() and kept.number not in owner.content()
     screenshot(owner, "cms-audit")

@@ -105,3 +105,13 @@ def test_approving_asks_for_confirmation_before_anything_is_opened(app, staff_cl
     resp = post_form(staff_client, f"/counter/applications/{application.id}/approve", {},
                      page_url=f"/counter/applications/{application.id}/approve")
     assert resp.status_code == 303 and db.session.scalar(select(Business)) is not None
+
+
+def test_the_mail_of_what_changed_names_the_fields_in_the_business_language_not_the_clerks(app, staff_client):
+    business = _business_with_bank()
+    page = f"/counter/merchants/{business.id}/edit"
+    staff_client.set_cookie("lang", "en")
+    values = form_values(staff_client.get(page).get_data(as_text=True))
+    assert staff_client.post(page, data={**values, "phone": "0270-27-2708"}).status_code == 303
+    [mail] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.subject == SUBJECT_DETAILS_CHANGED))
+    assert "電話番号" in mail.body and "Phone" not in mail.body

@@ -19,7 +19,7 @@ from tests.support.client import csrf_from
 from tests.test_route_access import client_of, world  # noqa: F401
 
 SOURCES = {
-    "python": ["iseca/counter/texts.py", "iseca/counter/words.py", "iseca/city/public_texts.py"],
+    "python": ["iseca/counter/texts.py", "iseca/city/public_texts.py"],
     "jinja2": ["templates/counter/texts/index.html", "templates/counter/texts/edit.html",
                "templates/counter/texts/version.html", "templates/counter/members/campaign_edit.html",
                "templates/counter/members/campaign_confirm.html", "templates/counter/application_edit.html"],

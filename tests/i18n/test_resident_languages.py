@@ -16,8 +16,6 @@ from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from iseca import i18n
 from iseca.extensions import db
-from iseca.labels import STORE_AREA, STORE_CATEGORY
-from iseca.merchants import onboarding
 from iseca.models import Payment, PaymentMethod, utcnow
 from iseca.money import ledger, payments
 from iseca.public import content
@@ -184,11 +182,6 @@ def test_faq_not_payable_and_contact_pages_in_each_resident_language(client, lan
     for response in (faq, client.get("/not-payable"), client.get("/contact")):
         assert response.status_code == 200 and no_japanese(response) == []
     assert 'href="tel:0270272708"' in client.get("/contact").get_data(as_text=True)
-
-
-def test_every_store_category_and_district_has_words_in_each_language():
-    assert set(STORE_CATEGORY) == set(onboarding.CATEGORIES)
-    assert set(STORE_AREA) == set(onboarding.AREAS)
 
 
 def test_the_store_list_names_categories_and_districts_in_the_readers_language(client):
