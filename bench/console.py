@@ -73,11 +73,11 @@ def generate(payments: int, stores: int) -> None:
     run(f"""INSERT INTO members (code, kind, name, email, status, qr_secret, created_at)
             SELECT (1000000000 + g)::text, 'card', '', '', 'active', '', now() at time zone 'utc'
             FROM generate_series(1, {MEMBERS}) g""")
-    for i, (name, starts, ends) in enumerate([
+    for name, starts, ends in [
         ("2025年度", today.replace(year=today.year - 2), today + dt.timedelta(days=20)),
         ("2026年度", today.replace(year=today.year - 1), today.replace(year=today.year + 1)),
         ("子育て応援", today - dt.timedelta(days=200), today + dt.timedelta(days=100)),
-    ]):
+    ]:
         run("INSERT INTO campaigns (name, starts_on, ends_on, created_at) VALUES (:n, :s, :e, now() at time zone 'utc')",
             n=name, s=starts, e=ends)
     # Members' points per campaign (balances) and the grants that made them.
@@ -179,7 +179,7 @@ def main() -> None:
             url = "/counter/" if first is None else f"/counter/?date_from={first}&date_to={today}"
             with app.app_context():
                 client.get(url)  # warm
-                seconds, response = timed(lambda: client.get(url), args.repeat)
+                seconds, response = timed(lambda url=url: client.get(url), args.repeat)
             assert response.status_code == 200, response.status_code
             print(f"  {label:26} {seconds * 1000:8.1f} ms")
 

@@ -31,14 +31,14 @@ from sqlalchemy import text  # noqa: E402
 
 from bench.pgdb import finish, fresh_database  # noqa: E402
 from iseca import create_app  # noqa: E402
-from iseca.money import day_totals, usage  # noqa: E402
 from iseca.accounts import create_account  # noqa: E402
 from iseca.bulk import copy_csv_records  # noqa: E402
 from iseca.extensions import db  # noqa: E402
 from iseca.merchants.records import create_business, create_register, create_store  # noqa: E402
 from iseca.models import AccountKind, Campaign  # noqa: E402
-from iseca.timeutil import today_jst  # noqa: E402
+from iseca.money import day_totals, usage  # noqa: E402
 from iseca.money.usage import UsageFilter  # noqa: E402
+from iseca.timeutil import today_jst  # noqa: E402
 
 PASSWORD = "benchmark passphrase long enough"
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -145,7 +145,7 @@ def measure(app, client, facts: dict, repeat: int) -> None:
     for label, url in pages:
         with app.app_context():
             client.get(url)  # warm
-            seconds, response = timed(lambda: client.get(url), repeat)
+            seconds, response = timed(lambda url=url: client.get(url), repeat)
         found = re.search(r"全([\d,]+)件中", response.get_data(as_text=True))
         rows = found.group(1) if found else "-"
         print(f"  {label:38} {seconds * 1000:8.1f} ms   matching rows {rows:>9}   status {response.status_code}")

@@ -68,7 +68,7 @@ def main() -> None:
             ("htmx fragment", "/stores?q=オミセ01"),
         ]:
             headers = {"HX-Request": "true"} if label.startswith("htmx") else {}
-            median, p95 = timed(lambda: client.get(path, headers=headers), args.repeat)
+            median, p95 = timed(lambda path=path, headers=headers: client.get(path, headers=headers), args.repeat)
             print(f"  {label:18} median {median:6.1f} ms   p95 {p95:6.1f} ms")
 
         data = {

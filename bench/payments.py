@@ -89,16 +89,17 @@ def admin_engine(url: str):
 
 def seed(db_url: str, stores: int, cards: int) -> tuple[list[str], list[str]]:
     """Migrate the scratch database; make stores (with logins) and funded cards."""
+    import datetime as dt
+
     from flask_migrate import upgrade
 
     from iseca import create_app
-    from iseca.money import ledger
     from iseca.accounts import create_account
     from iseca.extensions import db
     from iseca.members.cards import create_member, issue_card
     from iseca.merchants.records import create_business, create_register, create_store
     from iseca.models import AccountKind, Campaign, MemberKind
-    import datetime as dt
+    from iseca.money import ledger
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "bench", "ARGON2_TIME_COST": 1,
                       "ARGON2_MEMORY_COST": 1024})
@@ -214,7 +215,7 @@ end
 
 
 def _lua(text: str) -> str:
-    return '"' + "".join(c if (c.isascii() and c.isalnum()) or c in "-_.~%=&;: " else "\\%03d" % ord(c) for c in text) + '"'
+    return '"' + "".join(c if (c.isascii() and c.isalnum()) or c in "-_.~%=&;: " else f"\\{ord(c):03d}" for c in text) + '"'
 
 
 def drive_wrk(port: int, store_codes: list[str], numbers: list[str], clients: int, seconds: float, db_url: str):
@@ -342,7 +343,7 @@ def main() -> int:
                 break
             except OSError:
                 if time.time() > deadline:
-                    raise RuntimeError("gunicorn did not start")
+                    raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.2)
         for clients in tills:
             if args.client == "wrk":

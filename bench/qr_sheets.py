@@ -15,10 +15,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade  # noqa: E402
 
-from iseca import create_app
-from iseca import pdffonts  # noqa: E402
-from iseca.merchants import qr  # noqa: E402
+from iseca import (
+    create_app,
+    pdffonts,  # noqa: E402
+)
 from iseca.extensions import db  # noqa: E402
+from iseca.merchants import qr  # noqa: E402
 from iseca.merchants.records import create_business, create_register, create_store  # noqa: E402
 
 

@@ -24,10 +24,10 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from bench.pgdb import finish, fresh_database  # noqa: E402
 from iseca import create_app
-from iseca.money import ledger, periods, settlement, zengin  # noqa: E402
 from iseca.extensions import db  # noqa: E402
 from iseca.merchants.records import create_business, create_register, create_store  # noqa: E402
 from iseca.models import Campaign, LedgerTransactionKind, Settlement, SettlementPeriod  # noqa: E402
+from iseca.money import ledger, periods, settlement, zengin  # noqa: E402
 from iseca.timeutil import JST  # noqa: E402
 
 PERIOD_START = dt.date(2025, 2, 16)
@@ -56,7 +56,7 @@ def generate(payments: int, stores: int) -> int:
         "FROM generate_series(1, 5000) g"))
     first_member = db.session.scalar(text("SELECT min(id) FROM members"))
     first_register = min(r.id for r in registers)
-    start = dt.datetime.combine(PERIOD_START, dt.time(), JST).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    start = dt.datetime.combine(PERIOD_START, dt.time(), JST).astimezone(dt.UTC).replace(tzinfo=None)
     seconds = 13 * 24 * 3600
     db.session.execute(text(f"""
         INSERT INTO payments (number, business_id, store_id, register_id, member_id, method, amount, status,

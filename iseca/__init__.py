@@ -1,8 +1,9 @@
 """ISECA merchant platform: the application factory."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -59,11 +60,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     i18n.init_app(app)
 
-    from . import models  # noqa: F401  (register the mappings)
-    from . import web
+    from . import (
+        models,  # noqa: F401  (register the mappings)
+        sessions,
+        web,
+    )
     from .auth import bp as auth_bp
     from .auth import gate
-    from . import sessions
     from .cms import bp as cms_bp
     from .counter import bp as counter_bp
     from .public import bp as public_bp

@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from . import audit, outbox
-from .passwords import generate_initial_password, set_password
-from .sessions import revoke_all_sessions
 from .extensions import db
 from .i18n import N_
 from .models import Account, AccountKind, Business, MerchantStatus, OutboxMessage
+from .passwords import generate_initial_password, set_password
+from .sessions import revoke_all_sessions
 
 SUBJECT_PASSWORD_RESET = N_("【ISECA】パスワード再発行のお知らせ")
 

@@ -11,8 +11,8 @@ a message for the field and is never charged: `²` or `①⓪` are not digits
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 from flask_babel import gettext as _
 

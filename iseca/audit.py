@@ -4,8 +4,9 @@ anywhere) updates or deletes a row."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from flask import has_request_context, request
 from flask_babel import gettext

@@ -26,7 +26,7 @@ def _plain(value):
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     return value

@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import datetime as dt
+import io
 import threading
-from typing import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 
 from flask_babel import gettext, pgettext
 

@@ -11,8 +11,8 @@ import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import func, select, text
 
@@ -48,7 +48,7 @@ def readiness() -> dict:
         if isinstance(oldest, str):  # SQLite's MIN() returns the stored text
             oldest = dt.datetime.fromisoformat(oldest)
         if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=dt.timezone.utc)
+            oldest = oldest.replace(tzinfo=dt.UTC)
         report["outbox"] = {
             "unsent": int(backlog),
             "oldest_unsent_age_seconds": int((utcnow() - oldest).total_seconds()) if oldest is not None else None,

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from babel import Locale, support
 from babel import dates as babel_dates
-from babel import numbers as babel_numbers
 from flask import Flask, has_request_context, request
 from flask.globals import _cv_app
 from flask_babel import Babel, Domain, force_locale, get_locale, ngettext  # noqa: F401  (force_locale: re-exported for mails)

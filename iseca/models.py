@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any, Optional
+from typing import Any
 
 from flask import g, has_request_context
 from flask_login import UserMixin
@@ -48,7 +48,7 @@ from .extensions import db
 
 def utcnow() -> dt.datetime:
     """The current time, timezone-aware UTC."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -66,12 +66,12 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -131,7 +131,7 @@ class Business(db.Model):
     )
     account_number: Mapped[str] = mapped_column(String(7), default="")
     account_holder_kana: Mapped[str] = mapped_column(String(30), default="")  # half-width kana
-    bank_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    bank_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[MerchantStatus] = mapped_column(
         _enum(MerchantStatus, "merchant_status"), default=MerchantStatus.ACTIVE
     )
@@ -164,7 +164,7 @@ class Store(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     website: Mapped[str] = mapped_column(String(300), default="")
     # 「使えるお店」: only published stores are listed to customers.
-    published_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[MerchantStatus] = mapped_column(
         _enum(MerchantStatus, "merchant_status"), default=MerchantStatus.ACTIVE
     )
@@ -217,7 +217,7 @@ class Register(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     qr_token: Mapped[str] = mapped_column(String(64), unique=True)
     qr_issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    retired_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     store: Mapped[Store] = relationship(back_populates="registers")
@@ -291,8 +291,8 @@ class Card(db.Model):
     secret: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[CardStatus] = mapped_column(_enum(CardStatus, "card_status"), default=CardStatus.ACTIVE)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    suspended_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
-    replaced_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cards.id"))
+    suspended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
     batch: Mapped[str] = mapped_column(String(40), default="")
 
     member: Mapped[Member] = relationship(back_populates="cards")
@@ -329,18 +329,18 @@ class Account(UserMixin, db.Model):
     status: Mapped[MerchantStatus] = mapped_column(
         _enum(MerchantStatus, "merchant_status"), default=MerchantStatus.ACTIVE
     )
-    business_id: Mapped[Optional[int]] = mapped_column(ForeignKey("businesses.id"), index=True)
-    store_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stores.id"), index=True)
-    member_id: Mapped[Optional[int]] = mapped_column(ForeignKey("members.id"), index=True)
-    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    business_id: Mapped[int | None] = mapped_column(ForeignKey("businesses.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # The language the account chose with the switch (pages and its mails);
     # None: the browser's language, Japanese by default (iseca/i18n.py).
-    locale: Mapped[Optional[str]] = mapped_column(String(8))
+    locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    business: Mapped[Optional[Business]] = relationship()
-    store: Mapped[Optional[Store]] = relationship()
-    member: Mapped[Optional[Member]] = relationship()
+    business: Mapped[Business | None] = relationship()
+    store: Mapped[Store | None] = relationship()
+    member: Mapped[Member | None] = relationship()
 
     # The server-side session this request is authenticated by; set by the
     # user loader. Flask-Login stores its id (the session token) in the cookie.
@@ -418,7 +418,7 @@ class LoginSession(db.Model):
     remember: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     ip_address: Mapped[str] = mapped_column(String(45), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
 
@@ -472,15 +472,15 @@ class LedgerAccount(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[LedgerAccountKind] = mapped_column(_enum(LedgerAccountKind, "ledger_account_kind"))
-    member_id: Mapped[Optional[int]] = mapped_column(ForeignKey("members.id"), index=True)
-    store_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stores.id"), index=True)
-    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    member: Mapped[Optional[Member]] = relationship()
-    store: Mapped[Optional[Store]] = relationship()
-    campaign: Mapped[Optional[Campaign]] = relationship()
+    member: Mapped[Member | None] = relationship()
+    store: Mapped[Store | None] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()
 
 
 class LedgerTransactionKind(StrEnum):
@@ -502,7 +502,7 @@ class LedgerTransaction(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[LedgerTransactionKind] = mapped_column(_enum(LedgerTransactionKind, "ledger_transaction_kind"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    actor_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
+    actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     memo: Mapped[str] = mapped_column(String(300), default="")
 
     entries: Mapped[list[LedgerEntry]] = relationship(back_populates="transaction", order_by="LedgerEntry.id")
@@ -569,33 +569,33 @@ class Payment(db.Model):
     # Looked up through ix_payments_register_created (register_id first).
     register_id: Mapped[int] = mapped_column(ForeignKey("registers.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    card_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cards.id"))
-    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[PaymentStatus] = mapped_column(
         _enum(PaymentStatus, "payment_status"), default=PaymentStatus.COMPLETED
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    created_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
-    ledger_transaction_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ledger_transactions.id"))
+    created_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    ledger_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
     # The settlement period the payment belongs to (by its time, Asia/Tokyo).
-    period_id: Mapped[Optional[int]] = mapped_column(ForeignKey("settlement_periods.id"), index=True)
-    cancelled_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
-    cancelled_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
-    cancel_transaction_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ledger_transactions.id"))
+    period_id: Mapped[int | None] = mapped_column(ForeignKey("settlement_periods.id"), index=True)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    cancel_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
     # The period in which the cancellation counts (differs from period_id when
     # the payment's own period had already closed: an adjustment).
-    cancel_period_id: Mapped[Optional[int]] = mapped_column(ForeignKey("settlement_periods.id"))
+    cancel_period_id: Mapped[int | None] = mapped_column(ForeignKey("settlement_periods.id"))
 
     business: Mapped[Business] = relationship()
     store: Mapped[Store] = relationship()
     register: Mapped[Register] = relationship()
     member: Mapped[Member] = relationship()
-    card: Mapped[Optional[Card]] = relationship()
-    campaign: Mapped[Optional[Campaign]] = relationship()
-    created_by: Mapped[Optional[Account]] = relationship(foreign_keys=[created_by_account_id])
-    cancelled_by: Mapped[Optional[Account]] = relationship(foreign_keys=[cancelled_by_account_id])
+    card: Mapped[Card | None] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()
+    created_by: Mapped[Account | None] = relationship(foreign_keys=[created_by_account_id])
+    cancelled_by: Mapped[Account | None] = relationship(foreign_keys=[cancelled_by_account_id])
 
 
 class RegisterDayTotal(db.Model):
@@ -637,8 +637,8 @@ class IdempotencyKey(db.Model):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     key: Mapped[str] = mapped_column(String(64))
     request_hash: Mapped[str] = mapped_column(String(64))
-    payment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payments.id"))
-    result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
@@ -660,9 +660,9 @@ class SettlementPeriod(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     starts_on: Mapped[dt.date] = mapped_column(Date, unique=True)
     ends_on: Mapped[dt.date] = mapped_column(Date)
-    transfer_date: Mapped[Optional[dt.date]] = mapped_column(Date)  # 振込予定日; None = 未定
+    transfer_date: Mapped[dt.date | None] = mapped_column(Date)  # 振込予定日; None = 未定
     status: Mapped[PeriodStatus] = mapped_column(_enum(PeriodStatus, "period_status"), default=PeriodStatus.OPEN)
-    closed_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (CheckConstraint("ends_on >= starts_on", name="period_order"),)
 
@@ -693,11 +693,11 @@ class Settlement(db.Model):
         _enum(SettlementStatus, "settlement_status"), default=SettlementStatus.SCHEDULED
     )
     # The bank account as it was when the transfer file was made.
-    bank_snapshot: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    transferred_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    bank_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    transferred_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     failed_reason: Mapped[str] = mapped_column(String(300), default="")
-    carried_to_id: Mapped[Optional[int]] = mapped_column(ForeignKey("settlements.id"))
-    ledger_transaction_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ledger_transactions.id"))
+    carried_to_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"))
+    ledger_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     period: Mapped[SettlementPeriod] = relationship()
@@ -719,11 +719,11 @@ class SettlementAdjustment(db.Model):
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(300))
-    reason_code: Mapped[Optional[str]] = mapped_column(String(40))
-    reason_params: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    payment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payments.id"))
-    source_settlement_id: Mapped[Optional[int]] = mapped_column(ForeignKey("settlements.id"))
-    applied_settlement_id: Mapped[Optional[int]] = mapped_column(ForeignKey("settlements.id"), index=True)
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    reason_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    source_settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"))
+    applied_settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -752,10 +752,10 @@ class MerchantApplication(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    reviewed_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
-    reviewed_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reviewed_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     reject_reason: Mapped[str] = mapped_column(Text, default="")
-    business_id: Mapped[Optional[int]] = mapped_column(ForeignKey("businesses.id"))
+    business_id: Mapped[int | None] = mapped_column(ForeignKey("businesses.id"))
 
 
 class KitItem(StrEnum):
@@ -772,11 +772,11 @@ class KitHandover(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id"), index=True)
-    store_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stores.id"))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     item: Mapped[KitItem] = mapped_column(_enum(KitItem, "kit_item"))
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     handed_on: Mapped[dt.date] = mapped_column(Date)
-    recorded_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
+    recorded_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -801,8 +801,8 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    next_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
-    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditLog(db.Model):
@@ -812,16 +812,16 @@ class AuditLog(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    actor_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"), index=True)
+    actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     actor_label: Mapped[str] = mapped_column(String(300), default="")  # e.g. "staff:tanaka", "cli"
     action: Mapped[str] = mapped_column(String(60), index=True)
     target_type: Mapped[str] = mapped_column(String(40), default="")
-    target_id: Mapped[Optional[int]] = mapped_column(Integer)
-    details: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     ip_address: Mapped[str] = mapped_column(String(45), default="")
     # The merchant the row is about (事業者), so that a business account reads
     # the rows of its own businesses and stores (操作履歴) and staff filter by merchant.
-    business_id: Mapped[Optional[int]] = mapped_column(ForeignKey("businesses.id"), index=True)
+    business_id: Mapped[int | None] = mapped_column(ForeignKey("businesses.id"), index=True)
 
 
 class NoticeAudience(StrEnum):
@@ -841,7 +841,7 @@ class Notice(db.Model):
     audience: Mapped[NoticeAudience] = mapped_column(_enum(NoticeAudience, "notice_audience"))
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
-    created_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
+    created_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -858,10 +858,10 @@ class PublicText(db.Model):
     page: Mapped[str] = mapped_column(String(20))  # faq / not_payable / contact
     lang: Mapped[str] = mapped_column(String(8))  # ja / en / pt_BR / vi
     body: Mapped[str] = mapped_column(Text)
-    created_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
+    created_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    published_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
-    published_by_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id"))
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    published_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
 
-    created_by: Mapped[Optional[Account]] = relationship(foreign_keys=[created_by_account_id])
-    published_by: Mapped[Optional[Account]] = relationship(foreign_keys=[published_by_account_id])
+    created_by: Mapped[Account | None] = relationship(foreign_keys=[created_by_account_id])
+    published_by: Mapped[Account | None] = relationship(foreign_keys=[published_by_account_id])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import smtplib
-from typing import Iterable
+from collections.abc import Iterable
 
 from flask import current_app
 from flask_babel import gettext

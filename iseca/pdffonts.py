@@ -7,7 +7,6 @@ from pathlib import Path
 
 from flask import current_app
 
-
 FONT_NAME = "IPAexGothic"
 FALLBACK_FONT_NAME = "HeiseiKakuGo-W5"
 DEFAULT_FONT_PATH = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"

@@ -17,10 +17,10 @@ from flask_login import LoginManager, login_user, logout_user
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import contains_eager, joinedload, undefer
 
+from .areas import area_of_request
 from .extensions import db
 from .i18n import N_
 from .models import Account, Business, LoginSession, Store, utcnow
-from .areas import area_of_request
 
 
 def _hash(token: str) -> str:

@@ -17,7 +17,7 @@ def today_jst() -> dt.date:
 
 def start_of_day_utc(day: dt.date) -> dt.datetime:
     """00:00 JST of `day`, as a UTC timestamp (for range filters)."""
-    return dt.datetime.combine(day, dt.time(), JST).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(), JST).astimezone(dt.UTC)
 
 
 def jst(value: dt.datetime | None, fmt: str = "%Y/%m/%d %H:%M") -> str:

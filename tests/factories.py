@@ -4,12 +4,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from iseca.money import grants
 from iseca.accounts import create_account
 from iseca.extensions import db
 from iseca.members.cards import GRANT_MAX_AMOUNT, create_member, issue_card
 from iseca.merchants.records import create_business, create_register, create_store
 from iseca.models import Account, AccountKind, Business, Campaign, MemberKind, Store
+from iseca.money import grants
 
 PASSWORD = "long enough passphrase for tests"
 _seq = itertools.count(1)
@@ -79,8 +79,8 @@ def account_of(kind: AccountKind, login: str) -> Account:
 
 def make_payment_at(register, member, amount: int, at: dt.datetime, *, method=None, card=None, actor=None):
     """A payment made through payments.pay() (the checks of every payment) at a given moment (for history tests)."""
-    from iseca.money import payments
     from iseca.models import PaymentMethod
+    from iseca.money import payments
 
     payment = payments.pay(member, register, amount, method or PaymentMethod.STORE_SCAN, card=card, at=at, actor=actor)
     db.session.commit()

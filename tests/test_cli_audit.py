@@ -8,7 +8,6 @@ import datetime as dt
 from pathlib import Path
 
 import click
-import pytest
 from sqlalchemy import func, select
 
 from iseca import outbox

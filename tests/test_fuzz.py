@@ -202,7 +202,7 @@ def _odd_value(rng: random.Random, world: World, control: bool) -> str:
 
 def _path(rule, rng: random.Random, world: World, odd: bool, control: bool) -> str:
     def value(match: re.Match) -> str:
-        converter, name = match.group(1) or "", match.group(2)
+        converter = match.group(1) or ""
         if converter.startswith("any("):
             return rng.choice(re.findall(r"\w+", converter[4:]))
         if converter == "int":
@@ -299,7 +299,7 @@ def test_odd_input_never_gets_a_server_error(app, world, capsys):
             inside = [rule.endpoint in reachable or (method == "POST" and rule.endpoint.split(".")[0] in areas)
                       for rule, method in pairs]
             share = (CASES / len(ACCOUNT_KINDS) - inside.count(False)) / max(1, inside.count(True))
-            for (rule, method), gets_in in zip(pairs, inside):
+            for (rule, method), gets_in in zip(pairs, inside, strict=True):
                 names = sorted(_view_names(app, rule.endpoint) | set(rng.sample(all_fields, k=3)))
                 count = 1 if SLOW.search(rule.rule) or not gets_in else max(1, round(share))
                 for _ in range(count):

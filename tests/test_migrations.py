@@ -125,7 +125,7 @@ def test_the_adjustment_reasons_written_before_become_codes(empty_database):
              "窓口で手入力した調整"]
     with app.app_context():
         upgrade(revision="f7a8b9c0d1e2")  # the schema before the codes
-        now = dt.datetime(2025, 3, 16, tzinfo=dt.timezone.utc)
+        now = dt.datetime(2025, 3, 16, tzinfo=dt.UTC)
         with db.engine.begin() as conn:
             businesses = sa.Table("businesses", sa.MetaData(), autoload_with=conn)
             values = {"code": "B00001", "name": "ひまわり商店", "account_type": "1", "status": "active"}

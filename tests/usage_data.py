@@ -6,10 +6,10 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from iseca.money import cancellation, ledger, payments
 from iseca.extensions import db
 from iseca.members.cards import create_member, issue_card
 from iseca.models import AccountKind, MemberKind, PaymentMethod, PaymentStatus
+from iseca.money import cancellation, ledger, payments
 from iseca.timeutil import JST
 from tests import factories
 
@@ -95,7 +95,7 @@ def build(seed: int = 6, count: int = 160) -> Dataset:
     for i in range(count):
         day = FIRST_DAY + dt.timedelta(days=rng.randrange(DAYS))
         clock = rng.choice([dt.time(0, 0), dt.time(23, 59, 59), dt.time(rng.randrange(9, 20), rng.randrange(60))])
-        at = dt.datetime.combine(day, clock, JST).astimezone(dt.timezone.utc) + dt.timedelta(microseconds=i)
+        at = dt.datetime.combine(day, clock, JST).astimezone(dt.UTC) + dt.timedelta(microseconds=i)
         register = rng.choice(registers)
         member = rng.choice(members)
         method = rng.choice(list(PaymentMethod))

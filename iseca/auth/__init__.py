@@ -1,9 +1,8 @@
 """Logins of every area: the BASIC gate, the login and password pages and
 the guard of each area (the sessions and password rules they use are
 plumbing: iseca/sessions.py, iseca/passwords.py)."""
-from .blueprint import bp
-
 # The modules that add views to bp.
 from . import views  # noqa: F401
+from .blueprint import bp
 
 __all__ = ["bp"]

@@ -1,8 +1,8 @@
 """Who may enter an area: the login guard every logged-in area applies."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import abort, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _

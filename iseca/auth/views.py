@@ -12,12 +12,11 @@ from flask_babel import pgettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit
+from .. import audit, passwords, sessions
+from ..areas import AREAS, Area
 from ..extensions import db, limiter
 from ..models import Account, AccountKind
 from .blueprint import bp
-from .. import passwords, sessions
-from ..areas import AREAS, Area
 from .forms import LoginForm, PasswordChangeForm
 
 AREA_RULE = "/<any(cms, terminal, counter, wallet):area>"

@@ -13,6 +13,7 @@ from sqlalchemy import case, func, select
 
 from ..extensions import db
 from ..models import (
+    ApplicationStatus,
     Business,
     Campaign,
     KitHandover,
@@ -22,7 +23,6 @@ from ..models import (
     LedgerTransaction,
     LedgerTransactionKind,
     MerchantApplication,
-    ApplicationStatus,
     OutboxMessage,
     OutboxStatus,
     Payment,
@@ -33,8 +33,8 @@ from ..models import (
     SettlementStatus,
     Store,
 )
-from ..timeutil import start_of_day_utc
 from ..money.day_totals import as_date, jst_day
+from ..timeutil import start_of_day_utc
 
 TOP_STORES = 10
 

@@ -14,8 +14,9 @@ tags and attributes, so nothing the clerk types can run on a reader's page."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import nh3
 from flask_babel import force_locale, gettext
@@ -91,10 +92,10 @@ class PageState:
 
 def overview() -> list[PageState]:
     """For each page and language: when its shown version was published, and whether a draft waits."""
-    newest = dict(((page, lang), (last_id, last_published)) for page, lang, last_id, last_published in db.session.execute(
+    newest = {(page, lang): (last_id, last_published) for page, lang, last_id, last_published in db.session.execute(
         select(PublicText.page, PublicText.lang, func.max(PublicText.id), func.max(PublicText.published_at))
         .group_by(PublicText.page, PublicText.lang)
-    ))
+    )}
     states = []
     for page in PAGES:
         for lang in LANGUAGES:

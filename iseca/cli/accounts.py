@@ -21,7 +21,7 @@ def create_staff(login: str, password: str, name: str) -> None:
     try:
         account, _ = create_account(AccountKind.STAFF, login.strip(), password=password, name=name or login)
     except AccountExists:
-        raise click.ClickException(f"staff account {login!r} already exists")
+        raise click.ClickException(f"staff account {login!r} already exists") from None
     audit.record("staff_created", account, actor_label="cli")
     db.session.commit()
     click.echo(f"Created counter staff account {account.login!r}; the password must be changed at first login.")

@@ -17,4 +17,4 @@ def backup_command(target: Path) -> None:
     try:
         click.echo(backup(target))
     except BackupFailed as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from error

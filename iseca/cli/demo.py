@@ -7,9 +7,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import demo_data
 from ..extensions import db
 from ..models import Business
+from . import demo_data
 
 
 @click.command("demo")

@@ -8,9 +8,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 
-from ..money import ledger, payments
 from ..accounts import create_account
-from ..passwords import set_password
 from ..extensions import db
 from ..members.cards import create_member, issue_card
 from ..merchants.records import create_business, create_register, create_store
@@ -25,6 +23,8 @@ from ..models import (
     Register,
     utcnow,
 )
+from ..money import ledger, payments
+from ..passwords import set_password
 from ..timeutil import JST, today_jst
 
 # The initial password of every demo account unless `demo --password` says
@@ -155,7 +155,7 @@ def _create(seed: int) -> None:
 
     # Points granted three months ago, then payments on most days since.
     start = max(campaign_start, today - dt.timedelta(days=90))
-    granted_at = dt.datetime.combine(start, dt.time(9, 0), JST).astimezone(dt.timezone.utc)
+    granted_at = dt.datetime.combine(start, dt.time(9, 0), JST).astimezone(dt.UTC)
     for member, _ in members:
         ledger.grant(member.id, campaign, 30_000, memo="デモ: 付与", at=granted_at)
     day = start
@@ -164,7 +164,7 @@ def _create(seed: int) -> None:
             member, card = rng.choice(members)
             register = rng.choice(registers)
             amount = rng.choice([120, 330, 480, 550, 780, 1_000, 1_280, 2_160, 3_300])
-            at = dt.datetime.combine(day, dt.time(rng.randint(9, 18), rng.randint(0, 59)), JST).astimezone(dt.timezone.utc)
+            at = dt.datetime.combine(day, dt.time(rng.randint(9, 18), rng.randint(0, 59)), JST).astimezone(dt.UTC)
             if at > utcnow():
                 continue
             method = PaymentMethod.STORE_SCAN if card or rng.random() < 0.5 else PaymentMethod.CUSTOMER_SCAN

@@ -7,8 +7,8 @@ import click
 from flask.cli import AppGroup
 
 from .. import audit
-from ..money import day_totals, idempotency, ledger
 from ..extensions import db
+from ..money import day_totals, idempotency, ledger
 
 group = AppGroup("payments", help="Payments: idempotency keys and the books.")
 

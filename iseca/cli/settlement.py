@@ -4,9 +4,9 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from ..money import ledger, schedule, settlement
-from ..members import cards
 from ..extensions import db
+from ..members import cards
+from ..money import ledger, schedule, settlement
 
 group = AppGroup("settlement", help="精算: close ended periods, import the transfer schedule.")
 
@@ -34,7 +34,7 @@ def import_schedule(file) -> None:
         changed = schedule.import_schedule(parsed, actor_label="cli")
     except (schedule.ScheduleError, cards.MemberError) as error:
         db.session.rollback()
-        raise click.ClickException(f"nothing imported:\n{error}")
+        raise click.ClickException(f"nothing imported:\n{error}") from error
     db.session.commit()
     dated = sum(1 for row in parsed.rows if row.transfer_date)
     click.echo(f"Imported {len(parsed.rows)} periods ({dated} with a transfer date, "

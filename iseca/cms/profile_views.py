@@ -6,16 +6,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..money import banking, settlement
 from .. import outbox
-from ..merchants import profiles
-from ..web.access import get_business_or_404, get_store_or_404
-from ..web.inputs import accepts_files
 from ..extensions import db
+from ..merchants import profiles
+from ..money import banking, settlement
+from ..web.access import get_business_or_404, get_store_or_404
 from ..web.forms import bank_names
+from ..web.inputs import accepts_files
 from ..web.pages import image_response
-from .blueprint import bp
 from ..web.profile_forms import BusinessProfileForm, StoreImageForm, StoreProfileForm
+from .blueprint import bp
 
 
 def _store_page(store, form, image_form):

@@ -2,26 +2,33 @@
 totals, CSV download, 「取消」 and the 日計 (daily totals)."""
 from __future__ import annotations
 
-
 from flask import Response, current_app, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from .. import i18n, labels
-from ..money import usage
-from ..web.access import stores_of
-from ..web.inputs import page_arg
-from ..csvexport import (ENCODINGS, FORMULA_STARTS, CsvStream, content_type, date_text, datetime_text, encoding_choices,
-                         unencodable)
-from ..csvexport import header as csv_header
 from ..bulk import copy_csv_records
-from ..i18n import N_
+from ..csvexport import (
+    ENCODINGS,
+    FORMULA_STARTS,
+    CsvStream,
+    content_type,
+    date_text,
+    datetime_text,
+    encoding_choices,
+    unencodable,
+)
+from ..csvexport import header as csv_header
 from ..extensions import db
-from ..web.history import UsageFilterForm, make_filter
-from ..web.pages import page_or_fragment
+from ..i18n import N_
 from ..models import Account, AccountKind, utcnow
+from ..money import usage
 from ..timeutil import today_jst
+from ..web.access import stores_of
+from ..web.history import UsageFilterForm, make_filter
+from ..web.inputs import page_arg
+from ..web.pages import page_or_fragment
 from .blueprint import bp
 
 CSV_HEADER = [
@@ -232,9 +239,9 @@ def usage_daily_csv():
         return usage_list_with_errors(form)
     report = usage.daily_totals(make_filter(current_user, form))
     rows = (
-        [date_text(l.day), l.store_code, l.store_name, l.register_name, l.payment_count, l.payment_sum,
-         l.cancel_count, l.cancel_sum, l.net]
-        for l in report.lines
+        [date_text(line.day), line.store_code, line.store_name, line.register_name, line.payment_count,
+         line.payment_sum, line.cancel_count, line.cancel_sum, line.net]
+        for line in report.lines
     )
     return _csv_response(f"{_file_stem('daily', form)}.csv", _encoding(), DAILY_CSV_HEADER, rows,
                          DAILY_CSV_IDENTIFIERS)

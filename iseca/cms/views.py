@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, url_for
 from flask_login import current_user
 
+from ..models import AccountKind
 from ..web import audit as web_audit
 from ..web.access import stores_of
-from ..models import AccountKind
 from .blueprint import bp
 
 

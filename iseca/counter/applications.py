@@ -10,14 +10,13 @@ from sqlalchemy import func, select
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ..money import banking
-from ..merchants import onboarding
 from .. import outbox
-from ..web.inputs import page_arg
 from ..extensions import db
+from ..merchants import onboarding
 from ..models import ApplicationStatus, Business, MerchantApplication
-from ..web.forms import (ApplicationForm, ButtonForm, JapaneseForm, bank_names, handle_store_buttons,
-                         submit_application_form)
+from ..money import banking
+from ..web.forms import ApplicationForm, ButtonForm, JapaneseForm, bank_names, handle_store_buttons, submit_application_form
+from ..web.inputs import page_arg
 from .blueprint import bp
 
 PER_PAGE = 30

@@ -11,12 +11,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import audit, i18n
-from ..money import grants, idempotency, ledger
-from ..members import cards, payers
-from ..web.inputs import accepts_files, form_id, not_sent_by_the_page
 from ..extensions import db
+from ..members import cards, payers
 from ..models import Campaign, Card, LedgerTransactionKind, Member
+from ..money import grants, idempotency, ledger
 from ..timeutil import today_jst
+from ..web.inputs import accepts_files, form_id, not_sent_by_the_page
 from ..web.pages import qr_data_uri
 from .blueprint import bp
 from .member_forms import AppMemberForm, CampaignEditForm, CampaignForm, GrantForm, GrantUploadForm, IssueCardsForm

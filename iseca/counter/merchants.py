@@ -11,17 +11,28 @@ from wtforms import SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from .. import accounts, audit, outbox
-from ..money import banking, statements
-from ..merchants import onboarding, profiles, suspension
 from ..database import contains_text
-from ..web.inputs import JapaneseDateField, WholeNumberField, as_id, page_arg
 from ..extensions import db
-from ..models import (Account, AccountKind, Business, KitHandover, KitItem, MerchantStatus, OutboxMessage, Payment,
-                      Settlement, SettlementPeriod, Store)
+from ..merchants import onboarding, profiles, suspension
 from ..merchants.profiles import bank_of
+from ..models import (
+    Account,
+    AccountKind,
+    Business,
+    KitHandover,
+    KitItem,
+    MerchantStatus,
+    OutboxMessage,
+    Payment,
+    Settlement,
+    SettlementPeriod,
+    Store,
+)
+from ..money import banking, statements
 from ..timeutil import today_jst
 from ..web import audit as web_audit
 from ..web.forms import ButtonForm, JapaneseForm, bank_names
+from ..web.inputs import JapaneseDateField, WholeNumberField, as_id, page_arg
 from ..web.profile_forms import StaffBusinessForm, StaffStoreForm
 from .blueprint import bp
 

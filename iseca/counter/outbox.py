@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from .. import audit
 from .. import outbox as mail
-from ..web.inputs import page_arg
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus
 from ..web.forms import ButtonForm
+from ..web.inputs import page_arg
 from .blueprint import bp
 
 PER_PAGE = 50

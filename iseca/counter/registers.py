@@ -8,11 +8,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from ..merchants import qr
 from ..database import contains_text
-from ..web.inputs import id_args, page_arg
 from ..extensions import db
+from ..merchants import qr
 from ..models import Register, Store
+from ..web.inputs import id_args, page_arg
 from ..web.registers import send_sheets_pdf
 from .blueprint import bp
 

@@ -3,24 +3,23 @@ import the schedule), closing, each business's settlement with search, the
 総合振込 file and its CSV, transfers done or failed, and the 利用額明細."""
 from __future__ import annotations
 
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import i18n, outbox
-from ..members import cards
-from ..money import schedule, settlement, statements, zengin
-from ..dates import holiday_name, period_text, wareki
 from ..csvexport import ENCODINGS, content_type
 from ..database import contains_text
+from ..dates import holiday_name, period_text, wareki
 from ..extensions import db
+from ..members import cards
 from ..models import Business, PeriodStatus, Settlement, SettlementPeriod, utcnow
+from ..money import schedule, settlement, statements, zengin
 from ..web.inputs import accepts_files
 from .blueprint import bp
-from .views import csv_encoding
 from .settlement_forms import ConfirmForm, ScheduleUploadForm, TransferDateForm, TransferFailedForm
+from .views import csv_encoding
 
 
 def _staff():
@@ -32,10 +31,10 @@ def _period_or_404(period_id: int) -> SettlementPeriod:
 
 
 def _overview():
-    totals = dict((pid, (n, total)) for pid, n, total in db.session.execute(
+    totals = {pid: (n, total) for pid, n, total in db.session.execute(
         select(Settlement.period_id, func.count(), func.coalesce(func.sum(Settlement.amount), 0))
         .where(Settlement.amount > 0).group_by(Settlement.period_id)
-    ))
+    )}
     periods = list(db.session.scalars(select(SettlementPeriod).order_by(SettlementPeriod.starts_on.desc())))
     at = utcnow()
     return [(p, totals.get(p.id, (0, 0)), settlement.can_close(p, at) and p.status == PeriodStatus.OPEN) for p in periods]

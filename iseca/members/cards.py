@@ -5,17 +5,16 @@ import csv
 import io
 import secrets
 import unicodedata
-from dataclasses import dataclass, field
 
 from flask_babel import gettext
 from sqlalchemy import func, select, update
 
 from .. import amounts, audit, i18n
-from ..money import ledger
-from ..money.grants import GRANT_MAX_AMOUNT, GrantBatch, GrantLine
 from ..database import contains_text
 from ..extensions import db
 from ..models import Account, AccountKind, Card, CardStatus, Member, MemberKind, MemberStatus, utcnow
+from ..money import ledger
+from ..money.grants import GRANT_MAX_AMOUNT, GrantBatch, GrantLine
 from ..numbers import fold_digits, is_ascii_digits
 
 
@@ -106,7 +105,7 @@ def create_app_member(email: str, name: str) -> tuple[Member, Account, str]:
     try:
         account, password = create_account(AccountKind.MEMBER, email, name=name, email=email, member_id=member.id)
     except AccountExists:
-        raise MemberError(gettext("このメールアドレスはすでに登録されています。"))
+        raise MemberError(gettext("このメールアドレスはすでに登録されています。")) from None
     return member, account, password
 
 

@@ -10,7 +10,6 @@ scanned card number) turned into a member and, for cards, the card.
 from __future__ import annotations
 
 import functools
-
 import hashlib
 import hmac
 import re
@@ -25,10 +24,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select
 
 from ..extensions import db
-from .cards import is_valid_card_number
 from ..models import Card, Member
-from ..numbers import NumberInvalid, fold_digits, is_ascii_digits, parse_whole_number
 from ..money.payments import PaymentRefused, check_payer
+from ..numbers import NumberInvalid, fold_digits, is_ascii_digits, parse_whole_number
+from .cards import is_valid_card_number
 
 WALLET_PREFIX = "ISECA1"
 _CARD_PATH_RE = re.compile(r"/card/([0-9]{16})/([A-Za-z0-9_-]{16,64})/?$")
@@ -163,7 +162,7 @@ def payer_from_reference(reference: str, store_id: int) -> Payer:
     try:
         data = _serializer().loads(reference or "", max_age=PAYER_MAX_AGE)
     except BadSignature:
-        raise PayerUnknown(_("読み取りから時間が経ちました。もう一度QRコードを読み取ってください。"))
+        raise PayerUnknown(_("読み取りから時間が経ちました。もう一度QRコードを読み取ってください。")) from None
     if not isinstance(data, dict) or data.get("s") != store_id:
         raise PayerUnknown(_("もう一度QRコードを読み取ってください。"))
     if data.get("c"):

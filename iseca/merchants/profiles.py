@@ -109,9 +109,9 @@ def reencode_image(data: bytes) -> tuple[bytes, str, int, int]:
     except ImageProblem:
         raise
     except Image.DecompressionBombError:
-        raise _too_many_pixels("")
+        raise _too_many_pixels("") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ImageProblem(_("画像として読み取れないファイルです。JPEG・PNG・GIF・WebP形式の画像を選んでください。"))
+        raise ImageProblem(_("画像として読み取れないファイルです。JPEG・PNG・GIF・WebP形式の画像を選んでください。")) from None
 
 
 def _too_many_pixels(size: str) -> ImageProblem:

@@ -18,9 +18,8 @@ import hashlib
 import io
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterable, Sequence
 from urllib.parse import urlsplit
 
 import qrcode
@@ -33,10 +32,10 @@ from sqlalchemy import select, update
 from .. import audit, i18n
 from ..extensions import db
 from ..i18n import N_
-from .records import new_qr_token
-from ..pdffonts import japanese_font
 from ..models import Register, RetiredQrToken, Store, utcnow
+from ..pdffonts import japanese_font
 from ..timeutil import JST
+from .records import new_qr_token
 
 # Error correction M (about 15 % of the code may be damaged or dirty) keeps the
 # modules large enough to read from a metre on the printed sheet.

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from .. import audit
 from ..extensions import db
-from .records import create_register
 from ..models import Register, Store, utcnow
+from .records import create_register
 
 NAME_MAX_LENGTH = 30  # fits on one line of the printed 台紙
 MAX_ACTIVE_REGISTERS = 50

@@ -7,10 +7,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .. import audit, outbox
-from ..sessions import revoke_all_sessions
 from ..extensions import db
 from ..i18n import N_
 from ..models import Account, AccountKind, Business, MerchantStatus, OutboxMessage, Store
+from ..sessions import revoke_all_sessions
 
 SUBJECT_SUSPENDED = N_("【ISECA】利用停止のお知らせ")
 SUBJECT_REACTIVATED = N_("【ISECA】利用再開のお知らせ")

@@ -6,14 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import zengin_code  # loads the whole list (about 0.1 s): once, at import
-
 from flask_babel import gettext as _
 
 from ..i18n import N_
-from .kana import KanaError, to_zengin_kana
 from ..labels import label
 from ..models import AccountType
 from ..numbers import fold_digits, is_ascii_digits
+from .kana import KanaError, to_zengin_kana
 
 HOLDER_MAX = 30  # 受取人名: 30 bytes in the transfer file
 

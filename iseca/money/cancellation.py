@@ -24,7 +24,6 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from .. import audit
 from ..dates import long_date
-from . import day_totals, ledger, periods, settlement
 from ..extensions import db
 from ..models import (
     Account,
@@ -41,6 +40,7 @@ from ..models import (
     utcnow,
 )
 from ..timeutil import jst_date
+from . import day_totals, ledger, periods, settlement
 
 
 class CancellationRefused(Exception):

@@ -39,12 +39,12 @@ class jst_day(FunctionElement):
 
 @compiles(jst_day)
 def _jst_day_default(element, compiler, **kw):  # pragma: no cover - other dialects
-    return "CAST((%s + INTERVAL '9 hours') AS DATE)" % compiler.process(element.clauses, **kw)
+    return f"CAST(({compiler.process(element.clauses, **kw)} + INTERVAL '9 hours') AS DATE)"
 
 
 @compiles(jst_day, "sqlite")
 def _jst_day_sqlite(element, compiler, **kw):
-    return "date(%s, '+9 hours')" % compiler.process(element.clauses, **kw)
+    return f"date({compiler.process(element.clauses, **kw)}, '+9 hours')"
 
 
 def record_payment(*, register_id: int, store_id: int, business_id: int, method: PaymentMethod, amount: int,

@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import audit, i18n
-from . import idempotency, ledger
 from ..extensions import db
 from ..models import Account, Campaign, LedgerTransaction, LedgerTransactionKind, Member, MemberStatus
+from . import idempotency, ledger
 
 GRANT_MAX_AMOUNT = 1_000_000  # the most one grant may give
 

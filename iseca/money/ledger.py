@@ -11,10 +11,24 @@ import datetime as dt
 import functools
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
-from sqlalchemy import BigInteger, Integer, and_, bindparam, case, func, insert, literal_column, or_, select, text, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.orm.util import identity_key
 
 from .. import bulk
@@ -231,7 +245,7 @@ def post_many(
     ])
     bulk.insert_rows_without_ids(LedgerEntry.__table__, [
         {"transaction_id": txn_id, "account_id": account.id, "amount": amount}
-        for txn_id, batch in zip(txn_ids, movements) for account, amount in sorted(batch, key=lambda m: m[0].id)
+        for txn_id, batch in zip(txn_ids, movements, strict=True) for account, amount in sorted(batch, key=lambda m: m[0].id)
     ])
     bulk.add_by_id(LedgerAccount.__table__, "balance", {i: d for i, d in deltas.items() if d})
     for batch in movements:

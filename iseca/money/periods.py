@@ -28,7 +28,7 @@ def period_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
 
 def period_end(period: SettlementPeriod) -> dt.datetime:
     """The moment the period ends: 24:00 JST of its last day (UTC-aware)."""
-    return dt.datetime.combine(period.ends_on + dt.timedelta(days=1), dt.time(), JST).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(period.ends_on + dt.timedelta(days=1), dt.time(), JST).astimezone(dt.UTC)
 
 
 def period_id(day: dt.date) -> int:

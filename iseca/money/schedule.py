@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from .. import audit
 from ..dates import MIDEI, is_bank_business_day, period_text, wareki
-from . import periods
 from ..extensions import db
 from ..models import Account, Settlement, SettlementPeriod, SettlementStatus
+from . import periods
 
 THURSDAY = 3
 SUGGESTION_MIN_DAYS = 14

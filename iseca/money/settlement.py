@@ -41,7 +41,6 @@ from sqlalchemy import case, func, select, update
 
 from .. import audit, bulk, i18n, outbox
 from ..dates import period_text
-from . import ledger, periods
 from ..extensions import db
 from ..i18n import N_
 from ..models import (
@@ -58,6 +57,7 @@ from ..models import (
     utcnow,
 )
 from ..timeutil import JST
+from . import ledger, periods
 
 
 class SettlementError(Exception):
@@ -231,7 +231,7 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
     txn_ids = ledger.post_many(LedgerTransactionKind.SETTLEMENT, batches, actor=actor, memo=memo, at=at)
 
     values = []
-    for d, txn_id in zip(ordered, txn_ids):
+    for d, txn_id in zip(ordered, txn_ids, strict=True):
         fee = fee_for(d.payments - d.cancellations + d.cancellation_adjustments, rate)
         amount = d.payments - d.cancellations + d.adjustments - fee
         values.append(dict(
@@ -249,12 +249,12 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
         ))
     settlement_ids = bulk.insert_rows(Settlement.__table__, values)
     bulk.set_by_id(SettlementAdjustment.__table__, "applied_settlement_id", {
-        adjustment_id: sid for d, sid in zip(ordered, settlement_ids) for adjustment_id in d.adjustment_ids
+        adjustment_id: sid for d, sid in zip(ordered, settlement_ids, strict=True) for adjustment_id in d.adjustment_ids
     })
     carried = [
         dict(business_id=v["business_id"], amount=v["amount"], source_settlement_id=sid, created_at=at,
              **adjustment_fields(NEGATIVE_CARRIED, **_period_params(period)))
-        for v, sid in zip(values, settlement_ids) if v["amount"] < 0
+        for v, sid in zip(values, settlement_ids, strict=True) if v["amount"] < 0
     ]
     bulk.insert_rows_without_ids(SettlementAdjustment.__table__, carried)
     total = sum(v["amount"] for v in values if v["amount"] > 0)
@@ -338,7 +338,7 @@ def mark_transferred(period: SettlementPeriod, *, actor: Account | None = None, 
     on = on or period.transfer_date
     if period.status != PeriodStatus.CLOSED or on is None:
         raise SettlementError(_("締められ、振込予定日の決まった期間だけ振込完了にできます。"))
-    paid_at = dt.datetime.combine(on, dt.time(9), JST).astimezone(dt.timezone.utc)
+    paid_at = dt.datetime.combine(on, dt.time(9), JST).astimezone(dt.UTC)
     ids = list(db.session.scalars(
         update(Settlement)
         .where(Settlement.period_id == period.id, Settlement.status == SettlementStatus.SCHEDULED,

@@ -17,13 +17,11 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 from sqlalchemy import case, func, select
 
-from . import banking, settlement
 from .. import i18n
 from ..csvexport import CsvStream, datetime_text, header
 from ..dates import period_text, wareki
-from ..i18n import N_
 from ..extensions import db
-from ..pdffonts import japanese_font
+from ..i18n import N_
 from ..models import (
     Payment,
     PaymentStatus,
@@ -34,7 +32,9 @@ from ..models import (
     SettlementStatus,
     Store,
 )
+from ..pdffonts import japanese_font
 from ..timeutil import JST
+from . import banking, settlement
 
 
 @dataclass

@@ -12,19 +12,16 @@ range is answered from the payments themselves.
 from __future__ import annotations
 
 import calendar
-import functools
 import datetime as dt
+import functools
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Collection, Iterator
 
 from sqlalchemy import Interval, and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.sql.expression import ColumnElement
 
-from . import periods
-from .cancellation import deadline_column
 from ..csvexport import neutralise
-from .day_totals import as_date, jst_day
 from ..extensions import db
 from ..i18n import N_
 from ..models import (
@@ -39,6 +36,9 @@ from ..models import (
     Store,
 )
 from ..timeutil import start_of_day_utc, today_jst
+from . import periods
+from .cancellation import deadline_column
+from .day_totals import as_date
 
 PER_PAGE = 50
 
@@ -74,7 +74,7 @@ class UsageFilter:
         if self.business_id is None and self.own_store_id is None:
             raise ValueError("a usage filter needs a scope (business or store)")
 
-    def with_(self, **changes) -> "UsageFilter":
+    def with_(self, **changes) -> UsageFilter:
         return replace(self, **changes)
 
 
@@ -419,8 +419,8 @@ def daily_totals(f: UsageFilter, page: int | None = None, days_per_page: int | N
         line.register_name = register.name
         line.store_code = register.store.code
         line.store_name = register.store.name
-    ordered = sorted(lines.values(), key=lambda l: (l.day, l.store_code, l.register_id), reverse=False)
-    ordered.sort(key=lambda l: l.day, reverse=True)  # newest day first, registers in order within a day
+    ordered = sorted(lines.values(), key=lambda line: (line.day, line.store_code, line.register_id), reverse=False)
+    ordered.sort(key=lambda line: line.day, reverse=True)  # newest day first, registers in order within a day
     days: dict[dt.date, DailyLine] = {}
     for line in ordered:
         target = days.setdefault(line.day, DailyLine(day=line.day, store_code="", store_name="",

@@ -23,13 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from .. import audit, bulk
-from . import banking, settlement
 from ..csvexport import CsvStream, header
-from ..i18n import N_
 from ..extensions import db
-from .kana import KanaError, fit, to_zengin_kana
+from ..i18n import N_
 from ..labels import label
 from ..models import Account, Business, PeriodStatus, Settlement, SettlementPeriod, SettlementStatus, utcnow
+from . import banking, settlement
+from .kana import KanaError, fit, to_zengin_kana
 
 RECORD_BYTES = 120
 KIND_TRANSFER = "21"  # 種別コード: 総合振込

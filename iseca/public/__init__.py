@@ -1,9 +1,10 @@
 """Public pages: no login."""
-from .blueprint import bp
-
 # The modules that add views to bp.
-from . import views  # noqa: F401
-from . import onboarding_views  # noqa: F401
-from . import card  # noqa: F401
+from . import (
+    card,  # noqa: F401
+    onboarding_views,  # noqa: F401
+    views,  # noqa: F401
+)
+from .blueprint import bp
 
 __all__ = ["bp"]

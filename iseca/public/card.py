@@ -8,10 +8,10 @@ from flask import current_app, g, render_template
 from flask_babel import gettext
 from sqlalchemy import select
 
-from ..money import ledger
-from ..numbers import is_ascii_digits
 from ..extensions import db, limiter
 from ..models import Card, CardStatus, Payment
+from ..money import ledger
+from ..numbers import is_ascii_digits
 from .blueprint import bp
 
 RECENT_USES = 10

@@ -6,14 +6,14 @@ from flask import render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..money import usage
-from ..web.access import get_store_payment_or_404
-from ..money.cancellation import cancellation_deadline, refusal_reason
 from ..extensions import db
+from ..models import Payment
+from ..money import usage
+from ..money.cancellation import cancellation_deadline, refusal_reason
+from ..web.access import get_store_payment_or_404
 from ..web.history import TerminalFilterForm, make_filter, safe_back
 from ..web.inputs import id_arg
 from ..web.pages import page_or_fragment
-from ..models import Payment
 from .blueprint import bp
 
 BATCH = 30

@@ -13,13 +13,13 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from ..money import idempotency, ledger, payments
-from ..members import payers
-from ..web.inputs import value_id
 from ..extensions import db, limiter
+from ..members import payers
 from ..models import Payment, PaymentMethod, PaymentStatus, Register, utcnow
+from ..money import idempotency, ledger, payments
 from ..web.access import get_register_or_404, get_store_or_404
 from ..web.charge import charge
+from ..web.inputs import value_id
 from ..web.pages import content_version, page_or_fragment, wants_fragment
 from .blueprint import bp
 

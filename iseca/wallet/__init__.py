@@ -1,8 +1,9 @@
 """The customer wallet (the chiica app's role): app members."""
-from .blueprint import bp
-
 # The modules that add views to bp.
-from . import views  # noqa: F401
-from . import payments  # noqa: F401
+from . import (
+    payments,  # noqa: F401
+    views,  # noqa: F401
+)
+from .blueprint import bp
 
 __all__ = ["bp"]

@@ -6,16 +6,16 @@ import re
 from functools import partial
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, make_response, render_template, redirect, request, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..money import idempotency, ledger, payments
+from ..extensions import db
 from ..members import payers
 from ..merchants import qr
-from ..extensions import db
 from ..models import AccountKind, Payment, PaymentMethod, Register, Store
+from ..money import idempotency, ledger, payments
 from ..web.charge import charge
 from ..web.pages import page_or_fragment, qr_data_uri
 from .blueprint import bp

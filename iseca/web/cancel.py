@@ -19,11 +19,10 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SubmitField
 from wtforms.validators import Length
 
-from ..money import cancellation
-from .. import i18n
-from .. import passwords
+from .. import i18n, passwords
 from ..extensions import db, limiter
 from ..models import Account, PaymentStatus
+from ..money import cancellation
 from .access import get_store_payment_or_404
 from .history import safe_back
 

@@ -3,13 +3,13 @@ charged once per key and committed, or the refusal rolled back and turned
 into the page that explains it (one place for both areas)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Response
 
-from ..money import idempotency, ledger, payments
 from ..extensions import db
 from ..models import Account, Card, Member, PaymentMethod, Register
+from ..money import idempotency, ledger, payments
 
 # (error next to the amount field, available points when short, status) -> the amount page again
 AmountPage = Callable[..., tuple[str, int]]

@@ -14,13 +14,13 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup, escape
+from markupsafe import escape
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .. import i18n
-from ..i18n import N_
 from ..extensions import db, login_manager
+from ..i18n import N_
 from .pages import wants_fragment
 from .refill import refill_form
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import request
 from flask_babel import gettext as _
-from flask_babel import pgettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from sqlalchemy import select
 from wtforms import Form, SelectField, StringField
 from wtforms.validators import ValidationError
@@ -20,8 +20,8 @@ from ..extensions import db
 from ..labels import choices
 from ..members.cards import is_member_code
 from ..models import Account, AccountKind, PaymentMethod, PaymentStatus, Register
-from ..numbers import fold_digits
 from ..money.usage import UsageFilter
+from ..numbers import fold_digits
 from .access import stores_of
 from .inputs import JapaneseDateField
 

@@ -6,9 +6,9 @@ browser sent are written into the matching form, so nothing typed is lost.
 Passwords, hidden fields and files are never written back."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from html.parser import HTMLParser
-from typing import Callable
 from urllib.parse import urljoin, urlsplit
 
 from werkzeug.datastructures import MultiDict

@@ -16,10 +16,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..merchants import qr
 from ..extensions import db
-from ..models import Register, Store
+from ..merchants import qr
 from ..merchants.registers import RegisterError, add_register, all_registers, rename_register, retire_register
+from ..models import Register, Store
 from .access import get_register_or_404, get_store_or_404, stores_of
 from .forms import ConfirmForm, RegisterNameForm
 

@@ -104,7 +104,7 @@ def init_app(app: Flask) -> None:
         if app.config["REQUEST_LOG"]:
             started = g.get("request_started", time.perf_counter())
             line = {
-                "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+                "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
                 "request_id": request_id(),
                 "method": request.method,
                 "route": request.url_rule.rule if request.url_rule is not None else None,

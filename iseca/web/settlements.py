@@ -9,9 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
-from ..money import statements
 from ..csvexport import ENCODINGS, encoding_choices, encoding_for
 from ..models import Account
+from ..money import statements
 from .access import get_settlement_or_404, settlements_of, share_of
 
 bp = Blueprint("settlement", __name__)

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 1be8c7a7819c
-Revises: 
+Revises:
 Create Date: 2026-11-26 21:59:55.802193
 
 """

@@ -9,7 +9,6 @@ On PostgreSQL the index carries the columns the figures sum and group by
 CONCURRENTLY: payments go on while it builds.
 """
 from alembic import op
-import sqlalchemy as sa
 
 
 revision = 'd5e6f7a8b9c0'

@@ -274,7 +274,7 @@ def test_remember_me_survives_a_browser_restart(app, client):
     login(client, store.code, factories.PASSWORD, area="terminal", remember=True)
     remember = client.get_cookie("iseca_remember")
     assert remember is not None and remember.expires is not None
-    assert remember.expires > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)
+    assert remember.expires > dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
     # A new browser process keeps persistent cookies only.
     restarted = app.test_client()
     restarted.set_cookie("iseca_remember", remember.value)

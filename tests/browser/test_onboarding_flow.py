@@ -175,8 +175,8 @@ def test_store_list_is_usable_on_a_phone(new_context):
     from iseca.extensions import db
     from iseca.models import utcnow
 
-    for i, (name, category, area) in enumerate([("カフェひまわり", "飲食", "赤堀地区"), ("いせさき青果店", "食料品", "伊勢崎地区"),
-                                                 ("ひまわり書店", "小売", "境地区")]):
+    for name, category, area in [("カフェひまわり", "飲食", "赤堀地区"), ("いせさき青果店", "食料品", "伊勢崎地区"),
+                                 ("ひまわり書店", "小売", "境地区")]:
         store = factories.make_store(name=name, category=category, area=area, hours="10:00〜19:00")
         store.published_at = utcnow()
     db.session.commit()

@@ -167,7 +167,7 @@ def test_the_tills_running_total_is_in_view_on_a_phone(new_context, town, phone)
     store = town["store"]
     members = [factories.make_card_member(200_000) for _ in range(3)]
     paid = [factories.make_payment_at(store.registers[0], member, amount, utcnow(), card=card)
-            for (member, card), amount in zip(members, (12_345, 6_780, 123_456))]
+            for (member, card), amount in zip(members, (12_345, 6_780, 123_456), strict=True)]
     run = _run_serializer().dumps([p.id for p in paid])
     page = new_context(viewport=PHONES[phone]).new_page()
     log_in(page, "terminal", store.code)

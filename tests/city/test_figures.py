@@ -7,10 +7,10 @@ import datetime as dt
 import random
 from collections import Counter, defaultdict
 
-from iseca.money import cancellation, ledger
 from iseca.city import figures
 from iseca.extensions import db
 from iseca.models import AccountKind, utcnow
+from iseca.money import cancellation, ledger
 from iseca.timeutil import jst_date, today_jst
 from tests import factories
 

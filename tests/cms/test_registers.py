@@ -7,12 +7,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from iseca.merchants import qr
 from iseca.extensions import db
+from iseca.merchants import qr
 from iseca.models import AuditLog, Register
 from tests import factories
-from tests.support.client import csrf_from, login, post_form
 from tests.qr_helpers import decode_qr, pdf_page_images, pdf_text
+from tests.support.client import csrf_from, login, post_form
 
 
 def _html(resp) -> str:

@@ -15,7 +15,6 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, insert, select
 
-from iseca.money import ledger, usage
 from iseca.extensions import db
 from iseca.models import (
     AccountKind,
@@ -26,9 +25,10 @@ from iseca.models import (
     PaymentStatus,
     utcnow,
 )
+from iseca.money import ledger, usage
 from iseca.money.periods import period_id
-from iseca.timeutil import JST, today_jst
 from iseca.money.usage import UsageFilter
+from iseca.timeutil import JST, today_jst
 from tests import factories, usage_data
 from tests.support.client import basic_auth_header, csrf_from, login, post_form
 
@@ -250,7 +250,7 @@ def test_csv_holds_exactly_the_filtered_rows(app, data, encoding, codec):
     # The Excel file writes codes as ="…" so that Excel keeps every digit (test_usage_csv_cells.py).
     as_text = (lambda code: f'="{code}"') if encoding == "cp932" else (lambda code: code)
     assert [r[1] for r in rows[1:]] == [as_text(r.number) for r in expected]
-    for line, ref in zip(rows[1:], expected):
+    for line, ref in zip(rows[1:], expected, strict=True):
         assert line[0] == ref.created_at.astimezone(JST).strftime("%Y/%m/%d %H:%M:%S")
         assert line[5] == as_text(ref.member_code) and int(line[7]) == ref.amount
         assert line[8] == ("取消済" if ref.status == PaymentStatus.CANCELLED else "決済済")
@@ -424,7 +424,7 @@ def test_two_tills_cancelling_at_once_return_the_points_once(app, till):
             barrier.wait()
             results.append(client.post(url, data={"csrf_token": token}))
 
-    threads = [threading.Thread(target=cancel, args=pair) for pair in zip(clients, tokens)]
+    threads = [threading.Thread(target=cancel, args=pair) for pair in zip(clients, tokens, strict=True)]
     for t in threads:
         t.start()
     for t in threads:

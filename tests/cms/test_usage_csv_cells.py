@@ -154,7 +154,7 @@ def test_the_excel_csv_keeps_codes_amounts_and_dates_in_a_spreadsheet(app, hosti
     assert lines[kept.number][11].is_date  # 取消可能期限
 
     daily = sheets["daily.csv"]
-    days = [row for row in daily.iter_rows(min_row=2)]
+    days = list(daily.iter_rows(min_row=2))
     assert all(row[0].is_date for row in days)
     assert all(row[1].value == store.code for row in days)
     assert all(row[2].data_type == "s" and row[2].value == "'" + STORE_NAME for row in days)

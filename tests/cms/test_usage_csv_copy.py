@@ -11,14 +11,14 @@ import io
 
 import pytest
 
-from iseca.money import cancellation, usage
 from iseca.cms.usage import CSV_HEADER, CSV_IDENTIFIERS, _csv_row
 from iseca.csvexport import CsvStream
 from iseca.extensions import db
 from iseca.merchants.records import create_register
 from iseca.models import AccountKind, PaymentMethod
-from iseca.timeutil import JST
+from iseca.money import cancellation, usage
 from iseca.money.usage import UsageFilter
+from iseca.timeutil import JST
 from tests import factories
 from tests.cms.test_usage import download, logged_in
 
@@ -52,7 +52,7 @@ def awkward(app):
     moments = [dt.time(0, 0), dt.time(23, 59, 59, 999_999), dt.time(12, 34, 56, 789_000), dt.time(9, 0, 1)]
     for i, register in enumerate(registers * 3):
         day = FIRST_DAY + dt.timedelta(days=i % 5)
-        at = dt.datetime.combine(day, moments[i % len(moments)], JST).astimezone(dt.timezone.utc)
+        at = dt.datetime.combine(day, moments[i % len(moments)], JST).astimezone(dt.UTC)
         method = list(PaymentMethod)[i % 2]
         payment = factories.make_payment_at(register, member, 100 + 37 * i, at, method=method)
         if i % 3 == 0:
@@ -97,6 +97,6 @@ def test_the_csv_is_the_same_file_whichever_database_writes_it(app, awkward, enc
         assert "𠮷野家 髙﨑 ～ － ① — ¥" in registers
     cancelled = [row for row in rows[1:] if row[8] == "取消済"]
     assert len(cancelled) == 12
-    assert all(row[10] == "'@取消 担当, \"山田\"（%s）" % awkward.code for row in cancelled)
+    assert all(row[10] == f"'@取消 担当, \"山田\"（{awkward.code}）" for row in cancelled)
     assert all(row[9] and row[9][:4] == "2026" for row in cancelled)
     assert {row[0][-8:] for row in rows[1:]} == {"00:00:00", "23:59:59", "12:34:56", "09:00:01"}

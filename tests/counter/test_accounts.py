@@ -5,9 +5,9 @@ import re
 
 from sqlalchemy import select
 
+from iseca.accounts import SUBJECT_PASSWORD_RESET
 from iseca.extensions import db
 from iseca.models import Account, AccountKind, AuditLog, MerchantStatus
-from iseca.accounts import SUBJECT_PASSWORD_RESET
 from tests import factories
 from tests.support.client import basic_auth_header, login, post_form
 

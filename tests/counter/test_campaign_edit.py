@@ -9,9 +9,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from iseca.money import cancellation, ledger, payments
 from iseca.extensions import db
 from iseca.models import AuditLog, Campaign, PaymentMethod
+from iseca.money import cancellation, ledger, payments
 from iseca.timeutil import JST, today_jst
 from tests import factories
 from tests.support.client import post_form

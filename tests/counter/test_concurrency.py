@@ -9,9 +9,9 @@ import threading
 
 from sqlalchemy import func, select
 
-from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import AuditLog, Card, CardStatus, LedgerTransaction, LedgerTransactionKind
+from iseca.money import ledger
 from tests import factories
 from tests.httpclient import Till
 

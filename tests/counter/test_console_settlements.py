@@ -8,9 +8,9 @@ import re
 
 from sqlalchemy import select
 
-from iseca.money import settlement
 from iseca.extensions import db
 from iseca.models import Settlement, SettlementPeriod
+from iseca.money import settlement
 from iseca.timeutil import JST
 from tests import factories
 

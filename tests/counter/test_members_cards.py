@@ -1,19 +1,19 @@
 """The counter's members, cards and grants."""
 from __future__ import annotations
 
+import base64
 import io
 import re
 
 import pytest
-from pyzbar.pyzbar import decode
 from PIL import Image
-import base64
+from pyzbar.pyzbar import decode
 from sqlalchemy import func, select
 
-from iseca.money import ledger
-from iseca.members import payers
 from iseca.extensions import db
+from iseca.members import payers
 from iseca.models import AuditLog, Card, CardStatus, LedgerTransaction, Member, MemberKind
+from iseca.money import ledger
 from tests import factories
 from tests.support.client import csrf_from, login
 

@@ -7,13 +7,13 @@ from html import unescape
 
 from sqlalchemy import select
 
-from iseca.money import payments
 from iseca.extensions import db
-from iseca.models import AuditLog, Business, MerchantApplication, OutboxMessage, PaymentMethod, utcnow
 from iseca.merchants.profiles import SUBJECT_DETAILS_CHANGED
+from iseca.models import AuditLog, Business, MerchantApplication, OutboxMessage, PaymentMethod, utcnow
+from iseca.money import payments
 from tests import factories
-from tests.support.client import csrf_from, post_form
 from tests.factories import application_form
+from tests.support.client import csrf_from, post_form
 
 
 def form_values(html: str) -> dict[str, str]:

@@ -9,12 +9,11 @@ from PIL import Image
 from sqlalchemy import select
 
 from iseca.extensions import db
-from iseca.models import ApplicationStatus, AuditLog, Business, MerchantApplication, OutboxMessage, OutboxStatus, Store
 from iseca.merchants.onboarding import SUBJECT_BUSINESS_ACCOUNT, SUBJECT_STORE_ACCOUNT
-from tests.support.client import basic_auth_header, csrf_from, login, post_form
-
-from tests.support.mail import credentials
+from iseca.models import ApplicationStatus, AuditLog, Business, MerchantApplication, OutboxMessage, OutboxStatus, Store
 from tests.factories import application_form
+from tests.support.client import basic_auth_header, csrf_from, login, post_form
+from tests.support.mail import credentials
 
 
 def png_bytes(size=(640, 480), color=(200, 80, 40)) -> bytes:

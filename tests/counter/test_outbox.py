@@ -11,7 +11,6 @@ from iseca.extensions import db
 from iseca.extensions import mail as flask_mail
 from iseca.models import OutboxMessage, OutboxStatus, utcnow
 from tests.support.client import post_form
-
 from tests.support.servers import free_port
 
 

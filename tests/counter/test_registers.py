@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from iseca.merchants import qr
 from iseca.extensions import db
+from iseca.merchants import qr
 from iseca.models import AuditLog, Register, utcnow
 from tests import factories
-from tests.support.client import csrf_from, login, post_form
 from tests.qr_helpers import decode_qr, pdf_page_images, pdf_pages, pdf_text
+from tests.support.client import csrf_from, login, post_form
 
 
 @pytest.fixture

@@ -3,18 +3,25 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from iseca.merchants import onboarding
 from iseca.extensions import db
+from iseca.merchants import onboarding
 from iseca.models import (
-    Account, AccountKind, ApplicationStatus, AuditLog, Business, KitHandover, MerchantApplication, OutboxMessage,
-    Register, Store,
+    Account,
+    AccountKind,
+    ApplicationStatus,
+    AuditLog,
+    Business,
+    KitHandover,
+    MerchantApplication,
+    OutboxMessage,
+    Register,
+    Store,
 )
 from tests import factories
-from tests.support.client import post_form
-
-from tests.support.mail import credentials
 from tests.factories import application_form
 from tests.i18n.test_pages_in_language import JAPANESE as JAPANESE_TEXT
+from tests.support.client import post_form
+from tests.support.mail import credentials
 
 
 def submit(client, **overrides) -> MerchantApplication:
@@ -249,7 +256,7 @@ def test_a_clerk_correcting_an_application_keeps_the_applicants_language(client,
     assert application.data["locale"] == "en"
     onboarding.reject_application(application, staff, "Duplicate application")
     db.session.commit()
-    [rejection] = [m for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).all()][:1]
+    [rejection] = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).all())[:1]
     assert not JAPANESE_TEXT.search(rejection.subject), rejection.subject
 
 

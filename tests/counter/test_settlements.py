@@ -68,7 +68,7 @@ def test_importing_the_guides_table_shows_its_23_dates_and_2_undecided(staff_cli
 
 
 def test_a_schedule_with_an_error_imports_nothing_and_says_which_line(staff_client):
-    resp = _upload(staff_client, "2024-04-01,2024-04-15,2024-05-09\n2024-04-16,2024-04-30,2024-04-20\n".encode())
+    resp = _upload(staff_client, b"2024-04-01,2024-04-15,2024-05-09\n2024-04-16,2024-04-30,2024-04-20\n")
     assert resp.status_code == 422
     assert "2行目: 振込予定日（2024-04-20）が期間の終了日より前です。" in _text(resp)
     assert db.session.scalar(select(func.count()).select_from(SettlementPeriod)) == 0
@@ -137,7 +137,7 @@ def test_merchants_cannot_reach_the_console(client, ended, path):
 
 def test_an_english_speaking_clerk_reads_the_schedules_errors_in_english(staff_client):
     staff_client.set_cookie("lang", "en")
-    resp = _upload(staff_client, "2024-04-01,2024-04-15,2024-05-09\n2024-04-16,2024-04-30,2024-04-20\n".encode())
+    resp = _upload(staff_client, b"2024-04-01,2024-04-15,2024-05-09\n2024-04-16,2024-04-30,2024-04-20\n")
     assert resp.status_code == 422
     assert "Line 2: the scheduled transfer date (2024-04-20) is not after the last day of the period." in _text(resp)
     assert "行目" not in _text(resp)

@@ -5,14 +5,13 @@ all; both audited and mailed to the business."""
 from __future__ import annotations
 
 import re
-import secrets
 
 from sqlalchemy import func, select
 
-from iseca.money import ledger
 from iseca.extensions import db
-from iseca.models import AuditLog, OutboxMessage, Payment
 from iseca.merchants.suspension import SUBJECT_REACTIVATED, SUBJECT_SUSPENDED
+from iseca.models import AuditLog, OutboxMessage, Payment
+from iseca.money import ledger
 from tests import factories
 from tests.support.client import basic_auth_header, csrf_from, login, post_form
 

@@ -16,7 +16,7 @@ from tests.i18n import catalogues
 from tests.i18n.catalogues import KEYWORDS, ROOT
 from tests.i18n.test_pages_in_language import visible_text
 from tests.support.client import csrf_from
-from tests.test_route_access import client_of, world  # noqa: F401
+from tests.test_route_access import client_of
 
 SOURCES = {
     "python": ["iseca/counter/texts.py", "iseca/city/public_texts.py"],

@@ -16,7 +16,7 @@ from sqlalchemy import String, Text, select
 from iseca import i18n
 from iseca.extensions import db
 from tests.i18n import catalogues
-from tests.test_route_access import OK, World, client_of, expected, requests_of, world  # noqa: F401
+from tests.test_route_access import OK, client_of, expected, requests_of
 
 # Kana, kanji, full-width forms and Japanese punctuation (「」、。（）).
 JAPANESE = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff60\uff61-\uff9f]+")
@@ -100,8 +100,8 @@ def data_texts() -> list[str]:
 def bank_names() -> set[str]:
     """Names of the banks and branches the data names by code (みずほ,
     東京営業部): proper names from the banks' own register, shown as they are."""
-    from iseca.money import banking
     from iseca.models import Business, MerchantApplication
+    from iseca.money import banking
 
     codes = {tuple(row) for row in db.session.execute(select(Business.bank_code, Business.branch_code))}
     for data in db.session.scalars(select(MerchantApplication.data)):

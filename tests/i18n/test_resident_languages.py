@@ -10,10 +10,10 @@ import re
 from html import unescape
 
 import pytest
-from sqlalchemy import func, select
-
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
+from sqlalchemy import func, select
+
 from iseca import i18n
 from iseca.extensions import db
 from iseca.models import Payment, PaymentMethod, utcnow

@@ -10,13 +10,12 @@ import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
-from iseca.merchants import qr
 from iseca.extensions import db
-from iseca.models import AuditLog, Register, RetiredQrToken
+from iseca.merchants import qr
 from iseca.merchants.registers import RegisterError, add_register, rename_register, retire_register
+from iseca.models import AuditLog, Register, RetiredQrToken
 from tests import factories
 from tests.qr_helpers import decode_qr, pdf_fonts, pdf_page_images, pdf_pages, pdf_text
-
 
 # --- the address ---------------------------------------------------------------
 

@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from iseca.money import cancellation, ledger, payments, periods
 from iseca.extensions import db
 from iseca.models import (
     AccountKind,
@@ -21,6 +20,7 @@ from iseca.models import (
     SettlementPeriod,
     utcnow,
 )
+from iseca.money import cancellation, ledger, payments, periods
 from iseca.timeutil import JST, jst_date
 from tests import factories
 
@@ -141,7 +141,7 @@ def test_faq7_wrong_amount_is_found_cancelled_and_charged_again(shop):
     from iseca.money.usage import UsageFilter
 
     store, actor, member, card = shop
-    at = dt.datetime.combine(jst_date(utcnow()) - dt.timedelta(days=1), dt.time(12, 0), JST).astimezone(dt.timezone.utc)
+    at = dt.datetime.combine(jst_date(utcnow()) - dt.timedelta(days=1), dt.time(12, 0), JST).astimezone(dt.UTC)
     factories.make_payment_at(store.registers[0], member, 300, at - dt.timedelta(minutes=30), card=card)
     wrong = factories.make_payment_at(store.registers[0], member, 1_800, at, card=card)  # should have been 1,080
     day = jst_date(at)

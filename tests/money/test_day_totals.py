@@ -11,11 +11,11 @@ import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import delete, func, select, update
 
-from iseca.money import cancellation, day_totals, ledger, usage
 from iseca.extensions import db
 from iseca.models import AccountKind, Payment, PaymentMethod, PaymentStatus, RegisterDayTotal
-from iseca.timeutil import JST, today_jst
+from iseca.money import cancellation, day_totals, ledger, usage
 from iseca.money.usage import UsageFilter
+from iseca.timeutil import JST, today_jst
 from tests import factories, usage_data
 
 REVISION_BEFORE = "b3c1d2e4f5a6"
@@ -60,7 +60,7 @@ def test_a_cancellation_made_on_a_later_day_counts_on_both_days(app):
     assert (paid_day.count, paid_day.cancelled_count, paid_day.net) == (1, 1, 0)
     report = usage.daily_totals(UsageFilter(own_store_id=store.id, date_from=paid_at.date(),
                                             date_to=paid_at.date() + dt.timedelta(days=1)))
-    assert [(l.day, l.payment_count, l.payment_sum, l.cancel_count, l.cancel_sum) for l in report.lines] == [
+    assert [(line.day, line.payment_count, line.payment_sum, line.cancel_count, line.cancel_sum) for line in report.lines] == [
         (dt.date(2026, 3, 11), 0, 0, 1, 1_200),
         (dt.date(2026, 3, 10), 1, 1_200, 0, 0),
     ]
@@ -73,7 +73,7 @@ def test_a_cancellation_made_on_a_later_day_counts_on_both_days(app):
 def test_verify_books_finds_totals_that_disagree_and_rebuild_mends_them(app, runner):
     store = factories.make_store()
     member, _ = factories.make_card_member(10_000)
-    factories.make_payment_at(store.registers[0], member, 500, dt.datetime.now(dt.timezone.utc))
+    factories.make_payment_at(store.registers[0], member, 500, dt.datetime.now(dt.UTC))
     db.session.commit()
     result = runner.invoke(args=["payments", "verify-books"])
     assert result.exit_code == 0 and "The books balance." in result.output
@@ -98,9 +98,9 @@ def test_the_migration_fills_the_totals_from_the_payments_made_before_it(data):
     assert db.session.scalar(select(func.count()).select_from(RegisterDayTotal)) > 0
     assert day_totals.differences() == []
     again = usage.daily_totals(UsageFilter(business_id=business_id))
-    assert [(l.day, l.register_id, l.payment_count, l.payment_sum, l.cancel_count, l.cancel_sum)
-            for l in again.lines] == [
-        (l.day, l.register_id, l.payment_count, l.payment_sum, l.cancel_count, l.cancel_sum) for l in expected.lines]
+    assert [(line.day, line.register_id, line.payment_count, line.payment_sum, line.cancel_count, line.cancel_sum)
+            for line in again.lines] == [
+        (line.day, line.register_id, line.payment_count, line.payment_sum, line.cancel_count, line.cancel_sum) for line in expected.lines]
 
 
 def test_rebuild_writes_the_same_totals_the_payments_kept(data):

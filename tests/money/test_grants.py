@@ -8,10 +8,10 @@ import secrets
 import pytest
 from sqlalchemy import func, select
 
-from iseca.money import grants, idempotency, ledger
-from iseca.members import cards
 from iseca.extensions import db
+from iseca.members import cards
 from iseca.models import AuditLog, LedgerTransaction, LedgerTransactionKind, MemberStatus
+from iseca.money import grants, idempotency, ledger
 from tests import factories
 
 

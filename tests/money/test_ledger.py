@@ -6,9 +6,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from iseca.money import ledger, payments
 from iseca.extensions import db
 from iseca.models import LedgerEntry, LedgerTransaction, LedgerTransactionKind, PaymentMethod
+from iseca.money import ledger, payments
 from iseca.money.periods import period_bounds
 from tests import factories
 

@@ -9,18 +9,18 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from iseca.money import idempotency, ledger, payment_statement, payments
-from iseca.members import payers
 from iseca.extensions import db
+from iseca.members import payers
 from iseca.members.cards import luhn_check_digit
 from iseca.models import (
     CardStatus,
-    MerchantStatus,
     LedgerTransaction,
+    MerchantStatus,
     Payment,
     PaymentMethod,
     utcnow,
 )
+from iseca.money import idempotency, ledger, payment_statement, payments
 from tests import factories
 
 
@@ -85,7 +85,7 @@ def test_points_of_an_expired_campaign_cannot_be_spent(app):
 
 
 def test_payment_numbers_are_unique_and_carry_the_japan_date(app):
-    at = dt.datetime(2026, 4, 1, 15, 30, tzinfo=dt.timezone.utc)  # 00:30 on 4/2 in Japan
+    at = dt.datetime(2026, 4, 1, 15, 30, tzinfo=dt.UTC)  # 00:30 on 4/2 in Japan
     numbers = {payments.new_payment_number(at, i) for i in range(1, 20_001)}
     assert len(numbers) == 20_000
     assert all(n.startswith("260402") and len(n) == 16 for n in numbers)

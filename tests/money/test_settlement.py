@@ -10,20 +10,18 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
-from iseca.money import cancellation, ledger, periods, settlement
 from iseca import create_app
 from iseca.extensions import db
 from iseca.models import (
     AccountKind,
-    LedgerAccountKind,
     LedgerTransaction,
-    Payment,
     PeriodStatus,
     Settlement,
     SettlementAdjustment,
     SettlementPeriod,
     SettlementStatus,
 )
+from iseca.money import cancellation, ledger, periods, settlement
 from iseca.timeutil import JST
 from tests import factories
 from tests.support.database import TEST_CONFIG

@@ -12,9 +12,9 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from iseca.money import cancellation, settlement, statements
 from iseca.extensions import db
 from iseca.models import AccountKind, Settlement, SettlementPeriod
+from iseca.money import cancellation, settlement, statements
 from iseca.timeutil import JST
 from tests import factories
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from iseca.money import settlement, zengin
 from iseca.extensions import db
 from iseca.models import OutboxMessage, Settlement, SettlementPeriod, SettlementStatus
+from iseca.money import settlement, zengin
 from iseca.timeutil import JST
 from tests import factories
 from tests.support.client import login

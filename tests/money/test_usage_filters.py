@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from iseca.money import usage
 from iseca.models import PaymentMethod, PaymentStatus
+from iseca.money import usage
 from iseca.money.usage import UsageFilter
 from tests import usage_data
 
@@ -151,7 +151,7 @@ def test_daily_totals_count_payments_by_their_day_and_cancellations_by_the_day_t
                 cline = expected.setdefault((cday, r.register_id), [0, 0, 0, 0])
                 cline[2] += 1
                 cline[3] += r.amount
-    got = {(l.day, l.register_id): [l.payment_count, l.payment_sum, l.cancel_count, l.cancel_sum] for l in report.lines}
+    got = {(line.day, line.register_id): [line.payment_count, line.payment_sum, line.cancel_count, line.cancel_sum] for line in report.lines}
     assert got == expected
     assert report.totals.payment_sum == sum(v[1] for v in expected.values())
     assert report.totals.cancel_sum == sum(v[3] for v in expected.values())
@@ -171,10 +171,10 @@ def test_daily_totals_page_by_days_and_keep_the_whole_periods_total(data):
         report = usage.daily_totals(f, page=n, days_per_page=3)
         assert [day for day, _ in report.days] == days[(n - 1) * 3:n * 3]  # newest first, three days a page
         assert report.totals == whole.totals  # the period's total, not the page's
-        seen += [(l.day, l.register_id, l.payment_count, l.payment_sum, l.cancel_count, l.cancel_sum)
-                 for l in report.lines]
-    assert seen == [(l.day, l.register_id, l.payment_count, l.payment_sum, l.cancel_count, l.cancel_sum)
-                    for l in whole.lines]
+        seen += [(line.day, line.register_id, line.payment_count, line.payment_sum, line.cancel_count, line.cancel_sum)
+                 for line in report.lines]
+    assert seen == [(line.day, line.register_id, line.payment_count, line.payment_sum, line.cancel_count, line.cancel_sum)
+                    for line in whole.lines]
     # A page past the end shows the last one.
     assert usage.daily_totals(f, page=999, days_per_page=3).days == report.days
 

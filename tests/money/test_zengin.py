@@ -10,9 +10,9 @@ import io
 import pytest
 from sqlalchemy import select
 
-from iseca.money import settlement, zengin
 from iseca.extensions import db
 from iseca.models import Business, Settlement, SettlementAdjustment, SettlementPeriod, SettlementStatus
+from iseca.money import settlement, zengin
 from iseca.timeutil import JST
 from tests import factories
 
@@ -42,7 +42,7 @@ def parse_zengin(data: bytes) -> list[dict[str, str]]:
         assert len(line) == 120, line
         assert b"\n" not in line and b"\r" not in line
         layout = LAYOUTS[line[:1]]
-        assert layout[-1][1] == 120 and all(a == b_prev + 1 for (a, *_), (_, b_prev, *__) in zip(layout[1:], layout))
+        assert layout[-1][1] == 120 and all(a == b_prev + 1 for (a, *_), (_, b_prev, *__) in zip(layout[1:], layout[:-1], strict=True))
         record = {}
         for first, last, kind, name in layout:
             raw = line[first - 1:last]

@@ -23,7 +23,6 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from iseca import create_app, outbox
-from iseca.money import periods
 from iseca.extensions import db
 from iseca.models import (
     AuditLog,
@@ -39,7 +38,7 @@ from iseca.models import (
     SettlementPeriod,
     utcnow,
 )
-from iseca.money import settlement
+from iseca.money import periods
 from iseca.timeutil import JST
 from tests import factories
 from tests.httpclient import Till

@@ -1,9 +1,9 @@
 """The card balance page: the address printed on the card."""
 from __future__ import annotations
 
-from iseca.money import payments
 from iseca.extensions import db
 from iseca.models import CardStatus, PaymentMethod
+from iseca.money import payments
 from tests import factories
 
 

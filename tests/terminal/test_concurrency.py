@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from iseca.money import ledger
 from iseca.extensions import db
 from iseca.models import (
     LedgerAccount,
@@ -21,6 +20,7 @@ from iseca.models import (
     LedgerTransactionKind,
     Payment,
 )
+from iseca.money import ledger
 from tests import factories
 from tests.httpclient import Till
 
@@ -167,8 +167,7 @@ def test_repeat_while_the_first_is_still_running_gets_409_then_goes_through(app,
         pytest.skip("SQLite runs writing requests one at a time: a repeat waits for the first and replays it")
     from sqlalchemy import create_engine, insert
 
-    from iseca.models import AccountKind, IdempotencyKey
-    from iseca.models import utcnow
+    from iseca.models import AccountKind, IdempotencyKey, utcnow
 
     app.config["IDEMPOTENCY_WAIT_SECONDS"] = 0.5
     store = factories.make_store()
@@ -197,8 +196,8 @@ def test_repeat_while_the_first_is_still_running_gets_409_then_goes_through(app,
 def test_payments_and_cancellations_crossing_the_same_accounts_do_not_deadlock(app, backend):
     if backend != "postgresql":
         pytest.skip("SQLite runs writers one at a time; row-lock order matters on PostgreSQL")
-    from iseca.money import payments as payment_rules
     from iseca.models import LedgerTransactionKind, PaymentMethod
+    from iseca.money import payments as payment_rules
 
     store = factories.make_store()
     members = [factories.make_card_member(50_000) for _ in range(2)]

@@ -271,7 +271,7 @@ def test_several_cards_one_after_another_show_the_running_total(till):
     cards = [factories.make_card_member(b)[1] for b in (1_000, 700, 5_000)]
     run = ""
     numbers = []
-    for card, amount in zip(cards, ("1000", "700", "300")):
+    for card, amount in zip(cards, ("1000", "700", "300"), strict=True):
         params = read_card(till, card.number) if not run else None
         if run:
             page = till.get("/terminal/pay", query_string={"run": run})
