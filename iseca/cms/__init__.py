@@ -1,10 +1,6 @@
-"""管理サイト (the management site): store and business accounts."""
-# The modules that add views to bp.
-from . import (
-    profile_views,  # noqa: F401  (店舗情報・事業者情報)
-    usage,  # noqa: F401
-    views,  # noqa: F401
-)
+"""管理サイト (the management site): store and business accounts: views
+(TOP), usage (利用状況一覧, 日計, CSV), profile_views (店舗情報・事業者情報)."""
+from . import profile_views, usage, views  # noqa: F401  (each adds its views to bp)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -1,15 +1,17 @@
-"""ISECA窓口 (the counter console): city staff."""
-# The modules that add views to bp.
-from . import (  # noqa: F401  (onboarding: 申込・加盟店・メール)
+"""ISECA窓口 (the counter console): city staff: views (窓口TOP),
+applications (申込), merchants (加盟店), members (会員・カード, grants,
+campaigns), registers (店舗QRコード), settlements (精算), notices (お知らせ),
+texts (公開ページの文章), outbox (メール送信状況)."""
+from . import (  # noqa: F401  (each adds its views to bp)
     applications,
-    members,  # noqa: F401
+    members,
     merchants,
-    notices,  # noqa: F401  (お知らせ)
+    notices,
     outbox,
-    registers,  # noqa: F401  (レジ・店舗QRコード)
-    settlements,  # noqa: F401  (精算)
-    texts,  # noqa: F401  (公開ページの文章)
-    views,  # noqa: F401
+    registers,
+    settlements,
+    texts,
+    views,
 )
 from .blueprint import bp
 

@@ -1,9 +1,5 @@
-"""The customer wallet (the chiica app's role): app members."""
-# The modules that add views to bp.
-from . import (
-    payments,  # noqa: F401
-    views,  # noqa: F401
-)
+"""The customer wallet (the chiica app's role): app members: views, payments (決済方法①)."""
+from . import payments, views  # noqa: F401  (each adds its views to bp)
 from .blueprint import bp
 
 __all__ = ["bp"]
