@@ -53,6 +53,8 @@ def test_usage_list_filter_search_page_download_and_cancel(new_context, shop):
     # Without a member code there are two pages; the second comes by htmx and the URL follows.
     page.get_by_role("textbox", name="会員コード").fill("")
     page.get_by_role("button", name="検索").click()
+    # The list (and the CSV link read below) has followed once the address drops the code.
+    page.wait_for_url(lambda url: f"member_code={members[0].code}" not in url)
     page.wait_for_load_state("networkidle")
     if page.get_by_role("navigation", name="ページ送り").count():
         page.get_by_role("navigation", name="ページ送り").get_by_role("link", name="2", exact=True).click()
@@ -125,11 +127,12 @@ def test_terminal_history_scrolls_for_more(new_context, shop):
     page.goto("/terminal/history")
     items = page.locator(".history-list > li:not(.more)")
     assert items.count() >= 30
-    for _ in range(5):
+    while items.count() < len(payments):
+        shown = items.count()
         page.mouse.wheel(0, 20000)
-        page.wait_for_timeout(300)
-        if items.count() == len(payments):
-            break
+        # Each scroll to the end brings the next rows (「もっと見る」 is revealed and loads).
+        page.wait_for_function("shown => document.querySelectorAll('.history-list > li:not(.more)').length > shown",
+                               arg=shown)
     assert items.count() == len(payments)
 
 
