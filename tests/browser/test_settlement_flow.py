@@ -10,7 +10,6 @@ import io
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -63,11 +62,7 @@ def test_staff_close_export_and_pay_then_the_business_sees_it(new_context, smtp,
     staff.get_by_text("1件を振込済にし、振込完了通知を送りました。").wait_for()
 
     # --- The 振込完了通知 at the SMTP server -------------------------------
-    for _ in range(50):
-        if smtp.with_subject("【ISECA】振込完了通知"):
-            break
-        time.sleep(0.1)
-    [mail] = smtp.with_subject("【ISECA】振込完了通知")
+    [mail] = smtp.wait_for_subject("【ISECA】振込完了通知")
     body = smtp.body(mail)
     assert mail["To"] == "himawari@example.jp"
     assert "11,300円" in body and "令和7年3月19日" in body and "令和7年2月16日から28日まで" in body
