@@ -13,6 +13,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import bindparam, insert, or_, select
 
+from . import i18n
 from .database import contains_text
 from .extensions import db
 from .i18n import N_
@@ -144,7 +145,7 @@ def search(query: AuditQuery):
     if query.business_ids is not None:
         stmt = stmt.where(AuditLog.business_id.in_(query.business_ids))
     if query.actor:
-        stmt = stmt.where(contains_text(AuditLog.actor_label, query.actor))
+        stmt = stmt.where(contains_text(AuditLog.actor_label, actor_search_text(query.actor)))
     if query.action:
         stmt = stmt.where(AuditLog.action == query.action)
     if query.business_code:
@@ -159,6 +160,21 @@ def search(query: AuditQuery):
 ACCOUNT_KIND_VALUES = {kind.value for kind in AccountKind}
 
 CSV_HEADER = [N_("日時"), N_("操作"), N_("操作者"), N_("事業者コード"), N_("事業者名"), N_("対象"), N_("対象ID"), N_("内容"), N_("IPアドレス")]
+
+
+def actor_search_text(typed: str) -> str:
+    """What to look for in the stored actor (business:B00001) when a person
+    types it as the rows show it: 事業者:B00001 or Business:B00001 (the
+    kind in Japanese or in the reader's language), or the kind alone."""
+    kind_word, sep, login = typed.replace("：", ":").partition(":")
+    wanted = kind_word.strip().casefold()
+    for kind in AccountKind:
+        words = {label(kind, "account_kind")}
+        with i18n.force_locale("ja"):
+            words.add(label(kind, "account_kind"))
+        if wanted in {word.casefold() for word in words}:
+            return f"{kind.value}:{login.strip()}"
+    return typed
 
 
 def describe_actor(actor_label: str) -> str:

@@ -8,6 +8,7 @@ import csv as csvlib
 import datetime as dt
 import io
 
+import pytest
 from sqlalchemy import select
 
 from iseca.city import notices, public_texts
@@ -109,6 +110,30 @@ def test_a_login_row_names_the_part_of_the_product_logged_into(app, staff_client
     staff_client.set_cookie("lang", "en")
     english = _login_row(staff_client.get("/counter/audit", query_string=query).get_data(as_text=True))
     assert "Screen: Management site" in english and "District" not in english
+
+
+@pytest.mark.parametrize("typed", ["事業者:B", "事業者", "B0", "business:B"])
+def test_the_actor_search_finds_an_actor_as_the_rows_write_it(app, staff_client, typed):
+    """The rows write the actor as 事業者:B00001; typing it that way (or the
+    kind alone, or the ID) in 「操作者」 finds the business's login."""
+    business = factories.make_store().business
+    owner = _browser(app)
+    assert login(owner, business.code, factories.PASSWORD, kind="business").status_code == 303
+    query = {"action": "login", "actor": typed.replace("B", business.code) if typed.endswith("B") else typed}
+
+    for client, url in ((staff_client, "/counter/audit"), (owner, "/cms/audit")):
+        row = _login_row(client.get(url, query_string=query).get_data(as_text=True))
+        assert f"事業者:{business.code}" in row
+
+
+def test_the_actor_search_reads_the_kind_in_english_too(app, staff_client):
+    business = factories.make_store().business
+    owner = _browser(app)
+    assert login(owner, business.code, factories.PASSWORD, kind="business").status_code == 303
+    staff_client.set_cookie("lang", "en")
+    html = staff_client.get("/counter/audit", query_string={"action": "login", "actor": f"Business:{business.code}"})
+    row = _login_row(html.get_data(as_text=True))
+    assert f"business:{business.code}".casefold() in row.casefold()
 
 
 def _csv(client, url):
