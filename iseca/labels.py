@@ -137,7 +137,7 @@ AUDIT_DETAIL = {
 # the product's own (a list's items each).
 AUDIT_DETAIL_VALUE = {
     "area": "product_area", "fields": "field", "method": "payment_method_short", "audience": "notice_audience",
-    "source": "application_source", "lang": "language",
+    "source": "application_source", "lang": "language", "page": "public_text_page",
 }
 # What an audit row is about (its target's kind, the 対象 of the CSV).
 AUDIT_TARGET = {
@@ -152,6 +152,13 @@ NOTICE_AUDIENCE = {
     NoticeAudience.MERCHANTS: N_("加盟店（管理サイト・加盟店アプリ）"),
     NoticeAudience.CUSTOMERS: N_("利用者（ウォレット・公開ページ）"),
     NoticeAudience.EVERYONE: N_("すべて"),
+}
+
+# The public pages whose text the city edits (公開ページの文章).
+PUBLIC_TEXT_PAGE = {
+    "faq": N_("よくあるご質問"),
+    "not_payable": N_("ISECAで決済できないモノ・サービス"),
+    "contact": N_("お問い合わせ先"),
 }
 
 # 業種 and 地区 of a store: the fixed lists a store chooses from (the city's
@@ -186,6 +193,7 @@ TABLES: dict[str, dict] = {
     "store_category": STORE_CATEGORY,
     "store_area": STORE_AREA,
     "notice_audience": NOTICE_AUDIENCE,
+    "public_text_page": PUBLIC_TEXT_PAGE,
     "audit_action": AUDIT_ACTION,
     "payment_status": PAYMENT_STATUS,
     "payment_method": PAYMENT_METHOD,

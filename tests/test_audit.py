@@ -176,3 +176,12 @@ def test_the_audit_csv_files_write_the_words_the_pages_show(app, staff_client):
     page_row = _login_row(owner.get("/cms/audit").get_data(as_text=True))
     own = {row["操作"]: row for row in _csv(owner, "/cms/audit.csv")}["ログイン"]
     assert f"<td>{own['操作者']}</td>" in page_row and f"<td>{own['内容']}</td>" in page_row
+
+
+def test_a_public_text_row_names_the_page_as_the_console_does(app, staff_client):
+    """A saved よくあるご質問 reads 「ページ: よくあるご質問」 in 監査ログ, not the page's key."""
+    staff = factories.account_of(AccountKind.STAFF, "staff1")
+    public_texts.save("faq", "ja", "# よくあるご質問", actor=staff, publish=False)
+    db.session.commit()
+    html = staff_client.get("/counter/audit", query_string={"action": "public_text_saved"}).get_data(as_text=True)
+    assert "ページ: よくあるご質問" in html and "ページ: faq" not in html

@@ -26,15 +26,12 @@ from sqlalchemy import func, select
 
 from .. import audit
 from ..extensions import db
-from ..i18n import LANGUAGES, N_
+from ..i18n import LANGUAGES
+from ..labels import PUBLIC_TEXT_PAGE
 from ..models import Account, PublicText, utcnow
 
 # page key → its title on the public site (the public templates write the same words).
-PAGES: dict[str, str] = {
-    "faq": N_("よくあるご質問"),
-    "not_payable": N_("ISECAで決済できないモノ・サービス"),
-    "contact": N_("お問い合わせ先"),
-}
+PAGES: dict[str, str] = PUBLIC_TEXT_PAGE  # their words: labels.py
 # The public page of each (endpoint of the public site).
 PUBLIC_ENDPOINTS = {"faq": "public.faq", "not_payable": "public.not_payable", "contact": "public.contact"}
 MAX_LENGTH = 20_000
