@@ -132,6 +132,16 @@ AUDIT_DETAIL = {
     # 公開ページの文章 and キャンペーン変更
     "page": N_("ページ"), "lang": N_("言語"), "version": N_("版"), "members": N_("会員数"), "points": N_("ポイント"),
     "starts_on": N_("開始日"), "ends_on": N_("終了日"),
+    "cancellable_until_end": N_("キャンペーン終了日まで決済の取消を受け付ける"),
+    # A change from one value to another (a register's name, the language, a 振込予定日).
+    "from": N_("変更前"), "to": N_("変更後"), "before": N_("変更前"), "after": N_("変更後"),
+    "title": N_("タイトル"), "subject": N_("件名"), "kind": N_("種別"), "balance": N_("残高"),
+    "batch": N_("発行ロット"), "stores": N_("店舗"), "register": N_("レジ"), "image": N_("画像"),
+    "bytes": N_("バイト数"), "order": N_("並び順"), "handed_on": N_("受け渡し日"), "items": N_("品目"),
+    "old_token_sha256": N_("旧QRコードの識別値"), "days": N_("日数"), "rows": N_("行数"), "lines": N_("行数"),
+    "total": N_("合計"), "period": N_("精算期間"), "settlements": N_("精算件数"),
+    "fee_rate_permille": N_("手数料率（‰）"), "on": N_("振込日"), "ready": N_("振込件数"),
+    "left_out": N_("振込対象外の事業者"),
 }
 # The table that words the value of a detail, where the value is one of
 # the product's own (a list's items each).

@@ -185,3 +185,25 @@ def test_a_public_text_row_names_the_page_as_the_console_does(app, staff_client)
     db.session.commit()
     html = staff_client.get("/counter/audit", query_string={"action": "public_text_saved"}).get_data(as_text=True)
     assert "ページ: よくあるご質問" in html and "ページ: faq" not in html
+
+
+def test_every_detail_the_product_records_has_its_words():
+    """Each key of the details an audit row is written with (audit.record /
+    audit.write with a dict) is worded in labels.AUDIT_DETAIL, so 監査ログ
+    and 操作履歴 never show a key such as `old_token_sha256` to a person."""
+    import ast
+    from pathlib import Path
+
+    from iseca.labels import AUDIT_DETAIL
+
+    unworded = set()
+    for path in (Path(__file__).resolve().parent.parent / "iseca").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("record", "write") and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "audit"):
+                for argument in node.args:
+                    if isinstance(argument, ast.Dict):
+                        unworded |= {f"{path.name}:{key.value}" for key in argument.keys
+                                     if isinstance(key, ast.Constant) and key.value not in AUDIT_DETAIL}
+    assert unworded == set()

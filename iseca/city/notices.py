@@ -28,8 +28,8 @@ def publish_notice(title: str, body: str, audience: NoticeAudience, starts_on: d
                     ends_at=start_of_day_utc(ends_on + dt.timedelta(days=1)), created_by_account_id=staff.id)
     db.session.add(notice)
     db.session.flush()
-    audit.record("notice_published", notice, {"title": title, "audience": str(audience), "from": starts_on.isoformat(),
-                                              "to": ends_on.isoformat()}, actor=staff)
+    audit.record("notice_published", notice, {"title": title, "audience": str(audience), "starts_on": starts_on.isoformat(),
+                                              "ends_on": ends_on.isoformat()}, actor=staff)
     return notice
 
 
