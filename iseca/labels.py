@@ -141,7 +141,7 @@ AUDIT_DETAIL = {
     "old_token_sha256": N_("旧QRコードの識別値"), "days": N_("日数"), "rows": N_("行数"), "lines": N_("行数"),
     "total": N_("合計"), "period": N_("精算期間"), "settlements": N_("精算件数"),
     "fee_rate_permille": N_("手数料率（‰）"), "on": N_("振込日"), "ready": N_("振込件数"),
-    "left_out": N_("振込対象外の事業者"),
+    "left_out": N_("振込対象外の事業者"), "register_id": N_("レジID"),
 }
 # The table that words the value of a detail, where the value is one of
 # the product's own (a list's items each).

@@ -189,8 +189,9 @@ def test_a_public_text_row_names_the_page_as_the_console_does(app, staff_client)
 
 def test_every_detail_the_product_records_has_its_words():
     """Each key of the details an audit row is written with (audit.record /
-    audit.write with a dict) is worded in labels.AUDIT_DETAIL, so 監査ログ
-    and 操作履歴 never show a key such as `old_token_sha256` to a person."""
+    audit.write with a dict, and the payment's audit_details) is worded in
+    labels.AUDIT_DETAIL, so 監査ログ and 操作履歴 never show a key such as
+    `old_token_sha256` to a person."""
     import ast
     from pathlib import Path
 
@@ -202,8 +203,11 @@ def test_every_detail_the_product_records_has_its_words():
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr in ("record", "write") and isinstance(node.func.value, ast.Name)
                     and node.func.value.id == "audit"):
-                for argument in node.args:
-                    if isinstance(argument, ast.Dict):
-                        unworded |= {f"{path.name}:{key.value}" for key in argument.keys
-                                     if isinstance(key, ast.Constant) and key.value not in AUDIT_DETAIL}
+                dicts = [argument for argument in node.args if isinstance(argument, ast.Dict)]
+            elif isinstance(node, ast.FunctionDef) and node.name == "audit_details":
+                dicts = [n.value for n in ast.walk(node) if isinstance(n, ast.Return) and isinstance(n.value, ast.Dict)]
+            else:
+                continue
+            unworded |= {f"{path.name}:{key.value}" for d in dicts for key in d.keys
+                         if isinstance(key, ast.Constant) and key.value not in AUDIT_DETAIL}
     assert unworded == set()
