@@ -23,15 +23,17 @@ def _area_of(path: Path, root: Path) -> str | None:
     return parts[0] if len(parts) > 1 and parts[0] in AREAS else None
 
 
-def _imported_modules(path: Path, root: Path) -> list[tuple[int, str]]:
-    """Every module `path` imports, as a dotted name under `iseca` ('cms.usage')."""
+def _imports(path: Path, root: Path) -> list[tuple[int, str, str | None]]:
+    """(line, module, name) for every import of the package in `path`, the
+    module as a dotted name under `iseca` ('cms.usage', '' for iseca itself):
+    `import iseca.cms.usage` gives (line, 'cms.usage', None), `from .usage
+    import bp` in cms gives (line, 'cms.usage', 'bp')."""
     package = list(path.relative_to(root).parent.parts)
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.startswith("iseca."):
-                    found.append((node.lineno, alias.name.removeprefix("iseca.")))
+            found.extend((node.lineno, alias.name.removeprefix("iseca."), None)
+                         for alias in node.names if alias.name.startswith("iseca."))
         elif isinstance(node, ast.ImportFrom):
             if node.level == 0:
                 if not (node.module or "").startswith("iseca"):
@@ -40,10 +42,19 @@ def _imported_modules(path: Path, root: Path) -> list[tuple[int, str]]:
             else:
                 base = package[: len(package) - (node.level - 1)] if node.level > 1 else list(package)
                 base = base + (node.module.split(".") if node.module else [])
-            if base:
-                found.append((node.lineno, ".".join(base)))
-            else:  # `from .. import cms`: the names are the modules
-                found.extend((node.lineno, alias.name) for alias in node.names)
+            found.extend((node.lineno, ".".join(base), alias.name) for alias in node.names)
+    return found
+
+
+def _imported_modules(path: Path, root: Path) -> list[tuple[int, str]]:
+    """Every module `path` imports, as a dotted name under `iseca` ('cms.usage')."""
+    found = []
+    for line, module, name in _imports(path, root):
+        if module:
+            if (line, module) not in found:
+                found.append((line, module))
+        elif name:  # `from .. import cms`: the names are the modules
+            found.append((line, name))
     return found
 
 
@@ -126,32 +137,11 @@ def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
         if not name:
             continue
         targets = set()
-        for _, imported in _imported_modules(path, root):
-            targets.add(imported if imported in modules else imported.rpartition(".")[0] or imported)
-        for _, imported, alias in _imported_names(path, root):
-            if f"{imported}.{alias}" in modules:
-                targets.discard(imported)
-                targets.add(f"{imported}.{alias}")
+        for _, module, imported in _imports(path, root):
+            named = f"{module}.{imported}".strip(".") if imported else module
+            targets.add(named if named in modules else module)
         graph[name] = {t for t in targets if t and t != name and t in modules}
     return graph
-
-
-def _imported_names(path: Path, root: Path) -> list[tuple[int, str, str]]:
-    """(line, module, name) for every `from module import name` under the package."""
-    package = list(path.relative_to(root).parent.parts)
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-        if not isinstance(node, ast.ImportFrom):
-            continue
-        if node.level == 0:
-            if not (node.module or "").startswith("iseca"):
-                continue
-            base = (node.module or "").split(".")[1:]
-        else:
-            base = package[: len(package) - (node.level - 1)] if node.level > 1 else list(package)
-            base = base + (node.module.split(".") if node.module else [])
-        found.extend((node.lineno, ".".join(base), alias.name) for alias in node.names)
-    return found
 
 
 def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -224,8 +214,9 @@ def test_plumbing_and_the_domain_import_only_downwards():
 
 def test_the_checks_find_a_planted_cycle_and_a_wrong_way_import(tmp_path):
     """The checks themselves, on a small package written for the purpose:
-    a cycle through a function-level import, a top-level module that imports
-    a package, and money importing merchants."""
+    a cycle through a function-level import, a package and its views that
+    import it back beside a module of theirs (`from . import bp, records`), a
+    top-level module that imports a package, and money importing merchants."""
     fake = tmp_path / "iseca"
     for folder in ("money", "merchants"):
         (fake / folder).mkdir(parents=True)
@@ -237,8 +228,13 @@ def test_the_checks_find_a_planted_cycle_and_a_wrong_way_import(tmp_path):
         "def close():\n    from .. import outbox\n    from ..merchants.records import Store\n"
     )
     (fake / "merchants" / "records.py").write_text("from ..money import settlement\n")
+    (fake / "merchants" / "__init__.py").write_text("bp = object()\nfrom . import views\n")
+    (fake / "merchants" / "views.py").write_text("from . import bp, records\n")
     graph = import_graph(fake)
-    assert import_cycles(graph) == [["merchants.records", "money.schedule", "money.settlement", "outbox"]]
+    assert import_cycles(graph) == [
+        ["merchants", "merchants.views"],
+        ["merchants.records", "money.schedule", "money.settlement", "outbox"],
+    ]
     assert layer_problems(graph) == [
         "money.settlement imports merchants.records",
         "outbox (at the top) imports the package money",
