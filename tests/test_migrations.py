@@ -116,7 +116,7 @@ def test_the_adjustment_reasons_written_before_become_codes(empty_database):
 
     from iseca import create_app
     from iseca.money import settlement
-    from tests.conftest import TEST_CONFIG
+    from tests.support.database import TEST_CONFIG
 
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": empty_database})
     words = ["精算済み期間の決済の取消（取引番号 2502209001467134）",

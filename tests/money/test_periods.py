@@ -24,7 +24,7 @@ from iseca.models import (
 from iseca.money import cancellation, payments
 from iseca.timeutil import jst_date
 from tests import factories
-from tests.conftest import TEST_CONFIG
+from tests.support.database import TEST_CONFIG
 
 
 def _closed_period_payment():
