@@ -3,6 +3,8 @@ htmx fragments and plain forms alike, and a form refused for an expired
 token keeps what was typed."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests import factories
 from tests.support.browser import log_in, screenshot
 
@@ -19,6 +21,11 @@ def test_throttled_login_says_so_even_with_the_right_password(page):
     for attempt in range(5):
         with page.expect_response(lambda r: r.request.method == "POST"):
             _fill_login(page, store.code, f"wrong password {attempt}")
+        # The answer's form has replaced the typed one (its password field is empty)
+        # before the next attempt is typed: the same message from the attempt
+        # before is no proof of that, and typing into the form being replaced
+        # would post an empty password.
+        expect(page.get_by_label("パスワード")).to_have_value("")
         page.locator("#password-error").get_by_text("店舗コードまたはパスワードが違います").wait_for()
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         _fill_login(page, store.code, factories.PASSWORD)
@@ -42,7 +49,7 @@ def test_expired_token_keeps_the_typed_store_details_and_says_why(page):
     # The token the page was drawn with is no longer valid (the session behind it ended).
     page.evaluate("""() => {
         for (const input of document.querySelectorAll('input[name=csrf_token]')) input.value = 'expired';
-        document.body.setAttribute('hx-headers', JSON.stringify({'X-CSRFToken': 'expired'}));
+        document.body.setAttribute('data-hx-headers', JSON.stringify({'X-CSRFToken': 'expired'}));
     }""")
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         page.get_by_role("button", name="店舗情報を保存する").click()
