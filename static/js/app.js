@@ -97,7 +97,7 @@
   document.addEventListener("htmx:timeout", function (event) { show(event.detail.target, textBox(networkText())); });
 })();
 
-// The CSRF token of htmx requests: the body's hx-headers keep the token of
+// The CSRF token of htmx requests: the body's data-hx-headers keep the token of
 // the first page (a boosted navigation swaps the body's content, not its
 // attributes); a page drawn again after an expired token carries a fresh one
 // in its forms, so send that.

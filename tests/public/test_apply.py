@@ -134,7 +134,7 @@ def test_bank_names_appear_for_the_codes_typed(client):
 
 def test_bank_code_inputs_ask_htmx_for_the_names(client):
     html = client.get("/apply").get_data(as_text=True)
-    assert 'hx-post="/bank-names"' in html and 'hx-target="#bank-names"' in html
+    assert 'data-hx-post="/bank-names"' in html and 'data-hx-target="#bank-names"' in html
 
 
 def test_holder_name_is_shown_as_the_bank_will_get_it(client):

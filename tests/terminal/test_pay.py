@@ -295,7 +295,7 @@ def test_wallet_payments_appear_in_the_incoming_list(till):
     fragment = till.get("/terminal/pay/incoming", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "1,100円" in fragment and member.code in fragment and "<html" not in fragment
     home = till.get("/terminal/").get_data(as_text=True)
-    assert 'hx-get="/terminal/pay/incoming"' in home and "金額を確認" in home
+    assert 'data-hx-get="/terminal/pay/incoming"' in home and "金額を確認" in home
 
 
 def test_incoming_poll_answers_204_until_the_list_changes(till):
@@ -305,7 +305,7 @@ def test_incoming_poll_answers_204_until_the_list_changes(till):
     db.session.commit()
     htmx = {"HX-Request": "true"}
     fragment = till.get("/terminal/pay/incoming", headers=htmx).get_data(as_text=True)
-    version = re.search(r'hx-get="/terminal/pay/incoming\?v=([0-9a-f]+)"', fragment).group(1)
+    version = re.search(r'data-hx-get="/terminal/pay/incoming\?v=([0-9a-f]+)"', fragment).group(1)
     assert till.get(f"/terminal/pay/incoming?v={version}", headers=htmx).status_code == 204
     page = till.get(f"/terminal/pay/incoming?v={version}")
     assert page.status_code == 200 and "<html" in page.get_data(as_text=True)

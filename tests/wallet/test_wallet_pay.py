@@ -108,7 +108,7 @@ def test_unknown_register_address_is_404_and_reissued_is_410(wallet):
 
 def test_my_qr_decodes_to_a_code_the_terminal_accepts(wallet, app):
     html = wallet.get("/wallet/qr").get_data(as_text=True)
-    assert 'hx-trigger="every' in html
+    assert 'data-hx-trigger="every' in html
     data = re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1)
     text = decode(Image.open(io.BytesIO(base64.b64decode(data))))[0].data.decode()
     assert text.startswith("ISECA1." + wallet.member.code + ".")
