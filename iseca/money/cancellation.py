@@ -160,11 +160,13 @@ def cancel_payment(payment: Payment, *, actor: Account, at: dt.datetime | None =
         db.session.refresh(payment)
         return CancelOutcome(payment, cancelled_now=False)
 
-    original = db.session.get(LedgerTransaction, payment.ledger_transaction_id)
-    txn = ledger.reverse(original, LedgerTransactionKind.CANCELLATION, actor=actor, memo=f"取消 {payment.number}")
-
-    # Read the payment's period under a share lock, so that closing it (an
-    # UPDATE of its status) waits for this cancellation or happens before it.
+    # Lock order, the same as the closing's (settlement.close_period): the
+    # payment's settlement period row first, then the ledger accounts (in id
+    # order, as every ledger transaction takes them). The period is read
+    # under a share lock, so that closing it (an UPDATE of its status) waits
+    # for this cancellation or happens before it; taken after the accounts,
+    # it deadlocked with a closing that held the period and wanted the
+    # stores' accounts.
     own_period = None
     if payment.period_id is not None:
         own_period = db.session.scalar(
@@ -186,6 +188,9 @@ def cancel_payment(payment: Payment, *, actor: Account, at: dt.datetime | None =
             created_at=at,
         )
         db.session.add(adjustment)
+
+    original = db.session.get(LedgerTransaction, payment.ledger_transaction_id)
+    txn = ledger.reverse(original, LedgerTransactionKind.CANCELLATION, actor=actor, memo=f"取消 {payment.number}")
 
     db.session.execute(
         update(Payment)

@@ -27,7 +27,8 @@ account.
 One conditional UPDATE of the period's status decides which of two closings
 does the work; the other changes nothing. A cancellation reads its payment's
 period under a share lock, so it happens entirely before the closing (and is
-counted in the period) or after it (and becomes an adjustment).
+counted in the period) or after it (and becomes an adjustment). Both take the
+period's row before any ledger account, so they never deadlock.
 """
 from __future__ import annotations
 
@@ -147,6 +148,12 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
         raise SettlementError(_("この期間はまだ終了していないため締められません。"))
     # The one statement that decides, and the transaction's first write: a
     # second closing waits for this row and then updates none.
+    # Lock order, the same as a cancellation's (cancellation.cancel_payment):
+    # the period's row first (here), then the ledger accounts (post_many
+    # below, in id order). A cancellation of this period's payments holds
+    # the row FOR SHARE before it touches an account, so this UPDATE waits
+    # for it (or it waits for this closing) and neither holds what the
+    # other wants.
     claimed = db.session.execute(
         update(SettlementPeriod)
         .where(SettlementPeriod.id == period.id, SettlementPeriod.status == PeriodStatus.OPEN)
@@ -228,6 +235,7 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
         if total:
             moves.append((pool, total))
         batches.append(moves if moves else None)
+    # The stores' and the pool's accounts, locked last (see the lock order above).
     txn_ids = ledger.post_many(LedgerTransactionKind.SETTLEMENT, batches, actor=actor, memo=memo, at=at)
 
     values = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import threading
+import time
 from collections import defaultdict
 
 import pytest
@@ -291,3 +292,132 @@ def test_settlement_close_command_closes_ended_periods_and_checks_the_books(app,
     again = runner.invoke(args=["settlement", "close"])
     assert again.exit_code == 0 and "No period to close." in again.output
     assert runner.invoke(args=["payments", "verify-books"]).output.strip() == "The books balance."
+
+
+CANCELLING_THREADS = 4
+
+
+def test_closing_a_period_while_its_payments_are_cancelled_never_deadlocks(app, databases, backend):
+    """`settlement close` and 取消 of the period's payments at the same time
+    (PostgreSQL's row locks; SQLite has one writer). The closing is held at
+    the period's row until a cancellation from every thread waits too, then
+    both go, and the cancellations keep coming: none fails, the closing
+    closes, and every cancelled payment is counted once, in the period or as
+    an adjustment, with the books balanced."""
+    if backend != "postgresql":
+        pytest.skip("row locks and deadlocks: PostgreSQL")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from iseca.models import Account, LedgerAccount, LedgerAccountKind, Payment, PaymentStatus
+
+    campaign = factories.make_campaign()
+    stores = [factories.make_store() for _ in range(3)]
+    members = [factories.make_card_member(100_000, campaign)[0] for _ in range(CANCELLING_THREADS)]
+    actors = {s.id: factories.account_of(AccountKind.STORE, s.code).id for s in stores}
+    paid = []  # (payment id, store id, amount)
+    for i in range(CANCELLING_THREADS * 8):
+        store = stores[i % len(stores)]
+        payment = factories.make_payment_at(store.registers[0], members[i % CANCELLING_THREADS], 100 + i,
+                                            jst(2024, 4, 1 + i % 15, 12))
+        paid.append((payment.id, store.id, payment.amount))
+    period_id = payment.period_id
+    for payment_id, store_id, _ in paid[:2]:  # cancelled while the period runs: counted in it
+        cancellation.cancel_payment(db.session.get(Payment, payment_id), actor=db.session.get(Account, actors[store_id]))
+    db.session.commit()
+    paid_later = paid[2:]
+
+    url = databases.url(backend)
+    name = make_url(url).database
+    apps = [create_app({**TEST_CONFIG, "TESTING": False, "SQLALCHEMY_DATABASE_URI": url})
+            for _ in range(CANCELLING_THREADS + 1)]
+    errors, refusals, closed = [], [], []
+
+    def close(other):
+        with other.app_context():
+            try:
+                closed.extend(o.closed_now for o in settlement.close_ended_periods(at=_closing_time(P1)))
+            except Exception as exc:  # reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+
+    def cancel(other, index):
+        with other.app_context():
+            try:
+                for payment_id, store_id, _ in paid_later[index::CANCELLING_THREADS]:
+                    payment = db.session.get(Payment, payment_id)
+                    try:
+                        cancellation.cancel_payment(payment, actor=db.session.get(Account, actors[store_id]))
+                    except cancellation.CancellationRefused as refused:
+                        refusals.append(str(refused))
+                        db.session.rollback()
+                    else:
+                        db.session.commit()
+            except Exception as exc:  # reported below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+
+    engine = create_engine(url)
+    holder, watcher = engine.connect(), engine.connect()
+
+    def waiting() -> int:
+        watcher.execute(text("SELECT pg_stat_clear_snapshot()"))
+        return watcher.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = :name AND wait_event_type = 'Lock'"), {"name": name}
+        ).scalar()
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 60
+        while waiting() < count:
+            assert time.monotonic() < deadline, f"not {count} waiting on locks"
+            assert not errors, errors
+            time.sleep(0.02)
+
+    holder.execute(text("SELECT id FROM settlement_periods WHERE id = :id FOR UPDATE"), {"id": period_id})
+    threads = [threading.Thread(target=close, args=(apps[0],))]
+    threads[0].start()
+    try:
+        wait_for(1)  # the closing waits for the period's row
+        threads += [threading.Thread(target=cancel, args=(other, i)) for i, other in enumerate(apps[1:])]
+        for t in threads[1:]:
+            t.start()
+        wait_for(1 + CANCELLING_THREADS)  # and one cancellation of each thread behind it
+    finally:
+        holder.rollback()  # all go: the closing first
+        holder.close()
+        watcher.close()
+        engine.dispose()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == [], errors
+    assert refusals == []  # the campaign runs: every cancellation is allowed
+    assert closed == [True]
+
+    db.session.expire_all()
+    assert db.session.get(SettlementPeriod, period_id).status == PeriodStatus.CLOSED
+    payments = {p.id: p for p in db.session.scalars(select(Payment).where(Payment.id.in_([p for p, _, _ in paid])))}
+    assert {p.status for p in payments.values()} == {PaymentStatus.CANCELLED}
+    adjusted = dict(db.session.execute(
+        select(SettlementAdjustment.payment_id, SettlementAdjustment.amount).where(SettlementAdjustment.payment_id.is_not(None))
+    ).all())
+    in_period = {i for i, p in payments.items() if p.cancel_period_id == period_id}
+    assert in_period.isdisjoint(adjusted) and in_period | set(adjusted) == set(payments)
+    assert all(adjusted[i] == -payments[i].amount for i in adjusted)
+    settled = db.session.execute(
+        select(func.sum(Settlement.payments_total), func.sum(Settlement.cancellations_total))
+        .where(Settlement.period_id == period_id)
+    ).one()
+    assert tuple(settled) == (sum(a for _, _, a in paid), sum(payments[i].amount for i in in_period))
+    # What the closing did not take from the stores, the adjustments will.
+    store_balances = db.session.scalar(
+        select(func.sum(LedgerAccount.balance)).where(LedgerAccount.kind == LedgerAccountKind.STORE))
+    assert store_balances == sum(adjusted.values())
+    assert ledger.verify_books() == []
+    print(f"checked: closing and {len(paid)} cancellations at once: {len(in_period)} counted in the period, "
+          f"{len(adjusted)} as adjustments, no deadlock, books balanced")
