@@ -7,6 +7,7 @@ import click
 from flask.cli import AppGroup
 
 from .. import audit
+from ..database import one_snapshot
 from ..extensions import db
 from ..money import day_totals, idempotency, ledger
 
@@ -26,8 +27,10 @@ def prune_keys(days: int) -> None:
 @group.command("verify-books")
 def verify_books() -> None:
     """Check that every ledger transaction sums to zero, every balance agrees
-    with its entries, and the day totals of the registers agree with the payments."""
-    problems = ledger.verify_books() + day_totals.differences()
+    with its entries, and the day totals of the registers agree with the payments
+    (all read from one snapshot: safe while tills pay)."""
+    with one_snapshot():  # the sums and the balances of one moment, while tills pay
+        problems = ledger.verify_books() + day_totals.differences()
     for problem in problems:
         click.echo(problem)
     if problems:
