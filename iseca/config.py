@@ -47,6 +47,14 @@ DEFAULTS: dict[str, object] = {
     # Throttling of failed logins, per account and per client address.
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": False,
+    # Redis down: each process counts in its own memory until it answers
+    # again (Flask-Limiter checks it back off 1, 2, 4 … 32 seconds apart),
+    # so logins, scans and 取消 go on, throttled per process, never a 500.
+    # A count lost to Redis dropping within a request is logged, not raised.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    # A Redis that hangs (not refusing) costs a request at most this long.
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     "LOGIN_FAILURES_PER_ACCOUNT": "5 per 15 minutes",
     "LOGIN_FAILURES_PER_ADDRESS": "30 per 15 minutes",
     # Applications received from one client address (加盟店登録, against floods).

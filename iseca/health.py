@@ -4,6 +4,9 @@
 else); /readyz says whether this process can do its work: the database
 answers, its schema is at the migrations' head, and how much mail waits in
 the outbox (a growing backlog means SMTP or the send-mail timer is down).
+It also says whether the throttles' shared storage (Redis) answers: without
+it the process still serves, counting failed logins and scans in its own
+memory, so it stays ready and names the part in `degraded`.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import func, select, text
 
-from .extensions import db, login_manager
+from .extensions import db, limiter, login_manager
 from .models import OutboxMessage, OutboxStatus, utcnow
 
 bp = Blueprint("health", __name__)
@@ -61,7 +64,24 @@ def readiness() -> dict:
         db.session.rollback()
     except Exception:  # noqa: BLE001 - a dead connection is discarded by the pool
         pass
+    report["rate_limits"] = rate_limit_storage()
+    report["degraded"] = ["rate_limits"] if report["rate_limits"]["state"] != "ok" else []
     return report
+
+
+def rate_limit_storage() -> dict:
+    """Where the throttles (failed logins, unknown cards at a till, 取消's
+    password) count: `storage` is the URI's scheme; `state` "ok", or
+    "unreachable" while shared storage does not answer, when every process
+    counts on its own (`fallback`: a client spread over N workers gets up
+    to N times the limit until it is back)."""
+    scheme = str(current_app.config["RATELIMIT_STORAGE_URI"]).split("://", 1)[0]
+    if scheme == "memory":
+        return {"storage": scheme, "state": "ok"}
+    if limiter.storage.check():  # a PING, bounded by RATELIMIT_STORAGE_OPTIONS' timeouts
+        return {"storage": scheme, "state": "ok"}
+    current_app.logger.warning("readiness: the rate limit storage (%s) does not answer", scheme)
+    return {"storage": scheme, "state": "unreachable", "fallback": "memory, per process"}
 
 
 def init_app(app: Flask) -> None:

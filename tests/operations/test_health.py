@@ -124,3 +124,52 @@ def test_a_pooled_connection_the_server_ended_is_replaced_before_a_request_uses_
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != first_pid
     print("checked: a pooled connection whose backend was terminated is replaced at checkout; /readyz answered 200")
+
+
+def test_throttle_storage_unreachable_leaves_logins_answering_and_readyz_ready(app, databases, backend):
+    """ISECA_RATELIMIT_STORAGE_URI names a Redis nothing answers at: /readyz
+    stays 200 and names `rate_limits` degraded; logins (wrong and right
+    passwords) answer as usual, counted in the process's memory. In a
+    process of its own: the limiter is one object per process."""
+    import json
+    import subprocess
+    import sys
+
+    from tests import factories
+    from tests.support.servers import ROOT, free_port
+
+    store = factories.make_store()
+    db.session.commit()
+    config = {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": databases.url(backend),
+              "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{free_port()}/0"}
+    script = f"""
+import json, sys
+sys.path.insert(0, {str(ROOT)!r})
+from iseca import create_app
+from tests.support.client import login
+app = create_app({config!r})
+client = app.test_client()
+ready = client.get("/readyz")
+wrong = [login(client, {store.code!r}, "wrong wrong wrong", area="terminal").status_code for _ in range({LIMIT + 1})]
+right = login(app.test_client(), {store.code!r}, {factories.PASSWORD!r}, area="terminal").status_code
+print(json.dumps({{"ready": [ready.status_code, ready.json], "wrong": wrong, "right": right}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    answers = json.loads(out.stdout.strip().splitlines()[-1])
+    status, report = answers["ready"]
+    assert status == 200 and report["ready"] is True, report
+    assert report["rate_limits"] == {"storage": "redis", "state": "unreachable", "fallback": "memory, per process"}
+    assert report["degraded"] == ["rate_limits"]
+    assert answers["wrong"] == [200] * LIMIT + [429]  # still throttled, in this process
+    assert answers["right"] == 429  # the account is locked for a while, as with Redis
+    print(f"checked on {backend}: Redis unreachable → /readyz 200 degraded ['rate_limits']; "
+          f"failed logins {answers['wrong']} (throttled in memory), no 500")
+
+
+LIMIT = 5  # LOGIN_FAILURES_PER_ACCOUNT: 5 per 15 minutes
+
+
+def test_readyz_says_the_throttles_count_in_memory_when_configured_so(client):
+    report = client.get("/readyz").json
+    assert report["rate_limits"] == {"storage": "memory", "state": "ok"} and report["degraded"] == []

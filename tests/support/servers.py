@@ -398,6 +398,37 @@ class PrivateCluster:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+class PrivateRedis:
+    """Debian's redis-server on a free loopback port, nothing saved to disk,
+    for tests that stop and start it (the shared one at ISECA_TEST_REDIS_URL
+    is never stopped). start() again after stop() serves on the same port,
+    empty, as a restarted Redis without persistence does."""
+
+    def __init__(self, folder: Path):
+        self.program = need_program("redis-server", "redis-server")
+        self.folder = folder
+        self.port = free_port()
+        self.log = folder / "redis.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [self.program, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+                 "--dir", str(self.folder)],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for_port(self.port, self.process, self.log)
+
+    def stop(self) -> None:
+        """SIGTERM: Redis closes its clients and exits (nothing to save)."""
+        if self.process is not None:
+            stop(self.process, signal.SIGTERM)
+
+
 def worker_pids(master: subprocess.Popen) -> list[int]:
     """gunicorn's worker processes: the master's children."""
     children = Path(f"/proc/{master.pid}/task/{master.pid}/children")
