@@ -89,12 +89,15 @@ DEFAULTS: dict[str, object] = {
     # being written at 24:00 belong to it).
     "SETTLEMENT_FEE_RATE_PERMILLE": 0,
     "SETTLEMENT_CLOSE_GRACE_MINUTES": 10,
-    "TRANSFEROR_NAME": "他)ジムカンカ",
     # 総合振込 (Zengin transfer file): the city's account and its 委託者
-    # (振込依頼人) as its bank assigned them. Development values: set the
-    # real ones in production (ISECA_ZENGIN_REQUESTER_CODE=… etc.).
+    # (振込依頼人) as its bank assigned them. The code and the account number
+    # are development placeholders (all zeros): in production no transfer
+    # file is made until the real ones are set (ISECA_ZENGIN_REQUESTER_CODE=… etc.).
     "ZENGIN_REQUESTER_CODE": "0000000000",  # 委託者コード, 10 digits
-    "ZENGIN_REQUESTER_NAME": "ｲｾｻｷｼ",  # 委託者名, half-width kana
+    # 委託者名: the payer's name as the merchants' banks show it, half-width
+    # kana. The one setting of the name: the file's 委託者名, and (full-width,
+    # 「他)ジムカンカ」) the 振込人名義 pages, PDFs and mails tell merchants.
+    "ZENGIN_REQUESTER_NAME": "ﾀ)ｼﾞﾑｶﾝｶ",
     "ZENGIN_BANK_CODE": "0128",  # 仕向銀行: 群馬銀行
     "ZENGIN_BRANCH_CODE": "150",  # 仕向支店: 伊勢崎
     "ZENGIN_ACCOUNT_TYPE": "1",  # 1 普通, 2 当座
@@ -157,7 +160,12 @@ def apply_production_rules(app: Flask) -> None:
         )
     if not str(app.config["PUBLIC_BASE_URL"]).startswith("https://"):
         app.logger.warning("ISECA_PUBLIC_BASE_URL is not an https address: printed store QR codes would carry it")
-    if app.config["ZENGIN_REQUESTER_CODE"] == "0000000000":
-        app.logger.warning("ISECA_ZENGIN_REQUESTER_CODE and the city's account are not set: transfer files are not valid")
+    if not str(app.config["ZENGIN_REQUESTER_CODE"] or "").strip("0") or \
+            not str(app.config["ZENGIN_ACCOUNT_NUMBER"] or "").strip("0"):
+        app.logger.warning("ISECA_ZENGIN_REQUESTER_CODE or ISECA_ZENGIN_ACCOUNT_NUMBER is not set: "
+                           "no transfer file can be made")
+    if "TRANSFEROR_NAME" in app.config:
+        app.logger.warning("ISECA_TRANSFEROR_NAME is no longer read: the payer's name merchants see is "
+                           "ISECA_ZENGIN_REQUESTER_NAME (half-width kana, as the bank shows it)")
     if app.config["BASIC_AUTH_PASSWORD"] == "guest":
         app.logger.warning("The BASIC gate uses the guide's default guest/guest credentials")

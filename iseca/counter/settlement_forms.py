@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..web.forms import ButtonForm, JapaneseForm
 from ..web.inputs import JapaneseDateField
@@ -17,6 +17,15 @@ class ScheduleUploadForm(JapaneseForm):
 
 class TransferDateForm(JapaneseForm):
     transfer_date = JapaneseDateField(_l("振込予定日"), validators=[Optional()], render_kw={"type": "date"})
+
+
+MISSING_TRANSFER_DAY = _l("振込日を入力してください。")
+
+
+class TransferDoneForm(JapaneseForm):
+    # InputRequired, not DataRequired: a date typed wrong keeps its own message.
+    transferred_on = JapaneseDateField(_l("振込日"), validators=[InputRequired(message=MISSING_TRANSFER_DAY)],
+                                       render_kw={"type": "date"})
 
 
 class TransferFailedForm(JapaneseForm):

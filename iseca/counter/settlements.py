@@ -16,9 +16,17 @@ from ..extensions import db
 from ..members import cards
 from ..models import Business, PeriodStatus, Settlement, SettlementPeriod, utcnow
 from ..money import schedule, settlement, statements, zengin
+from ..timeutil import jst_date
 from ..web.inputs import accepts_files
 from .blueprint import bp
-from .settlement_forms import ConfirmForm, ScheduleUploadForm, TransferDateForm, TransferFailedForm
+from .settlement_forms import (
+    MISSING_TRANSFER_DAY,
+    ConfirmForm,
+    ScheduleUploadForm,
+    TransferDateForm,
+    TransferDoneForm,
+    TransferFailedForm,
+)
 from .views import csv_encoding
 
 
@@ -59,7 +67,8 @@ def settlements():
                     periods=len(parsed.rows), dated=dated, undated=len(parsed.rows) - dated, changed=changed), "success")
             return redirect(url_for("counter.settlements"), code=303)
     return render_template("counter/settlements/index.html", form=form, rows=_overview(),
-                           suggest=schedule.suggest_transfer_date), 422 if form.errors else 200
+                           suggest=schedule.suggest_transfer_date, setup_refusal=zengin.setup_refusal()), \
+        422 if form.errors else 200
 
 
 @bp.route("/settlements/<int:period_id>", methods=["GET", "POST"])
@@ -87,11 +96,14 @@ def settlement_period(period_id: int):
     if q:
         stmt = stmt.where(contains_text(Business.name, q) | contains_text(Business.code, q))
     rows = list(db.session.scalars(stmt))
+    closed = period.status == PeriodStatus.CLOSED
     return render_template(
         "counter/settlements/period.html", period=period, form=form, rows=rows, q=q, suggestion=suggestion,
         status_text=statements.status_text,
-        ready=zengin.transfers(period) if period.status == PeriodStatus.CLOSED else [],
-        left_out=zengin.left_out(period) if period.status == PeriodStatus.CLOSED else [],
+        ready=zengin.transfers(period) if closed else [],
+        to_mark=settlement.transfers_to_mark(period) if closed else [],
+        setup_problems=zengin.setup_problems(), setup_refusal=zengin.setup_refusal(),
+        left_out=zengin.left_out(period) if closed else [],
         holiday=holiday_name(suggestion), confirm=ConfirmForm(),
     ), 422 if form.errors else 200
 
@@ -172,6 +184,9 @@ def settlement_zengin(period_id: int):
     period = _period_or_404(period_id)
     try:
         data = zengin.transfer_file(period)
+    except zengin.ZenginSetupError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
     except zengin.ZenginError:
         abort(404)
     return _download(data, f"sogofurikomi_{period.starts_on:%Y%m%d}.txt", "text/plain")
@@ -193,23 +208,31 @@ def settlement_transfers_csv(period_id: int):
 
 @bp.route("/settlements/<int:period_id>/done", methods=["GET", "POST"])
 def settlement_done(period_id: int):
-    """振込完了 for the period's file, after a confirmation page; each business is mailed."""
+    """振込完了 for the transfers of the period's file not done yet, with the
+    day the bank paid (today by default; not in the future, not before the
+    file was made); each business is mailed that day."""
     period = _period_or_404(period_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
+    to_mark = settlement.transfers_to_mark(period)
+    today = jst_date(utcnow())
+    form = TransferDoneForm(data={"transferred_on": today})
+    if to_mark and form.validate_on_submit():
         messages: list = []
         try:
-            rows = settlement.mark_transferred(period, actor=_staff(), messages=messages)
+            if form.transferred_on.data is None:  # spaces only
+                raise settlement.SettlementError(str(MISSING_TRANSFER_DAY))
+            rows = settlement.mark_transferred(period, on=form.transferred_on.data, actor=_staff(), messages=messages)
         except settlement.SettlementError as error:
             db.session.rollback()
-            flash(str(error), "danger")
+            form.transferred_on.errors.append(str(error))
         else:
             db.session.commit()
             outbox.send_after_commit(messages)
-            flash(_("%(count)s件を振込済にし、振込完了通知を送りました。", count=len(rows)) if rows
+            flash(_("%(count)s件を振込済（振込日 %(date)s）にし、振込完了通知を送りました。", count=len(rows),
+                    date=wareki(form.transferred_on.data)) if rows
                   else _("振込済にするものはありませんでした。"), "success")
-        return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
-    return render_template("counter/settlements/done.html", period=period, form=form, ready=zengin.transfers(period))
+            return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
+    return render_template("counter/settlements/done.html", period=period, form=form, to_mark=to_mark, today=today,
+                           made_on=settlement.file_made_on(to_mark)), 422 if form.errors else 200
 
 
 @bp.route("/settlements/transfers/<int:settlement_id>/failed", methods=["GET", "POST"])

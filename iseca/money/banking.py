@@ -1,11 +1,15 @@
 """振込先口座: bank and branch codes checked against the real bank code list
 (zengin-code, loaded once at import), account numbers and holder names in
-the form a Zengin transfer file needs."""
+the form a Zengin transfer file needs; and the city's own name as the
+merchants' banks show it (振込人名義), from the one setting the transfer
+file's 委託者名 is written with."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import jaconv
 import zengin_code  # loads the whole list (about 0.1 s): once, at import
+from flask import current_app
 from flask_babel import gettext as _
 
 from ..i18n import N_
@@ -15,6 +19,11 @@ from ..numbers import fold_digits, is_ascii_digits
 from .kana import KanaError, to_zengin_kana
 
 HOLDER_MAX = 30  # 受取人名: 30 bytes in the transfer file
+PAYER_MAX = 40  # 委託者名 (振込依頼人名): 40 bytes in the transfer file
+
+# Bank abbreviations a person writes with a kanji: the guide writes the
+# city's ﾀ) (その他の団体) as 「他)」.
+_WRITTEN_ABBREVIATIONS = {"タ": "他"}
 
 
 
@@ -156,3 +165,27 @@ def describe(account: dict[str, str], *, mask: bool = True) -> str:
         account.get("account_holder_kana", ""),
     ]
     return " ".join(p for p in parts if p)
+
+
+def payer_kana() -> str:
+    """The city's name as the merchants' banks show the transfer
+    (ZENGIN_REQUESTER_NAME, e.g. ﾀ)ｼﾞﾑｶﾝｶ): the 委託者名 of the transfer file.
+    Raises KanaError when the setting is not a name a bank takes."""
+    return to_zengin_kana(str(current_app.config["ZENGIN_REQUESTER_NAME"] or ""), max_bytes=PAYER_MAX,
+                          field=N_("委託者名"))
+
+
+def payer_name() -> str:
+    """振込人名義 as merchants are told it (pages, PDF, mails): the same name
+    in full-width kana, e.g. ﾀ)ｼﾞﾑｶﾝｶ → 「他)ジムカンカ」."""
+    try:
+        kana = payer_kana()
+    except KanaError:
+        kana = str(current_app.config["ZENGIN_REQUESTER_NAME"] or "")
+    text = jaconv.h2z(kana, kana=True, ascii=False, digit=False)
+    for short, written in _WRITTEN_ABBREVIATIONS.items():
+        if text.startswith(short + ")"):
+            text = written + text[len(short):]
+        if text.endswith("(" + short):
+            text = text[: -len(short)] + written
+    return text

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from .. import amounts, audit
 from ..extensions import db
@@ -28,7 +28,9 @@ from ..models import (
     MemberStatus,
     Payment,
     PaymentMethod,
+    PeriodStatus,
     Register,
+    SettlementPeriod,
     Store,
     utcnow,
 )
@@ -56,6 +58,11 @@ class AmountInvalid(PaymentRefused):
 
 class StoreSuspended(PaymentRefused):
     """The store is suspended (利用停止): it takes no payments."""
+
+
+class PeriodClosed(PaymentRefused):
+    """The moment of the payment lies in a settlement period already closed
+    (精算済み): it would never be settled."""
 
 
 # ---------------------------------------------------------------------------
@@ -139,7 +146,8 @@ def pay(
     """Move `amount` points from the member to the register's store, after
     the same checks as every payment (payer, card, register, store).
 
-    Raises PaymentRefused, or ledger.InsufficientBalance when the member's
+    Raises PaymentRefused (PeriodClosed for an `at` in a settlement period
+    already closed), or ledger.InsufficientBalance when the member's
     campaigns that run on the payment day hold too little; nothing is
     charged then."""
     check_payer(member, card)
@@ -154,17 +162,34 @@ def _check_amount(amount) -> None:
         raise AmountInvalid(_("金額は1円以上の整数で入力してください。"))
 
 
+def _open_period_id(at: dt.datetime) -> int:
+    """The id of the settlement period of `at`, refused (PeriodClosed) when
+    it is closed: its payments are counted already and a late one would
+    never be settled. Read under a share lock before any points move, so a
+    closing (an UPDATE of the period's status) waits for this payment or
+    happens before it, and both take the period's row first."""
+    period_id = periods.period_id(jst_date(at))
+    status = db.session.scalar(
+        select(SettlementPeriod.status).where(SettlementPeriod.id == period_id).with_for_update(read=True)
+    )
+    if status != PeriodStatus.OPEN:
+        raise PeriodClosed(_("%(day)sの精算期間は締められているため、その日時の決済は記録できません。",
+                             day=jst_date(at).isoformat()))
+    return period_id
+
+
 def _pay(member, register, amount, method, *, actor=None, card=None, at=None) -> PaymentResult:
     """The payment of `pay`, the payer already checked: the ledger's
     movement, then the payment row (one INSERT, in the same transaction)."""
     _check_amount(amount)
     store = check_store(register)
     at = at or utcnow()
+    period_id = _open_period_id(at)
     spent = ledger.spend(member.id, store.id, amount, actor=actor, memo=f"決済 {store.code}", at=at)
     number = new_payment_number(at, spent.transaction_id)
     row = payment_row(business_id=store.business_id, store_id=store.id, register_id=register.id, member_id=member.id,
                       card_id=card.id if card else None, campaign_id=spent.campaign_id, method=method, amount=amount,
-                      at=at, actor_id=actor.id if actor else None, period_id=periods.period_id(jst_date(at)))
+                      at=at, actor_id=actor.id if actor else None, period_id=period_id)
     payment_id = db.session.connection().execute(
         _INSERT_PAYMENT, {**row, "number": number, "ledger_transaction_id": spent.transaction_id}
     ).scalar_one()

@@ -41,7 +41,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
 from .. import audit, bulk, i18n, outbox
-from ..dates import period_text
+from ..dates import period_text, wareki
 from ..extensions import db
 from ..i18n import N_
 from ..models import (
@@ -58,7 +58,7 @@ from ..models import (
     utcnow,
 )
 from ..timeutil import JST
-from . import ledger, periods
+from . import banking, ledger, periods
 
 
 class SettlementError(Exception):
@@ -336,21 +336,57 @@ def mark_failed(settlement_row: Settlement, reason: str, *, actor: Account | Non
     return True
 
 
+def transfers_to_mark(period: SettlementPeriod) -> list[Settlement]:
+    """The transfers of the period's file not marked done yet (振込完了 marks these)."""
+    return list(db.session.scalars(
+        select(Settlement)
+        .where(Settlement.period_id == period.id, Settlement.status == SettlementStatus.SCHEDULED,
+               Settlement.amount > 0, Settlement.bank_snapshot.is_not(None))
+        .order_by(Settlement.id)
+    ))
+
+
+def file_made_on(rows: list[Settlement]) -> dt.date | None:
+    """The day (JST) the transfer file holding `rows` was made: the latest
+    day their bank accounts were taken (振込データ作成). None without rows."""
+    taken = [dt.datetime.fromisoformat(r.bank_snapshot["taken_at"]) for r in rows
+             if (r.bank_snapshot or {}).get("taken_at")]
+    if not taken:
+        return None
+    return max(t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in taken).astimezone(JST).date()
+
+
+def check_transfer_day(on: dt.date, *, today: dt.date, made_on: dt.date | None) -> None:
+    """振込日 (the day the bank paid) as staff state it: not in the future,
+    not before the transfer file was made. SettlementError otherwise."""
+    if on > today:
+        raise SettlementError(_("振込日に未来の日付（%(date)s）は入れられません。銀行で振込が済んでから振込完了にしてください。",
+                                date=wareki(on)))
+    if made_on is not None and on < made_on:
+        raise SettlementError(_("振込日は振込データを作成した日（%(date)s）より前にはできません。", date=wareki(made_on)))
+
+
 def mark_transferred(period: SettlementPeriod, *, actor: Account | None = None, at: dt.datetime | None = None,
                      on: dt.date | None = None, messages: list | None = None) -> list[Settlement]:
-    """振込完了: every transfer of the period's file is marked done, and each
-    business gets its 「振込完了通知」 through the outbox (once: a second run
-    finds nothing left to mark). `on` is the day the bank paid (default: the
-    振込予定日). The caller commits."""
+    """振込完了: every transfer of the period's file not done yet is marked
+    done on `on`, the day the bank paid (default: today), and each business
+    gets its 「振込完了通知」 with that date through the outbox (once: a
+    second run finds nothing left to mark). `on` may not lie in the future
+    nor before the day the file was made (SettlementError, nothing changed).
+    The caller commits."""
     at = at or utcnow()
-    on = on or period.transfer_date
-    if period.status != PeriodStatus.CLOSED or on is None:
+    today = at.astimezone(JST).date()
+    on = on or today
+    if period.status != PeriodStatus.CLOSED or period.transfer_date is None:
         raise SettlementError(_("締められ、振込予定日の決まった期間だけ振込完了にできます。"))
+    pending = transfers_to_mark(period)
+    check_transfer_day(on, today=today, made_on=file_made_on(pending))
+    if not pending:
+        return []
     paid_at = dt.datetime.combine(on, dt.time(9), JST).astimezone(dt.UTC)
     ids = list(db.session.scalars(
         update(Settlement)
-        .where(Settlement.period_id == period.id, Settlement.status == SettlementStatus.SCHEDULED,
-               Settlement.amount > 0, Settlement.bank_snapshot.is_not(None))
+        .where(Settlement.id.in_([r.id for r in pending]), Settlement.status == SettlementStatus.SCHEDULED)
         .values(status=SettlementStatus.TRANSFERRED, transferred_at=paid_at)
         .returning(Settlement.id)
         .execution_options(synchronize_session=False)
@@ -374,8 +410,6 @@ def account_takes_effect_from(business_id: int, at: dt.datetime | None = None) -
     """Which transfer the business's bank account as it stands now is used
     for: the first settlement whose transfer file is not made yet, else the
     period running now (a file already made keeps the account it was made with)."""
-    from ..dates import wareki
-
     waiting = db.session.scalar(
         select(Settlement).join(SettlementPeriod)
         .where(Settlement.business_id == business_id, Settlement.status == SettlementStatus.SCHEDULED,
@@ -406,7 +440,7 @@ def transferred_context(row: Settlement) -> dict:
     dates are written when the mail is, in its language)."""
     on = row.transferred_at.astimezone(JST).date()
     return dict(business=row.business, period=row.period, on=on, amount=row.amount,
-                transferor=current_app.config["TRANSFEROR_NAME"], settlements_url=_settlements_url())
+                transferor=banking.payer_name(), settlements_url=_settlements_url())
 
 
 def transfer_failed_context(row: Settlement, reason: str) -> dict:

@@ -12,7 +12,6 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import pgettext
 from sqlalchemy import case, func, select
@@ -180,7 +179,7 @@ def statement(row: Settlement, *, store_id: int | None = None) -> Statement:
         transfer_date=period.transfer_date,
         transfer_date_text=wareki(period.transfer_date),
         transferred_on=row.transferred_at.astimezone(JST).date() if row.transferred_at else None,
-        transferor=current_app.config["TRANSFEROR_NAME"],
+        transferor=banking.payer_name(),
         bank_account=banking.describe(snapshot) if snapshot.get("bank_code") else _("未登録"),
         payments=payments_sum,
         cancellations=cancellations_sum,

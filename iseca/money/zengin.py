@@ -11,6 +11,11 @@ the file is written from the snapshots only, so exporting twice gives the
 same file. A business whose account is incomplete, or whose holder name a
 bank cannot take, is left out: its transfer is marked 振込不能 with the
 reason and the amount carried into its next settlement.
+
+The city's side of the header (委託者コード, 委託者名, its account) comes from
+the ZENGIN_* settings; 委託者名 is also the 振込人名義 merchants are told
+(banking.payer_name). In production no file is made while the code or the
+account are the development placeholders (`setup_refusal`).
 """
 from __future__ import annotations
 
@@ -38,6 +43,55 @@ TELEGRAPHIC = "7"  # 振込指定区分: 電信
 
 class ZenginError(Exception):
     """A transfer file that cannot be made, with a message for staff."""
+
+
+class ZenginSetupError(ZenginError):
+    """The city's side of the file (委託者, its account) is not set for real."""
+
+
+def setup_problems() -> list[str]:
+    """What is wrong with the city's side of the transfer file, one Japanese
+    sentence each: the 委託者コード or the city's account left at the
+    development placeholders (all zeros) or unset, and a 委託者名 a bank
+    cannot take."""
+    return _placeholders() + _name_problems()
+
+
+def _placeholders() -> list[str]:
+    config = current_app.config
+    problems = []
+    if not str(config.get("ZENGIN_REQUESTER_CODE") or "").strip("0"):
+        problems.append(_("委託者コード（ISECA_ZENGIN_REQUESTER_CODE）が開発用の仮の値（すべて0）か未設定です。"))
+    if not all(str(config.get(key) or "").strip("0") for key in ("ZENGIN_BANK_CODE", "ZENGIN_BRANCH_CODE",
+                                                                  "ZENGIN_ACCOUNT_NUMBER")):
+        problems.append(_("市の口座（ISECA_ZENGIN_BANK_CODE・ISECA_ZENGIN_BRANCH_CODE・ISECA_ZENGIN_ACCOUNT_NUMBER）が"
+                          "開発用の仮の値（すべて0）か未設定です。"))
+    return problems
+
+
+def _name_problems() -> list[str]:
+    try:
+        banking.payer_kana()
+    except KanaError as error:
+        return [_("%(message)s（設定 ISECA_ZENGIN_REQUESTER_NAME）", message=error.message)]
+    return []
+
+
+def setup_refusal() -> str | None:
+    """Why no transfer file may be made now, or None. In production the
+    placeholders refuse it; in development and tests they make a file no
+    bank takes (the 精算 page says so). A name a bank cannot take refuses it
+    everywhere."""
+    problems = (_placeholders() if current_app.config["PRODUCTION"] else []) + _name_problems()
+    if not problems:
+        return None
+    return _("振込データは作れません。%(problems)s 正しい値を設定してから作成してください。", problems=" ".join(problems))
+
+
+def _require_setup() -> None:
+    refusal = setup_refusal()
+    if refusal:
+        raise ZenginSetupError(refusal)
 
 
 def _n(value: int | str, width: int) -> str:
@@ -151,6 +205,7 @@ def prepare_transfers(period: SettlementPeriod, *, actor: Account | None = None,
     per settlement: a second run changes nothing); leave out and carry over
     the ones a bank could not take. The caller commits."""
     _require_exportable(period)
+    _require_setup()
     at = at or utcnow()
     pending = list(db.session.scalars(
         select(Settlement).join(Business)
@@ -199,12 +254,15 @@ def left_out(period: SettlementPeriod) -> list[Settlement]:
 
 
 def transfer_file(period: SettlementPeriod) -> bytes:
-    """The 総合振込 file of `period`, from the kept snapshots (the same bytes every time)."""
+    """The 総合振込 file of `period`, from the kept snapshots (the same bytes
+    every time). Refused (ZenginSetupError) while the city's side is not
+    set for real in production."""
     _require_exportable(period)
+    _require_setup()
     config = current_app.config
     rows = transfers(period)
     records = [header_record(
-        requester_code=config["ZENGIN_REQUESTER_CODE"], requester_name=config["ZENGIN_REQUESTER_NAME"],
+        requester_code=config["ZENGIN_REQUESTER_CODE"], requester_name=banking.payer_kana(),
         transfer_date=period.transfer_date, bank_code=config["ZENGIN_BANK_CODE"],
         branch_code=config["ZENGIN_BRANCH_CODE"], account_type=str(config["ZENGIN_ACCOUNT_TYPE"]),
         account_number=config["ZENGIN_ACCOUNT_NUMBER"],

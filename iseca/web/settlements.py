@@ -6,12 +6,12 @@ runs first. A business account sees its settlements; a store account its
 own store's share, read-only."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
 from ..csvexport import ENCODINGS, encoding_choices, encoding_for
 from ..models import Account
-from ..money import statements
+from ..money import banking, statements
 from .access import get_settlement_or_404, settlements_of, share_of
 
 bp = Blueprint("settlement", __name__)
@@ -30,7 +30,7 @@ def index():
     running = statements.running_totals(account.business_id, store_id) if account.business_id else []
     return render_template(
         "settlements/index.html", rows=rows, running=running, periods=statements.schedule_rows(),
-        transferor=current_app.config["TRANSFEROR_NAME"],
+        transferor=banking.payer_name(),
         store_share=store_id is not None,
     )
 

@@ -58,14 +58,28 @@ def test_staff_close_export_and_pay_then_the_business_sees_it(new_context, smtp,
     assert len(data) == 4 * 122 and data.split(b"\r\n")[1][80:90] == b"0000011300"
     screenshot(staff, "counter-settlement-period")
     staff.get_by_role("link", name="振込完了にする").click()
+    today = dt.datetime.now(JST).date()
+    day = staff.get_by_label("振込日")
+    assert day.input_value() == today.isoformat()  # the day the bank paid: today unless changed
+    day.fill((today + dt.timedelta(days=1)).isoformat())  # not yet paid
     staff.get_by_role("button", name="振込済にする").click()
-    staff.get_by_text("1件を振込済にし、振込完了通知を送りました。").wait_for()
+    staff.locator("#transferred_on-error").get_by_text("振込日に未来の日付").wait_for()
+    assert staff.get_by_label("振込日").input_value() == (today + dt.timedelta(days=1)).isoformat()
+    screenshot(staff, "counter-settlement-done-refused")
+    # The refusal's 422 is logged by the browser and by htmx, as it should be: nothing else may be.
+    assert errors and all("422" in e for e in errors), errors
+    errors.clear()
+    staff.get_by_label("振込日").fill(today.isoformat())
+    staff.get_by_role("button", name="振込済にする").click()
+    staff.get_by_text("1件を振込済（振込日 ").wait_for()
+    staff.get_by_text("振込データの振込はすべて振込済です。").wait_for()
+    assert staff.get_by_role("link", name="振込完了にする").count() == 0
 
     # --- The 振込完了通知 at the SMTP server -------------------------------
     [mail] = smtp.wait_for_subject("【ISECA】振込完了通知")
     body = smtp.body(mail)
     assert mail["To"] == "himawari@example.jp"
-    assert "11,300円" in body and "令和7年3月19日" in body and "令和7年2月16日から28日まで" in body
+    assert "11,300円" in body and f"（{today.isoformat()}）" in body and "令和7年2月16日から28日まで" in body
 
     # --- The business, on a phone -------------------------------------------
     owner = new_context().new_page()

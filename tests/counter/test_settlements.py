@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from iseca.dates import wareki
 from iseca.extensions import db
-from iseca.models import OutboxMessage, Settlement, SettlementPeriod, SettlementStatus
-from iseca.timeutil import JST
+from iseca.models import OutboxMessage, Settlement, SettlementPeriod, SettlementStatus, utcnow
+from iseca.timeutil import JST, jst_date
 from tests import factories
 from tests.support.client import csrf_from, login, post_form
 
@@ -104,9 +105,12 @@ def test_close_export_and_mark_done_from_the_console(staff_client, ended):
     assert zengin.status_code == 200 and len(zengin.data) == 4 * 122
     assert "ﾋﾏﾜﾘ" in staff_client.get(url + "/transfers.csv").data.decode("cp932")
 
-    assert "振込データの1件（合計4,000円）" in _text(staff_client.get(url + "/done"))
-    assert post_form(staff_client, url + "/done", {}).status_code == 303
-    assert "1件を振込済にし、振込完了通知を送りました。" in _text(staff_client.get(url))
+    assert "振込データのうち振込済になっていない1件（合計4,000円）" in _text(staff_client.get(url + "/done"))
+    today = jst_date(utcnow())
+    assert post_form(staff_client, url + "/done", {"transferred_on": today.isoformat()}).status_code == 303
+    page = staff_client.get(url)
+    assert f"1件を振込済（振込日 {wareki(today, 'ja')}）にし、振込完了通知を送りました。" in _text(page)
+    assert "振込完了にする" not in _text(page) and "振込データの振込はすべて振込済です。" in _text(page)
     subjects = dict(db.session.execute(select(OutboxMessage.recipient, OutboxMessage.subject)).all())
     assert subjects == {"himawari@example.jp": "【ISECA】振込完了通知",
                         "broken@example.jp": "【ISECA】精算金をお振込みできませんでした（振込先口座のご確認のお願い）"}
@@ -156,3 +160,97 @@ def test_an_english_speaking_clerk_reads_why_a_period_cannot_be_closed_in_englis
     assert "An earlier period is not closed yet. Close the periods oldest first." in _text(resp)
     assert "前の期間" not in _text(resp)
     assert db.session.get(SettlementPeriod, march.id).status == "open"
+
+
+def _field_errors(resp, field: str) -> str:
+    """The messages shown right under a form field."""
+    html = resp.get_data(as_text=True)
+    found = re.search(rf'<ul class="errors" id="{field}-error">(.*?)</ul>', html, re.S)
+    return _text_of(found.group(1)) if found else ""
+
+
+def _text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def test_transfers_done_on_the_day_the_bank_paid_which_the_mail_states(staff_client, ended, smtp):
+    """振込完了 early (the 振込予定日 still ahead): the clerk states the day the
+    bank paid; a day in the future or before the file was made is refused
+    next to the field; the 振込完了通知 states the day given."""
+    from iseca.money import schedule, settlement, zengin
+
+    today = jst_date(utcnow())
+    settlement.close_period(ended, at=dt.datetime(2025, 3, 1, 1, tzinfo=JST))
+    schedule.set_transfer_date(ended, today + dt.timedelta(days=9))  # scheduled 9 days from now
+    zengin.prepare_transfers(ended, at=utcnow() - dt.timedelta(days=2))  # the file made two days ago
+    db.session.commit()
+    made, yesterday = today - dt.timedelta(days=2), today - dt.timedelta(days=1)
+    url = f"/counter/settlements/{ended.id}"
+
+    page = staff_client.get(url + "/done")
+    html = page.get_data(as_text=True)
+    assert f'value="{today.isoformat()}"' in html  # default: today
+    assert f'min="{made.isoformat()}"' in html and f'max="{today.isoformat()}"' in html
+    assert f"振込予定日（{wareki(today + dt.timedelta(days=9), 'ja')}）はまだ先です。" in _text(page)
+
+    def refused(day: str, message: str) -> None:
+        resp = post_form(staff_client, url + "/done", {"transferred_on": day})
+        assert resp.status_code == 422
+        assert message in _field_errors(resp, "transferred_on"), _field_errors(resp, "transferred_on")
+        assert f'value="{day}"' in resp.get_data(as_text=True)  # what was typed stays
+        db.session.expire_all()
+        assert db.session.scalar(select(Settlement.status).where(Settlement.amount == 4_000)) == SettlementStatus.SCHEDULED
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                 .where(OutboxMessage.subject == "【ISECA】振込完了通知")) == 0
+
+    refused((today + dt.timedelta(days=1)).isoformat(), "振込日に未来の日付")
+    refused((made - dt.timedelta(days=1)).isoformat(), f"振込データを作成した日（{wareki(made, 'ja')}）より前にはできません")
+    refused("", "振込日を入力してください。")
+    refused("  ", "振込日を入力してください。")
+    refused("2026-02-30", "日付")
+    assert smtp.messages == []
+
+    resp = post_form(staff_client, url + "/done", {"transferred_on": yesterday.isoformat()})
+    assert resp.status_code == 303
+    [mail] = smtp.wait_for_subject("【ISECA】振込完了通知")
+    body = smtp.body(mail)
+    assert mail["To"] == "himawari@example.jp"
+    assert f"振込日　　　：{wareki(yesterday, 'ja')}（{yesterday.isoformat()}）" in body
+    assert wareki(today + dt.timedelta(days=9), "ja") not in body
+    row = db.session.scalar(select(Settlement).where(Settlement.amount == 4_000))
+    assert row.status == SettlementStatus.TRANSFERRED and row.transferred_at.astimezone(JST).date() == yesterday
+
+    # Every transfer of the period is done: no button, and the confirmation offers nothing.
+    page = _text(staff_client.get(url))
+    assert "振込完了にする" not in page and "振込データの振込はすべて振込済です。" in page
+    again = staff_client.get(url + "/done")
+    assert "この期間に振込済にする振込はありません" in _text(again) and "振込済にする</button>" not in again.get_data(as_text=True)
+    assert post_form(staff_client, url + "/done", {"transferred_on": today.isoformat()}, page_url=url).status_code == 200
+    assert len(smtp.messages) == 1
+
+
+def test_the_console_says_why_no_transfer_file_is_made_with_placeholder_settings(staff_client, ended, app):
+    from iseca.money import settlement
+
+    settlement.close_period(ended, at=dt.datetime(2025, 3, 1, 1, tzinfo=JST))
+    ended.transfer_date = dt.date(2025, 3, 19)
+    db.session.commit()
+    url = f"/counter/settlements/{ended.id}"
+    # Development: the file is made, with a warning that no bank takes it.
+    page = staff_client.get(url).get_data(as_text=True)
+    assert "開発用の設定で作成します。この振込データは銀行に提出できません。" in page and "振込データを作成する" in page
+
+    app.config["PRODUCTION"] = True
+    page = staff_client.get(url)
+    notice = _text_of(page.get_data(as_text=True).split('id="transfer-file-setup"', 1)[1].split("</div>", 1)[0])
+    assert "振込データは作れません。" in notice and "委託者コード（ISECA_ZENGIN_REQUESTER_CODE）" in notice
+    assert "市の口座" in notice and "振込データを作成する" not in _text(page)
+    assert "委託者コード（ISECA_ZENGIN_REQUESTER_CODE）" in _text(staff_client.get("/counter/settlements"))
+    resp = post_form(staff_client, url + "/transfer-file", {}, page_url=url)
+    assert resp.status_code == 303
+    assert "振込データは作れません。" in _text(staff_client.get(url))
+    assert db.session.scalar(select(func.count()).select_from(Settlement).where(Settlement.bank_snapshot.is_not(None))) == 0
+
+    app.config.update(ZENGIN_REQUESTER_CODE="1234567890", ZENGIN_ACCOUNT_NUMBER="7654321")
+    page = _text(staff_client.get(url))
+    assert "振込データは作れません" not in page and "開発用の設定" not in page and "振込データを作成する" in page

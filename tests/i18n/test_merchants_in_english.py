@@ -158,8 +158,8 @@ def test_transfer_notices_go_out_in_english_and_in_japanese_as_each_business_rea
     period = db.session.scalar(select(SettlementPeriod).where(SettlementPeriod.starts_on == dt.date(2025, 2, 16)))
     settlement.close_period(period, at=dt.datetime(2025, 3, 1, 1, tzinfo=JST))
     period.transfer_date = dt.date(2025, 3, 19)
-    zengin.prepare_transfers(period)
-    settlement.mark_transferred(period)
+    zengin.prepare_transfers(period, at=dt.datetime(2025, 3, 18, 10, tzinfo=JST))
+    settlement.mark_transferred(period, on=dt.date(2025, 3, 19))
     db.session.commit()
     assert outbox.send_pending()["sent"] == 2
 

@@ -319,3 +319,35 @@ def test_a_suspended_store_takes_no_payment(app):
         payments.pay(member, store.registers[0], 100, PaymentMethod.STORE_SCAN, card=card)
     db.session.rollback()
     assert ledger.member_balance(member.id) == 3_000
+
+
+def test_a_payment_dated_in_a_closed_settlement_period_is_refused_and_charges_nothing(app):
+    from iseca import i18n
+    from iseca.models import SettlementPeriod
+    from iseca.money import settlement
+    from iseca.timeutil import JST
+
+    store = factories.make_store()
+    member, card = factories.make_card_member(5_000)
+    factories.make_payment_at(store.registers[0], member, 1_000, dt.datetime(2025, 2, 20, 10, tzinfo=JST), card=card)
+    period = db.session.scalar(select(SettlementPeriod).where(SettlementPeriod.starts_on == dt.date(2025, 2, 16)))
+    settlement.close_period(period, at=dt.datetime(2025, 3, 1, 1, tzinfo=JST))
+    db.session.commit()
+
+    late = dt.datetime(2025, 2, 27, 15, tzinfo=JST)  # inside 16–28 February, closed on 1 March
+    with pytest.raises(payments.PeriodClosed, match="2025-02-27の精算期間は締められているため"):
+        payments.pay(member, store.registers[0], 300, PaymentMethod.STORE_SCAN, card=card, at=late)
+    db.session.rollback()
+    assert ledger.member_balance(member.id) == 4_000
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
+    with app.test_request_context(), i18n.force_locale("en"), pytest.raises(payments.PaymentRefused) as refused:
+        payments.pay(member, store.registers[0], 300, PaymentMethod.STORE_SCAN, card=card, at=late)
+    db.session.rollback()
+    assert "2025-02-27" in str(refused.value) and "締め" not in str(refused.value)
+
+    # The next period is open: a payment dated in it is taken and settled with it.
+    payment = payments.pay(member, store.registers[0], 300, PaymentMethod.STORE_SCAN, card=card,
+                           at=dt.datetime(2025, 3, 2, 10, tzinfo=JST))
+    db.session.commit()
+    assert db.session.get(SettlementPeriod, payment.period_id).starts_on == dt.date(2025, 3, 1)
+    assert ledger.member_balance(member.id) == 3_700

@@ -29,7 +29,7 @@ def exported(app):
     period = db.session.scalar(select(SettlementPeriod).where(SettlementPeriod.starts_on == dt.date(2025, 2, 16)))
     settlement.close_period(period, at=dt.datetime(2025, 3, 1, 1, tzinfo=JST))
     period.transfer_date = dt.date(2025, 3, 19)
-    zengin.prepare_transfers(period)
+    zengin.prepare_transfers(period, at=dt.datetime(2025, 3, 17, 10, tzinfo=JST))  # the file made on 17 March
     db.session.commit()
     return period, business, other
 
@@ -42,10 +42,10 @@ def test_marking_done_mails_each_business_once(exported):
     period, business, other = exported
     failed = db.session.scalar(select(Settlement).where(Settlement.business_id == other.id))
     assert settlement.mark_failed(failed, "口座解約済み")
-    done = settlement.mark_transferred(period)
+    done = settlement.mark_transferred(period, on=dt.date(2025, 3, 19))
     db.session.commit()
     assert [r.business_id for r in done] == [business.id]
-    assert settlement.mark_transferred(period) == []  # twice: nothing more
+    assert settlement.mark_transferred(period, on=dt.date(2025, 3, 19)) == []  # twice: nothing more
     db.session.commit()
     [mail] = _mails("himawari@example.jp")
     assert mail.subject == "【ISECA】振込完了通知"
@@ -54,6 +54,24 @@ def test_marking_done_mails_each_business_once(exported):
         assert text in mail.body
     row = db.session.scalar(select(Settlement).where(Settlement.business_id == business.id))
     assert row.status == SettlementStatus.TRANSFERRED and row.transferred_at.astimezone(JST).date() == dt.date(2025, 3, 19)
+
+
+def test_the_transfer_day_is_the_one_stated_never_future_nor_before_the_file(exported):
+    period, business, _ = exported
+    at = dt.datetime(2025, 3, 18, 15, tzinfo=JST)  # marked on 18 March, the 振込予定日 (19th) still ahead
+    with pytest.raises(settlement.SettlementError, match="振込日に未来の日付"):
+        settlement.mark_transferred(period, at=at, on=dt.date(2025, 3, 19))
+    with pytest.raises(settlement.SettlementError, match="振込データを作成した日（令和7年3月17日）より前にはできません"):
+        settlement.mark_transferred(period, at=at, on=dt.date(2025, 3, 16))
+    db.session.rollback()
+    assert _mails("himawari@example.jp") == []
+    assert db.session.scalar(select(Settlement.status).where(Settlement.business_id == business.id)) == "scheduled"
+
+    done = settlement.mark_transferred(period, at=at)  # by default: the day it is marked
+    db.session.commit()
+    assert {r.transferred_at.astimezone(JST).date() for r in done} == {dt.date(2025, 3, 18)}
+    [mail] = _mails("himawari@example.jp")
+    assert "振込日　　　：令和7年3月18日（2025-03-18）" in mail.body and "令和7年3月19日" not in mail.body
 
 
 def test_a_failed_transfer_is_carried_and_the_business_told_what_to_correct(exported):
@@ -67,7 +85,7 @@ def test_a_failed_transfer_is_carried_and_the_business_told_what_to_correct(expo
     [mail] = _mails("asahi@example.jp")
     assert "1,000円" in mail.body and "口座解約済み" in mail.body and "事業者情報" in mail.body
     assert "https://iseca.example.jp/cms/business" in mail.body
-    assert settlement.mark_transferred(period) and row.status == SettlementStatus.FAILED
+    assert settlement.mark_transferred(period, on=dt.date(2025, 3, 19)) and row.status == SettlementStatus.FAILED
 
 
 def test_the_business_page_says_from_which_transfer_the_account_counts(client, app):

@@ -84,7 +84,7 @@ def test_the_transfer_file_follows_the_zengin_layout_field_by_field(app, closed_
     header, first, second, trailer, end = records
     assert header["種別コード"] == "21" and header["コード区分"] == "0"
     assert header["振込依頼人コード"] == app.config["ZENGIN_REQUESTER_CODE"]
-    assert header["振込依頼人名"].rstrip() == "ｲｾｻｷｼ"
+    assert header["振込依頼人名"] == "ﾀ)ｼﾞﾑｶﾝｶ".ljust(40)  # the name merchants are told: 「他)ジムカンカ」
     assert header["振込指定日"] == "0319"
     assert (header["仕向銀行番号"], header["仕向支店番号"]) == ("0128", "150")
     assert header["仕向銀行名"].rstrip() == "ｸﾞﾝﾏ" and header["仕向支店名"].rstrip() == "ｲｾｻｷ"
@@ -154,3 +154,54 @@ def test_no_file_for_an_open_period_or_an_undecided_date(app, closed_period):
     db.session.commit()
     with pytest.raises(zengin.ZenginError, match="振込予定日が未定"):
         zengin.transfer_file(period)
+
+
+def test_the_file_and_what_merchants_are_told_name_the_one_payer_of_the_setting(app, closed_period):
+    from iseca.money import banking, statements
+
+    period, himawari, _, _ = closed_period
+    zengin.prepare_transfers(period, at=dt.datetime(2025, 3, 17, 10, tzinfo=JST))
+    settlement.mark_transferred(period, on=dt.date(2025, 3, 19))
+    db.session.commit()
+    row = db.session.scalar(select(Settlement).where(Settlement.business_id == himawari.id))
+    # The guide's 振込人名義, and the bank's half-width form of it in the file.
+    assert banking.payer_name() == "他)ジムカンカ" == statements.statement(row).transferor
+    assert parse_zengin(zengin.transfer_file(period))[0]["振込依頼人名"].rstrip() == "ﾀ)ｼﾞﾑｶﾝｶ"
+    assert "振込人名義　：他)ジムカンカ" in settlement.transferred_mail(row)
+
+    app.config["ZENGIN_REQUESTER_NAME"] = "ｲｾｻｷｼ ｶｲｹｲｶﾝﾘｼﾔ"  # another name: both follow it
+    assert parse_zengin(zengin.transfer_file(period))[0]["振込依頼人名"].rstrip() == "ｲｾｻｷｼ ｶｲｹｲｶﾝﾘｼﾔ"
+    assert statements.statement(row).transferor == "イセサキシ カイケイカンリシヤ"
+    assert "振込人名義　：イセサキシ カイケイカンリシヤ" in settlement.transferred_mail(row)
+
+
+def test_production_makes_no_file_while_the_requester_code_or_the_citys_account_are_placeholders(app, closed_period):
+    period, *_ = closed_period
+    app.config["PRODUCTION"] = True
+    with pytest.raises(zengin.ZenginSetupError, match="委託者コード（ISECA_ZENGIN_REQUESTER_CODE）が開発用の仮の値"):
+        zengin.prepare_transfers(period)
+    db.session.rollback()
+    assert db.session.scalar(select(Settlement.bank_snapshot).where(Settlement.amount == 12_345)) is None
+
+    app.config["ZENGIN_REQUESTER_CODE"] = "1234567890"
+    with pytest.raises(zengin.ZenginSetupError, match="市の口座") as refused:
+        zengin.prepare_transfers(period)
+    assert "委託者コード" not in str(refused.value)
+    db.session.rollback()
+    app.config["ZENGIN_ACCOUNT_NUMBER"] = ""  # unset is no better than zeros
+    assert zengin.setup_refusal() is not None
+
+    app.config["ZENGIN_ACCOUNT_NUMBER"] = "0123456"
+    assert zengin.setup_refusal() is None
+    zengin.prepare_transfers(period)
+    db.session.commit()
+    header = parse_zengin(zengin.transfer_file(period))[0]
+    assert (header["振込依頼人コード"], header["口座番号"]) == ("1234567890", "0123456")
+
+
+def test_a_payer_name_no_bank_takes_makes_no_file_anywhere(app, closed_period):
+    period, *_ = closed_period
+    app.config["ZENGIN_REQUESTER_NAME"] = "他)ジムカンカ"  # the kanji of the guide is not bank kana
+    assert app.config["PRODUCTION"] is False
+    with pytest.raises(zengin.ZenginSetupError, match="委託者名に「他」は使えません。.*ISECA_ZENGIN_REQUESTER_NAME"):
+        zengin.prepare_transfers(period)
