@@ -216,6 +216,8 @@ def test_tampered_or_foreign_receipt_tokens_are_404(app, shop):
 def test_receipt_buttons_on_done_history_detail_and_usage_list(app, shop):
     store, member, card, paid, *_ = shop
     till = signed_in(app, store.code, area="terminal")
+    done = till.get(f"/terminal/pay/done/{paid.id}").get_data(as_text=True)
+    assert re.search(rf'href="/terminal/history/{paid.id}/receipt\?back=[^"]+"[^>]*>レシート</a>', done)
     listing = till.get("/terminal/history").get_data(as_text=True)
     assert f'href="/terminal/history/{paid.id}/receipt?back=' in listing
     detail = till.get(f"/terminal/history/{paid.id}").get_data(as_text=True)
