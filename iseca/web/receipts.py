@@ -95,7 +95,8 @@ def page(payment_id: int, list_endpoint: str):
         receipt = receipts.receipt_of(payment, kind)
     except receipts.NoReceipt:
         abort(404)
-    language = i18n.normalise(request.args.get("lang")) or "ja"
+    # Until the clerk picks the customer's language, the receipt speaks the clerk's.
+    language = i18n.normalise(request.args.get("lang")) or i18n.current()
     width = _choice("width", WIDTHS, payment.store.receipt_width if payment.store.receipt_width in WIDTHS else "a4")
     list_url = url_for(list_endpoint)
     # 「戻る」: the page the clerk came from in the same area (決済完了, 履歴の詳細, the list).
