@@ -142,7 +142,12 @@ def test_receipt_page_on_a_phone(new_context, sale, width):
     store, member, card, paid = sale
     # axe is added to the page as a script: the test's own, so the CSP is bypassed for it.
     page = new_context(bypass_csp=True, viewport={"width": width, "height": 800}).new_page()
-    _open_receipt(page, store, paid)
+    log_in(page, "terminal", store.code)
+    page.goto("/terminal/history")
+    screenshot(page, f"terminal-history-receipt-{width}px")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.get_by_role("link", name="レシート 12/03 14:05 1,234円").click()  # the row's own button
+    page.wait_for_url(re.compile(rf"/terminal/history/{paid.id}/receipt"))
     page.get_by_role("link", name="58mm（感熱ロール紙）").click()
     page.wait_for_url(re.compile("width=58mm"))
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
