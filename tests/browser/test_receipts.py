@@ -19,8 +19,8 @@ from iseca.models import AccountKind
 from iseca.money import cancellation
 from iseca.timeutil import JST
 from tests import factories
-from tests.qr_helpers import decode_qr, pdf_page_images, pdf_pages, pdf_text
 from tests.browser.test_accessibility import axe_violations
+from tests.qr_helpers import decode_qr, pdf_page_images, pdf_pages, pdf_text
 from tests.support.browser import SCREENSHOTS, log_in, screenshot
 
 MM = 72 / 25.4  # PDF points per millimetre
