@@ -117,6 +117,7 @@ FIELD = {
     "postal_code": N_("郵便番号"), "address": N_("所在地"), "phone": N_("電話番号"), "email": N_("メールアドレス"),
     "category": N_("業種"), "area": N_("地区"), "hours": N_("営業時間"), "holidays_text": N_("定休日"),
     "website": N_("ホームページ"), "description": N_("お店の紹介"), "confirm_before_charge": N_("決済前の確認画面"),
+    "receipt_width": N_("レシートの幅"),
     "bank": N_("振込先口座"), "starts_on": N_("開始日"), "ends_on": N_("終了日"),
 }
 
@@ -193,6 +194,8 @@ STORE_AREA = {
     "東地区": N_("東地区"),
     "境地区": N_("境地区"),
 }
+# レシートの幅 (店舗情報): the paper of the store's receipt printer.
+RECEIPT_WIDTH = {"58mm": N_("58mm（感熱ロール紙）"), "80mm": N_("80mm（感熱ロール紙）"), "a4": N_("A4（通常のプリンター）")}
 
 TABLES: dict[str, dict] = {
     "product_area": PRODUCT_AREA,
@@ -202,6 +205,7 @@ TABLES: dict[str, dict] = {
     "language": LANGUAGES,  # each language as it names itself
     "store_category": STORE_CATEGORY,
     "store_area": STORE_AREA,
+    "receipt_width": RECEIPT_WIDTH,
     "notice_audience": NOTICE_AUDIENCE,
     "public_text_page": PUBLIC_TEXT_PAGE,
     "audit_action": AUDIT_ACTION,

@@ -171,6 +171,8 @@ class Store(db.Model):
     # 決済前の確認画面: off by default, the till's amount page charges at
     # 「決済する」 as the guide prints it; a store may ask for a confirmation page.
     confirm_before_charge: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # レシートの幅: the receipt page's print layout (58mm / 80mm thermal rolls, or A4).
+    receipt_width: Mapped[str] = mapped_column(String(8), default="a4", server_default="a4")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

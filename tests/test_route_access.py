@@ -75,6 +75,9 @@ RULES: dict[str, dict] = {
     "public.index": PUBLIC, "public.faq": PUBLIC, "public.not_payable": PUBLIC, "public.contact": PUBLIC,
     "public.apply": PUBLIC, "public.apply_done": PUBLIC, "public.bank_lookup": PUBLIC,
     "public.stores": PUBLIC, "public.store": PUBLIC, "public.store_image": PUBLIC, "public.card_balance": PUBLIC,
+    # A receipt opened from its QR code: no login; the walk's `token` (a register's) is no receipt's
+    # signed reference, so everyone gets 404 (tests/web/test_receipts.py opens real ones).
+    "public.receipt": dict.fromkeys(KINDS, HIDDEN),
     # Logins (one set of views for every area; the management site behind its gate)
     "auth.login": by_area({**PUBLIC, "anonymous": GATE}, PUBLIC, PUBLIC, PUBLIC),
     # Logging out (with or without a session) leads to the login page.
@@ -90,13 +93,13 @@ RULES: dict[str, dict] = {
     "health.healthz": dict.fromkeys(KINDS, OK), "health.readyz": dict.fromkeys(KINDS, OK),
     "cms.business": CMS_BUSINESS, "cms.audit_log": CMS_BUSINESS, "cms.audit_csv": CMS_BUSINESS,
     "cms.usage": CMS, "cms.usage_csv": CMS, "cms.usage_daily": CMS, "cms.usage_daily_csv": CMS,
-    "cms.cancel.confirm": CMS_OWN,
+    "cms.cancel.confirm": CMS_OWN, "cms.receipt.page": CMS_OWN,
     "cms.register.index": CMS, "cms.register.store_list": CMS_OWN,
     **{f"cms.register.{page}": CMS_OWN for page in ("qr", "qr_png", "sheet", "sheet_pdf", "rename", "retire",
                                                     "reissue")},
     # 加盟店アプリ
     "terminal.index": TERMINAL, "terminal.history": TERMINAL, "terminal.history_detail": TERMINAL_OWN,
-    "terminal.cancel.confirm": TERMINAL_OWN,
+    "terminal.cancel.confirm": TERMINAL_OWN, "terminal.receipt.page": TERMINAL_OWN,
     "terminal.pay_scan": TERMINAL, "terminal.pay_amount": TERMINAL, "terminal.pay_confirm": TERMINAL,
     "terminal.pay_charge": TERMINAL, "terminal.pay_done": TERMINAL_OWN, "terminal.pay_incoming": TERMINAL,
     "terminal.settlement.index": TERMINAL,

@@ -29,7 +29,8 @@ from ..money.banking import BankAccount
 
 SUBJECT_BANK_CHANGED = N_("【ISECA】振込先口座が変更されました")
 
-STORE_FIELDS = ("category", "area", "postal_code", "address", "phone", "hours", "holidays_text", "website", "description")
+STORE_FIELDS = ("category", "area", "postal_code", "address", "phone", "hours", "holidays_text", "website", "description",
+                "receipt_width")
 STORE_SETTINGS = ("confirm_before_charge",)  # on/off choices of the store
 BUSINESS_FIELDS = ("representative", "postal_code", "address", "phone", "email")
 NAME_FIELDS = ("name", "name_kana")  # the counter's alone: a merchant asks the counter to change them

@@ -5,6 +5,7 @@ from flask import Blueprint
 from ..auth.guards import require_kinds_for_blueprint
 from ..models import AccountKind
 from ..web.cancel import bp as cancel_pages
+from ..web.receipts import bp as receipt_pages
 from ..web.settlements import bp as settlement_pages
 
 bp = Blueprint("terminal", __name__)
@@ -13,3 +14,5 @@ require_kinds_for_blueprint(bp, AccountKind.STORE)
 bp.register_blueprint(cancel_pages, url_prefix="/history", url_defaults={"list_endpoint": "terminal.history"})
 # 精算 in the phone layout (the guide: 利用額明細は加盟店アプリまたは管理サイトでご確認ください).
 bp.register_blueprint(settlement_pages, url_prefix="/settlements")
+# レシート of a payment or its 取消 (決済完了, 店舗利用履歴).
+bp.register_blueprint(receipt_pages, url_prefix="/history", url_defaults={"list_endpoint": "terminal.history"})

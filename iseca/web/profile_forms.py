@@ -7,7 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ..labels import STORE_AREA, STORE_CATEGORY, choices
+from ..labels import RECEIPT_WIDTH, STORE_AREA, STORE_CATEGORY, choices
 from .forms import (
     BankAccountMixin,
     JapaneseForm,
@@ -34,6 +34,7 @@ class StoreProfileForm(JapaneseForm):
     website = StringField(_l("ホームページ"), filters=[nfkc], validators=[Optional(), Length(max=300), valid_url])
     description = TextAreaField(_l("お店の紹介"), validators=[Optional(), Length(max=2000, message=_l("お店の紹介は2000文字以内にしてください。"))])
     confirm_before_charge = BooleanField(_l("加盟店アプリで、決済する前に確認画面を表示する"))
+    receipt_width = SelectField(_l("レシートの幅"), choices=choices("receipt_width"), default="a4")
 
     def validate_category(self, field):
         if field.data not in STORE_CATEGORY:
@@ -42,6 +43,10 @@ class StoreProfileForm(JapaneseForm):
     def validate_area(self, field):
         if field.data not in STORE_AREA:
             raise ValidationError(_("地区を一覧から選んでください。"))
+
+    def validate_receipt_width(self, field):
+        if field.data not in RECEIPT_WIDTH:
+            raise ValidationError(_("レシートの幅を一覧から選んでください。"))
 
 
 class StoreImageForm(JapaneseForm):
