@@ -72,7 +72,7 @@ def manifest():
     home = url_for(area.home)
     names = {
         "terminal": (_("ISECA 加盟店アプリ"), _("ISECA加盟店")),
-        "wallet": (_("ISECAウォレット"), _("ISECA")),
+        "wallet": (_("ISECAウォレット"), "ISECA"),
     }[area.name]
     body = {
         "id": home,
