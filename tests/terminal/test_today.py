@@ -48,8 +48,8 @@ def test_home_shows_todays_payments_and_cancellations_per_register(till):  # noq
     assert "取消 1件 （1,200円）" in home
     assert "差引 800円" in home
     # Per register: the store has two.
-    assert f"{front.name} 1件 1,200円 1件 （1,200円） 0円" in home
-    assert f"{back.name} 1件 800円 0件 （0円） 800円" in home
+    assert f"{front.name} 1件 1,200円 1件 1,200円 0円" in home
+    assert f"{back.name} 1件 800円 0件 0円 800円" in home
 
 
 def test_the_live_lists_poll_refreshes_todays_figures(till):  # noqa: F811
