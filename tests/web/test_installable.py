@@ -145,3 +145,19 @@ def test_other_areas_are_not_installable(client, staff_client):
     assert 'rel="manifest"' not in client.get("/cms/login").get_data(as_text=True)
     assert 'rel="manifest"' not in staff_client.get("/counter/").get_data(as_text=True)
     assert client.get("/cms/sw.js").status_code == 404
+
+
+def test_faq_gives_the_install_steps_for_iphone_and_android(client, app):
+    app.config["PUBLIC_BASE_URL"] = "https://iseca.example.jp"
+    page = text_of(client.get("/faq").get_data(as_text=True))
+    assert "加盟店アプリのインストール手順" in page
+    assert "iPhone（Safari） Safariで加盟店アプリ（https://iseca.example.jp/terminal/）を開く" in page
+    assert "Android（Chrome） Chromeで加盟店アプリ（https://iseca.example.jp/terminal/）を開く" in page
+    for step in ("「ホーム画面に追加」をタップし、右上の「追加」をタップ", "Chromeで加盟店アプリ（https://iseca.example.jp/terminal/）を開く",
+                 "「ホーム画面に追加」または「アプリをインストール」をタップし、「インストール」をタップ",
+                 "ISECAウォレット（https://iseca.example.jp/wallet/）も、同じ手順でホーム画面に追加できます。"):
+        assert step in page
+    # FAQ 4: no app store; 「ホーム画面に追加」 in Safari or Chrome.
+    assert "加盟店アプリはApp StoreやGoogle Playからのインストールは不要です" in page
+    client.set_cookie("lang", "pt_BR")
+    assert "Como instalar o aplicativo do estabelecimento" in text_of(client.get("/faq").get_data(as_text=True))
