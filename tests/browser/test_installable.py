@@ -12,6 +12,11 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import func, select
+
+from iseca.extensions import db
+from iseca.models import Payment
+from iseca.money import ledger
 
 from tests import factories
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, screenshot
@@ -80,6 +85,7 @@ def assert_only_static_and_offline(paths: list[str], area: str) -> None:
 def test_terminal_is_installable_caches_no_data_and_shows_the_offline_page(profile):
     store = factories.make_store(name="いせさき青果店", registers=2)
     member, card = factories.make_card_member(5_000)
+    _, second_card = factories.make_card_member(1_000)
     context = profile()
     page = context.pages[0] if context.pages else context.new_page()
     log_in(page, "terminal", store.code)
@@ -134,6 +140,43 @@ def test_terminal_is_installable_caches_no_data_and_shows_the_offline_page(profi
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "terminal-home-390")
     assert_only_static_and_offline(cached_paths(page), "terminal")
+
+    # A payment at the other register, from another tab: HOME's poll brings the new figures without a reload.
+    other_tab = context.new_page()
+    other_tab.goto(f"/terminal/pay?register={store.registers[1].id}")
+    other_tab.get_by_label("カード番号（またはバーコードリーダーで読み取り）").fill(second_card.number)
+    other_tab.keyboard.press("Enter")
+    other_tab.wait_for_url("**/terminal/pay/amount**")
+    other_tab.get_by_label("税込金額（円）").fill("300")
+    other_tab.get_by_role("button", name="決済する").click()
+    other_tab.wait_for_url("**/terminal/pay/done/**")
+    other_tab.close()
+    page.wait_for_function("() => document.querySelector('#today-figures .today-count').textContent.trim() === '2件'")
+    assert "1,000円" in page.locator("#today-figures .today-sum").inner_text()
+
+
+def test_a_charge_sent_while_offline_shows_the_offline_page_and_is_never_made_later(profile):
+    store = factories.make_store()
+    member, card = factories.make_card_member(5_000)
+    context = profile()
+    page = context.pages[0] if context.pages else context.new_page()
+    log_in(page, "terminal", store.code)
+    controlled(page, "terminal")
+    page.goto("/terminal/pay")
+    page.get_by_label("カード番号（またはバーコードリーダーで読み取り）").fill(card.number)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/terminal/pay/amount**")
+    page.get_by_label("税込金額（円）").fill("1200")
+    context.set_offline(True)
+    page.get_by_role("button", name="決済する").click()
+    page.get_by_role("heading", name="通信できません", level=1).wait_for()
+    assert "決済が保留されて、あとで行われることはありません" in page.locator("section.offline:visible").inner_text()
+    context.set_offline(False)
+    page.goto("/terminal/")
+    page.locator("#today-figures").wait_for()
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Payment).where(Payment.store_id == store.id)) == 0
+    assert ledger.member_balance(member.id) == 5_000
 
 
 def test_the_offline_page_speaks_the_language_the_till_was_in(profile):
