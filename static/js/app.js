@@ -135,14 +135,18 @@
   // [data-keep-awake] is shown (Wake Lock API where the browser has it); the
   // lock ends when the page is hidden, so it is asked again when it is shown.
   var lock = null;
+  var asking = false;
   function wanted() { return document.visibilityState === "visible" && document.querySelector("[data-keep-awake]"); }
   function update() {
-    if (!("wakeLock" in navigator)) { return; }
+    if (!("wakeLock" in navigator) || asking) { return; }
     if (wanted() && !lock) {
+      asking = true;
       navigator.wakeLock.request("screen").then(function (sentinel) {
+        asking = false;
         lock = sentinel;
         sentinel.addEventListener("release", function () { if (lock === sentinel) { lock = null; } });
-      }).catch(function () { lock = null; });
+        update();  // the page may have changed while the browser answered
+      }).catch(function () { asking = false; lock = null; });
     } else if (!wanted() && lock) {
       var held = lock;
       lock = null;

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from iseca.extensions import db
 from iseca.models import Payment
 from iseca.money import ledger
-
 from tests import factories
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in, screenshot
 
@@ -219,3 +218,43 @@ def test_wallet_is_installable_caches_no_data_and_shows_the_offline_page_in_viet
     screenshot(page, "wallet-offline-vi-390")
     page.set_viewport_size({"width": 360, "height": 740})
     screenshot(page, "wallet-offline-vi-360")
+
+
+FAKE_WAKE_LOCK = """(() => {
+  const log = [];
+  window.__wakeLog = log;
+  Object.defineProperty(navigator, "wakeLock", { configurable: true, value: {
+    request(type) {
+      log.push("request:" + type);
+      const listeners = [];
+      const sentinel = {
+        released: false,
+        addEventListener(name, fn) { if (name === "release") { listeners.push(fn); } },
+        release() { sentinel.released = true; log.push("release"); listeners.forEach(fn => fn()); return Promise.resolve(); },
+      };
+      return Promise.resolve(sentinel);
+    },
+  } });
+})();"""
+
+
+def test_the_screen_stays_on_while_reading_and_typing_the_amount(page):
+    """The Wake Lock API (a stand-in here: headless chromium has no screen to keep on)."""
+    store = factories.make_store()
+    member, card = factories.make_card_member(5_000)
+    page.add_init_script(FAKE_WAKE_LOCK)
+    log_in(page, "terminal", store.code)
+    assert page.evaluate("window.__wakeLog") == []
+    page.goto("/terminal/pay")
+    page.wait_for_function("() => window.__wakeLog.join() === 'request:screen'")
+    # Leaving for a page without the mark (HOME, a boosted link) lets the screen sleep again.
+    page.get_by_role("navigation", name="メニュー").get_by_role("link", name="HOME").click()
+    page.wait_for_url(lambda url: urlsplit(url).path == "/terminal/")
+    page.wait_for_function("() => window.__wakeLog.join() === 'request:screen,release'")
+    # The amount page keeps it on too.
+    page.goto("/terminal/pay")
+    page.get_by_label("カード番号（またはバーコードリーダーで読み取り）").fill(card.number)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/terminal/pay/amount**")
+    page.get_by_label("税込金額（円）").wait_for()
+    page.wait_for_function("() => window.__wakeLog[window.__wakeLog.length - 1] === 'request:screen'")
