@@ -137,7 +137,7 @@ def offline():
     for code in i18n.offered(area.name):
         with i18n.force_locale(code):
             sections.append(Markup(render_template(
-                "offline_section.html", lang=i18n.HTML_LANG[code], code=code, for_area=area.name,
+                "offline_section.html", lang=i18n.HTML_LANG[code], for_area=area.name,
                 home=url_for(area.home),
                 history=url_for("terminal.history" if area.name == "terminal" else "wallet.history"),
             )))
