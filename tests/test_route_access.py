@@ -104,6 +104,8 @@ RULES: dict[str, dict] = {
     "terminal.pay_charge": TERMINAL, "terminal.pay_done": TERMINAL_OWN, "terminal.pay_incoming": TERMINAL,
     "terminal.settlement.index": TERMINAL,
     **{f"terminal.settlement.{page}": TERMINAL_SETTLEMENT for page in ("statement", "statement_csv", "statement_pdf")},
+    # The installed app's manifest, service worker and offline page: no data, open to anyone.
+    **{f"{area}.app.{name}": PUBLIC for area in ("terminal", "wallet") for name in ("manifest", "service_worker", "offline")},
     # ウォレット
     "wallet.index": WALLET, "wallet.history": WALLET, "wallet.my_qr": WALLET, "wallet.scan": WALLET,
     "wallet.pay": WALLET_PAY, "wallet.pay_confirm": WALLET, "wallet.payment_done": WALLET,

@@ -14,6 +14,7 @@ loaded around the app, as the benchmark does).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 from sqlalchemy import Date, case, delete, func, insert, literal, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,6 +46,53 @@ def _jst_day_default(element, compiler, **kw):  # pragma: no cover - other diale
 @compiles(jst_day, "sqlite")
 def _jst_day_sqlite(element, compiler, **kw):
     return f"date({compiler.process(element.clauses, **kw)}, '+9 hours')"
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """One day's figures of a store or a register, as the 日計 counts them:
+    the payments made that day (those cancelled since included) and the
+    取消 made that day."""
+
+    payment_count: int = 0
+    payment_sum: int = 0
+    cancel_count: int = 0
+    cancel_sum: int = 0
+
+    @property
+    def net(self) -> int:
+        """差引: payments less 取消."""
+        return self.payment_sum - self.cancel_sum
+
+
+@dataclass(frozen=True)
+class StoreDay:
+    """今日の決済 of a store: its total and each register's (by register id)."""
+
+    day: dt.date
+    total: DayFigures
+    registers: dict[int, DayFigures] = field(default_factory=dict)
+
+    def of(self, register_id: int) -> DayFigures:
+        """A register's figures (zero when it took nothing that day)."""
+        return self.registers.get(register_id, DayFigures())
+
+
+def store_day(store_id: int, day: dt.date) -> StoreDay:
+    """今日の決済 at the till: a store's payments and 取消 of one Japanese day,
+    in total and per register, read from the kept totals (one small query,
+    cheap enough for HOME's poll every few seconds)."""
+    T = RegisterDayTotal
+    rows = db.session.execute(
+        select(T.register_id, func.sum(T.payment_count), func.sum(T.payment_sum), func.sum(T.cancel_count),
+               func.sum(T.cancel_sum))
+        .where(T.store_id == store_id, T.day == day)
+        .group_by(T.register_id)
+    )
+    registers = {register_id: DayFigures(*(int(v or 0) for v in counters)) for register_id, *counters in rows}
+    total = DayFigures(*(sum(getattr(f, name) for f in registers.values())
+                         for name in ("payment_count", "payment_sum", "cancel_count", "cancel_sum")))
+    return StoreDay(day=day, total=total, registers=registers)
 
 
 def record_payment(*, register_id: int, store_id: int, business_id: int, method: PaymentMethod, amount: int,

@@ -1,5 +1,5 @@
 """Public pages."""
-from flask import render_template
+from flask import current_app, render_template, url_for
 
 from . import content
 from .blueprint import bp
@@ -13,8 +13,10 @@ def index():
 
 @bp.route("/faq")
 def faq():
-    """よくあるご質問."""
-    return render_template("public/faq.html", faq=content.faq())
+    """よくあるご質問, and 加盟店アプリのインストール手順 (「ホーム画面に追加」)."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return render_template("public/faq.html", faq=content.faq(), terminal_url=base + url_for("terminal.index"),
+                           wallet_url=base + url_for("wallet.index"))
 
 
 @bp.route("/not-payable")

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from ..extensions import db, limiter
 from ..members import payers
 from ..models import Payment, PaymentMethod, PaymentStatus, Register, utcnow
-from ..money import idempotency, ledger, payments
+from ..money import day_totals, idempotency, ledger, payments
+from ..timeutil import today_jst
 from ..web.access import get_register_or_404, get_store_or_404
 from ..web.charge import charge
 from ..web.inputs import value_id
@@ -255,10 +256,12 @@ def pay_incoming():
         .order_by(Payment.created_at.desc(), Payment.id.desc())
         .limit(20)
     ))
+    # HOME's poll also refreshes 今日の決済 (an out-of-band part of the answer).
+    today = day_totals.store_day(_store().id, today_jst()) if wants_fragment() and request.args.get("today") else None
     # The list's version: a poll that finds nothing new gets 204 and htmx leaves
     # the live region alone, so a screen reader does not read it again.
-    version = content_version([(p.id, p.status.value) for p in rows])
+    version = content_version([[(p.id, p.status.value) for p in rows], today])
     if wants_fragment() and request.args.get("v") == version:
         return "", 204
     return page_or_fragment("terminal/pay/incoming.html", "incoming", incoming=rows, minutes=INCOMING_MINUTES,
-                            store=_store(), version=version)
+                            store=_store(), version=version, today=today)

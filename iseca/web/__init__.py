@@ -42,7 +42,10 @@ CSP = "; ".join(
 )
 
 # Endpoints an account that must change its initial password may still reach.
-PASSWORD_CHANGE_ALLOWED = {"auth.password", "auth.logout", "auth.login", "static"}
+PASSWORD_CHANGE_ALLOWED = {"auth.password", "auth.logout", "auth.login", "static",
+                           # The installed app's files (web/installable.py): a worker script may not redirect.
+                           *(f"{area}.app.{name}" for area in ("terminal", "wallet")
+                             for name in ("manifest", "service_worker", "offline"))}
 
 
 def menu_current(endpoint: str, *section: str) -> Markup:

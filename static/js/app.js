@@ -93,8 +93,15 @@
     d.shouldSwap = false;
     show(d.target, document.importNode(message, true));
   });
-  document.addEventListener("htmx:sendError", function (event) { show(event.detail.target, textBox(networkText())); });
-  document.addEventListener("htmx:timeout", function (event) { show(event.detail.target, textBox(networkText())); });
+  // The network is down: the guide's steps (「決済時にエラーがでたら」) for this
+  // area, from the page's <template id="network-help">, beside the part that asked.
+  function networkBox() {
+    var help = document.getElementById("network-help");
+    var box = help && help.content && help.content.firstElementChild;
+    return box ? document.importNode(box, true) : textBox(networkText());
+  }
+  document.addEventListener("htmx:sendError", function (event) { show(event.detail.target, networkBox()); });
+  document.addEventListener("htmx:timeout", function (event) { show(event.detail.target, networkBox()); });
 })();
 
 // The CSRF token of htmx requests: the body's data-hx-headers keep the token of
@@ -109,4 +116,44 @@
       event.detail.headers["X-CSRFToken"] = input.value;
     }
   });
+})();
+
+// The terminal and the wallet as installed apps (iseca/web/installable.py):
+// their service worker (static files and the offline page only), the page's
+// language for the offline page, and the screen kept on where a page asks.
+(function () {
+  "use strict";
+  var manifest = document.querySelector("link[rel=manifest][data-service-worker]");
+  if (manifest && "serviceWorker" in navigator) {
+    navigator.serviceWorker.register(manifest.getAttribute("data-service-worker"),
+      { scope: manifest.getAttribute("data-scope") }).catch(function () { /* the page works without it */ });
+  }
+  // The offline page shows the language the last page was shown in.
+  try { window.localStorage.setItem("iseca-lang", document.documentElement.lang); } catch (e) { /* private mode */ }
+
+  // 決済する and the amount: the screen stays on while a page marked
+  // [data-keep-awake] is shown (Wake Lock API where the browser has it); the
+  // lock ends when the page is hidden, so it is asked again when it is shown.
+  var lock = null;
+  var asking = false;
+  function wanted() { return document.visibilityState === "visible" && document.querySelector("[data-keep-awake]"); }
+  function update() {
+    if (!("wakeLock" in navigator) || asking) { return; }
+    if (wanted() && !lock) {
+      asking = true;
+      navigator.wakeLock.request("screen").then(function (sentinel) {
+        asking = false;
+        lock = sentinel;
+        sentinel.addEventListener("release", function () { if (lock === sentinel) { lock = null; } });
+        update();  // the page may have changed while the browser answered
+      }).catch(function () { asking = false; lock = null; });
+    } else if (!wanted() && lock) {
+      var held = lock;
+      lock = null;
+      held.release().catch(function () { /* already released */ });
+    }
+  }
+  document.addEventListener("visibilitychange", update);
+  document.addEventListener("htmx:afterSettle", update);
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", update); } else { update(); }
 })();

@@ -18,7 +18,7 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 PAGES = {
-    "public": ["/", "/stores"],
+    "public": ["/", "/stores", "/faq", "/terminal/offline", "/wallet/offline"],
     "apply": ["/apply"],
     "cms login": ["/cms/login", "/terminal/login"],
     "cms pages": ["/cms/", "/cms/usage", "/cms/registers", "/cms/stores"],

@@ -23,7 +23,10 @@ JAPANESE = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf
 ATTRIBUTES = ("title", "alt", "aria-label", "placeholder", "label")
 # Endpoints whose answer is not a page to read (images, PDFs, checks for machines).
 NOT_TEXT = ("static", "health.", ".qr_png", "_pdf", "store_image", "card_sheet", "register_sheets_pdf", "statement_pdf",
-            "settlement_zengin")
+            "settlement_zengin",
+            # The offline page holds every language of its area, each part marked with its lang
+            # (tests/web/test_installable.py checks each part).
+            "app.offline")
 RESIDENT_ENDPOINTS = ("public.", "wallet.", "auth.")
 RESIDENT_KINDS = ("anonymous", "member")
 

@@ -182,3 +182,44 @@ def test_every_page_of_a_filter_shows_the_next_rows_newest_first(data, condition
         assert page.first_index == (n - 1) * 7 + 1
         seen += [r.id for r in page.rows]
     assert seen == expected
+
+
+def test_store_day_counts_a_stores_payments_and_cancellations_of_that_day_per_register(app):
+    """今日の決済 at the till: the day's payments (one since cancelled
+    included), the 取消 made that day, per register, other days and other
+    stores left out; a cancellation of yesterday's payment counts today."""
+    store = factories.make_store(registers=2)
+    other = factories.make_store()
+    member, _ = factories.make_card_member(50_000)
+    front, back = store.registers
+    actor = factories.account_of(AccountKind.STORE, store.code)
+    day = dt.date(2026, 3, 10)
+    at = dt.datetime(2026, 3, 10, 0, 0, 5, tzinfo=JST)  # 00:00:05 JST: still 3/9 in UTC
+    yesterday = factories.make_payment_at(front, member, 900, at - dt.timedelta(minutes=1))
+    first = factories.make_payment_at(front, member, 1_000, at)
+    factories.make_payment_at(front, member, 250, at + dt.timedelta(hours=23, minutes=59))
+    factories.make_payment_at(back, member, 3_000, at + dt.timedelta(hours=2))
+    factories.make_payment_at(other.registers[0], member, 7_000, at)
+    factories.make_payment_at(front, member, 4_000, at + dt.timedelta(days=1))
+    cancellation.cancel_payment(first, actor=actor, at=at + dt.timedelta(minutes=5))
+    cancellation.cancel_payment(yesterday, actor=actor, at=at + dt.timedelta(minutes=6))
+    db.session.commit()
+
+    figures = day_totals.store_day(store.id, day)
+    assert figures.day == day
+    assert figures.total == day_totals.DayFigures(payment_count=3, payment_sum=4_250, cancel_count=2, cancel_sum=1_900)
+    assert figures.total.net == 2_350
+    assert figures.registers == {
+        front.id: day_totals.DayFigures(payment_count=2, payment_sum=1_250, cancel_count=2, cancel_sum=1_900),
+        back.id: day_totals.DayFigures(payment_count=1, payment_sum=3_000),
+    }
+    # The same figures as the 日計 of that day.
+    report = usage.daily_totals(UsageFilter(own_store_id=store.id, date_from=day, date_to=day))
+    assert (report.totals.payment_count, report.totals.payment_sum, report.totals.cancel_count,
+            report.totals.cancel_sum) == (3, 4_250, 2, 1_900)
+
+
+def test_store_day_of_a_store_without_payments_is_zero(app):
+    store = factories.make_store()
+    figures = day_totals.store_day(store.id, today_jst())
+    assert figures.total == day_totals.DayFigures() and figures.total.net == 0 and figures.registers == {}

@@ -295,7 +295,7 @@ def test_wallet_payments_appear_in_the_incoming_list(till):
     fragment = till.get("/terminal/pay/incoming", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "1,100円" in fragment and member.code in fragment and "<html" not in fragment
     home = till.get("/terminal/").get_data(as_text=True)
-    assert 'data-hx-get="/terminal/pay/incoming"' in home and "金額を確認" in home
+    assert 'data-hx-get="/terminal/pay/incoming?today=1"' in home and "金額を確認" in home
 
 
 def test_incoming_poll_answers_204_until_the_list_changes(till):
