@@ -19,6 +19,7 @@ from sqlalchemy import case, func, select
 
 from .. import i18n
 from ..csvexport import CsvStream, datetime_text, header
+from ..csvexport import filename as csv_filename
 from ..dates import period_text, wareki
 from ..extensions import db
 from ..i18n import N_
@@ -224,8 +225,10 @@ def schedule_rows() -> list[SettlementPeriod]:
     return list(db.session.scalars(select(SettlementPeriod).order_by(SettlementPeriod.starts_on)))
 
 
-def filename(st: Statement, ext: str) -> str:
-    return f"riyougaku-meisai_{st.business_code}_{st.starts_on:%Y%m%d}-{st.ends_on:%Y%m%d}.{ext}"
+def filename(st: Statement, ext: str, encoding: str = "cp932") -> str:
+    """The download's name; a CSV's says its encoding (_sjis / _utf8)."""
+    stem = f"riyougaku-meisai_{st.business_code}_{st.starts_on:%Y%m%d}-{st.ends_on:%Y%m%d}"
+    return csv_filename(stem, encoding) if ext == "csv" else f"{stem}.{ext}"
 
 
 def summary_rows(st: Statement) -> list[tuple[str, int]]:
@@ -251,7 +254,8 @@ def statement_csv(st: Statement, encoding: str = "cp932") -> bytes:
         yield [_("売上対象期間"), "", "", "", "", "", st.period_text]
         yield [_("振込予定日"), "", "", "", "", "", st.transfer_date_text]
         yield [_("振込人名義"), "", "", "", "", "", st.transferor]
-    return b"".join(CsvStream(encoding, identifiers=(2,)).chunks(header(CSV_HEADER), rows()))  # 取引番号 keeps its digits in Excel
+    # 取引番号 and 店舗コード keep every digit in a spreadsheet.
+    return b"".join(CsvStream(encoding, identifiers=(2, 3)).chunks(header(CSV_HEADER), rows()))
 
 
 def yen(value: int) -> str:
