@@ -29,7 +29,8 @@ BANK_CODE, BRANCH_CODE = "0001", "001"
 READERS = [("ja", "cp932", "64", "_sjis.csv"), ("ja", "utf-8", "76", "_utf8.csv"), ("en", "utf-8", "76", "_utf8.csv"),
            ("en", "cp932", "76", "_utf8.csv")]  # another language always gets UTF-8 (BOM)
 # Stored keys that an audit file must not show (they have words in labels.py).
-INTERNAL_WORDS = ("business:", "publictext", "store_scan", "merchants", "notice_published", "cms")
+INTERNAL_WORDS = ("business:", "publictext", "store_scan", "merchants", "notice_published", "cms",
+                  "settlement_period_closed", "transfer_file_prepared", "settlementperiod")
 
 
 @pytest.fixture
