@@ -2,7 +2,9 @@
 behind the till's and the wallet's 金額, the counter's 付与ポイント and the
 grant CSV, and the amount range of 利用状況一覧.
 
-Accepted: ASCII or full-width digits, thousands commas (, or ，), a leading
+Accepted: ASCII or full-width digits, thousands commas (, or ，: every
+three digits from the right, as 1,000 or 12,345,678; "2,00" or "1,0000" is
+refused, since 2,00 may be 2 yen or 200), a leading
 ¥ / ￥, a trailing 円, spaces around. Leading zeros are ignored
 ("00000000000001" is 1 yen, as a calculator reads it). Everything else gets
 a message for the field and is never charged: `²` or `①⓪` are not digits
@@ -25,7 +27,7 @@ _YEN = re.compile(
     rf"(?P<minus>[{_MINUS}])?\s*¥?\s*(?P<minus_after_sign>[{_MINUS}])?\s*"
     r"(?P<number>[0-9][0-9,]*)(?P<fraction>\.[0-9]*)?\s*円?"
 )
-_GROUPED = re.compile(r"[0-9]+(?:,[0-9]+)*")
+_GROUPED = re.compile(r"[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+")
 
 
 class AmountInvalid(ValueError):
@@ -42,6 +44,7 @@ def _messages(unit: str) -> dict[str, callable]:
             "below": lambda n: _("ポイントは%(points)sポイント以上で入力してください。", points=number(n)),
             "above": lambda n: _("ポイントは%(points)sポイント以下で入力してください。", points=number(n)),
             "fraction": lambda: _("ポイントは1ポイント単位の整数で入力してください（小数は使えません）。"),
+            "grouping": lambda: _("カンマ（,）は3桁ごとの区切りにだけ使えます（例: %(example)s）。", example=number(1000)),
         }
     return {
         "not_a_number": lambda: _("金額は数字で入力してください（例: %(example)s）。", example=number(1000)),
@@ -49,6 +52,7 @@ def _messages(unit: str) -> dict[str, callable]:
         "below": lambda n: _("金額は%(amount)s以上で入力してください。", amount=yen(n)),
         "above": lambda n: _("金額は%(amount)s以下で入力してください。", amount=yen(n)),
         "fraction": lambda: _("金額は1円単位の整数で入力してください（小数は使えません）。"),
+        "grouping": lambda: _("カンマ（,）は3桁ごとの区切りにだけ使えます（例: %(example)s）。", example=number(1000)),
     }
 
 
@@ -70,8 +74,10 @@ def parse_yen(raw: object, *, maximum: int, minimum: int = 1, unit: str = "yen",
     if not text:
         raise AmountInvalid(say["empty"]())
     match = _YEN.fullmatch(text)
-    if match is None or not _GROUPED.fullmatch(match["number"]):
+    if match is None or ",," in match["number"] or match["number"].endswith(","):
         raise AmountInvalid(say["not_a_number"]())
+    if not _GROUPED.fullmatch(match["number"]):
+        raise AmountInvalid(say["grouping"]())
     if match["fraction"] is not None:
         raise AmountInvalid(say["fraction"]())
     negative = bool(match["minus"] or match["minus_after_sign"])

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import has_request_context, request
-from flask_babel import gettext
+from flask_babel import gettext, pgettext
 from flask_login import current_user
 from sqlalchemy import bindparam, insert, or_, select
 
@@ -17,7 +17,7 @@ from . import i18n
 from .database import contains_text
 from .extensions import db
 from .i18n import N_
-from .labels import AUDIT_DETAIL_VALUE, label
+from .labels import ACCOUNT_KIND, AUDIT_DETAIL_VALUE, label
 from .models import (
     Account,
     AccountKind,
@@ -169,7 +169,7 @@ def actor_search_text(typed: str) -> str:
     kind_word, sep, login = typed.replace("：", ":").partition(":")
     wanted = kind_word.strip().casefold()
     for kind in AccountKind:
-        words = {label(kind, "account_kind")}
+        words = {label(kind, "account_kind"), account_kind_word(kind.value)}
         with i18n.force_locale("ja"):
             words.add(label(kind, "account_kind"))
         if wanted in {word.casefold() for word in words}:
@@ -182,8 +182,15 @@ def describe_actor(actor_label: str) -> str:
     its ID (事業者:B00001); "cli", "public" and "system" as they are."""
     kind, sep, login = actor_label.partition(":")
     if sep and kind in ACCOUNT_KIND_VALUES:
-        return f"{label(kind, 'account_kind')}:{login}"
+        return f"{account_kind_word(kind)}:{login}"
     return actor_label
+
+
+def account_kind_word(kind: str) -> str:
+    """An account's kind as the login page names it (Store, Business), else its label."""
+    word = ACCOUNT_KIND.get(AccountKind(kind))
+    heading = pgettext("user type", word) if word else word
+    return heading if word and heading != word else label(kind, "account_kind")
 
 
 def describe_details(details: dict | None) -> str:

@@ -14,9 +14,10 @@ Cells are written by type, so that a spreadsheet shows what the app meant:
 - identifiers (取引番号, 会員コード, カード番号 …: the columns a caller names)
   are digits that must stay text. Excel turns 2611290000000123 into
   2.61129E+15 and drops a digit, and 0012345678 into 12345678, even when the
-  field is quoted; in the Excel file they are written as the formula
+  field is quoted; LibreOffice rounds the 16th digit too. In every file, CP932
+  or UTF-8, any language, they are written as the formula
   ="2611290000000123", a text constant that Excel and LibreOffice both show
-  with every digit. The UTF-8 file, meant for other programs, keeps them plain.
+  with every digit (a leading tab would stay in the cell and Excel pastes it).
 
 Languages (the one rule for every CSV of the product, the counter's too): a
 Japanese reader gets what is described above, byte for byte. A reader of any
@@ -24,8 +25,10 @@ other language gets UTF-8 with a BOM whatever was asked (Excel outside Japan
 reads it; CP932 would show mojibake), headers and words in their language
 (`header`), times as `2026-03-05 10:02:03` (Japan time) and days as
 `2026-03-05`, which every spreadsheet parses as dates (`datetime_text`,
-`date_text`), amounts as plain integers, and identifiers kept text the Excel
-way, since that file is now the one for Excel.
+`date_text`), amounts as plain integers, and identifiers kept text as above.
+
+The two encodings of one download have different file names (`filename`:
+_sjis / _utf8 before .csv), so that both can sit in one folder.
 """
 from __future__ import annotations
 
@@ -64,6 +67,12 @@ def encoding_choices(locale: str | None = None) -> dict[str, str]:
     """The downloads a page offers, {encoding: label in the reader's language}."""
     codes = ENCODING_LABELS if is_japanese(locale) else {"utf-8": ENCODING_LABELS["utf-8"]}
     return {code: gettext(label) for code, label in codes.items()}
+
+
+def filename(stem: str, encoding: str) -> str:
+    """A download's file name, saying its encoding: iseca-usage_sjis.csv for
+    the CP932 file, iseca-usage_utf8.csv for the UTF-8 one."""
+    return f"{stem}_{'sjis' if encoding == 'cp932' else 'utf8'}.csv"
 
 
 def content_type(encoding: str) -> str:
@@ -193,7 +202,6 @@ class CsvStream:
             raise ValueError(f"unknown CSV encoding {encoding!r}")
         # The one language rule: a reader of another language gets UTF-8 (BOM) for Excel.
         self.encoding = encoding_for(encoding, locale)
-        self._excel = self.encoding == "cp932" or not is_japanese(locale)
         self._identifiers = tuple(identifiers)
         self._cp932 = Cp932Replacer() if self.encoding == "cp932" else None
         self._buffer = io.StringIO()
@@ -224,7 +232,7 @@ class CsvStream:
         # Inline test rather than a call per cell: an export writes millions of cells.
         starts = FORMULA_STARTS
         cells = ["'" + v if type(v) is str and v and v[0] in starts else v for v in row]
-        if self._identifiers and self._excel:
+        if self._identifiers:
             for i in self._identifiers:
                 value = row[i]
                 cells[i] = excel_text(str(value)) if value is not None else ""

@@ -103,6 +103,11 @@ AUDIT_ACTION = {
     "public_text_saved": N_("公開ページの文章の保存"),
     "public_text_published": N_("公開ページの文章の公開"),
     "application_updated": N_("申込内容の修正"),
+    "settlement_period_closed": N_("精算期間の締め"),
+    "transfer_date_set": N_("振込予定日の設定"),
+    "transfer_file_prepared": N_("振込データの作成"),
+    "settlement_transfers_done": N_("振込完了"),
+    "settlement_transfer_failed": N_("振込不能"),
 }
 
 # The parts of the product that have a login, by the titles they show (lazy

@@ -211,3 +211,29 @@ def test_every_detail_the_product_records_has_its_words():
             unworded |= {f"{path.name}:{key.value}" for d in dicts for key in d.keys
                          if isinstance(key, ast.Constant) and key.value not in AUDIT_DETAIL}
     assert unworded == set()
+
+
+def test_every_action_and_target_the_product_records_has_its_words():
+    """Each action an audit row is written with (audit.record / write /
+    parameters), and each target kind named as text, is worded in labels.py:
+    操作履歴, 監査ログ and their CSV files never show `settlement_transfers_done`."""
+    import ast
+    from pathlib import Path
+
+    from iseca.labels import AUDIT_ACTION, AUDIT_TARGET
+
+    unworded = set()
+    for path in (Path(__file__).resolve().parent.parent / "iseca").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("record", "write", "parameters") and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "audit" and node.args):
+                continue
+            action = node.args[0]
+            if isinstance(action, ast.Constant) and action.value not in AUDIT_ACTION:
+                unworded.add(f"{path.name}: action {action.value}")
+            if node.func.attr != "record" and len(node.args) > 1:
+                target = node.args[1]
+                if isinstance(target, ast.Constant) and target.value not in AUDIT_TARGET:
+                    unworded.add(f"{path.name}: target {target.value}")
+    assert unworded == set()

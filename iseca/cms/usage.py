@@ -17,6 +17,8 @@ from ..csvexport import (
     date_text,
     datetime_text,
     encoding_choices,
+    encoding_for,
+    filename,
     unencodable,
 )
 from ..csvexport import header as csv_header
@@ -188,13 +190,14 @@ def usage_csv():
     if not form.validate():
         return usage_list_with_errors(form)
     f = make_filter(current_user, form)
-    name, encoding = f"{_file_stem('usage', form)}.csv", _encoding()
+    encoding = _encoding()
+    name = filename(_file_stem('usage', form), encoding_for(encoding))
     words = _CsvWords()
     if words.locale == "ja" and db.session.get_bind().dialect.name == "postgresql":
         # The database writes the rows (COPY), the same bytes as below; it
         # writes Japanese dates and words, so other languages take the Python path.
         statement = usage.csv_statement(f, method_labels=METHOD_TEXT, status_labels=STATUS_TEXT,
-                                        excel_identifiers=encoding == "cp932", formula_starts=FORMULA_STARTS)
+                                        formula_starts=FORMULA_STARTS)
         return _csv_response(name, encoding, CSV_HEADER, copy_csv_records(statement), CSV_IDENTIFIERS, records=True)
     return _csv_response(name, encoding, CSV_HEADER, (_csv_row(r, words) for r in usage.iter_rows(f)), CSV_IDENTIFIERS)
 
@@ -243,5 +246,6 @@ def usage_daily_csv():
          line.payment_sum, line.cancel_count, line.cancel_sum, line.net]
         for line in report.lines
     )
-    return _csv_response(f"{_file_stem('daily', form)}.csv", _encoding(), DAILY_CSV_HEADER, rows,
+    encoding = _encoding()
+    return _csv_response(filename(_file_stem('daily', form), encoding_for(encoding)), encoding, DAILY_CSV_HEADER, rows,
                          DAILY_CSV_IDENTIFIERS)

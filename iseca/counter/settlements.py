@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from .. import i18n, outbox
 from ..csvexport import ENCODINGS, content_type
+from ..csvexport import filename as csv_filename
 from ..database import contains_text
 from ..dates import holiday_name, period_text, wareki
 from ..extensions import db
@@ -203,7 +204,7 @@ def settlement_transfers_csv(period_id: int):
         data = zengin.transfer_csv(period, encoding)
     except zengin.ZenginError:
         abort(404)
-    return _download(data, f"furikomi_{period.starts_on:%Y%m%d}.csv", content_type(encoding))
+    return _download(data, csv_filename(f"furikomi_{period.starts_on:%Y%m%d}", encoding), content_type(encoding))
 
 
 @bp.route("/settlements/<int:period_id>/done", methods=["GET", "POST"])
@@ -264,4 +265,8 @@ def settlement_statement(settlement_id: int, ext: str):
     st = statements.statement(row)
     if ext == "pdf":
         return _download(statements.statement_pdf(st), statements.filename(st, "pdf"), "application/pdf")
-    return _download(statements.statement_csv(st), statements.filename(st, "csv"), "text/csv")
+    if request.args.get("encoding", "cp932") not in ENCODINGS:
+        abort(404)
+    encoding = csv_encoding()
+    return _download(statements.statement_csv(st, encoding), statements.filename(st, "csv", encoding),
+                     content_type(encoding))

@@ -13,6 +13,7 @@ from wtforms.validators import ValidationError
 
 from ..city import figures
 from ..csvexport import CsvStream, content_type, encoding_for
+from ..csvexport import filename as csv_filename
 from ..timeutil import today_jst
 from ..web.inputs import JapaneseDateField
 from .blueprint import bp
@@ -69,6 +70,8 @@ CHARTS = {
                     lambda f: [[name, ends_on.isoformat(), amount] for name, ends_on, amount in f.outstanding]),
 }
 
+CHART_IDENTIFIERS = {"stores": (0,)}  # 店舗コード keeps every digit in a spreadsheet
+
 
 def csv_encoding() -> str:
     """The encoding of a console CSV: for a Japanese reader the one asked for
@@ -86,7 +89,8 @@ def figures_csv():
     _form, first, last = _range()
     header, rows = CHARTS[chart]
     encoding = csv_encoding()
-    stream = CsvStream(encoding)
+    stream = CsvStream(encoding, identifiers=CHART_IDENTIFIERS.get(chart, ()))
     body = b"".join(stream.chunks([str(h) for h in header], rows(figures.city_figures(first, last))))
+    name = csv_filename(f"iseca-{chart}-{first:%Y%m%d}-{last:%Y%m%d}", encoding)
     return Response(body, content_type=content_type(encoding), headers={
-        "Content-Disposition": f'attachment; filename="iseca-{chart}-{first:%Y%m%d}-{last:%Y%m%d}.csv"'})
+        "Content-Disposition": f'attachment; filename="{name}"'})

@@ -248,7 +248,7 @@ def campaign_effect(campaign: Campaign, starts_on: dt.date, ends_on: dt.date, *,
                           campaign.cancellable_until_end if cancellable_until_end is None else cancellable_until_end)
 
 
-def check_campaign_change(campaign: Campaign, name: str, starts_on: dt.date, ends_on: dt.date,
+def check_campaign_change(campaign: Campaign, name: str, starts_on: dt.date | None, ends_on: dt.date | None,
                           *, today: dt.date | None = None) -> None:
     """Raises CampaignInvalid when the change cannot be made (beside the field to correct)."""
     from flask_babel import gettext as _
@@ -258,6 +258,10 @@ def check_campaign_change(campaign: Campaign, name: str, starts_on: dt.date, end
     today = today or today_jst()
     if not (name or "").strip():
         raise CampaignInvalid("name", _("名称を入力してください。"))
+    if starts_on is None:
+        raise CampaignInvalid("starts_on", _("開始日を入力してください（例: 2026-04-01）。"))
+    if ends_on is None:
+        raise CampaignInvalid("ends_on", _("終了日を入力してください（例: 2027-03-31）。"))
     if ends_on < starts_on:
         raise CampaignInvalid("ends_on", _("終了日は開始日以降にしてください。"))
     if ends_on != campaign.ends_on and ends_on < today:

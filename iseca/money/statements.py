@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
 from flask_babel import pgettext
@@ -18,6 +19,7 @@ from sqlalchemy import case, func, select
 
 from .. import i18n
 from ..csvexport import CsvStream, datetime_text, header
+from ..csvexport import filename as csv_filename
 from ..dates import period_text, wareki
 from ..extensions import db
 from ..i18n import N_
@@ -223,8 +225,10 @@ def schedule_rows() -> list[SettlementPeriod]:
     return list(db.session.scalars(select(SettlementPeriod).order_by(SettlementPeriod.starts_on)))
 
 
-def filename(st: Statement, ext: str) -> str:
-    return f"riyougaku-meisai_{st.business_code}_{st.starts_on:%Y%m%d}-{st.ends_on:%Y%m%d}.{ext}"
+def filename(st: Statement, ext: str, encoding: str = "cp932") -> str:
+    """The download's name; a CSV's says its encoding (_sjis / _utf8)."""
+    stem = f"riyougaku-meisai_{st.business_code}_{st.starts_on:%Y%m%d}-{st.ends_on:%Y%m%d}"
+    return csv_filename(stem, encoding) if ext == "csv" else f"{stem}.{ext}"
 
 
 def summary_rows(st: Statement) -> list[tuple[str, int]]:
@@ -250,11 +254,36 @@ def statement_csv(st: Statement, encoding: str = "cp932") -> bytes:
         yield [_("売上対象期間"), "", "", "", "", "", st.period_text]
         yield [_("振込予定日"), "", "", "", "", "", st.transfer_date_text]
         yield [_("振込人名義"), "", "", "", "", "", st.transferor]
-    return b"".join(CsvStream(encoding, identifiers=(2,)).chunks(header(CSV_HEADER), rows()))  # 取引番号 keeps its digits in Excel
+    # 取引番号 and 店舗コード keep every digit in a spreadsheet.
+    return b"".join(CsvStream(encoding, identifiers=(2, 3)).chunks(header(CSV_HEADER), rows()))
 
 
 def yen(value: int) -> str:
     return i18n.yen(value)
+
+
+PADDING = 12  # a reportlab table cell's left and right padding, in points
+
+
+def _widths(rows: list[list], font: str, size: float, *, fixed: tuple[int, ...], flexible: dict[int, int],
+            total: float | None, headers: list[str] | None = None) -> list[float]:
+    """Column widths in points: each `fixed` column as wide as its widest
+    text, its header's included (they never wrap: headings, dates, numbers,
+    amounts), the rest of `total` shared by the `flexible` columns (names,
+    notes: they wrap) by their weights."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    columns = len(rows[0]) if rows else len(headers or [])
+    widths = [0.0] * columns
+    for i in fixed:
+        texts = [str(row[i]) for row in rows] + ([headers[i]] if headers else [])
+        widths[i] = max(stringWidth(text, font, size) for text in texts) + PADDING + 1
+    if total is not None and flexible:
+        rest = max(total - sum(widths), 0)
+        weights = sum(flexible.values())
+        for i, weight in flexible.items():
+            widths[i] = rest * weight / weights
+    return widths
 
 
 def statement_pdf(st: Statement) -> bytes:
@@ -269,14 +298,18 @@ def statement_pdf(st: Statement) -> bytes:
     font = japanese_font()
     title = ParagraphStyle("title", fontName=font, fontSize=16, leading=22)
     body = ParagraphStyle("body", fontName=font, fontSize=9.5, leading=14)
-    small = ParagraphStyle("small", fontName=font, fontSize=8, leading=10)
+    # Cells that wrap (names, notes): CJK wrapping breaks a long word too.
+    cell9 = ParagraphStyle("cell9", fontName=font, fontSize=9, leading=11, wordWrap="CJK")
+    cell8 = ParagraphStyle("cell8", fontName=font, fontSize=8, leading=10, wordWrap="CJK")
     out = io.BytesIO()
+    # The canvas's first font is the Japanese one: reportlab's default (Helvetica) would be named, not embedded.
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
-                            bottomMargin=15 * mm, title=_("利用額明細"), author=_("ISECA窓口"))
+                            bottomMargin=15 * mm, title=_("利用額明細"), author=_("ISECA窓口"), initialFontName=font)
+    width = doc.width - 12  # the frame's inner width (6 pt padding each side)
     grid = TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 9),
         ("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f3ee")),
-        ("ALIGN", (-1, 1), (-1, -1), "RIGHT"),
+        ("ALIGN", (-1, 1), (-1, -1), "RIGHT"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
     ])
     who = _("%(name)s（事業者コード %(code)s）", name=st.business_name, code=st.business_code)
     if st.store_only:
@@ -294,24 +327,33 @@ def statement_pdf(st: Statement) -> bytes:
                     colWidths=[60 * mm, 40 * mm])
     figures.setStyle(grid)
     story += [figures, Spacer(1, 5 * mm), Paragraph(_("店舗別"), body)]
+    store_rows = [[s.code, s.name, _("%(count)s件", count=s.payments_count), yen(s.payments),
+                   _("%(count)s件", count=s.cancellations_count), yen(-s.cancellations), yen(s.adjustments)]
+                  for s in st.stores]
+    store_header = [_("店舗コード"), _("店舗名"), _("決済件数"), _("決済額"), _("取消件数"), _("取消額"), _("調整額")]
     per_store = Table(
-        [[_("店舗コード"), _("店舗名"), _("決済件数"), _("決済額"), _("取消件数"), _("取消額"), _("調整額")]]
-        + [[s.code, s.name, _("%(count)s件", count=s.payments_count), yen(s.payments),
-            _("%(count)s件", count=s.cancellations_count),
-            yen(-s.cancellations), yen(s.adjustments)] for s in st.stores],
-        colWidths=[20 * mm, 50 * mm, 16 * mm, 26 * mm, 16 * mm, 24 * mm, 24 * mm], repeatRows=1,
+        [store_header]
+        + [[code, Paragraph(escape(name), cell9), *rest] for code, name, *rest in store_rows],
+        colWidths=_widths(store_rows, font, 9, fixed=(0, 2, 3, 4, 5, 6), flexible={1: 1}, total=width,
+                          headers=store_header),
+        repeatRows=1,
     )
     per_store.setStyle(grid)
     per_store.setStyle(TableStyle([("ALIGN", (2, 1), (-1, -1), "RIGHT")]))
     story += [per_store, Spacer(1, 5 * mm), Paragraph(_("明細"), body)]
+    detail_header = [_("区分"), _("日時"), _("取引番号"), pgettext("column", "店舗"), _("内容"), _("金額")]
+    detail_rows = [[_(line.kind), i18n.jst(line.at, "%Y/%m/%d %H:%M") if line.at else "", line.number,
+                    line.store_name, line.note, yen(line.amount)] for line in st.lines]
     detail = Table(
-        [[_("区分"), _("日時"), _("取引番号"), pgettext("column", "店舗"), _("内容"), _("金額")]]
-        + [[_(line.kind), i18n.jst(line.at, "%Y/%m/%d %H:%M") if line.at else "", line.number,
-            line.store_name, Paragraph(line.note, small), yen(line.amount)] for line in st.lines],
-        colWidths=[11 * mm, 27 * mm, 38 * mm, 32 * mm, 46 * mm, 26 * mm], repeatRows=1,
+        [detail_header]
+        + [[kind, at, number, Paragraph(escape(store), cell8), Paragraph(escape(note), cell8), amount]
+           for kind, at, number, store, note, amount in detail_rows],
+        colWidths=_widths(detail_rows, font, 8, fixed=(0, 1, 2, 5), flexible={3: 2, 4: 3}, total=width,
+                          headers=detail_header),
+        repeatRows=1,
     )
     detail.setStyle(grid)
-    detail.setStyle(TableStyle([("FONTSIZE", (0, 0), (-1, -1), 8), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    detail.setStyle(TableStyle([("FONTSIZE", (0, 0), (-1, -1), 8)]))
     story += [detail, Spacer(1, 5 * mm),
               Paragraph(_("書面による振込通知書の送付は行いません。日時は日本時間です。"), body)]
     doc.build(story)

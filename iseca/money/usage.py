@@ -449,7 +449,7 @@ def jst_text(moment: dt.datetime | None) -> str:
 # ---------------------------------------------------------------------------
 
 
-def csv_statement(f: UsageFilter, *, method_labels: dict, status_labels: dict, excel_identifiers: bool,
+def csv_statement(f: UsageFilter, *, method_labels: dict, status_labels: dict,
                   formula_starts: Collection[str]):
     """The cells of the CSV of `f`, as PostgreSQL's COPY writes them: the same
     text, cell for cell, as the Python writer (cms/usage.py `_csv_row` through
@@ -469,8 +469,7 @@ def csv_statement(f: UsageFilter, *, method_labels: dict, status_labels: dict, e
                          else_=value))
 
     def identifier(value):
-        if not excel_identifiers:
-            return plain(value)
+        # ="…": the digits stay text in every spreadsheet (csvexport's rule).
         return text(literal('="').concat(func.replace(value, literal('"'), literal('""'))).concat(literal('"')))
 
     def label(value, labels: dict):

@@ -11,6 +11,7 @@ from wtforms.validators import ValidationError
 
 from .. import audit
 from ..csvexport import CsvStream, content_type, encoding_for, header
+from ..csvexport import filename as csv_filename
 from ..extensions import db
 from ..labels import choices
 from ..timeutil import today_jst
@@ -70,7 +71,7 @@ def csv_response(form: AuditFilterForm, business_ids: list[int] | None, name: st
     form.validate()
     stream = CsvStream(encoding_for(request.args.get("encoding")))
     stmt = audit.search(query_of(form, business_ids))
-    filename = f"iseca-{name}-{today_jst():%Y%m%d}.csv"
+    filename = csv_filename(f"iseca-{name}-{today_jst():%Y%m%d}", stream.encoding)
     return Response(stream_with_context(stream.chunks(header(audit.CSV_HEADER), audit.csv_rows(stmt))),
                     content_type=content_type(stream.encoding),
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -247,7 +247,10 @@ class JapaneseDateField(DateField):
 
     def process_formdata(self, valuelist) -> None:
         if not valuelist or not valuelist[0].strip():
+            # Only blanks (a tab, an ideographic space) is nothing typed: InputRequired asks for the date.
             self.data = None
+            if valuelist:
+                self.raw_data = [""]
             return
         raw = fold_digits(valuelist[0]).translate(_DATE_SEPARATORS).strip()
         self.data = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
-from ..csvexport import ENCODINGS, encoding_choices, encoding_for
+from ..csvexport import ENCODINGS, content_type, encoding_choices, encoding_for
 from ..models import Account
 from ..money import banking, statements
 from .access import get_settlement_or_404, settlements_of, share_of
@@ -63,7 +63,6 @@ def statement_csv(settlement_id: int):
         abort(404)
     encoding = encoding_for(encoding)  # another language than Japanese: UTF-8 (BOM)
     st = statements.statement(get_settlement_or_404(account, settlement_id), store_id=share_of(account))
-    charset = "Shift_JIS" if encoding == "cp932" else "UTF-8"
-    return Response(statements.statement_csv(st, encoding), mimetype="text/csv", headers={
-        "Content-Type": f"text/csv; charset={charset}",
-        "Content-Disposition": f'attachment; filename="{statements.filename(st, "csv")}"'})
+    return Response(statements.statement_csv(st, encoding), headers={
+        "Content-Type": content_type(encoding),
+        "Content-Disposition": f'attachment; filename="{statements.filename(st, "csv", encoding)}"'})

@@ -262,6 +262,32 @@ def test_old_password_shows_alert_on_every_page(store_client, age_days, shown):
         assert ("90日以上変更されていません" in resp.get_data(as_text=True)) is shown
 
 
+@pytest.mark.parametrize("age_days,shown", [(31, True), (29, False)])
+def test_the_alert_names_the_configured_password_age(app, store_client, age_days, shown):
+    """ISECA_PASSWORD_MAX_AGE_DAYS=30: the alert comes after 30 days and says so, in each language."""
+    app.config["PASSWORD_MAX_AGE_DAYS"] = 30
+    db.session.execute(update(Account).where(Account.login == store_client.store.code)
+                       .values(password_changed_at=utcnow() - dt.timedelta(days=age_days)))
+    db.session.commit()
+    page = store_client.get("/cms/registers").get_data(as_text=True)
+    assert ("パスワードが30日以上変更されていません" in page) is shown
+    assert "90日" not in page
+    store_client.set_cookie("lang", "en")
+    page = store_client.get("/cms/registers").get_data(as_text=True)
+    assert ("has not been changed for more than 30 days" in page) is shown
+    assert "90 days" not in page
+
+
+def test_the_account_mail_names_the_configured_password_age(app):
+    from iseca import outbox
+
+    app.config["PASSWORD_MAX_AGE_DAYS"] = 45
+    store = factories.make_store()
+    with app.test_request_context():
+        body = outbox.mail_body("store_account", business_name="店", store=store, password="x")
+    assert "・45日以上パスワードが変更されていない場合、アラートメッセージが表示されます。" in body
+
+
 # --- sessions -------------------------------------------------------------------
 
 def _cookie(client, name):

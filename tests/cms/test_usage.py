@@ -241,14 +241,16 @@ def test_csv_holds_exactly_the_filtered_rows(app, data, encoding, codec):
     assert response.status_code == 200
     assert response.headers["Content-Type"] == f"text/csv; charset={'Windows-31J' if encoding == 'cp932' else 'UTF-8'}"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="iseca-usage-')
+    assert response.headers["Content-Disposition"].endswith(f'_{"sjis" if encoding == "cp932" else "utf8"}.csv"')
     assert body.startswith(b"\xef\xbb\xbf") == (encoding == "utf-8")
     rows = _csv_rows(body, codec)
     assert rows[0] == ["利用日時（日本時間 JST）", "取引番号", "店舗コード", "店舗名", "レジ", "会員コード", "決済方法",
                        "金額（円）", "状態", "取消日時（日本時間 JST）", "取消したアカウント", "取消可能期限"]
     expected = data.expected(business_id=data.business.id, date_from=usage_data.FIRST_DAY,
                              date_to=dt.date(2026, 3, 17), method=PaymentMethod.STORE_SCAN)
-    # The Excel file writes codes as ="…" so that Excel keeps every digit (test_usage_csv_cells.py).
-    as_text = (lambda code: f'="{code}"') if encoding == "cp932" else (lambda code: code)
+    # Either file writes codes as ="…" so that a spreadsheet keeps every digit (test_csv_in_spreadsheets.py).
+    def as_text(code):
+        return f'="{code}"'
     assert [r[1] for r in rows[1:]] == [as_text(r.number) for r in expected]
     for line, ref in zip(rows[1:], expected, strict=True):
         assert line[0] == ref.created_at.astimezone(JST).strftime("%Y/%m/%d %H:%M:%S")

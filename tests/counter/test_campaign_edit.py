@@ -107,6 +107,30 @@ def test_a_campaign_cannot_be_ended_in_the_past(staff_client, held):
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "campaign_updated")) is None
 
 
+@pytest.mark.parametrize("action", ["preview", "confirm"])
+@pytest.mark.parametrize("starts_on,ends_on,field,message", [
+    ("\t", "2099-12-31", "starts_on", "開始日を入力してください"),
+    ("2020-01-01", "\u3000", "ends_on", "終了日を入力してください"),
+    (" \t\u3000 ", "\t", "starts_on", "開始日を入力してください"),
+])
+def test_a_date_of_only_blanks_is_asked_for_next_to_its_field(staff_client, held, action, starts_on, ends_on, field,
+                                                              message):
+    """A tab or an ideographic space is no date: the field says so, the rest of what was typed stays, nothing changes."""
+    campaign, *_ = held
+    resp = post_form(staff_client, f"/counter/campaigns/{campaign.id}/edit",
+                     {"name": "夏のキャンペーン", "starts_on": starts_on, "cancellable_until_end": "y", "ends_on": ends_on,
+                      "action": action})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    errors = dict(re.findall(r'<ul class="errors" id="([^"]+)-error">(.*?)</ul>', html, re.S))
+    assert message in errors[field]
+    assert 'value="夏のキャンペーン"' in html
+    db.session.expire_all()
+    kept = db.session.get(Campaign, campaign.id)
+    assert (kept.name, kept.ends_on) == ("春のキャンペーン", today_jst() + dt.timedelta(days=10))
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "campaign_updated")) is None
+
+
 def test_the_confirmation_speaks_english(staff_client, held):
     campaign, *_ = held
     staff_client.set_cookie("lang", "en")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html as html_lib
 import io
 import re
 import shutil
@@ -90,3 +91,77 @@ def test_the_csv_has_every_line_and_the_same_figures(settled):
     assert body == dict(statements.summary_rows(st))
     assert [r[0] for r in rows[1:6]] == ["決済", "決済", "決済", "取消", "調整"]
     assert statements.statement_csv(st, "utf-8").startswith(b"\xef\xbb\xbf")
+
+
+BBOX_WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
+BBOX_PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.S)
+
+
+def _pages(pdf: bytes, tmp_path) -> list[tuple[float, float, list[tuple[float, float, float, float, str]]]]:
+    """Each page's size and words with their boxes, as pdftotext -bbox reads them."""
+    path = tmp_path / "meisai.pdf"
+    path.write_bytes(pdf)
+    html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return [(float(w), float(h), [(float(a), float(b), float(c), float(d), html_lib.unescape(t))
+                                  for a, b, c, d, t in BBOX_WORD.findall(body)])
+            for w, h, body in BBOX_PAGE.findall(html)]
+
+
+def _columns_hold_their_words(page_words, headers: list[str], stop: str) -> int:
+    """On a page, under the line of `headers` (each column's heading, its
+    first word), every word stays left of the next column's heading (less
+    the cell's padding) down to the word `stop`; returns the words checked."""
+    firsts = [h.split()[0] for h in headers]
+    lines: dict[float, list] = {}
+    for word in page_words:
+        lines.setdefault(round(word[1]), []).append(word)
+
+
+    def heading_starts(words) -> list[float]:
+        starts: list[float] = []
+        for x_min, _, _, _, text in sorted(words):
+            if len(starts) < len(firsts) and text == firsts[len(starts)]:
+                starts.append(x_min)
+        return starts
+
+    header_y = next((y for y, words in sorted(lines.items()) if len(heading_starts(words)) == len(firsts)), None)
+    if header_y is None:
+        return 0
+    starts = heading_starts(lines[header_y])
+    stop_y = min((w[1] for w in page_words if w[4].startswith(stop) and w[1] > header_y), default=float("inf"))
+    checked = 0
+    for x_min, y_min, x_max, _, text in page_words:
+        if y_min <= header_y + 1 or y_min >= stop_y - 1:
+            continue
+        column = max(i for i, start in enumerate(starts) if start <= x_min + 0.5) if x_min + 0.5 >= starts[0] else 0
+        if column + 1 < len(starts):
+            assert x_max <= starts[column + 1] - 6, (text, headers[column], "runs into", headers[column + 1])
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+def test_the_pdf_embeds_every_font_and_keeps_each_column_inside_its_cell(app, settled, tmp_path, lang):
+    row, _ = settled
+    from flask_babel import gettext, pgettext
+
+    # As the management site makes it for a reader of `lang` (the words of its catalogue).
+    with app.test_request_context("/cms/settlements", headers={"Cookie": f"lang={lang}"}):
+        st = statements.statement(row)
+        pdf = statements.statement_pdf(st)
+        detail = [gettext("区分"), gettext("日時"), gettext("取引番号"), pgettext("column", "店舗"), gettext("内容"),
+                  gettext("金額")]
+        per_store = [gettext(w) for w in ("店舗コード", "店舗名", "決済件数", "決済額", "取消件数", "取消額", "調整額")]
+        footnote = gettext("書面による振込通知書の送付は行いません。日時は日本時間です。").split()[0]
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(pdf)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts  # emb column: every font embedded
+    pages = _pages(pdf, tmp_path)
+    for width, height, words in pages:
+        for x_min, y_min, x_max, y_max, text in words:
+            assert 0 <= x_min and x_max <= width and 0 <= y_min and y_max <= height, text
+    checked = sum(_columns_hold_their_words(words, detail, footnote) for _, _, words in pages)
+    assert checked >= len(st.lines) * 4  # every line's kind, date, number, amount at least
+    assert sum(_columns_hold_their_words(words, per_store, detail[0]) for _, _, words in pages) >= len(st.stores) * 6

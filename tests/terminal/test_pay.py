@@ -178,6 +178,7 @@ def test_same_key_with_another_amount_is_refused_with_422(till):
 
 @pytest.mark.parametrize("typed,message", [
     ("0", "1円以上"), ("-500", "1円以上"), ("100.5", "小数"), ("500001", "500,000円まで"), ("", "金額を入力"),
+    ("2,00", "3桁ごとの区切り"), ("1,0000", "3桁ごとの区切り"),  # 2,00 is not 200円
 ])
 def test_bad_amounts_get_a_message_next_to_the_field_and_charge_nothing(till, typed, message):
     member, card = factories.make_card_member(5_000)

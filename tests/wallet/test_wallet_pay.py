@@ -91,6 +91,20 @@ def test_wallet_bad_amounts_are_refused(wallet, typed):
     assert ledger.member_balance(wallet.member.id) == 5_000
 
 
+@pytest.mark.parametrize("typed", ["2,00", "1,0000"])
+def test_wallet_commas_only_between_thousands(wallet, typed):
+    """「2,00」 is not 200円: refused next to the field, what was typed kept, nothing paid."""
+    register = factories.make_store().registers[0]
+    resp, _ = pay(wallet, register.qr_token, typed)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="amount-error"' in html
+    assert "カンマ（,）は3桁ごとの区切りにだけ使えます（例: 1,000）" in html
+    assert f'value="{typed}"' in html
+    assert ledger.member_balance(wallet.member.id) == 5_000
+    resp, _ = pay(wallet, register.qr_token, "1,000")
+    assert ledger.member_balance(wallet.member.id) == 4_000
+
+
 def test_unknown_register_address_is_404_and_reissued_is_410(wallet):
     assert wallet.get("/wallet/pay/no-such-token").status_code == 404
     register = factories.make_store().registers[0]
