@@ -14,7 +14,7 @@ from ..database import contains_text
 from ..dates import holiday_name, period_text, wareki
 from ..extensions import db
 from ..members import cards
-from ..models import Business, PeriodStatus, Settlement, SettlementPeriod, utcnow
+from ..models import Business, PeriodStatus, Settlement, SettlementPeriod, SettlementStatus, utcnow
 from ..money import schedule, settlement, statements, zengin
 from ..web.inputs import accepts_files
 from .blueprint import bp
@@ -72,7 +72,11 @@ def settlements():
             flash(_("振込スケジュールを取り込みました（%(periods)s期間: 振込予定日あり%(dated)s件・未定%(undated)s件、変更%(changed)s件）。",
                     periods=len(parsed.rows), dated=dated, undated=len(parsed.rows) - dated, changed=changed), "success")
             return redirect(url_for("counter.settlements"), code=303)
-    return render_template("counter/settlements/index.html", form=form, rows=_overview(),
+    failed = list(db.session.scalars(
+        select(Settlement).join(SettlementPeriod).where(Settlement.status == SettlementStatus.FAILED)
+        .order_by(SettlementPeriod.starts_on.desc(), Settlement.id).limit(100)
+    ))
+    return render_template("counter/settlements/index.html", form=form, rows=_overview(), failed=failed,
                            suggest=schedule.suggest_transfer_date), 422 if form.errors else 200
 
 
