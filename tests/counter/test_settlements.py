@@ -155,7 +155,7 @@ def test_an_english_speaking_clerk_reads_why_a_period_cannot_be_closed_in_englis
     url = f"/counter/settlements/{march.id}/close"
     resp = post_form(staff_client, url, {})
     assert resp.status_code == 422
-    assert "An earlier period (16–28 Feb 2025) has payments and is not closed yet. Close that period first." in _text(resp)
+    assert "An earlier period (Feb 16 – 28, 2025) has payments and is not closed yet. Close that period first." in _text(resp)
     assert "前の期間" not in _text(resp)
     assert db.session.get(SettlementPeriod, march.id).status == "open"
 
