@@ -105,13 +105,15 @@ def settlement_period(period_id: int):
     if q:
         stmt = stmt.where(contains_text(Business.name, q) | contains_text(Business.code, q))
     rows = list(db.session.scalars(stmt))
+    plan = settlement.closing_plan(period) if period.status == PeriodStatus.OPEN else None
+    closable = plan is not None and settlement.may_close_now(period, utcnow(), plan)
     return render_template(
         "counter/settlements/period.html", period=period, form=form, rows=rows, q=q, suggestion=suggestion,
         status_text=statements.status_text,
         ready=zengin.transfers(period) if period.status == PeriodStatus.CLOSED else [],
         left_out=zengin.left_out(period) if period.status == PeriodStatus.CLOSED else [],
         holiday=holiday_name(suggestion), confirm=ConfirmForm(),
-        closable=settlement.may_close_now(period, utcnow()),
+        closable=closable, blocked_by=plan.blocked_by if plan is not None else None,
     ), 422 if form.errors else 200
 
 

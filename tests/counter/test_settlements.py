@@ -181,7 +181,9 @@ def test_closing_offers_only_the_period_that_can_close_says_what_it_closes_and_t
     assert "令和6年4月1日から15日まで" not in main and "令和6年4月1日から15日まで" in empty
     assert "取引のない終了済みの期間（3期間）" in empty
     # March's own page offers no 締める, and its confirmation says why before anything is asked.
-    assert f"/counter/settlements/{march.id}/close" not in staff_client.get(f"/counter/settlements/{march.id}").get_data(as_text=True)
+    march_page = staff_client.get(f"/counter/settlements/{march.id}").get_data(as_text=True)
+    assert f"/counter/settlements/{march.id}/close" not in march_page
+    assert "前の期間（令和7年2月16日から28日まで）に決済があり" in march_page
     refused = _text(staff_client.get(f"/counter/settlements/{march.id}/close"))
     assert "前の期間（令和7年2月16日から28日まで）に決済があり" in refused and "締める内容" not in refused
 
