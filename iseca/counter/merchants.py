@@ -265,7 +265,7 @@ def suspend_business(business_id: int):
                                 "status")
     return render_template("counter/suspend.html", form=form, business=business, store=None,
                            stores=list(business.stores), accounts=_accounts_of(business, None),
-                           action=url_for("counter.suspend_business", business_id=business.id))
+                           action=url_for("counter.suspend_business", business_id=business.id)), 422 if form.errors else 200
 
 
 @bp.route("/merchants/<int:business_id>/reactivate", methods=["POST"])
@@ -290,7 +290,7 @@ def suspend_store(store_id: int):
         return _suspension_done(store.business_id, message, _("%(store)sを利用停止にしました。", store=store.name), "stores")
     return render_template("counter/suspend.html", form=form, business=store.business, store=store, stores=[store],
                            accounts=_accounts_of(store.business, store),
-                           action=url_for("counter.suspend_store", store_id=store.id))
+                           action=url_for("counter.suspend_store", store_id=store.id)), 422 if form.errors else 200
 
 
 @bp.route("/stores/<int:store_id>/reactivate", methods=["POST"])

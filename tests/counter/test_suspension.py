@@ -146,7 +146,7 @@ def test_suspending_asks_its_reason_which_the_mail_and_the_audit_log_keep(app, s
     assert "停止する店" in confirmation and "利用停止の理由" in confirmation and store.code in confirmation
 
     resp = post_form(staff_client, f"/counter/stores/{store.id}/suspend", {"reason": "  "})
-    assert resp.status_code == 200 and "利用停止の理由を入力してください。" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "利用停止の理由を入力してください。" in resp.get_data(as_text=True)
     assert "利用停止中" not in staff_client.get(page).get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "store_suspended")) == 0
 
