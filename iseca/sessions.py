@@ -14,6 +14,7 @@ import secrets
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import gettext
 from flask_login import LoginManager, login_user, logout_user
+from flask_login.utils import decode_cookie
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import contains_eager, joinedload, undefer
 
@@ -154,3 +155,24 @@ def revoke_all_sessions(account_id: int) -> int:
         .values(revoked_at=utcnow())
     )
     return db.session.execute(stmt).rowcount
+
+
+def account_of_ended_session() -> Account | None:
+    """The account whose session this browser's cookies still name although
+    it no longer lets them in (revoked by a suspension or a password reset,
+    or expired), or None. Only a login page asks, to tell a till why it was
+    logged out (利用停止); the remember cookie is read only when signed by us."""
+    tokens = [session.get("_user_id")]
+    cookie = request.cookies.get(current_app.config["REMEMBER_COOKIE_NAME"])
+    if cookie and session.get("_remember") != "clear":
+        tokens.append(decode_cookie(cookie))
+    for token in tokens:
+        if not isinstance(token, str) or not token or len(token) > 100:
+            continue
+        account = db.session.scalar(
+            select(Account).join(LoginSession, LoginSession.account_id == Account.id)
+            .where(LoginSession.token_hash == _hash(token))
+        )
+        if account is not None:
+            return account
+    return None

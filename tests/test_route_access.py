@@ -72,6 +72,7 @@ RULES: dict[str, dict] = {
     # The language switch on every page (a cookie; a logged-in account's own setting).
     "language.switch": PUBLIC,
     # Public site
+    "public.favicon": PUBLIC,
     "public.index": PUBLIC, "public.faq": PUBLIC, "public.not_payable": PUBLIC, "public.contact": PUBLIC,
     "public.apply": PUBLIC, "public.apply_done": PUBLIC, "public.bank_lookup": PUBLIC,
     "public.stores": PUBLIC, "public.store": PUBLIC, "public.store_image": PUBLIC, "public.card_balance": PUBLIC,

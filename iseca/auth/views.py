@@ -15,7 +15,7 @@ from sqlalchemy import select
 from .. import audit, passwords, sessions
 from ..areas import AREAS, Area
 from ..extensions import db, limiter
-from ..models import Account, AccountKind
+from ..models import Account, AccountKind, MerchantStatus
 from .blueprint import bp
 from .forms import LoginForm, PasswordChangeForm
 
@@ -152,7 +152,24 @@ def login(area: str):
                 # Where the person was going (a store's payment page) survives the change.
                 return redirect(url_for("auth.password", area=area, next=_safe_next(the_area)), code=303)
             return redirect(_safe_next(the_area) or url_for(the_area.home), code=303)
-    return render_template("auth/login.html", form=form, area=the_area)
+    return render_template("auth/login.html", form=form, area=the_area, stopped=_stopped_notice(the_area))
+
+
+def _stopped_notice(area: Area) -> str | None:
+    """Why this till or management site was logged out, when its store,
+    business or account is suspended (利用停止): the login page says so
+    (with what to do) instead of asking for a password that cannot work."""
+    if area.name not in ("cms", "terminal") or current_user.is_authenticated:
+        return None
+    account = sessions.account_of_ended_session()
+    if account is None or account.kind not in area.kinds or account.is_active:
+        return None
+    if account.kind == AccountKind.STORE and (account.store.status != MerchantStatus.ACTIVE
+                                              or account.business.status != MerchantStatus.ACTIVE):
+        return _("この店舗は利用停止中です")
+    if account.kind == AccountKind.BUSINESS and account.business.status != MerchantStatus.ACTIVE:
+        return _("この事業者は利用停止中です")
+    return _("このアカウントは利用停止中です")
 
 
 def _record_failed_login(account: Account | None, kind: AccountKind, login_name: str, area: str, reason: str) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from .. import audit
 from ..extensions import db
 from ..models import Account, Notice, NoticeAudience, utcnow
-from ..timeutil import start_of_day_utc
+from ..timeutil import JST, start_of_day_utc
 
 # Which notices each area shows.
 AUDIENCES_OF_AREA = {
@@ -53,6 +53,20 @@ def running_notices(area: str | None, at: dt.datetime | None = None) -> list[Not
         select(Notice).where(Notice.audience.in_(audiences), Notice.starts_at <= at, Notice.ends_at > at)
         .order_by(Notice.starts_at.desc(), Notice.id.desc()).limit(5)
     ))
+
+
+def shown_bounds(notice: Notice) -> tuple[dt.date | dt.datetime, dt.date | dt.datetime]:
+    """The period as staff typed it: the first and the last day shown (a
+    notice runs to the end of its 表示終了日, stored as the next midnight),
+    or the moment itself where it does not fall on a midnight in Japan (a
+    notice ended early with 「掲載を終了する」)."""
+    def day_or_moment(moment: dt.datetime, day_offset: int) -> dt.date | dt.datetime:
+        local = moment.astimezone(JST)
+        if local.time() == dt.time():
+            return local.date() + dt.timedelta(days=day_offset)
+        return moment
+
+    return day_or_moment(notice.starts_at, 0), day_or_moment(notice.ends_at, -1)
 
 
 def all_notices() -> list[Notice]:

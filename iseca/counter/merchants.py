@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
-from wtforms import SelectField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .. import accounts, audit, outbox
 from ..database import contains_text
@@ -227,6 +227,21 @@ def reactivate(account_id: int):
     return _back(account.business_id, "accounts")
 
 
+class SuspendForm(JapaneseForm):
+    reason = TextAreaField(
+        _l("利用停止の理由（事業者にメールでお知らせし、監査ログに残ります）"),
+        validators=[DataRequired(message=_l("利用停止の理由を入力してください。")), Length(max=1000)],
+    )
+
+
+def _accounts_of(business: Business, store: Store | None) -> list[Account]:
+    """The logins a suspension ends: the business's and all its stores', or one store's."""
+    stmt = select(Account).where(Account.business_id == business.id).order_by(Account.kind, Account.login)
+    if store is not None:
+        stmt = stmt.where(Account.kind == AccountKind.STORE, Account.store_id == store.id)
+    return list(db.session.scalars(stmt))
+
+
 def _suspension_done(business_id: int, message, flash_text: str, anchor: str):
     db.session.commit()
     if message is not None:
@@ -235,15 +250,22 @@ def _suspension_done(business_id: int, message, flash_text: str, anchor: str):
     return _back(business_id, anchor)
 
 
-@bp.route("/merchants/<int:business_id>/suspend", methods=["POST"])
+@bp.route("/merchants/<int:business_id>/suspend", methods=["GET", "POST"])
 def suspend_business(business_id: int):
-    """事業者の利用停止: every store stops taking payments and leaves 「使えるお店」."""
+    """事業者の利用停止, after a confirmation page that asks the reason (mailed
+    to the business, kept in the audit log): every store stops taking
+    payments and leaves 「使えるお店」, and its logins end."""
     business = db.get_or_404(Business, business_id)
-    if not ButtonForm().validate_on_submit():
-        abort(400)
-    message = suspension.suspend_business(business, current_user._get_current_object())
-    return _suspension_done(business.id, message, _("%(business)sを利用停止にしました。決済・「使えるお店」・ログインを止めています。", business=business.name),
-                            "status")
+    if business.status == MerchantStatus.SUSPENDED:
+        return _back(business.id, "status")
+    form = SuspendForm()
+    if form.validate_on_submit():
+        message = suspension.suspend_business(business, current_user._get_current_object(), form.reason.data)
+        return _suspension_done(business.id, message, _("%(business)sを利用停止にしました。決済・「使えるお店」・ログインを止めています。", business=business.name),
+                                "status")
+    return render_template("counter/suspend.html", form=form, business=business, store=None,
+                           stores=list(business.stores), accounts=_accounts_of(business, None),
+                           action=url_for("counter.suspend_business", business_id=business.id)), 422 if form.errors else 200
 
 
 @bp.route("/merchants/<int:business_id>/reactivate", methods=["POST"])
@@ -256,14 +278,19 @@ def reactivate_business(business_id: int):
     return _suspension_done(business.id, message, _("%(business)sの利用を再開しました。", business=business.name), "status")
 
 
-@bp.route("/stores/<int:store_id>/suspend", methods=["POST"])
+@bp.route("/stores/<int:store_id>/suspend", methods=["GET", "POST"])
 def suspend_store(store_id: int):
-    """店舗の利用停止."""
+    """店舗の利用停止, after the same confirmation with its reason."""
     store = db.get_or_404(Store, store_id)
-    if not ButtonForm().validate_on_submit():
-        abort(400)
-    message = suspension.suspend_store(store, current_user._get_current_object())
-    return _suspension_done(store.business_id, message, _("%(store)sを利用停止にしました。", store=store.name), "stores")
+    if store.status == MerchantStatus.SUSPENDED:
+        return _back(store.business_id, "stores")
+    form = SuspendForm()
+    if form.validate_on_submit():
+        message = suspension.suspend_store(store, current_user._get_current_object(), form.reason.data)
+        return _suspension_done(store.business_id, message, _("%(store)sを利用停止にしました。", store=store.name), "stores")
+    return render_template("counter/suspend.html", form=form, business=store.business, store=store, stores=[store],
+                           accounts=_accounts_of(store.business, store),
+                           action=url_for("counter.suspend_store", store_id=store.id)), 422 if form.errors else 200
 
 
 @bp.route("/stores/<int:store_id>/reactivate", methods=["POST"])

@@ -48,7 +48,8 @@ def notices_page():
         db.session.commit()
         flash(_("お知らせを掲載しました。"), "success")
         return redirect(url_for("counter.notices_page"), code=303)
-    return render_template("counter/notices.html", form=form, notices=notices.all_notices(), action_form=ButtonForm())
+    return render_template("counter/notices.html", form=form, action_form=ButtonForm(),
+                           notices=[(n, *notices.shown_bounds(n)) for n in notices.all_notices()])
 
 
 @bp.route("/notices/<int:notice_id>/end", methods=["POST"])

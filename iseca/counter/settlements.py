@@ -15,7 +15,7 @@ from ..database import contains_text
 from ..dates import holiday_name, period_text, wareki
 from ..extensions import db
 from ..members import cards
-from ..models import Business, PeriodStatus, Settlement, SettlementPeriod, utcnow
+from ..models import Business, PeriodStatus, Settlement, SettlementPeriod, SettlementStatus, utcnow
 from ..money import schedule, settlement, statements, zengin
 from ..timeutil import jst_date
 from ..web.inputs import accepts_files
@@ -40,13 +40,27 @@ def _period_or_404(period_id: int) -> SettlementPeriod:
 
 
 def _overview():
+    """The periods newest first, as (period, (transfers, their total), may be closed now, empty): a
+    period that has ended with no payment and no settlement is empty (the list keeps those
+    behind a toggle); 「締める」 is offered on the one period whose closing can succeed, the
+    earliest open one with payments (empty ones before it close with it)."""
     totals = {pid: (n, total) for pid, n, total in db.session.execute(
         select(Settlement.period_id, func.count(), func.coalesce(func.sum(Settlement.amount), 0))
         .where(Settlement.amount > 0).group_by(Settlement.period_id)
     )}
+    settled = set(db.session.scalars(select(Settlement.period_id).distinct()))
     periods = list(db.session.scalars(select(SettlementPeriod).order_by(SettlementPeriod.starts_on.desc())))
+    activity = settlement.period_activity([p.id for p in periods if p.status == PeriodStatus.OPEN])
     at = utcnow()
-    return [(p, totals.get(p.id, (0, 0)), settlement.can_close(p, at) and p.status == PeriodStatus.OPEN) for p in periods]
+    busy_open = [p.starts_on for p in periods if p.status == PeriodStatus.OPEN and p.id in activity]
+    first_busy = min(busy_open) if busy_open else None
+    rows = []
+    for p in periods:
+        ended = settlement.can_close(p, at)
+        empty = ended and p.id not in activity and p.id not in settled
+        closable = p.status == PeriodStatus.OPEN and ended and p.starts_on == first_busy
+        rows.append((p, totals.get(p.id, (0, 0)), closable, empty))
+    return rows
 
 
 @bp.route("/settlements", methods=["GET", "POST"])
@@ -67,7 +81,11 @@ def settlements():
             flash(_("振込スケジュールを取り込みました（%(periods)s期間: 振込予定日あり%(dated)s件・未定%(undated)s件、変更%(changed)s件）。",
                     periods=len(parsed.rows), dated=dated, undated=len(parsed.rows) - dated, changed=changed), "success")
             return redirect(url_for("counter.settlements"), code=303)
-    return render_template("counter/settlements/index.html", form=form, rows=_overview(),
+    failed = list(db.session.scalars(
+        select(Settlement).join(SettlementPeriod).where(Settlement.status == SettlementStatus.FAILED)
+        .order_by(SettlementPeriod.starts_on.desc(), Settlement.id).limit(100)
+    ))
+    return render_template("counter/settlements/index.html", form=form, rows=_overview(), failed=failed,
                            suggest=schedule.suggest_transfer_date, setup_refusal=zengin.setup_refusal()), \
         422 if form.errors else 200
 
@@ -98,6 +116,8 @@ def settlement_period(period_id: int):
         stmt = stmt.where(contains_text(Business.name, q) | contains_text(Business.code, q))
     rows = list(db.session.scalars(stmt))
     closed = period.status == PeriodStatus.CLOSED
+    plan = settlement.closing_plan(period) if period.status == PeriodStatus.OPEN else None
+    closable = plan is not None and settlement.may_close_now(period, utcnow(), plan)
     return render_template(
         "counter/settlements/period.html", period=period, form=form, rows=rows, q=q, suggestion=suggestion,
         status_text=statements.status_text,
@@ -106,34 +126,48 @@ def settlement_period(period_id: int):
         setup_problems=zengin.setup_problems(), setup_refusal=zengin.setup_refusal(),
         left_out=zengin.left_out(period) if closed else [],
         holiday=holiday_name(suggestion), confirm=ConfirmForm(),
+        closable=closable, blocked_by=plan.blocked_by if plan is not None else None,
     ), 422 if form.errors else 200
 
 
 @bp.route("/settlements/<int:period_id>/close", methods=["GET", "POST"])
 def settlement_close(period_id: int):
-    """締め処理, after a confirmation page: the period is frozen and every business's settlement computed."""
+    """締め処理, after a confirmation page that says what will be closed: the
+    period (its payments, businesses and the adjustments it applies) and the
+    empty periods before it, closed with it. Refused, before the
+    confirmation, while an earlier period with payments is open."""
     period = _period_or_404(period_id)
     form = ConfirmForm()
     refusal = None
     if form.validate_on_submit():
         try:
-            outcome = settlement.close_period(period, actor=_staff())
+            outcomes = settlement.close_with_empty_before(period, actor=_staff())
         except settlement.SettlementError as error:
             db.session.rollback()
             refusal = str(error)
         else:
             db.session.commit()
-            if outcome.closed_now:
+            done = [o for o in outcomes if o.closed_now]
+            mine = outcomes[-1]
+            if mine.closed_now and len(done) > 1:
+                flash(_("%(period)sを締めました（%(businesses)s事業者、振込合計%(total)s）。取引のない前の%(empty)s期間もあわせて締めました。",
+                        period=period_text(period), businesses=mine.settlements, total=i18n.yen(mine.total),
+                        empty=len(done) - 1), "success")
+            elif mine.closed_now:
                 flash(_("%(period)sを締めました（%(businesses)s事業者、振込合計%(total)s）。", period=period_text(period),
-                        businesses=outcome.settlements, total=i18n.yen(outcome.total)), "success")
+                        businesses=mine.settlements, total=i18n.yen(mine.total)), "success")
             else:
                 flash(_("この期間はすでに締められています（二重には締めていません）。"), "info")
             return redirect(url_for("counter.settlement_period", period_id=period.id), code=303)
+    plan = settlement.closing_plan(period) if period.status == PeriodStatus.OPEN else None
     if period.status != PeriodStatus.OPEN:
         refusal = refusal or _("この期間はすでに締められています。")
     elif not settlement.can_close(period, utcnow()):
         refusal = refusal or _("この期間はまだ終わっていないため締められません。")
-    return render_template("counter/settlements/close.html", period=period, form=form, refusal=refusal), \
+    elif plan.blocked_by is not None:
+        refusal = refusal or _("前の期間（%(period)s）に決済があり、まだ締められていません。先にその期間を締めてください。",
+                               period=period_text(plan.blocked_by))
+    return render_template("counter/settlements/close.html", period=period, form=form, refusal=refusal, plan=plan), \
         422 if refusal and request.method == "POST" else 200
 
 
@@ -151,7 +185,10 @@ def settlements_close_ended():
             flash(_("締める期間はありませんでした。"), "info")
         return redirect(url_for("counter.settlements"), code=303)
     due = settlement.ended_open_periods(utcnow())
-    return render_template("counter/settlements/close_all.html", form=form, due=due)
+    activity = settlement.period_activity([p.id for p in due])
+    return render_template("counter/settlements/close_all.html", form=form, due=due,
+                           busy=[(p, activity[p.id]) for p in due if p.id in activity],
+                           empty=[p for p in due if p.id not in activity])
 
 
 @bp.route("/settlements/<int:period_id>/transfer-file", methods=["POST"])

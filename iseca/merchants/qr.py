@@ -45,13 +45,15 @@ PNG_BOX_SIZE = 20  # pixels per module: about 900 px square, sharp when printed
 
 PAY_ENDPOINT = "wallet.pay"
 
-# What the 掲示用QRコード台紙 tells customers (決済方法①, in the guide's words).
+# What the 掲示用QRコード台紙 tells customers (決済方法①, in the guide's words:
+# お客様が「店舗QRコード」を読み取り金額を入力). Customers read it with the ISECA
+# wallet's 読み取り or their phone's camera app (the code is the wallet's address).
 # Marked here, translated where shown: the sheet speaks the language of who prints it.
 SHEET_TITLE = N_("ISECAが使えます")
 SHEET_SUBTITLE = N_("伊勢崎市電子地域通貨 ISECA（いせか）")
-SHEET_LEAD = N_("chiicaアプリで読み取り、金額を入力してください")
+SHEET_LEAD = N_("ISECAウォレットかスマートフォンのカメラで読み取り、金額を入力してください")
 SHEET_INSTRUCTIONS = (
-    N_("chiicaアプリで、このQRコードを読み取ってください"),
+    N_("ISECAウォレット（またはスマートフォンのカメラ）で、このQRコードを読み取ってください"),
     N_("お支払い金額（税込）を入力し、決済してください"),
     N_("決済完了の画面をお店の方にお見せください"),
 )

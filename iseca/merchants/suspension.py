@@ -1,7 +1,11 @@
 """利用停止 / 利用再開 of a business (事業者) or one of its stores: while
 suspended a store takes no payments by either method (Store.payments_stopped),
 is not listed in 「使えるお店」, and the suspended merchant's accounts cannot
-log in (Account.is_active). Each change is audited and mailed to the business."""
+log in (Account.is_active). A suspension always has a reason (ISECA窓口
+types it on the confirmation page): it is mailed to the business and kept
+in the audit row. Each change is audited and mailed to the business; the
+reactivation mail says the tills must log in again (the suspension ended
+their sessions)."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -39,10 +43,18 @@ def _mail(business: Business, template: str, subject: str, **context) -> OutboxM
                              business=business, **context)
 
 
-def suspend_business(business: Business, staff: Account, reason: str = "") -> OutboxMessage | None:
+def _checked_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("a suspension needs its reason")
+    return reason
+
+
+def suspend_business(business: Business, staff: Account, reason: str) -> OutboxMessage | None:
     """事業者の利用停止: all its stores stop taking payments and leave
     「使えるお店」; its accounts are logged out and cannot log in. None
     (and nothing changed) when it already was suspended."""
+    reason = _checked_reason(reason)
     if business.status == MerchantStatus.SUSPENDED:
         return None
     business.status = MerchantStatus.SUSPENDED
@@ -61,9 +73,10 @@ def reactivate_business(business: Business, staff: Account) -> OutboxMessage | N
     return _mail(business, "merchant_reactivated", SUBJECT_REACTIVATED, stores=list(business.stores), whole=True)
 
 
-def suspend_store(store: Store, staff: Account, reason: str = "") -> OutboxMessage | None:
+def suspend_store(store: Store, staff: Account, reason: str) -> OutboxMessage | None:
     """店舗の利用停止: this store alone stops taking payments, leaves
     「使えるお店」, and its store account is logged out and cannot log in."""
+    reason = _checked_reason(reason)
     if store.status == MerchantStatus.SUSPENDED:
         return None
     store.status = MerchantStatus.SUSPENDED

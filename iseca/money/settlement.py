@@ -139,10 +139,12 @@ class CloseOutcome:
 
 
 def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, actor: Account | None = None,
-                 actor_label: str | None = None) -> CloseOutcome:
+                 actor_label: str | None = None, apply_adjustments: bool = True) -> CloseOutcome:
     """Close `period`: compute every business's settlement and move the
     points, once. Refuses a period that has not ended or whose predecessor
-    is still open. The caller commits."""
+    is still open. The caller commits. `apply_adjustments=False` leaves the
+    adjustments waiting for the next closing (an empty period closed on the
+    way to the one staff chose: they go with that one's transfers)."""
     at = at or utcnow()
     if not can_close(period, at):
         raise SettlementError(_("この期間はまだ終了していないため締められません。"))
@@ -202,7 +204,7 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
     )
     if db.session.get_bind().dialect.name == "postgresql":
         adjustments_stmt = adjustments_stmt.with_for_update(of=SettlementAdjustment)
-    for adjustment_id, business_id, amount, store_id in db.session.execute(adjustments_stmt):
+    for adjustment_id, business_id, amount, store_id in (db.session.execute(adjustments_stmt) if apply_adjustments else ()):
         d = draft(business_id)
         d.adjustments += int(amount)
         d.adjustment_ids.append(adjustment_id)
@@ -273,6 +275,100 @@ def close_period(period: SettlementPeriod, *, at: dt.datetime | None = None, act
     return CloseOutcome(period, closed_now=True, settlements=len(values), total=total)
 
 
+
+
+@dataclass
+class PeriodActivity:
+    """What a period holds before it is closed: its payments (count and
+    yen, cancelled ones included) and those cancelled while it was open."""
+
+    payments: int = 0
+    payments_total: int = 0
+    cancellations: int = 0
+    cancellations_total: int = 0
+    businesses: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return self.payments == 0
+
+
+def period_activity(period_ids: list[int]) -> dict[int, PeriodActivity]:
+    """PeriodActivity of each of `period_ids` (one GROUP BY; a period without payments is absent)."""
+    if not period_ids:
+        return {}
+    cancelled_in_period = case((Payment.cancel_period_id == Payment.period_id, 1), else_=0)
+    cancelled_amount = case((Payment.cancel_period_id == Payment.period_id, Payment.amount), else_=0)
+    return {
+        pid: PeriodActivity(int(n), int(total), int(nc), int(tc), int(b))
+        for pid, n, total, nc, tc, b in db.session.execute(
+            select(Payment.period_id, func.count(), func.sum(Payment.amount), func.sum(cancelled_in_period),
+                   func.sum(cancelled_amount), func.count(func.distinct(Payment.business_id)))
+            .where(Payment.period_id.in_(period_ids)).group_by(Payment.period_id)
+        )
+    }
+
+
+@dataclass
+class ClosingPlan:
+    """What 「締める」 on `period` closes, said on the confirmation page before
+    anything happens: the earlier open periods with no payments in them
+    (closed first, as empty), then the period itself with its activity and
+    the adjustments waiting for the next closing. `blocked_by` is the
+    earliest open period with payments before it: that one is closed first."""
+
+    period: SettlementPeriod
+    activity: PeriodActivity
+    empty_before: list[SettlementPeriod]
+    blocked_by: SettlementPeriod | None
+    adjustments: int
+    adjustments_total: int
+
+    @property
+    def periods(self) -> int:
+        return len(self.empty_before) + 1
+
+
+def closing_plan(period: SettlementPeriod) -> ClosingPlan:
+    earlier = list(db.session.scalars(
+        select(SettlementPeriod)
+        .where(SettlementPeriod.starts_on < period.starts_on, SettlementPeriod.status == PeriodStatus.OPEN)
+        .order_by(SettlementPeriod.starts_on)
+    ))
+    activity = period_activity([p.id for p in earlier] + [period.id])
+    blocked_by = next((p for p in earlier if p.id in activity), None)
+    n, total = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(SettlementAdjustment.amount), 0))
+        .where(SettlementAdjustment.applied_settlement_id.is_(None))
+    ).one()
+    return ClosingPlan(period, activity.get(period.id, PeriodActivity()), earlier if blocked_by is None else [],
+                       blocked_by, int(n), int(total))
+
+
+def may_close_now(period: SettlementPeriod, at: dt.datetime, plan: ClosingPlan | None = None) -> bool:
+    """「締める」 can succeed: the period is open and has ended, and every
+    earlier open period is empty (closed with it)."""
+    if period.status != PeriodStatus.OPEN or not can_close(period, at):
+        return False
+    return (plan or closing_plan(period)).blocked_by is None
+
+
+def close_with_empty_before(period: SettlementPeriod, *, at: dt.datetime | None = None,
+                            actor: Account | None = None) -> list[CloseOutcome]:
+    """「締める」 from the console: the earlier open periods that hold no
+    payments are closed first, as empty (their adjustments left for this
+    one), then `period`. Refused while an earlier period holds payments. The
+    caller commits (one transaction: all of them or none)."""
+    at = at or utcnow()
+    if not can_close(period, at):
+        raise SettlementError(_("この期間はまだ終了していないため締められません。"))
+    plan = closing_plan(period)
+    if plan.blocked_by is not None:
+        raise SettlementError(_("前の期間（%(period)s）に決済があり、まだ締められていません。先にその期間を締めてください。",
+                                period=period_text(plan.blocked_by)))
+    outcomes = [close_period(p, at=at, actor=actor, apply_adjustments=False) for p in plan.empty_before]
+    outcomes.append(close_period(period, at=at, actor=actor))
+    return outcomes
 
 
 def ended_open_periods(at: dt.datetime) -> list[SettlementPeriod]:

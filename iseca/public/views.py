@@ -1,5 +1,5 @@
 """Public pages."""
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template, send_from_directory, url_for
 
 from . import content
 from .blueprint import bp
@@ -29,3 +29,10 @@ def not_payable():
 def contact():
     """お問い合わせ先."""
     return render_template("public/contact.html", contact=content.contact())
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """The icon a browser asks for by itself (and link previews, feed
+    readers): the site's SVG icon, which every current browser draws."""
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=7 * 86400)

@@ -11,6 +11,7 @@ from iseca.models import AccountKind, utcnow
 from iseca.money import cancellation
 from iseca.timeutil import today_jst
 from tests import factories
+from tests.browser.test_accessibility import axe_violations
 from tests.support.browser import log_in, screenshot
 
 
@@ -26,7 +27,7 @@ def test_staff_console_path_and_the_business_finds_who_cancelled(new_context):
     db.session.commit()
     factories.make_staff()
 
-    staff = new_context(viewport={"width": 1280, "height": 900}).new_page()
+    staff = new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
     log_in(staff, "counter", "staff1")
     # 窓口TOP: the area chart, and its numbers in the table under it.
     chart = staff.locator("#chart-area")
@@ -44,10 +45,24 @@ def test_staff_console_path_and_the_business_finds_who_cancelled(new_context):
     staff.get_by_role("button", name="保存する").click()
     staff.get_by_text("事業者情報を保存しました").wait_for()
     assert staff.get_by_text("0270-27-2708").first.is_visible()
-    # Suspend and reactivate it.
-    staff.get_by_role("button", name="事業者を利用停止にする").click()
+    # Suspend it, with a reason, while its till is open: the till says why it was logged out.
+    till = new_context(bypass_csp=True).new_page()  # axe: the test's script
+    log_in(till, "terminal", store.code)
+    staff.get_by_role("link", name="事業者を利用停止にする…").click()
+    staff.get_by_role("button", name="利用停止にする").click()
+    staff.get_by_text("利用停止の理由を入力してください。").first.wait_for()
+    staff.get_by_label("利用停止の理由").fill("登録内容の確認のため")
+    screenshot(staff, "counter-merchant-suspend-confirm")
+    assert axe_violations(staff) == []
+    staff.get_by_role("button", name="利用停止にする").click()
     staff.get_by_text("利用停止にしました").wait_for()
     screenshot(staff, "counter-merchant-suspended")
+    till.reload()
+    stopped = till.get_by_role("alert").filter(has_text="この店舗は利用停止中です")
+    stopped.wait_for()
+    assert "0270-27-2708" in stopped.inner_text()
+    screenshot(till, "terminal-store-suspended")
+    assert axe_violations(till) == []
     staff.get_by_role("button", name="事業者の利用を再開する").click()
     staff.get_by_text("利用を再開しました").wait_for()
 

@@ -50,7 +50,7 @@ def test_store_downloads_png_and_prints_sheet_from_register_list(page):
     page.get_by_role("link", name="印刷用ページを表示").click()
     page.wait_for_url(f"**/cms/registers/{register.id}/sheet")
     assert page.get_by_role("heading", name="いせさき青果店").is_visible()
-    assert page.get_by_text("chiicaアプリで読み取り、金額を入力してください").is_visible()
+    assert page.get_by_text("ISECAウォレットかスマートフォンのカメラで読み取り、金額を入力してください").is_visible()
     assert page.get_by_role("button", name="印刷する").is_visible()  # shown by its script
     screenshot(page, "cms-register-sheet")
     assert _screen_codes(page) == [url]

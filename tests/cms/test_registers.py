@@ -150,7 +150,7 @@ def test_print_page_is_an_a4_sheet_with_names_and_instructions(store_client):
     html = _html(resp)
     assert resp.status_code == 200
     assert "qr-sheet.css" in html and "<svg" in html
-    for text in (store.name, "レジ：レジ1", "ISECAが使えます", "chiicaアプリで読み取り、金額を入力してください", store.code):
+    for text in (store.name, "レジ：レジ1", "ISECAが使えます", "ISECAウォレットかスマートフォンのカメラで読み取り、金額を入力してください", store.code):
         assert text in html
     css = store_client.get("/static/css/qr-sheet.css").get_data(as_text=True)
     assert "size: A4" in css and "@media print" in css

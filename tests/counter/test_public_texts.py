@@ -105,7 +105,7 @@ def test_each_language_keeps_its_own_text(staff_client, client):
     lines = re.findall(r"<li>(.*?)</li>", faq, re.S)
     assert ["公開中の編集版" in line for line in lines] == [True, True, False, False]  # ja, en, pt_BR, vi
     editor = staff_client.get(EDIT.format(page="faq", lang="vi")).get_data(as_text=True)
-    assert "編集版を公開中の言語：日本語, English" in editor
+    assert "編集版を公開中の言語：日本語、English</p>" in editor
 
 
 def test_an_earlier_version_stays_readable_and_can_be_published_again(staff_client, client):

@@ -61,7 +61,9 @@ def test_importing_the_guides_table_shows_its_23_dates_and_2_undecided(staff_cli
     page = staff_client.get("/counter/settlements")
     text = _text(page)
     assert "振込スケジュールを取り込みました（25期間: 振込予定日あり23件・未定2件、変更23件）" in text
-    table = page.get_data(as_text=True).split('id="periods"', 1)[1].split("</table>", 1)[0]
+    # All 25 periods have ended with nothing in them: listed behind the toggle of empty periods.
+    assert "取引のない終了済みの期間（25期間）" in text
+    table = page.get_data(as_text=True).split('id="empty-periods"', 1)[1].split("</table>", 1)[0]
     rows = re.findall(r"<tr><td>.*?</tr>", table, re.S)
     assert len(rows) == 25
     assert sum("未定" in r for r in rows) == 2
@@ -157,7 +159,7 @@ def test_an_english_speaking_clerk_reads_why_a_period_cannot_be_closed_in_englis
     url = f"/counter/settlements/{march.id}/close"
     resp = post_form(staff_client, url, {})
     assert resp.status_code == 422
-    assert "An earlier period is not closed yet. Close the periods oldest first." in _text(resp)
+    assert "An earlier period (Feb 16 – 28, 2025) has payments and is not closed yet. Close that period first." in _text(resp)
     assert "前の期間" not in _text(resp)
     assert db.session.get(SettlementPeriod, march.id).status == "open"
 
@@ -197,7 +199,8 @@ def test_transfers_done_on_the_day_the_bank_paid_which_the_mail_states(staff_cli
         resp = post_form(staff_client, url + "/done", {"transferred_on": day})
         assert resp.status_code == 422
         assert message in _field_errors(resp, "transferred_on"), _field_errors(resp, "transferred_on")
-        assert f'value="{day}"' in resp.get_data(as_text=True)  # what was typed stays
+        if day.strip():  # what was typed stays (blanks come back as an empty field)
+            assert f'value="{day}"' in resp.get_data(as_text=True)
         db.session.expire_all()
         assert db.session.scalar(select(Settlement.status).where(Settlement.amount == 4_000)) == SettlementStatus.SCHEDULED
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
@@ -254,3 +257,55 @@ def test_the_console_says_why_no_transfer_file_is_made_with_placeholder_settings
     app.config.update(ZENGIN_REQUESTER_CODE="1234567890", ZENGIN_ACCOUNT_NUMBER="7654321")
     page = _text(staff_client.get(url))
     assert "振込データは作れません" not in page and "開発用の設定" not in page and "振込データを作成する" in page
+
+
+def test_closing_offers_only_the_period_that_can_close_says_what_it_closes_and_takes_the_empty_ones_with_it(
+        staff_client, ended):
+    """The schedule's past periods hold nothing: they are kept out of the way, and closing the first
+    period with payments closes them with it, as its confirmation says beforehand."""
+    resp = _upload(staff_client, b"2024-04-01,2024-04-15,2024-05-09\n2024-04-16,2024-04-30,2024-05-16\n"
+                                 b"2024-05-01,2024-05-15,2024-05-30\n")
+    assert resp.status_code == 303
+    store = factories.make_store()
+    member, _ = factories.make_card_member(10_000)
+    factories.make_payment_at(store.registers[0], member, 500, dt.datetime(2025, 3, 3, 10, tzinfo=JST))
+    march = db.session.scalar(select(SettlementPeriod).where(SettlementPeriod.starts_on == dt.date(2025, 3, 1)))
+    db.session.commit()
+
+    html = staff_client.get("/counter/settlements").get_data(as_text=True)
+    main, empty = html.split('id="empty-periods"')
+    close_links = re.findall(r'href="/counter/settlements/(\d+)/close"', html)
+    assert close_links == [str(ended.id)]  # not March: February, with payments, comes first
+    assert "令和7年2月16日から28日まで" in main and "令和7年3月1日から15日まで" in main
+    assert "令和6年4月1日から15日まで" not in main and "令和6年4月1日から15日まで" in empty
+    assert "取引のない終了済みの期間（3期間）" in empty
+    # March's own page offers no 締める, and its confirmation says why before anything is asked.
+    march_page = staff_client.get(f"/counter/settlements/{march.id}").get_data(as_text=True)
+    assert f"/counter/settlements/{march.id}/close" not in march_page
+    assert "前の期間（令和7年2月16日から28日まで）に決済があり" in march_page
+    refused = _text(staff_client.get(f"/counter/settlements/{march.id}/close"))
+    assert "前の期間（令和7年2月16日から28日まで）に決済があり" in refused and "締める内容" not in refused
+
+    confirmation = _text(staff_client.get(f"/counter/settlements/{ended.id}/close"))
+    assert "決済 2件・4,600円" in confirmation and "事業者 2事業者" in confirmation
+    assert "取引のない前の3期間（令和6年4月1日から15日まで〜令和6年5月1日から15日まで）" in confirmation
+    assert "4期間を締める" in confirmation
+    resp = post_form(staff_client, f"/counter/settlements/{ended.id}/close", {})
+    assert resp.status_code == 303
+    assert "取引のない前の3期間もあわせて締めました" in _text(staff_client.get(resp.headers["Location"]))
+    db.session.expire_all()
+    statuses = dict(db.session.execute(select(SettlementPeriod.starts_on, SettlementPeriod.status)).all())
+    assert statuses[dt.date(2024, 4, 1)] == statuses[dt.date(2024, 5, 1)] == statuses[dt.date(2025, 2, 16)] == "closed"
+    assert statuses[dt.date(2025, 3, 1)] == "open"
+    assert db.session.scalar(select(func.count()).select_from(Settlement)) == 2  # February's two, none for the empty ones
+    # Now March is the one to close.
+    html = staff_client.get("/counter/settlements").get_data(as_text=True)
+    assert re.findall(r'href="/counter/settlements/(\d+)/close"', html) == [str(march.id)]
+
+
+def test_close_all_says_which_periods_hold_what_before_closing(staff_client, ended):
+    _upload(staff_client, b"2024-04-01,2024-04-15,2024-05-09\n2024-04-16,2024-04-30,2024-05-16\n")
+    page = _text(staff_client.get("/counter/settlements/close"))
+    assert "次の3期間を古い順に締めます" in page
+    assert "令和7年2月16日から28日まで 2件 4,600円 2" in page
+    assert "取引のない期間：2期間（令和6年4月1日から15日まで〜令和6年4月16日から30日まで）" in page

@@ -64,8 +64,7 @@ def test_a_suspended_business_is_stopped_everywhere_until_reactivated(app, staff
     assert login(till, store.code, factories.PASSWORD, area="terminal", kind=None).status_code == 303
     _, card = factories.make_card_member(3_000)
 
-    resp = post_form(staff_client, f"/counter/merchants/{business.id}/suspend", {},
-                     page_url=f"/counter/merchants/{business.id}")
+    resp = post_form(staff_client, f"/counter/merchants/{business.id}/suspend", {"reason": "調査のため"})
     assert resp.status_code == 303
     assert "利用停止中" in staff_client.get(f"/counter/merchants/{business.id}").get_data(as_text=True)
 
@@ -117,7 +116,7 @@ def test_a_suspended_store_refuses_the_till_and_leaves_the_list_while_its_sister
     assert login(till, store.code, factories.PASSWORD, area="terminal", kind=None).status_code == 303
     _, card = factories.make_card_member(3_000)
 
-    post_form(staff_client, f"/counter/stores/{store.id}/suspend", {}, page_url=page)
+    post_form(staff_client, f"/counter/stores/{store.id}/suspend", {"reason": "調査のため"})
     listing = _browser(app).get("/stores").get_data(as_text=True)
     assert "停止する店" not in listing and "続ける店" in listing
     assert till.get("/terminal/pay").status_code == 302
@@ -134,6 +133,64 @@ def test_a_suspended_store_refuses_the_till_and_leaves_the_list_while_its_sister
     assert _till_charge(till, card.number, "300").status_code == 303
     actions = [e.action for e in db.session.scalars(select(AuditLog).order_by(AuditLog.id))]
     assert "store_suspended" in actions and "store_reactivated" in actions
+
+
+def test_suspending_asks_its_reason_which_the_mail_and_the_audit_log_keep(app, staff_client):
+    business = factories.make_business(email="owner@example.jp")
+    store = factories.make_store(business, name="停止する店")
+    page = f"/counter/merchants/{business.id}"
+    # The merchant page offers the confirmation, not a one-click button.
+    html = staff_client.get(page).get_data(as_text=True)
+    assert f'href="/counter/stores/{store.id}/suspend"' in html
+    confirmation = staff_client.get(f"/counter/stores/{store.id}/suspend").get_data(as_text=True)
+    assert "停止する店" in confirmation and "利用停止の理由" in confirmation and store.code in confirmation
+
+    resp = post_form(staff_client, f"/counter/stores/{store.id}/suspend", {"reason": "  "})
+    assert resp.status_code == 422 and "利用停止の理由を入力してください。" in resp.get_data(as_text=True)
+    assert "利用停止中" not in staff_client.get(page).get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "store_suspended")) == 0
+
+    resp = post_form(staff_client, f"/counter/stores/{store.id}/suspend", {"reason": "売上の架空計上の疑い（調査中）"})
+    assert resp.status_code == 303
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "store_suspended"))
+    assert entry.details["reason"] == "売上の架空計上の疑い（調査中）"
+    audit_page = staff_client.get("/counter/audit?action=store_suspended").get_data(as_text=True)
+    assert "理由" in audit_page and "売上の架空計上の疑い（調査中）" in audit_page
+    mail = db.session.scalar(select(OutboxMessage).where(OutboxMessage.subject == SUBJECT_SUSPENDED))
+    assert "理由：売上の架空計上の疑い（調査中）" in mail.body
+
+
+def test_a_suspended_stores_till_says_so_and_after_reactivation_is_asked_to_log_in_again(app, staff_client):
+    business = factories.make_business(email="owner@example.jp")
+    store = factories.make_store(business)
+    till = _browser(app)
+    assert login(till, store.code, factories.PASSWORD, area="terminal", kind=None, remember=True).status_code == 303
+    manager = _browser(app)
+    assert login(manager, business.code, factories.PASSWORD, kind="business").status_code == 303
+    before = till.get("/terminal/login", follow_redirects=True).get_data(as_text=True)
+    assert "利用停止中" not in before
+
+    post_form(staff_client, f"/counter/stores/{store.id}/suspend", {"reason": "調査のため"})
+    resp = till.get("/terminal/", follow_redirects=True)
+    html = resp.get_data(as_text=True)
+    assert resp.request.path == "/terminal/login"
+    assert "この店舗は利用停止中です" in html and "0270-27-2708" in html and "ISECA窓口" in html
+    assert "調査のため" not in html  # the reason goes to the business, not to whoever stands at the till
+    # The business account still works; a fresh browser gets the plain login page.
+    assert manager.get("/cms/").status_code == 200
+    assert "利用停止中です" not in _browser(app).get("/terminal/login").get_data(as_text=True)
+
+    post_form(staff_client, f"/counter/merchants/{business.id}/suspend", {"reason": "調査のため"})
+    html = manager.get("/cms/", follow_redirects=True).get_data(as_text=True)
+    assert "この事業者は利用停止中です" in html and "0270-27-2708" in html
+
+    post_form(staff_client, f"/counter/merchants/{business.id}/reactivate", {}, page_url=f"/counter/merchants/{business.id}")
+    post_form(staff_client, f"/counter/stores/{store.id}/reactivate", {}, page_url=f"/counter/merchants/{business.id}")
+    html = till.get("/terminal/", follow_redirects=True).get_data(as_text=True)
+    assert "利用停止中です" not in html and "ログイン" in html
+    assert login(till, store.code, factories.PASSWORD, area="terminal", kind=None).status_code == 303
+    mails = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.subject == SUBJECT_REACTIVATED)))
+    assert len(mails) == 2 and all("もう一度ログインしてください" in m.body for m in mails)
 
 
 def test_publishing_before_first_login_or_kit_handover_warns_the_clerk(staff_client):

@@ -271,7 +271,7 @@ def test_statement_and_qr_sheet_pdfs_in_english(client, two_businesses):
     assert "令和" not in text and "利用額明細" not in text
 
     sheet = pdf_text(client.get(f"/cms/registers/{store.registers[0].id}/sheet.pdf").get_data())
-    assert "ISECA accepted here" in sheet and "Scan this QR code with the chiica app" in sheet
+    assert "ISECA accepted here" in sheet and "Scan this QR code with the ISECA Wallet (or your phone’s camera)" in sheet and "chiica" not in sheet
     assert "ISECAが使えます" not in sheet
 
 

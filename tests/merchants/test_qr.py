@@ -197,7 +197,7 @@ def test_sheet_pdf_shows_names_in_japanese_and_its_code_reads_back(app):
     pdf = qr.qr_sheets_pdf([register])
     assert pdf.startswith(b"%PDF")
     text = pdf_text(pdf)
-    for expected in ("いせさき青果店", "レジ：レジ1", "ISECAが使えます", "chiicaアプリで読み取り、金額を入力してください",
+    for expected in ("いせさき青果店", "レジ：レジ1", "ISECAが使えます", "ISECAウォレットかスマートフォンのカメラで読み取り、金額を入力してください",
                      store.code, "ISECA窓口"):
         assert expected in text, expected
     fonts = pdf_fonts(pdf)

@@ -14,12 +14,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from iseca.config import DEFAULTS
+from iseca.web import CSP
 from tests import factories
 from tests.httpclient import Till
 from tests.support.servers import (
     DEPLOY,
     app_environment,
     client_tls,
+    free_port,
     need_redis,
     pay,
     seed_shop,
@@ -165,3 +167,77 @@ def test_card_secrets_stay_out_of_nginx_and_app_logs(site):
     for text in (access, app.log_text()):
         assert secret not in text and shop.card_number not in text
     print("checked: a card's number and secret and a wallet token appear in neither nginx's access log nor the app's")
+
+
+SECURITY_HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options",
+                    "strict-transport-security", "referrer-policy", "permissions-policy")
+
+
+def _raw_get(nginx, path: str, method: str = "GET") -> tuple[int, list[tuple[str, str]], str]:
+    """A request of any length (http.client refuses none, but keeps the header list as sent)."""
+    with socket.create_connection(("127.0.0.1", nginx.https_port), timeout=30) as raw:
+        with client_tls(nginx.cert).wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            body = b"x=1" if method == "POST" else b""
+            tls.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n".encode()
+                        + (b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n" if body else b"")
+                        + b"\r\n" + body)
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+    head, _, content = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = [(k.strip().lower(), v.strip()) for k, v in (line.split(":", 1) for line in lines[1:])]
+    return int(lines[0].split()[1]), headers, content.decode("utf-8")
+
+
+def _check_own_page(status: int, headers: list[tuple[str, str]], page: str, words: tuple[str, ...]) -> str:
+    names = [k for k, _ in headers]
+    for name in SECURITY_HEADERS:
+        assert names.count(name) == 1, (name, headers)
+    values = dict(headers)
+    assert values["content-security-policy"] == CSP
+    assert values["x-frame-options"] == "DENY" and values["x-content-type-options"] == "nosniff"
+    assert values["referrer-policy"] == "same-origin" and values["strict-transport-security"] == "max-age=31536000"
+    assert values["content-type"] == "text/html; charset=utf-8"
+    request_id = values["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+    # Our page in both languages, with the same number as the header (SSI ran), not nginx's English one.
+    assert "nginx" not in page and "<!--#" not in page
+    assert page.count(request_id) == 2, page
+    for word in words:
+        assert word in page, word
+    return request_id
+
+
+def test_a_too_long_address_gets_our_page_with_the_security_headers(site):
+    nginx, _, _ = site
+    status, headers, page = _raw_get(nginx, "/stores?q=" + "a" * 20_000)
+    assert status == 414
+    request_id = _check_own_page(status, headers, page, ("アドレスが長すぎます", "The address is too long", "0270-27-2708"))
+    print(f"checked: a 20,000-character address → 414 with our Japanese and English page, the security headers "
+          f"and お問い合わせ番号 {request_id}")
+
+
+def test_the_apps_own_answers_keep_their_headers_once(site):
+    nginx, app, _ = site
+    status, headers, _ = _raw_get(nginx, "/terminal/login")
+    assert status == 200
+    names = [k for k, _ in headers]
+    assert all(names.count(name) == 1 for name in SECURITY_HEADERS + ("x-request-id",)), headers
+    assert dict(headers)["x-request-id"] in app.log_text()  # the app's, not a second one of nginx
+    print("checked: the app's pages through nginx carry each security header and X-Request-ID once")
+
+
+def test_the_app_down_gets_our_page_with_the_security_headers(tmp_path):
+    nginx = start_nginx(tmp_path, [free_port()])  # nothing listens there
+    try:
+        for method in ("GET", "POST"):
+            status, headers, page = _raw_get(nginx, "/terminal/pay", method)
+            assert status == 502, (method, status)
+            request_id = _check_own_page(status, headers, page, ("ただいま表示できません", "not available right now",
+                                                                 "店舗利用履歴", "0270-27-2708"))
+            assert request_id in nginx.access_log()
+    finally:
+        stop(nginx.process)
+    print(f"checked: the app down → 502 (GET and POST) with our page, the security headers and the id of nginx's "
+          f"access log ({request_id})")

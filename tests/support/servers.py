@@ -297,6 +297,7 @@ def templated_site(upstreams: list[int], http_port: int, https_port: int, folder
         ("/etc/letsencrypt/live/iseca.example.jp/privkey.pem", str(key)),
         ("server_name iseca.example.jp;", "server_name 127.0.0.1;"),
         ("/srv/iseca/static/", f"{ROOT}/static/"),
+        ("/srv/iseca/deploy/nginx/errors/", f"{DEPLOY}/nginx/errors/"),
         ("/var/log/nginx/", f"{folder}/"),
         ("/var/www/html", str(folder)),
     ]
