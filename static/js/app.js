@@ -5,6 +5,11 @@
   // field that needs attention when the page came back with errors (its
   // message is tied to it by aria-describedby), to an expired-form notice,
   // otherwise to the main content.
+  // A boosted navigation swaps the body and the window keeps the old page's
+  // scroll position, so a new page starts at its top, and its message (「取消
+  // しました」 after a form) is in view; the field or notice in focus is
+  // scrolled to by the focus itself. (htmx's own scrollIntoViewOnBoost is
+  // off in base.html: it scrolls after this handler, away from that field.)
   document.addEventListener("htmx:afterSettle", function (event) {
     if (!(event.detail && event.detail.boosted)) { return; }
     var main = document.getElementById("main");
@@ -12,6 +17,13 @@
     var invalid = main.querySelector("[aria-invalid=true]");
     var notice = document.getElementById("form-expired");
     var target = invalid || notice || main;
+    if (target === main) {
+      window.scrollTo(0, 0);
+      var message = main.querySelector(".flashes");
+      if (message && message.getBoundingClientRect().bottom > window.innerHeight) {
+        message.scrollIntoView({ block: "start" });
+      }
+    }
     target.focus({ preventScroll: target === main });
   });
 })();

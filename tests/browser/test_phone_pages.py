@@ -1,0 +1,72 @@
+"""Pages on a 360 px phone: a page reached by a link or a form starts at its
+top (its message in view), nothing scrolls sideways, and every scroll box
+can be scrolled with the keyboard."""
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlsplit
+
+import pytest
+
+from iseca.models import utcnow
+from tests import factories
+from tests.support.browser import log_in, screenshot
+
+PHONE = {"width": 360, "height": 640}
+
+IN_VIEW = """el => { const r = el.getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight; }"""
+
+
+@pytest.fixture
+def store_with_payments(app):
+    business = factories.make_business(name="株式会社いせさき")
+    store = factories.make_store(business, registers=2, name="いせさき青果店")
+    member, _ = factories.make_card_member(200_000)
+    now = utcnow()
+    for i in range(12):
+        factories.make_payment_at(store.registers[i % 2], member, 100 + 10 * i, now - dt.timedelta(minutes=7 * i))
+    return store
+
+
+def _in_view(locator) -> bool:
+    return locator.evaluate(IN_VIEW)
+
+
+@pytest.mark.parametrize("how", ["keyboard", "touch"])
+def test_a_cancel_opens_at_its_heading_and_its_result_is_in_view(new_context, store_with_payments, how):
+    """利用状況一覧 → 取消 (of the last row, scrolled down to) opens the
+    confirmation at its top; 「取消する」 brings the list back with
+    「取消しました」 in view, not at the bottom where the button was."""
+    page = new_context(viewport=PHONE, has_touch=how == "touch", is_mobile=how == "touch").new_page()
+    log_in(page, "cms", store_with_payments.code, kind="store")
+    page.goto("/cms/usage")
+    link = page.locator("table.usage-table tbody tr").last.get_by_role("link", name="取消")
+    link.scroll_into_view_if_needed()
+    assert page.evaluate("window.scrollY") > 400
+    if how == "keyboard":
+        link.focus()
+        page.keyboard.press("Enter")
+    else:
+        link.tap()
+    page.wait_for_url(lambda url: urlsplit(url).path.endswith("/cancel"))
+    heading = page.get_by_role("heading", name="決済の取消", level=1)
+    heading.wait_for()
+    page.wait_for_function("() => !document.body.classList.contains('htmx-swapping')"
+                           " && !document.querySelector('.htmx-settling')")
+    assert _in_view(heading), f"the heading is {heading.evaluate('el => el.getBoundingClientRect().top')} px from the top"
+
+    button = page.get_by_role("button", name="取消する")
+    button.scroll_into_view_if_needed()
+    assert not _in_view(heading)
+    if how == "keyboard":
+        button.focus()
+        page.keyboard.press("Enter")
+    else:
+        button.tap()
+    page.wait_for_url(lambda url: urlsplit(url).path == "/cms/usage")
+    message = page.get_by_text("を取消しました")
+    message.wait_for()
+    page.wait_for_function("() => !document.querySelector('.htmx-settling')")
+    screenshot(page, f"phone-after-cancel-{how}")
+    assert _in_view(message), f"the message is {message.evaluate('el => el.getBoundingClientRect().top')} px from the top"
