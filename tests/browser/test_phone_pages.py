@@ -70,3 +70,30 @@ def test_a_cancel_opens_at_its_heading_and_its_result_is_in_view(new_context, st
     page.wait_for_function("() => !document.querySelector('.htmx-settling')")
     screenshot(page, f"phone-after-cancel-{how}")
     assert _in_view(message), f"the message is {message.evaluate('el => el.getBoundingClientRect().top')} px from the top"
+
+
+def _scroll_width(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+@pytest.mark.parametrize("locale", ["ja-JP", "en-US", "vi-VN", "pt-BR"])
+def test_the_application_form_does_not_scroll_sideways(new_context, locale):
+    """/apply in each language (Vietnamese and Portuguese readers get the
+    English form): the bank-name list's labels wrap within 360 px."""
+    page = new_context(viewport=PHONE, locale=locale).new_page()
+    assert page.goto("/apply").ok
+    page.locator("#bank-names dl").wait_for()
+    assert _scroll_width(page) <= PHONE["width"], screenshot(page, f"phone-apply-{locale}")
+
+
+def test_business_information_in_english_does_not_scroll_sideways(new_context):
+    business = factories.make_business(name="株式会社いせさき")
+    factories.make_store(business, name="いせさき青果店")
+    context = new_context(viewport=PHONE)
+    page = context.new_page()
+    log_in(page, "cms", business.code, kind="business")
+    context.add_cookies([{"name": "lang", "value": "en", "url": page.url}])
+    page.goto("/cms/business")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.locator("#bank-names dl").wait_for()
+    assert _scroll_width(page) <= PHONE["width"], screenshot(page, "phone-business-en")
