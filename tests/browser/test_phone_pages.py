@@ -10,6 +10,8 @@ import pytest
 
 from iseca.models import utcnow
 from tests import factories
+from tests.browser.test_accessibility import AXE
+from tests.browser.test_walkthrough import town  # noqa: F401  (fixture)
 from tests.support.browser import log_in, screenshot
 
 PHONE = {"width": 360, "height": 640}
@@ -97,3 +99,36 @@ def test_business_information_in_english_does_not_scroll_sideways(new_context):
     assert page.locator("html").get_attribute("lang") == "en"
     page.locator("#bank-names dl").wait_for()
     assert _scroll_width(page) <= PHONE["width"], screenshot(page, "phone-business-en")
+
+
+SCROLL_BOXES = """() => [...document.querySelectorAll('.table-scroll')]
+    .filter(box => box.scrollWidth > box.clientWidth)
+    .map(box => ({heading: (box.closest('section') || box.parentElement).querySelector('h2, h1')?.textContent.trim(),
+                  tabindex: box.getAttribute('tabindex'), role: box.getAttribute('role'),
+                  named: !!(box.getAttribute('aria-label') || box.getAttribute('aria-labelledby'))}))"""
+
+
+@pytest.mark.parametrize("who", ["business", "counter"])
+def test_audit_tables_scroll_with_the_keyboard(new_context, town, who):  # noqa: F811
+    """操作履歴, 監査ログ and the tables of 加盟店詳細 are wider than a phone:
+    each scroll box takes the focus (Tab, then the arrow keys scroll it) and is
+    a named region, as axe's scrollable-region-focusable asks."""
+    page = new_context(viewport=PHONE, bypass_csp=True).new_page()
+    if who == "business":
+        log_in(page, "cms", town["business"].code, kind="business")
+        paths = ["/cms/audit"]
+    else:
+        log_in(page, "counter", "clerk1")
+        paths = ["/counter/audit", f"/counter/merchants/{town['business'].id}"]
+    for path in paths:
+        assert page.goto(path).ok
+        boxes = page.evaluate(SCROLL_BOXES)
+        assert boxes, f"{path}: no table wider than the phone (the test would prove nothing)"
+        assert [b for b in boxes if (b["tabindex"], b["role"], b["named"]) != ("0", "region", True)] == [], path
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("axe.run(document, {runOnly: {type: 'rule', values: ['scrollable-region-focusable']}})")
+        assert [node["target"] for v in result["violations"] for node in v["nodes"]] == [], path
+        box = page.locator(".table-scroll[tabindex='0']").first
+        box.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("box => box.scrollLeft > 0", arg=box.element_handle())
