@@ -16,7 +16,7 @@
     if (!main) { return; }
     var invalid = main.querySelector("[aria-invalid=true]");
     var notice = document.getElementById("form-expired");
-    var target = invalid || notice || main;
+    var target = invalid || notice || main.querySelector("[data-focus-on-load]") || main;
     if (target === main) {
       window.scrollTo(0, 0);
       var message = main.querySelector(".flashes");
@@ -26,6 +26,22 @@
     }
     target.focus({ preventScroll: target === main });
   });
+})();
+
+// A result that a full page load brings (the terminal's 決済完了) is marked
+// [data-focus-on-load]: it takes the focus, so a screen reader reads the
+// result itself, not the page's title alone.
+(function () {
+  "use strict";
+  function focusResult() {
+    var result = document.querySelector("[data-focus-on-load]");
+    if (result && !document.querySelector("[autofocus]")) { result.focus(); }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusResult);
+  } else {
+    focusResult();
+  }
 })();
 
 // 利用状況一覧 / 日計: focus on the new results after an htmx page change so
