@@ -74,6 +74,23 @@ def test_a_cancel_opens_at_its_heading_and_its_result_is_in_view(new_context, st
     assert _in_view(message), f"the message is {message.evaluate('el => el.getBoundingClientRect().top')} px from the top"
 
 
+def test_the_next_page_of_the_usage_list_shows_its_results_from_the_top(new_context, monkeypatch, store_with_payments):
+    """Paging 利用状況一覧 (an htmx swap of the results alone, at the
+    foot of the list) brings the new results' heading into view."""
+    from iseca.money import usage
+
+    monkeypatch.setattr(usage.page_of, "__defaults__", (1, 5))
+    page = new_context(viewport=PHONE).new_page()
+    log_in(page, "cms", store_with_payments.code, kind="store")
+    page.goto("/cms/usage")
+    pager = page.get_by_role("navigation", name="ページ送り")
+    pager.get_by_role("link", name="2", exact=True).click()
+    page.wait_for_url("**page=2*")
+    heading = page.locator("#results-heading")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'results-heading'")
+    assert _in_view(heading)
+    assert page.evaluate("window.scrollY") > 0  # the filter above stays scrolled away: only the list changed
+
 def _scroll_width(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
