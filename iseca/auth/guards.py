@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import abort, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
@@ -23,8 +24,7 @@ def login_required(*kinds: AccountKind) -> Callable:
         def wrapped(*args, **kwargs):
             area = area_of_request()
             if not current_user.is_authenticated:
-                back = request.full_path.rstrip("?") if request.method == "GET" else None
-                return _to_login(url_for("auth.login", area=area.name, next=back))
+                return _to_login(url_for("auth.login", area=area.name, next=_back()))
             if current_user.kind not in kinds:
                 if area is None:
                     abort(403)
@@ -37,6 +37,20 @@ def login_required(*kinds: AccountKind) -> Callable:
         return wrapped
 
     return decorator
+
+
+def _back() -> str | None:
+    """The page to come back to after logging in: the page asked for; for
+    what htmx asked for in a page (a poll such as HOME's 「金額を確認」, a
+    part of a list) or a form sent, the page the user was on (htmx's
+    HX-Current-URL), never the fragment itself."""
+    from_htmx = request.headers.get("HX-Request") == "true"
+    if from_htmx and (request.headers.get("HX-Boosted") != "true" or request.method != "GET"):
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        if not current.path or (current.netloc and current.netloc != request.host):
+            return None
+        return urlunsplit(("", "", current.path, current.query, ""))
+    return request.full_path.rstrip("?") if request.method == "GET" else None
 
 
 def _to_login(target: str):

@@ -5,15 +5,43 @@
   // field that needs attention when the page came back with errors (its
   // message is tied to it by aria-describedby), to an expired-form notice,
   // otherwise to the main content.
+  // A boosted navigation swaps the body and the window keeps the old page's
+  // scroll position, so a new page starts at its top, and its message (「取消
+  // しました」 after a form) is in view; the field or notice in focus is
+  // scrolled to by the focus itself. (htmx's own scrollIntoViewOnBoost is
+  // off in base.html: it scrolls after this handler, away from that field.)
   document.addEventListener("htmx:afterSettle", function (event) {
     if (!(event.detail && event.detail.boosted)) { return; }
     var main = document.getElementById("main");
     if (!main) { return; }
     var invalid = main.querySelector("[aria-invalid=true]");
     var notice = document.getElementById("form-expired");
-    var target = invalid || notice || main;
+    var target = invalid || notice || main.querySelector("[data-focus-on-load]") || main;
+    if (target === main) {
+      window.scrollTo(0, 0);
+      var message = main.querySelector(".flashes");
+      if (message && message.getBoundingClientRect().bottom > window.innerHeight) {
+        message.scrollIntoView({ block: "start" });
+      }
+    }
     target.focus({ preventScroll: target === main });
   });
+})();
+
+// A result that a full page load brings (the terminal's 決済完了) is marked
+// [data-focus-on-load]: it takes the focus, so a screen reader reads the
+// result itself, not the page's title alone.
+(function () {
+  "use strict";
+  function focusResult() {
+    var result = document.querySelector("[data-focus-on-load]");
+    if (result && !document.querySelector("[autofocus]")) { result.focus(); }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusResult);
+  } else {
+    focusResult();
+  }
 })();
 
 // 利用状況一覧 / 日計: focus on the new results after an htmx page change so

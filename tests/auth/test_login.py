@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import update
@@ -459,3 +460,35 @@ def test_refused_login_names_the_field_as_the_form_labels_it(client, area, kind,
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert f"{word}またはパスワードが違います。" in html
+
+
+def test_an_expired_login_during_a_poll_comes_back_to_the_page_not_the_poll(client):
+    """HOME polls 「金額を確認」 (/terminal/pay/incoming); when the session has
+    expired, the login page is loaded whole and logging in again lands on
+    HOME, the page the till was on, not on the bare poll fragment."""
+    store = factories.make_store()
+    resp = client.get("/terminal/pay/incoming", headers={
+        "HX-Request": "true", "HX-Current-URL": "http://localhost/terminal/?register=1"})
+    assert resp.status_code == 204
+    target = resp.headers["HX-Redirect"]
+    assert urlsplit(target).path == "/terminal/login"
+    assert parse_qs(urlsplit(target).query)["next"] == ["/terminal/?register=1"]
+    resp = post_form(client, target, {"code": store.code, "password": factories.PASSWORD})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/terminal/?register=1")
+
+
+@pytest.mark.parametrize("headers", [
+    {"HX-Request": "true"},
+    {"HX-Request": "true", "HX-Current-URL": "https://elsewhere.example/terminal/"},
+])
+def test_a_fragment_without_its_page_is_never_the_landing_page(client, headers):
+    resp = client.get("/terminal/pay/incoming", headers=headers)
+    assert resp.status_code == 204
+    assert "next" not in parse_qs(urlsplit(resp.headers["HX-Redirect"]).query)
+
+
+def test_a_boosted_page_is_still_the_landing_page(client):
+    resp = client.get("/terminal/history?page=2", headers={
+        "HX-Request": "true", "HX-Boosted": "true", "HX-Current-URL": "http://localhost/terminal/"})
+    assert resp.status_code == 302
+    assert parse_qs(urlsplit(resp.headers["Location"]).query)["next"] == ["/terminal/history?page=2"]

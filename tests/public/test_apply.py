@@ -1,6 +1,8 @@
 """加盟店登録: the public application form, field by field."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -29,6 +31,16 @@ def test_form_shows_the_guides_five_requirements_word_for_word(client):
     for label in ("事業者名（法人名・屋号）", "代表者名", "金融機関コード（4桁）", "支店コード（3桁）", "普通", "当座",
                   "口座番号（7桁）", "口座名義（カナ）", "店舗名", "業種", "営業時間", "店舗を追加"):
         assert label in html
+
+
+def test_one_line_address_fields_ask_the_browser_for_one_line(client):
+    """「street-address」 is a multi-line address, allowed on a textarea only;
+    a one-line input asks for 「address-line1」."""
+    html = client.get("/apply").get_data(as_text=True)
+    inputs = re.findall(r"<input\b[^>]*>", html)
+    assert [i for i in inputs if 'autocomplete="street-address"' in i] == []
+    address = next(i for i in inputs if 'name="address"' in i)
+    assert 'autocomplete="address-line1"' in address
 
 
 def test_valid_application_is_received_with_one_store(client):
