@@ -283,7 +283,9 @@ def pay_charge():
                      duplicate_page=partial(_duplicate_page, register, run, payer, amount_text))
     if not isinstance(outcome, payments.PaymentResult):
         return outcome
-    return redirect(_done_url(outcome.payment_id, request.form.get("key", ""), run, resolved=False), code=303)
+    # A repeat of a charge already made (a reload of a lost answer) says so.
+    return redirect(_done_url(outcome.payment_id, request.form.get("key", ""), run, resolved=outcome.replayed),
+                    code=303)
 
 
 def _store_payment_or_404(payment_id: int) -> Payment:

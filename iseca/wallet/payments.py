@@ -140,7 +140,7 @@ def pay(token: str):
                      duplicate_page=partial(_duplicate_page, register, amount_text))
     if not isinstance(outcome, payments.PaymentResult):
         return outcome
-    return redirect(_done_url(outcome.payment_id, request.form.get("key", ""), resolved=False), code=303)
+    return redirect(_done_url(outcome.payment_id, request.form.get("key", ""), resolved=outcome.replayed), code=303)
 
 
 @bp.route("/pay/<token>/confirm")
