@@ -56,18 +56,30 @@ def tap(page, name="決済する"):
     page.get_by_role("button", name=name).click()
 
 
+def _once_on_post(page, url, lose):
+    done = []
+
+    def handler(route):
+        if route.request.method != "POST" or done:
+            route.fallback()
+            return
+        done.append(route)
+        lose(route)
+    page.route(url, handler)
+
+
 def lose_request(page, url=CHARGE):
-    """The next request to `url` never reaches the server (Wi-Fi cut before it left)."""
-    page.route(url, lambda route: route.abort("internetdisconnected"), times=1)
+    """The next POST to `url` never reaches the server (Wi-Fi cut before it left)."""
+    _once_on_post(page, url, lambda route: route.abort("internetdisconnected"))
 
 
 def lose_answer(page, url=CHARGE):
-    """The next request to `url` reaches the server, which charges and
+    """The next POST to `url` reaches the server, which charges and
     commits; its answer never comes back."""
-    def handler(route):
+    def lose(route):
         route.fetch(max_redirects=0)
         route.abort("internetdisconnected")
-    page.route(url, handler, times=1)
+    _once_on_post(page, url, lose)
 
 
 def browser_error_page(page):
@@ -314,3 +326,128 @@ def test_a_duplicate_after_the_window_charges_straight_away(till):
     page.wait_for_url("**/terminal/pay/done/**")
     assert page.get_by_role("heading", name="決済完了").is_visible()
     assert stored(member) == (2, START - 2 * 1280)
+
+
+# ---------------------------------------------------------------------------
+# Wallet: the resident pays a register by its QR address
+# ---------------------------------------------------------------------------
+
+WALLET_PAY = "**/wallet/pay/*"
+
+
+@pytest.fixture
+def phone(new_context):
+    """A store, an app member with START points logged in on a phone (390 px)."""
+    store = factories.make_store(name="カフェひまわり")
+    member, account = factories.make_app_member(START)
+    page = new_context().new_page()
+    log_in(page, "wallet", account.login)
+    return page, store, member
+
+
+def wallet_amount(page, store, amount: str) -> str:
+    """The register's QR opened, the amount typed, 確認へ; returns the key."""
+    page.goto(f"/wallet/pay/{store.registers[0].qr_token}")
+    page.get_by_label("お支払い金額（税込・円）").fill(amount)
+    page.get_by_role("button", name="確認へ").click()
+    page.wait_for_url("**/confirm**")
+    return page.locator("input[name=key]").input_value()
+
+
+def wallet_resolved(page, amount_text: str, balance: int, number: str):
+    page.get_by_role("heading", name="決済は完了しています").wait_for()
+    assert page.locator(".done-amount").inner_text() == amount_text
+    assert page.locator(".payment-number").inner_text() == number
+    assert page.locator(".remaining").inner_text().startswith(f"{balance:,}")
+
+
+def test_wallet_request_lost_back_shows_not_charged_then_pays_once(phone):
+    page, store, member = phone
+    key = wallet_amount(page, store, "880")
+    lose_request(page, WALLET_PAY)
+    tap(page, "支払う")
+    browser_error_page(page)
+    assert stored(member) == (0, START)
+    page.go_back()
+    page.locator(".not-charged").wait_for()
+    assert "決済されていません" in page.locator(".not-charged").inner_text()
+    assert page.get_by_label("お支払い金額（税込・円）").input_value() == "880"
+    assert page.locator("input[name=key]").input_value() == key
+    screenshot(page, "wallet-not-charged-390")
+    page.get_by_role("button", name="確認へ").click()
+    tap(page, "支払う")
+    page.get_by_role("heading", name="お支払い完了").wait_for()
+    assert stored(member) == (1, START - 880)
+
+
+def test_wallet_answer_lost_back_shows_the_completed_payment_not_a_second_deduction(phone):
+    page, store, member = phone
+    wallet_amount(page, store, "880")
+    lose_answer(page, WALLET_PAY)
+    tap(page, "支払う")
+    browser_error_page(page)
+    page.go_back()
+    wallet_resolved(page, "880円", START - 880, payment_numbers(member)[0])
+    screenshot(page, "wallet-payment-completed-390")
+    assert stored(member) == (1, START - 880)
+
+
+def test_wallet_double_tap_pays_once(phone):
+    page, store, member = phone
+    wallet_amount(page, store, "300")
+    page.get_by_role("button", name="支払う").dblclick()
+    page.get_by_role("heading", name="お支払い完了").wait_for()
+    assert stored(member) == (1, START - 300)
+
+
+def test_wallet_reload_of_the_error_page_pays_once(phone):
+    page, store, member = phone
+    wallet_amount(page, store, "300")
+    lose_answer(page, WALLET_PAY)
+    tap(page, "支払う")
+    browser_error_page(page)
+    page.reload()
+    wallet_resolved(page, "300円", START - 300, payment_numbers(member)[0])
+    assert stored(member) == (1, START - 300)
+
+
+@pytest.mark.parametrize("reopen", ["app", "store_qr"])
+def test_wallet_reopened_or_the_store_qr_read_again_shows_the_completed_payment(phone, reopen):
+    page, store, member = phone
+    wallet_amount(page, store, "450")
+    lose_answer(page, WALLET_PAY)
+    tap(page, "支払う")
+    browser_error_page(page)
+    context = page.context
+    page.close()
+    page = context.new_page()
+    page.goto("/wallet/" if reopen == "app" else f"/wallet/pay/{store.registers[0].qr_token}")
+    wallet_resolved(page, "450円", START - 450, payment_numbers(member)[0])
+    assert stored(member) == (1, START - 450)
+
+
+def test_wallet_duplicate_within_the_window_is_asked_after_it_is_not(phone):
+    page, store, member = phone
+    wallet_amount(page, store, "500")
+    tap(page, "支払う")
+    page.get_by_role("heading", name="お支払い完了").wait_for()
+    first_number = payment_numbers(member)[0]
+    wallet_amount(page, store, "500")
+    tap(page, "支払う")
+    question = page.locator(".duplicate-question")
+    question.wait_for()
+    assert "このお店で同じ金額の決済が1分前に完了しています" in question.inner_text()
+    assert first_number in question.inner_text()
+    screenshot(page, "wallet-duplicate-question-390")
+    assert stored(member) == (1, START - 500)
+    tap(page, "もう一度決済する")
+    page.get_by_role("heading", name="お支払い完了").wait_for()
+    assert stored(member) == (2, START - 1_000)
+    # Past the window (the payments moved back in time): no question.
+    db.session.execute(update(Payment).where(Payment.member_id == member.id)
+                       .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=181)))
+    db.session.commit()
+    wallet_amount(page, store, "500")
+    tap(page, "支払う")
+    page.get_by_role("heading", name="お支払い完了").wait_for()
+    assert stored(member) == (3, START - 1_500)
