@@ -342,6 +342,7 @@ def phone(new_context):
     member, account = factories.make_app_member(START)
     page = new_context().new_page()
     log_in(page, "wallet", account.login)
+    page.login = account.login
     return page, store, member
 
 
@@ -451,3 +452,41 @@ def test_wallet_duplicate_within_the_window_is_asked_after_it_is_not(phone):
     tap(page, "支払う")
     page.get_by_role("heading", name="お支払い完了").wait_for()
     assert stored(member) == (3, START - 1_500)
+
+
+def test_wallet_two_phones_of_one_member_paying_at_once_pay_once_and_ask_the_other(phone, new_context):
+    page, store, member = phone
+    other = new_context().new_page()
+    log_in(other, "wallet", page.login)
+    held = []
+    for p in (page, other):
+        wallet_amount(p, store, "640")
+        p.route(WALLET_PAY, lambda route: held.append(route) if route.request.method == "POST" else route.fallback())
+    for p in (page, other):
+        p.evaluate("document.querySelector('form[data-till-charge]').requestSubmit()")
+    while len(held) < 2:
+        page.wait_for_timeout(50)
+    for route in held:
+        route.continue_()
+    answers = []
+    for p in (page, other):
+        p.locator(".done-amount, .duplicate-question").first.wait_for()
+        answers.append("asked" if p.locator(".duplicate-question").count() else "paid")
+    assert sorted(answers) == ["asked", "paid"]
+    assert stored(member) == (1, START - 640)
+
+
+def test_the_network_back_resolves_a_lost_answer_on_a_page_already_open(till):
+    page, store, member, card = till
+    home = page.context.new_page()  # HOME left open in another tab of the till
+    home.goto("/terminal/")
+    read_card(page, card.number)
+    type_amount(page, "390")
+    lose_answer(page)
+    tap(page)
+    browser_error_page(page)
+    page.context.set_offline(True)
+    assert home.url.endswith("/terminal/")
+    page.context.set_offline(False)  # the Wi-Fi is back: the open tab asks by itself
+    resolved_done(home, "390円", START - 390, payment_numbers(member)[0])
+    assert stored(member) == (1, START - 390)
