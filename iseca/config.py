@@ -78,6 +78,10 @@ DEFAULTS: dict[str, object] = {
     # How long a repeated payment request waits for the first one to finish
     # (then replays its result) before answering 409 "in progress".
     "IDEMPOTENCY_WAIT_SECONDS": 5,
+    # A payment of the same payer at the same store for the same amount
+    # within this many seconds of a completed one, with another key, is
+    # asked about before it charges (0: never asked).
+    "DUPLICATE_PAYMENT_WINDOW_SECONDS": 180,
     # The wallet's payment QR is re-generated and is valid this long.
     "WALLET_QR_TTL_SECONDS": 60,
     # Wrong secrets on the card balance page, per client address.

@@ -86,6 +86,8 @@ AUDIT_ACTION = {
     "register.retire": N_("レジの使用終了"),
     "register.qr_reissue": N_("店舗QRコード再発行"),
     "payment_created": N_("決済"),
+    "payment_duplicate_asked": N_("同じ金額の決済の確認"),
+    "payment_duplicate_confirmed": N_("確認のうえ同じ金額を再決済"),
     "payment_cancelled": N_("取消"),
     "points_granted": N_("ポイント付与"),
     "points_granted_batch": N_("ポイント一括付与"),
@@ -148,6 +150,7 @@ AUDIT_DETAIL = {
     "total": N_("合計"), "period": N_("精算期間"), "settlements": N_("精算件数"),
     "fee_rate_permille": N_("手数料率（‰）"), "on": N_("振込日"), "ready": N_("振込件数"),
     "left_out": N_("振込対象外の事業者"), "register_id": N_("レジID"),
+    "seconds": N_("経過秒数"), "earlier": N_("先の決済の取引番号"),
 }
 # The table that words the value of a detail, where the value is one of
 # the product's own (a list's items each).

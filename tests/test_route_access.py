@@ -103,6 +103,8 @@ RULES: dict[str, dict] = {
     "terminal.cancel.confirm": TERMINAL_OWN, "terminal.receipt.page": TERMINAL_OWN,
     "terminal.pay_scan": TERMINAL, "terminal.pay_amount": TERMINAL, "terminal.pay_confirm": TERMINAL,
     "terminal.pay_charge": TERMINAL, "terminal.pay_done": TERMINAL_OWN, "terminal.pay_incoming": TERMINAL,
+    # A lost answer's outcome: without a key of the login's own (here none), 404 (tests/terminal/test_outcome.py).
+    "terminal.pay_outcome": {**TERMINAL, **dict.fromkeys(STORES, HIDDEN)},
     "terminal.settlement.index": TERMINAL,
     **{f"terminal.settlement.{page}": TERMINAL_SETTLEMENT for page in ("statement", "statement_csv", "statement_pdf")},
     # The installed app's manifest, service worker and offline page: no data, open to anyone.
@@ -110,6 +112,7 @@ RULES: dict[str, dict] = {
     # ウォレット
     "wallet.index": WALLET, "wallet.history": WALLET, "wallet.my_qr": WALLET, "wallet.scan": WALLET,
     "wallet.pay": WALLET_PAY, "wallet.pay_confirm": WALLET, "wallet.payment_done": WALLET,
+    "wallet.payment_outcome": {**WALLET, "member": HIDDEN},
     # ISECA窓口: staff alone, every page
     **{f"counter.{name}": COUNTER for name in (
         "index", "figures_csv", "applications", "application", "approve", "reject", "new_application", "edit_application",

@@ -184,6 +184,39 @@ def stored(account_id: int, key: str | None) -> tuple[int | None, dict[str, Any]
     return row.payment_id, row.result
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a request sent with a key, as its account may ask
+    (a till that lost the answer): DONE with the payment and its stored
+    result, PENDING while the first request is still running, NONE when the
+    key was never recorded for this account (nothing was done: sending the
+    request again with the same key acts once)."""
+
+    state: str
+    payment_id: int | None = None
+    result: dict[str, Any] | None = None
+
+    DONE = "done"
+    PENDING = "pending"
+    NONE = "none"
+
+
+def outcome(account_id: int, key: str | None) -> Outcome:
+    """The outcome of `key` for `account_id` alone (another account's key
+    is NONE: it neither reads nor confirms anything)."""
+    if not valid_key(key):
+        return Outcome(Outcome.NONE)
+    row = db.session.execute(
+        select(IdempotencyKey.payment_id, IdempotencyKey.result)
+        .where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
+    ).first()
+    if row is None:
+        return Outcome(Outcome.NONE)
+    if not row.result:
+        return Outcome(Outcome.PENDING)
+    return Outcome(Outcome.DONE, row.payment_id, row.result)
+
+
 def prune(older_than: dt.timedelta) -> int:
     """Forget keys older than `older_than` (at least a day, so a till's
     retry always finds its first result). Returns how many went."""

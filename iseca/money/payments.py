@@ -28,6 +28,7 @@ from ..models import (
     MemberStatus,
     Payment,
     PaymentMethod,
+    PaymentStatus,
     PeriodStatus,
     Register,
     SettlementPeriod,
@@ -110,6 +111,80 @@ def check_store(register: Register) -> Store:
     if store.payments_stopped:
         raise StoreSuspended(_("この店舗は現在ISECAでの決済を停止しています（利用停止中）。決済はされていません。"))
     return store
+
+
+# ---------------------------------------------------------------------------
+# The duplicate guard: the same payer, store and amount again, with a new key
+# ---------------------------------------------------------------------------
+
+
+class DuplicateSuspected(Exception):
+    """A completed payment of the same member at the same store for the same
+    amount was made within the window (`duplicate_window`) under another key:
+    nothing is charged until the clerk or customer confirms (`confirmed` of
+    `pay_once` naming this earlier payment). Raised under the payment's locks,
+    so of two tills sending at once one charges and the other asks."""
+
+    def __init__(self, earlier: Payment, at: dt.datetime):
+        super().__init__(earlier.number)
+        self.earlier = earlier
+        self.seconds_ago = max(0, int((at - earlier.created_at).total_seconds()))
+
+    @property
+    def minutes_ago(self) -> int:
+        """Whole minutes since the earlier payment, at least 1 (「1分前」 for the last minute)."""
+        return max(1, -(-self.seconds_ago // 60))
+
+
+def duplicate_window() -> int:
+    """ISECA_DUPLICATE_PAYMENT_WINDOW_SECONDS (0 or less: the guard is off)."""
+    return int(current_app.config.get("DUPLICATE_PAYMENT_WINDOW_SECONDS", 180))
+
+
+def recent_duplicate(member_id: int, store_id: int, amount: int, at: dt.datetime) -> Payment | None:
+    """The latest completed payment of the member at the store for `amount`
+    within the window before `at` (index ix_payments_member_created)."""
+    window = duplicate_window()
+    if window <= 0:
+        return None
+    return db.session.scalar(
+        select(Payment)
+        .where(Payment.member_id == member_id, Payment.created_at >= at - dt.timedelta(seconds=window),
+               Payment.store_id == store_id, Payment.amount == amount, Payment.status == PaymentStatus.COMPLETED)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(1)
+    )
+
+
+def _check_duplicate(member: Member, store_id: int, amount: int, at: dt.datetime, confirmed: int | None) -> int | None:
+    """DuplicateSuspected unless the latest such payment is the one the
+    clerk confirmed (or an older one). Returns the id of the confirmed
+    earlier payment when the confirmation is what let this one through.
+    Runs after the payer's accounts are locked: a payment committed by
+    another till meanwhile is seen here (a new statement, a new snapshot)."""
+    earlier = recent_duplicate(member.id, store_id, amount, at)
+    if earlier is None:
+        return None
+    if confirmed is not None and earlier.id <= confirmed:
+        return earlier.id
+    raise DuplicateSuspected(earlier, at)
+
+
+def record_duplicate_question(actor: Account, suspected: DuplicateSuspected, register: Register) -> None:
+    """The audit row of a question asked (the payment it was about as the
+    target); written in its own transaction after the refused one's rollback."""
+    earlier = suspected.earlier
+    audit.write("payment_duplicate_asked", "payment", earlier.id,
+                {"number": earlier.number, "amount": earlier.amount, "register_id": register.id,
+                 "member_code": earlier.member.code, "seconds": suspected.seconds_ago},
+                actor=actor, business_id=earlier.business_id)
+
+
+def _record_duplicate_confirmed(actor: Account, result: PaymentResult, earlier_id: int, register: Register) -> None:
+    earlier_number = db.session.scalar(select(Payment.number).where(Payment.id == earlier_id))
+    audit.write("payment_duplicate_confirmed", "payment", result.payment_id,
+                {"number": result.number, "earlier": earlier_number, "register_id": register.id},
+                actor=actor, business_id=register.store.business_id)
 
 
 # ---------------------------------------------------------------------------
@@ -198,9 +273,11 @@ def _pay(member, register, amount, method, *, actor=None, card=None, at=None) ->
     return PaymentResult(payment_id=payment_id, number=number, balance_after=spent.balance_after)
 
 
-def _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount, method, *, card) -> PaymentResult:
+def _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount, method, *, card,
+                         confirmed) -> PaymentResult:
     """`pay_once` on PostgreSQL in two statements: the claim with the
-    locks, then (a new key) every row of the payment."""
+    locks, then (a new key) every row of the payment; between them the
+    duplicate guard's query, under the payer's locks."""
     at = utcnow()
     day = jst_date(at)
     params = idempotency.claim_parameters(actor.id, key, fingerprint, KEY_MESSAGES)
@@ -212,6 +289,7 @@ def _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount
     check_payer(member, card)
     _check_amount(amount)
     store = check_store(register)
+    confirmed_id = _check_duplicate(member, store.id, amount, at, confirmed)
     plan = ledger.plan_spend(member.id, store.id, amount, at=at, locked=rows)
     # The period's row, read beside the claim; made here by the first payment of a period.
     period_id = rows[0].period_id if rows[0].period_id is not None else periods.period_id(day)
@@ -230,7 +308,10 @@ def _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount
         # The rows were locked and read above: only a broken invariant gets here.
         raise ledger.InsufficientBalance(plan.balance_after + amount)
     ledger.expire_balances([account_id for account_id, _ in plan.movements])
-    return PaymentResult(payment_id=row.payment_id, number=row.number, balance_after=plan.balance_after)
+    result = PaymentResult(payment_id=row.payment_id, number=row.number, balance_after=plan.balance_after)
+    if confirmed_id is not None:
+        _record_duplicate_confirmed(actor, result, confirmed_id, register)
+    return result
 
 
 # What the clerk or customer reads when a payment's key is refused (lazy:
@@ -251,11 +332,16 @@ def pay_once(
     method: PaymentMethod,
     *,
     card: Card | None = None,
+    confirmed: int | None = None,
 ) -> PaymentResult:
     """A payment made at most once per (actor, key): a repeat of the same
     request returns the first result; the same key with a different request
     is refused (idempotency.KeyRefused, with KEY_MESSAGES). The payer is
     checked here, once. The caller commits (or rolls back on an exception).
+
+    A new key for the same member, store and amount as a payment completed
+    within the window raises DuplicateSuspected, unless `confirmed` names
+    that payment (the clerk's 「もう一度決済する」): then it charges, audited.
 
     On PostgreSQL two statements (`_pay_once_postgresql`); elsewhere the
     key, the payment (`_pay`), the key's result and the audit row one after
@@ -264,17 +350,25 @@ def pay_once(
                                           amount=amount, method=str(method))
     conn = ledger.connection()
     if conn.dialect.name == "postgresql":
-        return _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount, method, card=card)
+        return _pay_once_postgresql(conn, fingerprint, actor, key, member, register, amount, method, card=card,
+                                    confirmed=confirmed)
+    # The claim is the transaction's first write: SQLite's write lock is held
+    # from here, so the duplicate guard below sees every other till's payment.
     first = idempotency.claim(actor.id, key, fingerprint, KEY_MESSAGES)
     if first is not None:
         return _replayed(first)
     check_payer(member, card)
-    result = _pay(member, register, amount, method, actor=actor, card=card)
+    at = utcnow()
+    _check_amount(amount)
+    confirmed_id = _check_duplicate(member, check_store(register).id, amount, at, confirmed)
+    result = _pay(member, register, amount, method, actor=actor, card=card, at=at)
     idempotency.finish(actor.id, key, key_result(result.payment_id, result.number, amount, result.balance_after),
                        payment_id=result.payment_id)
     audit.write("payment_created", "payment", result.payment_id,
                 audit_details(result.number, amount, str(method), register.id, member.code),
                 actor=actor, business_id=register.store.business_id)
+    if confirmed_id is not None:
+        _record_duplicate_confirmed(actor, result, confirmed_id, register)
     return result
 
 

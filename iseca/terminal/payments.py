@@ -8,7 +8,7 @@ import datetime as dt
 import functools
 from functools import partial
 
-from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
@@ -131,8 +131,11 @@ def pay_scan():
 
 
 def _rescan(register: Register, run: str, refusal: payments.PaymentRefused):
-    """The reading screen again, saying why the payer read before cannot be used."""
-    return render_template("terminal/pay/scan.html", code="", error=str(refusal), **_context(register, run)), 422
+    """The reading screen again, saying why the payer read before cannot be used
+    (nothing charged: the answer of a pending charge sent or looked up)."""
+    answered = request.method == "POST" or request.args.get("pending")
+    return render_template("terminal/pay/scan.html", code="", error=str(refusal),
+                           till_answer=request.values.get("key", "") if answered else "", **_context(register, run)), 422
 
 
 def _shown_payer(register: Register, run: str):
@@ -146,12 +149,16 @@ def _shown_payer(register: Register, run: str):
     return payer, None
 
 
-def _amount_page(register, run, payer, *, amount_text="", error=None, insufficient=None, status=200):
+def _amount_page(register, run, payer, *, amount_text="", error=None, insufficient=None, status=200, not_charged=False):
     """The amount page: member code, 利用可能ポイント and the amount, with
-    「決済する」 (or 「確認へ」 where the store asked for a confirmation page)."""
+    「決済する」 (or 「確認へ」 where the store asked for a confirmation page).
+    As the answer of a charge (or `not_charged`: a lost answer found to have
+    charged nothing) it tells the till's pending-charge record (till.js) that
+    the charge of its key has its answer."""
     key = request.values.get("key", "")
     if not idempotency.valid_key(key):
         key = idempotency.new_key()
+    answered = request.method == "POST" or not_charged
     return render_template(
         "terminal/pay/amount.html",
         payer=payer,
@@ -162,12 +169,26 @@ def _amount_page(register, run, payer, *, amount_text="", error=None, insufficie
         insufficient=insufficient,
         key=key,
         confirm_first=_store().confirm_before_charge,
+        not_charged=not_charged,
+        till_answer=key if answered else "",
         **_context(register, run),
     ), status
 
 
 def _refused_page(register, run, message: str, status: int):
-    return render_template("terminal/pay/refused.html", message=message, **_context(register, run)), status
+    # 409 (the same charge still running) is no answer: till.js asks again.
+    answer = request.form.get("key", "") if status != 409 else ""
+    return render_template("terminal/pay/refused.html", message=message, till_answer=answer,
+                           **_context(register, run)), status
+
+
+def _duplicate_page(register, run, payer, amount_text: str, suspected: payments.DuplicateSuspected, status: int):
+    """「同じカードで同じ金額の決済が○分前に完了しています」: the earlier payment and
+    the choice; 「もう一度決済する」 sends the same key with the earlier payment's id."""
+    return render_template("terminal/pay/duplicate.html", payer=payer, reference=request.form.get("payer", ""),
+                           amount_text=amount_text, key=request.form.get("key", ""), suspected=suspected,
+                           earlier=suspected.earlier, till_answer=request.form.get("key", ""),
+                           **_context(register, run)), status
 
 
 @bp.route("/pay/amount")
@@ -178,7 +199,48 @@ def pay_amount():
     payer, refusal = _shown_payer(register, run)
     if refusal:
         return refusal
+    if request.args.get("pending") and idempotency.valid_key(request.args.get("key")):
+        # The till lost the answer of this key's charge (till.js): done, or the
+        # amount again with the same key (sending it again charges once).
+        found = idempotency.outcome(current_user.id, request.args["key"])
+        if found.state == idempotency.Outcome.DONE:
+            return redirect(_done_url(found.payment_id, request.args["key"], run), code=303)
+        return _amount_page(register, run, payer, amount_text=request.args.get("amount", ""), not_charged=True)
     return _amount_page(register, run, payer, amount_text=request.args.get("amount", ""))
+
+
+def _done_url(payment_id: int, key: str, run: str | None, *, resolved: bool = True) -> str:
+    """決済完了 of `payment_id`, added to the 合算 run; `resolved`: reached
+    after a lost answer (「決済は完了しています」)."""
+    ids = _run_ids(run)
+    if payment_id not in ids:
+        ids.append(payment_id)
+    return url_for("terminal.pay_done", payment_id=payment_id, run=_run_serializer().dumps(ids), key=key,
+                   resolved=1 if resolved else None)
+
+
+@bp.route("/pay/outcome")
+def pay_outcome():
+    """What became of the charge sent with `key` by this store's login (the
+    till lost its answer): JSON {state: done, number, amount, balance_after,
+    url of 決済完了} or {state: pending} (202, still running); 404 {state:
+    none} when this login never charged with that key (nothing was charged;
+    another store's key is the same 404)."""
+    key = request.args.get("key", "")
+    found = idempotency.outcome(current_user.id, key)
+    if found.state == idempotency.Outcome.DONE:
+        result = found.result
+        return _no_store(jsonify(state=found.state, number=result.get("number"), amount=result.get("amount"),
+                                 balance_after=result.get("balance_after"),
+                                 url=_done_url(found.payment_id, key, request.args.get("run")))), 200
+    if found.state == idempotency.Outcome.PENDING:
+        return _no_store(jsonify(state=found.state)), 202
+    return _no_store(jsonify(state=found.state)), 404
+
+
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/pay/confirm")
@@ -216,17 +278,15 @@ def pay_charge():
         return _rescan(register, run, refusal)
     amount_text = request.form.get("amount", "")
     outcome = charge(current_user._get_current_object(), request.form.get("key", ""), payer.member, register,
-                     amount_text, PaymentMethod.STORE_SCAN, card=payer.card,
+                     amount_text, PaymentMethod.STORE_SCAN, card=payer.card, confirmed=value_id("duplicate_of"),
                      amount_page=partial(_amount_page, register, run, payer, amount_text=amount_text),
-                     refused_page=partial(_refused_page, register, run))
+                     refused_page=partial(_refused_page, register, run),
+                     duplicate_page=partial(_duplicate_page, register, run, payer, amount_text))
     if not isinstance(outcome, payments.PaymentResult):
         return outcome
-    payment_id = outcome.payment_id
-    ids = _run_ids(run)
-    if payment_id not in ids:
-        ids.append(payment_id)
-    return redirect(url_for("terminal.pay_done", payment_id=payment_id, run=_run_serializer().dumps(ids),
-                            key=request.form.get("key")), code=303)
+    # A repeat of a charge already made (a reload of a lost answer) says so.
+    return redirect(_done_url(outcome.payment_id, request.form.get("key", ""), run, resolved=outcome.replayed),
+                    code=303)
 
 
 def _store_payment_or_404(payment_id: int) -> Payment:
@@ -241,7 +301,11 @@ def pay_done(payment_id: int):
     """決済完了: amount, remaining balance, transaction number and time; 合算 of a multi-card run."""
     payment = _store_payment_or_404(payment_id)
     run = request.args.get("run", "")
-    return render_template("terminal/pay/done.html", payment=payment, remaining=payments.balance_after(payment, current_user.id, request.args.get("key")),
+    key = request.args.get("key", "")
+    remaining = payments.balance_after(payment, current_user.id, key)
+    # The answer of the till's pending charge when the key is this payment's own.
+    return render_template("terminal/pay/done.html", payment=payment, remaining=remaining,
+                           resolved=bool(request.args.get("resolved")), till_answer=key if remaining is not None else "",
                            **_context(payment.register, run))
 
 

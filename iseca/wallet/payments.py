@@ -6,7 +6,7 @@ import re
 from functools import partial
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from ..merchants import qr
 from ..models import AccountKind, Payment, PaymentMethod, Register, Store
 from ..money import idempotency, ledger, payments
 from ..web.charge import charge
+from ..web.inputs import value_id
 from ..web.pages import page_or_fragment, qr_data_uri
 from .blueprint import bp
 
@@ -74,17 +75,35 @@ def scan():
     return render_template("wallet/scan.html", address=address, address_error=error, example=example), 422 if error else 200
 
 
-def _amount_page(register, *, amount_text="", error=None, insufficient=None, status=200):
+def _amount_page(register, *, amount_text="", error=None, insufficient=None, status=200, not_charged=False):
+    """The amount; as the answer of a payment sent (or `not_charged`: a lost
+    answer found to have charged nothing) it tells till.js the key is answered."""
     key = request.values.get("key", "")
     if not idempotency.valid_key(key):
         key = idempotency.new_key()
+    answered = request.method == "POST" or not_charged
     return render_template("wallet/pay.html", register=register, store=register.store, key=key,
                            balance=ledger.member_balance(_member().id), amount_text=amount_text, error=error,
-                           insufficient=insufficient, max_amount=payments.max_amount()), status
+                           insufficient=insufficient, max_amount=payments.max_amount(), not_charged=not_charged,
+                           till_answer=key if answered else ""), status
 
 
 def _refused_page(register, message: str, status: int):
-    return render_template("wallet/refused.html", message=message, register=register), status
+    # 409 (the same payment still running) is no answer: till.js asks again.
+    answer = request.form.get("key", "") if status != 409 else ""
+    return render_template("wallet/refused.html", message=message, register=register, till_answer=answer), status
+
+
+def _duplicate_page(register, amount_text: str, suspected: payments.DuplicateSuspected, status: int):
+    """「この店舗で同じ金額の決済が○分前に完了しています」: the earlier payment and the
+    choice; 「もう一度決済する」 sends the same key with the earlier payment's id."""
+    key = request.form.get("key", "")
+    return render_template("wallet/duplicate.html", register=register, store=register.store, amount_text=amount_text,
+                           key=key, suspected=suspected, earlier=suspected.earlier, till_answer=key), status
+
+
+def _done_url(payment_id: int, key: str, *, resolved: bool = True) -> str:
+    return url_for("wallet.payment_done", payment_id=payment_id, key=key, resolved=1 if resolved else None)
 
 
 @bp.route("/pay/<token>", methods=["GET", "POST"])
@@ -106,15 +125,22 @@ def pay(token: str):
             payments.check_store(register)
         except payments.PaymentRefused as refused:
             return _refused_page(register, str(refused), 422)
+        if request.args.get("pending") and idempotency.valid_key(request.args.get("key")):
+            # The phone lost the answer of this key's payment (till.js).
+            found = idempotency.outcome(current_user.id, request.args["key"])
+            if found.state == idempotency.Outcome.DONE:
+                return redirect(_done_url(found.payment_id, request.args["key"]), code=303)
+            return _amount_page(register, amount_text=request.args.get("amount", ""), not_charged=True)
         return _amount_page(register, amount_text=request.args.get("amount", ""))
     amount_text = request.form.get("amount", "")
     outcome = charge(current_user._get_current_object(), request.form.get("key", ""), _member(), register,
-                     amount_text, PaymentMethod.CUSTOMER_SCAN,
+                     amount_text, PaymentMethod.CUSTOMER_SCAN, confirmed=value_id("duplicate_of"),
                      amount_page=partial(_amount_page, register, amount_text=amount_text),
-                     refused_page=partial(_refused_page, register))
+                     refused_page=partial(_refused_page, register),
+                     duplicate_page=partial(_duplicate_page, register, amount_text))
     if not isinstance(outcome, payments.PaymentResult):
         return outcome
-    return redirect(url_for("wallet.payment_done", payment_id=outcome.payment_id, key=request.form.get("key")), code=303)
+    return redirect(_done_url(outcome.payment_id, request.form.get("key", ""), resolved=outcome.replayed), code=303)
 
 
 @bp.route("/pay/<token>/confirm")
@@ -146,7 +172,30 @@ def payment_done(payment_id: int):
     payment = db.session.get(Payment, payment_id)
     if payment is None or payment.member_id != _member().id:
         abort(404)
-    return render_template("wallet/done.html", payment=payment, remaining=payments.balance_after(payment, current_user.id, request.args.get("key")))
+    key = request.args.get("key", "")
+    remaining = payments.balance_after(payment, current_user.id, key)
+    return render_template("wallet/done.html", payment=payment, remaining=remaining,
+                           resolved=bool(request.args.get("resolved")), till_answer=key if remaining is not None else "")
+
+
+@bp.route("/payments/outcome")
+def payment_outcome():
+    """What became of the payment this member sent with `key` (the phone lost
+    its answer): JSON {state: done, number, amount, balance_after, url of
+    お支払い完了}, {state: pending} (202) or 404 {state: none} (nothing paid
+    with that key by this member; another account's key is the same 404)."""
+    key = request.args.get("key", "")
+    found = idempotency.outcome(current_user.id, key)
+    if found.state == idempotency.Outcome.DONE:
+        result = found.result
+        response = jsonify(state=found.state, number=result.get("number"), amount=result.get("amount"),
+                           balance_after=result.get("balance_after"), url=_done_url(found.payment_id, key))
+        status = 200
+    else:
+        response = jsonify(state=found.state)
+        status = 202 if found.state == idempotency.Outcome.PENDING else 404
+    response.headers["Cache-Control"] = "no-store"
+    return response, status
 
 
 @bp.route("/history")

@@ -107,8 +107,9 @@ def test_the_payments_of_a_new_period_share_its_one_row(app):
     actor = factories.account_of(AccountKind.STORE, store.code)
     member, card = factories.make_card_member(5_000)
     paid = []
-    for _ in range(3):
-        result = payments.pay_once(actor, secrets.token_urlsafe(24), member, store.registers[0], 100,
+    for n in range(3):
+        # Three amounts: the same one again within minutes would be the duplicate guard's question.
+        result = payments.pay_once(actor, secrets.token_urlsafe(24), member, store.registers[0], 100 + n,
                                    PaymentMethod.STORE_SCAN, card=card)
         db.session.commit()
         paid.append(db.session.get(Payment, result.payment_id))

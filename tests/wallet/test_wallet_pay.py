@@ -68,7 +68,8 @@ def test_wallet_double_submit_pays_once(wallet):
     register = factories.make_store().registers[0]
     first, data = pay(wallet, register.qr_token, "1000")
     again = wallet.post(f"/wallet/pay/{register.qr_token}", data=data)
-    assert first.headers["Location"] == again.headers["Location"]
+    # The same completion screen, saying the payment was already made.
+    assert again.headers["Location"] == first.headers["Location"] + "&resolved=1"
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
     changed = wallet.post(f"/wallet/pay/{register.qr_token}", data={**data, "amount": "2000"})
     assert changed.status_code == 422
