@@ -171,8 +171,11 @@ def test_a_charge_sent_while_offline_shows_the_offline_page_and_is_never_made_la
     page.get_by_role("heading", name="通信できません", level=1).wait_for()
     assert "決済が保留されて、あとで行われることはありません" in page.locator("section.offline:visible").inner_text()
     context.set_offline(False)
+    # Back online, the till asks what became of the charge it sent: not made,
+    # the amount offered again with the same key.
     page.goto("/terminal/")
-    page.locator("#today-figures").wait_for()
+    page.get_by_text("決済されていません").wait_for()
+    assert page.get_by_label("税込金額（円）").input_value() == "1200"
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Payment).where(Payment.store_id == store.id)) == 0
     assert ledger.member_balance(member.id) == 5_000
