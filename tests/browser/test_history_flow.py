@@ -93,7 +93,7 @@ def test_terminal_history_filter_row_and_cancel(new_context, shop):
     store, members, payments = shop
     page = new_context().new_page()
     log_in(page, "terminal", store.code)
-    page.get_by_role("link", name="店舗利用履歴").click()
+    page.get_by_role("link", name="店舗利用履歴", exact=True).click()
     page.wait_for_url("**/terminal/history")
     screenshot(page, "terminal-history")
 

@@ -28,9 +28,14 @@ CACHE_KEYS = """async () => {
   }
   return urls;
 }"""
+# navigator.serviceWorker.ready never settles when no worker installs, and
+# page.evaluate has no timeout of its own: give up after 20 s.
 WORKER_READY = """async () => {
-  const registration = await navigator.serviceWorker.ready;
-  return registration.active ? registration.active.scriptURL : null;
+  const registration = await Promise.race([
+    navigator.serviceWorker.ready,
+    new Promise(resolve => setTimeout(() => resolve(null), 20000)),
+  ]);
+  return registration && registration.active ? registration.active.scriptURL : "no service worker active after 20 s";
 }"""
 
 
@@ -66,7 +71,8 @@ def installability_errors(page) -> list[dict]:
 
 def controlled(page, area: str) -> None:
     """Wait until the area's service worker is active and controls the page."""
-    assert page.evaluate(WORKER_READY).endswith(f"/{area}/sw.js")
+    worker = page.evaluate(WORKER_READY)
+    assert worker.endswith(f"/{area}/sw.js"), worker
     if not page.evaluate("() => !!navigator.serviceWorker.controller"):
         page.reload()
     page.wait_for_function("() => !!navigator.serviceWorker.controller")

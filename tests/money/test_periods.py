@@ -27,17 +27,23 @@ from tests import factories
 from tests.support.database import TEST_CONFIG
 
 
-def _closed_period_payment():
-    """A payment 40 days ago, its period closed; (payment id, actor id)."""
-    store = factories.make_store()
-    actor = factories.account_of(AccountKind.STORE, store.code)
-    member, _ = factories.make_card_member(5_000)
-    payment = factories.make_payment_at(store.registers[0], member, 1_000, utcnow() - dt.timedelta(days=40))
-    period = db.session.get(SettlementPeriod, payment.period_id)
-    period.status = PeriodStatus.CLOSED
-    period.closed_at = utcnow()
+def _closed_period_payments(count: int):
+    """`count` payments 40 days ago at different stores, by different
+    members, then their period closed (a closed period takes no payment);
+    [(payment id, actor id)]."""
+    made = []
+    for _ in range(count):
+        store = factories.make_store()
+        actor = factories.account_of(AccountKind.STORE, store.code)
+        member, _ = factories.make_card_member(5_000)
+        payment = factories.make_payment_at(store.registers[0], member, 1_000, utcnow() - dt.timedelta(days=40))
+        made.append((payment, actor))
+    for payment, _ in made:
+        period = db.session.get(SettlementPeriod, payment.period_id)
+        period.status = PeriodStatus.CLOSED
+        period.closed_at = utcnow()
     db.session.commit()
-    return payment.id, actor.id
+    return [(payment.id, actor.id) for payment, actor in made]
 
 
 def test_two_cancellations_at_once_after_the_close_make_the_next_period_once(app, databases, backend):
@@ -46,7 +52,7 @@ def test_two_cancellations_at_once_after_the_close_make_the_next_period_once(app
     if backend != "postgresql":
         pytest.skip("two writers at once: PostgreSQL (SQLite lets one writer in at a time)")
     # Different stores and members: the two cancellations share no ledger row.
-    cancelling = [_closed_period_payment() for _ in range(2)]
+    cancelling = _closed_period_payments(2)
     today = jst_date(utcnow())
     assert db.session.scalar(select(SettlementPeriod).where(SettlementPeriod.ends_on >= today)) is None
     url = databases.url(backend)
