@@ -93,6 +93,16 @@ def browser_error_page(page):
     page.wait_for_url(lambda url: url.startswith("chrome-error://"))
 
 
+def both_widths(page, name: str) -> None:
+    """The answer as a phone shows it, at 390 and 360 px (screenshots to look
+    at), with nothing wider than the 360 px screen."""
+    screenshot(page, f"{name}-390")
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    screenshot(page, f"{name}-360")
+    page.set_viewport_size({"width": 390, "height": 844})
+
+
 def stored(member) -> tuple[int, int]:
     """(payments of the member, balance), read fresh."""
     db.session.commit()
@@ -141,7 +151,7 @@ def test_request_lost_before_the_server_back_shows_not_charged_then_one_charge(t
     assert stored(member) == (0, START)
     page.go_back()
     not_charged(page, "333", key)
-    screenshot(page, "till-not-charged-390")
+    both_widths(page, "till-not-charged")
     tap(page)
     page.wait_for_url("**/terminal/pay/done/**")
     assert page.get_by_role("heading", name="決済完了").is_visible()
@@ -159,7 +169,7 @@ def test_answer_lost_after_the_commit_back_shows_the_completed_charge(till):
     assert stored(member) == (1, START - 333)
     page.go_back()
     resolved_done(page, "333円", START - 333, payment_numbers(member)[0])
-    screenshot(page, "till-charge-completed-390")
+    both_widths(page, "till-charge-completed")
     assert pending_record(page) is None
     assert stored(member) == (1, START - 333)
 
@@ -302,7 +312,7 @@ def test_a_duplicate_within_the_window_is_asked_and_charged_only_when_confirmed(
     assert "同じカードで同じ金額の決済が1分前に完了しています" in text and first_number in text
     assert "もう一度決済しますか？" in text
     assert page.locator("input[name=key]").input_value() == key
-    screenshot(page, "till-duplicate-question-390")
+    both_widths(page, "till-duplicate-question")
     assert stored(member) == (1, START - 1280)
     # The answer of 「もう一度決済する」 is lost too: the till still charges once.
     lose_answer(page)
@@ -381,7 +391,7 @@ def test_wallet_request_lost_back_shows_not_charged_then_pays_once(phone):
     assert "決済されていません" in page.locator(".not-charged").inner_text()
     assert page.get_by_label("お支払い金額（税込・円）").input_value() == "880"
     assert page.locator("input[name=key]").input_value() == key
-    screenshot(page, "wallet-not-charged-390")
+    both_widths(page, "wallet-not-charged")
     page.get_by_role("button", name="確認へ").click()
     tap(page, "支払う")
     page.get_by_role("heading", name="お支払い完了").wait_for()
@@ -396,7 +406,7 @@ def test_wallet_answer_lost_back_shows_the_completed_payment_not_a_second_deduct
     browser_error_page(page)
     page.go_back()
     wallet_resolved(page, "880円", START - 880, payment_numbers(member)[0])
-    screenshot(page, "wallet-payment-completed-390")
+    both_widths(page, "wallet-payment-completed")
     assert stored(member) == (1, START - 880)
 
 
@@ -446,7 +456,7 @@ def test_wallet_duplicate_within_the_window_is_asked_after_it_is_not(phone):
     question.wait_for()
     assert "このお店で同じ金額の決済が1分前に完了しています" in question.inner_text()
     assert first_number in question.inner_text()
-    screenshot(page, "wallet-duplicate-question-390")
+    both_widths(page, "wallet-duplicate-question")
     assert stored(member) == (1, START - 500)
     tap(page, "もう一度決済する")
     page.get_by_role("heading", name="お支払い完了").wait_for()
