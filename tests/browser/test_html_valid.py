@@ -1,6 +1,7 @@
 """A page of each kind, at desktop width and on a 360 px phone, as each of
 its users sees it: its HTML is valid for the Nu HTML Checker (vnu, run once
-over all of them) and axe-core finds no WCAG 2.1 AA violation."""
+over all of them), and neither axe-core nor HTML_CodeSniffer (the two
+engines of pa11y) finds a WCAG 2 AA error."""
 from __future__ import annotations
 
 import json
@@ -16,6 +17,13 @@ from tests.browser.test_payments import read_typed_card
 from tests.support.browser import log_in, screenshot
 from tests.test_route_access import world  # noqa: F401  (fixture)
 
+HTMLCS = Path(__file__).resolve().parent / "vendor" / "html_codesniffer" / "HTMLCS.js"
+HTMLCS_ERRORS = """() => new Promise(resolve => {
+  HTMLCS.process('WCAG2AA', document, () => resolve(
+    HTMLCS.getMessages().filter(m => m.type === HTMLCS.ERROR).map(m =>
+      m.code + ' ' + (m.element && m.element.outerHTML ? m.element.outerHTML.slice(0, 160) : '') + ' :: ' + m.msg)
+  ), () => resolve(['HTML_CodeSniffer could not run']), 'en');
+})"""
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 360, "height": 640}}
 
 
@@ -63,6 +71,22 @@ def _axe(page) -> list[str]:
             for v in result["violations"]]
 
 
+def _htmlcs(page) -> list[str]:
+    """Every error HTML_CodeSniffer reports under WCAG2AA on the page as it is now."""
+    page.add_script_tag(path=str(HTMLCS))
+    return page.evaluate(HTMLCS_ERRORS)
+
+
+def test_html_codesniffer_reports_an_error_where_there_is_one(new_context):
+    """The control: an image without a text alternative and a field without a label are errors."""
+    page = new_context(bypass_csp=True).new_page()
+    page.goto("/")
+    page.evaluate("""() => { document.querySelector('main').insertAdjacentHTML('beforeend',
+        '<img src="/static/favicon.svg"><form><input type="text" name="q"></form>'); }""")
+    found = " ".join(_htmlcs(page))
+    assert "H37" in found and ("H44" in found or "F68" in found), found
+
+
 def test_every_kind_of_page_is_valid_html_and_passes_axe(new_context, world, tmp_path):  # noqa: F811
     jar, java = _vnu_jar(), _java()
     saved: dict[str, str] = {}
@@ -85,7 +109,7 @@ def test_every_kind_of_page_is_valid_html_and_passes_axe(new_context, world, tmp
                 (tmp_path / f"{name}.html").write_bytes(answer.body())
                 saved[name] = f"{width} {path}"
                 page.wait_for_load_state("networkidle")
-                violations = _axe(page)
+                violations = _axe(page) + _htmlcs(page)
                 if violations:
                     axe_found[f"{width} {path}"] = violations
                     screenshot(page, f"axe-{name}")
