@@ -53,6 +53,17 @@ class StoreTotals:
         return self.payments - self.cancellations + self.adjustments
 
 
+def line_kind_text(kind: str) -> str:
+    """A line's 区分 in the reader's language, as a column of the statement
+    words it (Payment, not the word used inside a sentence)."""
+    words = {
+        "決済": pgettext("statement line", "決済"),
+        "取消": pgettext("statement line", "取消"),
+        "調整": pgettext("statement line", "調整"),
+    }
+    return words.get(kind, kind)
+
+
 @dataclass
 class Line:
     kind: str  # 決済 / 取消 / 調整
@@ -247,7 +258,7 @@ def statement_csv(st: Statement, encoding: str = "cp932") -> bytes:
     """The statement as CSV (CP932 for Excel or UTF-8 with BOM): every line, then the figures."""
     def rows():
         for line in st.lines:
-            yield [_(line.kind), datetime_text(line.at), line.number, line.store_code, line.store_name, line.amount,
+            yield [line_kind_text(line.kind), datetime_text(line.at), line.number, line.store_code, line.store_name, line.amount,
                    line.note]
         for name, value in summary_rows(st):
             yield [name, "", "", "", "", value, ""]
@@ -342,7 +353,7 @@ def statement_pdf(st: Statement) -> bytes:
     per_store.setStyle(TableStyle([("ALIGN", (2, 1), (-1, -1), "RIGHT")]))
     story += [per_store, Spacer(1, 5 * mm), Paragraph(_("明細"), body)]
     detail_header = [_("区分"), _("日時"), _("取引番号"), pgettext("column", "店舗"), _("内容"), _("金額")]
-    detail_rows = [[_(line.kind), i18n.jst(line.at, "%Y/%m/%d %H:%M") if line.at else "", line.number,
+    detail_rows = [[line_kind_text(line.kind), i18n.jst(line.at, "%Y/%m/%d %H:%M") if line.at else "", line.number,
                     line.store_name, line.note, yen(line.amount)] for line in st.lines]
     detail = Table(
         [detail_header]

@@ -42,6 +42,7 @@ def statement(settlement_id: int):
     row = get_settlement_or_404(account, settlement_id)
     st = statements.statement(row, store_id=share_of(account))
     return render_template("settlements/statement.html", row=row, st=st, summary=statements.summary_rows(st),
+                           line_kind=statements.line_kind_text,
                            encodings=encoding_choices())
 
 

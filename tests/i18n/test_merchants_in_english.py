@@ -269,6 +269,12 @@ def test_statement_and_qr_sheet_pdfs_in_english(client, two_businesses):
                   "Payments total", "¥4,321", "By store", "No transfer notice is sent on paper."):
         assert words in text, words
     assert "令和" not in text and "利用額明細" not in text
+    # A line's kind as a column words it, in the PDF, on the page and in the CSV.
+    assert "Payment " in text and "payment " not in text
+    page = client.get(f"/cms/settlements/{settlement_id}").get_data(as_text=True)
+    assert "<td>Payment</td>" in page
+    csv_text = client.get(f"/cms/settlements/{settlement_id}/meisai.csv").get_data().decode("utf-8-sig")
+    assert "\nPayment," in csv_text and "payment," not in csv_text
 
     sheet = pdf_text(client.get(f"/cms/registers/{store.registers[0].id}/sheet.pdf").get_data())
     assert "ISECA accepted here" in sheet and "Scan this QR code with the ISECA Wallet (or your phone’s camera)" in sheet and "chiica" not in sheet
