@@ -31,7 +31,7 @@ def transferred(app):
     period = db.session.scalar(select(SettlementPeriod).where(SettlementPeriod.starts_on == dt.date(2025, 2, 16)))
     settlement.close_period(period, at=dt.datetime(2025, 3, 1, 1, tzinfo=JST))
     period.transfer_date = PAID_ON
-    zengin.prepare_transfers(period)
+    zengin.prepare_transfers(period, at=dt.datetime(2025, 3, 17, 10, tzinfo=JST))  # the file made before the day paid
     settlement.mark_transferred(period, on=PAID_ON)
     db.session.commit()
     row = db.session.scalar(select(Settlement).where(Settlement.business_id == business.id))

@@ -28,6 +28,7 @@ from tests.support.servers import (
     start_gunicorn,
     start_nginx,
     stop,
+    wait_until,
 )
 
 
@@ -236,7 +237,8 @@ def test_the_app_down_gets_our_page_with_the_security_headers(tmp_path):
             assert status == 502, (method, status)
             request_id = _check_own_page(status, headers, page, ("ただいま表示できません", "not available right now",
                                                                  "店舗利用履歴", "0270-27-2708"))
-            assert request_id in nginx.access_log()
+            # nginx writes its access log line after the answer has left.
+            wait_until(lambda: request_id in nginx.access_log(), 10, f"request {request_id} in nginx's access log")
     finally:
         stop(nginx.process)
     print(f"checked: the app down → 502 (GET and POST) with our page, the security headers and the id of nginx's "
