@@ -238,7 +238,7 @@ def test_the_app_down_gets_our_page_with_the_security_headers(tmp_path):
             request_id = _check_own_page(status, headers, page, ("ただいま表示できません", "not available right now",
                                                                  "店舗利用履歴", "0270-27-2708"))
             # nginx writes its access log line after the answer has left.
-            wait_until(lambda: request_id in nginx.access_log(), 10, f"request {request_id} in nginx's access log")
+            wait_until(lambda rid=request_id: rid in nginx.access_log(), 10, f"request {request_id} in nginx's access log")
     finally:
         stop(nginx.process)
     print(f"checked: the app down → 502 (GET and POST) with our page, the security headers and the id of nginx's "
